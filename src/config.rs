@@ -1,0 +1,216 @@
+//! Typed settings, read once from `LEVERBRIDGE_*` environment variables.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `LEVERBRIDGE_BIND` | address the HTTP server listens on | `127.0.0.1:8080` |
+//! | `LEVERBRIDGE_DATABASE_URL` | `sqlite://PATH`, a bare file path, or `postgres://…` | `sqlite://data/leverbridge.db` |
+//! | `LEVERBRIDGE_PUBLIC_URL` | base URL that Lever and candidates reach (webhook and assessment links) | `http://` + the bind address |
+//! | `LEVERBRIDGE_SECRET_KEY` | base64 of 32 random bytes: signs sessions, encrypts secrets at rest; `serve` refuses to start without it | none |
+//! | `LEVERBRIDGE_LEVER_API_URL` | replaces Lever's API root (production and sandbox alike), e.g. the simulator's `http://127.0.0.1:4000/v1` | Lever's hosts, as the organization chose |
+//! | `LEVERBRIDGE_LEVER_AUTH_URL` | replaces Lever's OAuth host (production and sandbox alike) | Lever's hosts |
+//! | `LEVERBRIDGE_WORKERS` | job workers running inside `serve` | `2` |
+//! | `RUST_LOG` | log filter (tracing-subscriber syntax) | `info` |
+//!
+//! Make a secret key with `openssl rand -base64 32` (or `head -c32 /dev/urandom | base64`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context};
+use base64::Engine;
+
+use crate::crypto::SecretKey;
+
+/// Where the data lives: the embedded SQLite default or a PostgreSQL server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Accepts `sqlite://PATH`, `sqlite:PATH`, a bare path, or `postgres://` / `postgresql://` URLs.
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            bail!("the database URL is empty; use sqlite://PATH or postgres://USER@HOST/DB");
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(raw.to_owned()));
+        }
+        if let Some(path) = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                bail!("the SQLite URL `{raw}` names no file; use sqlite://data/leverbridge.db");
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if let Some((scheme, _)) = raw.split_once("://") {
+            bail!(
+                "unsupported database URL scheme `{scheme}://`; use sqlite://PATH or postgres://USER@HOST/DB"
+            );
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(raw)))
+    }
+
+    /// The URL with any password replaced, fit for logs and error messages.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(raw) => match url::Url::parse(raw) {
+                Ok(mut url) if url.password().is_some() => {
+                    let _ = url.set_password(Some("***"));
+                    url.to_string()
+                }
+                _ => raw.clone(),
+            },
+        }
+    }
+}
+
+/// Where leverbridge sends Lever API and OAuth traffic when the environment overrides Lever's hosts.
+#[derive(Clone, Debug, Default)]
+pub struct LeverHosts {
+    pub api_url: Option<String>,
+    pub auth_url: Option<String>,
+}
+
+/// Everything `serve` and `demo` need, parsed and checked.
+#[derive(Clone)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub database_url: DatabaseUrl,
+    pub public_url: url::Url,
+    pub secret_key: SecretKey,
+    pub lever: LeverHosts,
+    pub workers: usize,
+}
+
+impl Settings {
+    /// Reads every setting from the environment; a missing or malformed value is an error that
+    /// says which variable and how to fix it.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let bind = bind_from_env()?;
+        let database_url = database_url_from_env()?;
+        let public_url = public_url(env("LEVERBRIDGE_PUBLIC_URL").as_deref(), bind)?;
+        let secret_key = match env("LEVERBRIDGE_SECRET_KEY") {
+            Some(raw) => SecretKey::from_base64(&raw).context("LEVERBRIDGE_SECRET_KEY is invalid")?,
+            None => bail!(
+                "LEVERBRIDGE_SECRET_KEY is not set. It signs sessions and encrypts secrets at rest. \
+                 Make one with `openssl rand -base64 32` and export it, e.g. \
+                 export LEVERBRIDGE_SECRET_KEY=\"$(openssl rand -base64 32)\""
+            ),
+        };
+        let workers = match env("LEVERBRIDGE_WORKERS") {
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| {
+                    anyhow!("LEVERBRIDGE_WORKERS must be a number from 1 to 64, not `{raw}`")
+                })?,
+            None => 2,
+        };
+        Ok(Settings {
+            bind,
+            database_url,
+            public_url,
+            secret_key,
+            lever: LeverHosts {
+                api_url: env("LEVERBRIDGE_LEVER_API_URL"),
+                auth_url: env("LEVERBRIDGE_LEVER_AUTH_URL"),
+            },
+            workers,
+        })
+    }
+
+    /// Whether cookies must carry `Secure`.
+    pub fn https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// An absolute URL under the public base, e.g. `absolute_url("/a/TOKEN")`.
+    pub fn absolute_url(&self, path: &str) -> String {
+        format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
+    }
+}
+
+/// `LEVERBRIDGE_BIND`, or the default `127.0.0.1:8080`.
+pub fn bind_from_env() -> anyhow::Result<SocketAddr> {
+    let raw = env("LEVERBRIDGE_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+    raw.parse().map_err(|_| {
+        anyhow!("LEVERBRIDGE_BIND must be HOST:PORT such as 127.0.0.1:8080, not `{raw}`")
+    })
+}
+
+/// `LEVERBRIDGE_DATABASE_URL`, or the embedded default `sqlite://data/leverbridge.db`.
+pub fn database_url_from_env() -> anyhow::Result<DatabaseUrl> {
+    let raw =
+        env("LEVERBRIDGE_DATABASE_URL").unwrap_or_else(|| "sqlite://data/leverbridge.db".into());
+    DatabaseUrl::parse(&raw).context("LEVERBRIDGE_DATABASE_URL is invalid")
+}
+
+/// The public base URL: the given one (must be http or https), or `http://BIND`.
+pub fn public_url(raw: Option<&str>, bind: SocketAddr) -> anyhow::Result<url::Url> {
+    let raw = raw
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("http://{bind}"));
+    let url = url::Url::parse(&raw)
+        .map_err(|e| anyhow!("LEVERBRIDGE_PUBLIC_URL `{raw}` is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        bail!("LEVERBRIDGE_PUBLIC_URL must be an http:// or https:// URL, not `{raw}`");
+    }
+    Ok(url)
+}
+
+/// A fresh random secret key in the base64 form `LEVERBRIDGE_SECRET_KEY` takes.
+pub fn generate_secret_key_base64() -> String {
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_parse() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db").unwrap(),
+            DatabaseUrl::Sqlite("data/x.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("/tmp/x.db").unwrap(),
+            DatabaseUrl::Sqlite("/tmp/x.db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        let err = DatabaseUrl::parse("mysql://root@localhost/x").unwrap_err();
+        assert!(err.to_string().contains("unsupported database URL scheme"));
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        let url = DatabaseUrl::parse("postgres://u:hunter2@h/db").unwrap();
+        assert!(!url.redacted().contains("hunter2"));
+    }
+
+    #[test]
+    fn public_url_must_be_http() {
+        let bind: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert_eq!(
+            public_url(None, bind).unwrap().as_str(),
+            "http://127.0.0.1:8080/"
+        );
+        assert!(public_url(Some("ftp://x"), bind).is_err());
+    }
+}

@@ -1,0 +1,36 @@
+//! The database: one schema over SQLite (embedded default) or PostgreSQL, pooled with r2d2.
+//!
+//! Queries are plain `fn(&mut DbConn, …) -> QueryResult<T>` functions, one file per table group,
+//! called from async code through [`Db::run`], which moves them onto the blocking pool.
+
+pub mod connection;
+pub mod orgs;
+pub mod schema;
+pub mod users;
+
+pub use connection::{Db, DbConn, DbError};
+
+use chrono::{NaiveDateTime, Utc};
+
+/// Now, in UTC, at the precision both backends store.
+pub fn now() -> NaiveDateTime {
+    let now = Utc::now().naive_utc();
+    now.with_nanosecond_micros()
+}
+
+trait MicrosPrecision {
+    fn with_nanosecond_micros(self) -> Self;
+}
+
+impl MicrosPrecision for NaiveDateTime {
+    fn with_nanosecond_micros(self) -> Self {
+        use chrono::Timelike;
+        let micros = self.nanosecond() / 1_000 * 1_000;
+        self.with_nanosecond(micros).unwrap_or(self)
+    }
+}
+
+/// A new primary key.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,9 @@
+//! leverbridge: the assessment provider's side of a Lever ATS integration.
+
+pub mod commands;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod startup;
+pub mod web;

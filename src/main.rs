@@ -1,0 +1,154 @@
+//! The `leverbridge` command line: parse, then call the library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use leverbridge::commands::create_user::{create_user, NewUser};
+use leverbridge::config::{self, Settings};
+use leverbridge::startup::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "leverbridge",
+    version,
+    about = "Coding assessments driven by Lever's webhooks.",
+    long_about = "leverbridge connects an organization's Lever account, listens to its signed webhooks, \
+creates coding assessments for tagged candidates and writes the results back to Lever.\n\n\
+Settings come from LEVERBRIDGE_* environment variables; see README.md."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service: the web dashboard, the webhook endpoint and the job workers.
+    ///
+    /// Needs LEVERBRIDGE_SECRET_KEY; reads LEVERBRIDGE_BIND, LEVERBRIDGE_DATABASE_URL,
+    /// LEVERBRIDGE_PUBLIC_URL and the Lever host overrides. Applies pending migrations first.
+    Serve,
+    /// Run a self-contained demo on ./data/demo.db with a seeded organization and users.
+    ///
+    /// Prints the URL and the logins. Needs no settings.
+    Demo,
+    /// Apply pending database migrations and exit.
+    ///
+    /// Uses LEVERBRIDGE_DATABASE_URL (default sqlite://data/leverbridge.db).
+    Migrate,
+    /// Create a user, or reset an existing user's password and role.
+    ///
+    /// The organization is created when its short name is new. The password is read from
+    /// --password-file, or asked for twice at the prompt.
+    CreateUser {
+        /// The user's e-mail address (their login).
+        #[arg(long)]
+        email: String,
+        /// The organization's short name (lowercase letters, digits, dashes); not for support.
+        #[arg(long)]
+        org: Option<String>,
+        /// The organization's display name, when it is created now (default: the short name).
+        #[arg(long)]
+        org_name: Option<String>,
+        /// admin (configures the organization), reviewer (scores assessments) or support
+        /// (the vendor's staff: reads every organization).
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of this file instead of prompting.
+        #[arg(long)]
+        password_file: Option<std::path::PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_tracing();
+    match run(Cli::parse().command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let settings = Settings::from_env()?;
+            let app = Application::build(settings.clone()).await?;
+            tracing::info!(port = app.port(), public_url = %settings.public_url, "leverbridge is listening");
+            app.run_until_stopped().await?;
+            Ok(())
+        }
+        Command::Demo => leverbridge::commands::demo::run().await,
+        Command::Migrate => {
+            let url = config::database_url_from_env()?;
+            let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+                let db = leverbridge::db::Db::connect(&url)?;
+                Ok(db.migrate()?)
+            })
+            .await??;
+            if applied.is_empty() {
+                println!("The database is up to date.");
+            } else {
+                println!(
+                    "Applied {} migration(s): {}",
+                    applied.len(),
+                    applied.join(", ")
+                );
+            }
+            Ok(())
+        }
+        Command::CreateUser {
+            email,
+            org,
+            org_name,
+            role,
+            password_file,
+        } => {
+            let password = read_password(password_file.as_deref())?;
+            let url = config::database_url_from_env()?;
+            let message = tokio::task::spawn_blocking(move || {
+                create_user(
+                    &url,
+                    NewUser {
+                        email,
+                        org,
+                        org_name,
+                        role,
+                        password,
+                    },
+                )
+            })
+            .await??;
+            println!("{message}");
+            Ok(())
+        }
+    }
+}
+
+fn read_password(file: Option<&std::path::Path>) -> anyhow::Result<String> {
+    if let Some(path) = file {
+        let raw = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("could not read the password file {}: {e}", path.display())
+        })?;
+        return Ok(raw.lines().next().unwrap_or("").to_owned());
+    }
+    let first = rpassword::prompt_password("Password: ")?;
+    let second = rpassword::prompt_password("Password again: ")?;
+    if first != second {
+        anyhow::bail!("the two passwords differ; nothing was changed");
+    }
+    Ok(first)
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

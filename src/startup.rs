@@ -1,0 +1,112 @@
+//! `Application::build(settings)`: the bound HTTP server (and, from the queue's issue on, its
+//! workers), exactly as production and the tests start it.
+
+use std::net::TcpListener;
+
+use actix_session::config::CookieContentSecurity;
+use actix_session::storage::CookieSessionStore;
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::web::{self as pages, AppState};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations and binds the server.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let url = settings.database_url.clone();
+        let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
+            let db = Db::connect(&url)?;
+            db.migrate()?;
+            Ok(db)
+        })
+        .await
+        .context("database start-up was cancelled")??;
+        Self::build_with_db(settings, db)
+    }
+
+    /// Binds the server over an already migrated database.
+    pub fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("could not listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let mut settings = settings;
+        if settings.public_url.port() == Some(0) {
+            // Bound to a random port (tests): the public URL follows the port actually chosen.
+            let _ = settings.public_url.set_port(Some(port));
+        }
+        let key = Key::from(&settings.secret_key.derive("session-cookie"));
+        let https = settings.https();
+        let state = web::Data::new(AppState { settings, db });
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                .cookie_name("leverbridge_session".into())
+                .cookie_secure(https)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .build();
+            App::new()
+                .wrap(sessions)
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "same-origin")),
+                )
+                .wrap(TracingLogger::default())
+                .app_data(app_state.clone())
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(256 * 1024)
+                        .error_handler(pages::bad_request_handler),
+                )
+                .app_data(web::QueryConfig::default().error_handler(pages::bad_request_handler))
+                .app_data(web::PathConfig::default().error_handler(pages::bad_request_handler))
+                .route("/static/style.css", web::get().to(stylesheet))
+                .configure(pages::routes)
+                .default_service(web::to(pages::not_found))
+        })
+        .workers(2)
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The one stylesheet, compiled into the binary so it is served wherever the binary runs.
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../static/style.css"))
+}

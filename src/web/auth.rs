@@ -1,0 +1,150 @@
+//! Who is asking, and what they may see: `SignedIn` sends anonymous users to the login page;
+//! `OrgPage` resolves `/orgs/{org}/…` and answers 404 to anyone who is not a member (or support).
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+
+use super::{session, AppState, WebError};
+use crate::db::{self, orgs::Organization, users::User};
+use crate::domain::{MemberRole, Role};
+
+/// A signed-in user.
+pub struct SignedIn {
+    pub user: User,
+    pub session: Session,
+    pub state: web::Data<AppState>,
+}
+
+impl FromRequest for SignedIn {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { signed_in(&req).await })
+    }
+}
+
+async fn signed_in(req: &HttpRequest) -> Result<SignedIn, WebError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .expect("AppState registered")
+        .clone();
+    let session = req.get_session();
+    let next = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+    let Some(user_id) = session::user_id(&session) else {
+        return Err(WebError::LoginRequired { next });
+    };
+    let user = state
+        .db
+        .run(move |conn| db::users::find(conn, &user_id).map_err(WebError::from))
+        .await?;
+    match user {
+        Some(user) => Ok(SignedIn {
+            user,
+            session,
+            state,
+        }),
+        None => {
+            session::sign_out(&session);
+            Err(WebError::LoginRequired { next })
+        }
+    }
+}
+
+/// A signed-in user looking at one organization they may see.
+pub struct OrgPage {
+    pub user: User,
+    pub org: Organization,
+    pub role: Role,
+    pub session: Session,
+    pub state: web::Data<AppState>,
+}
+
+impl FromRequest for OrgPage {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let SignedIn {
+                user,
+                session,
+                state,
+            } = signed_in(&req).await?;
+            let slug = req
+                .match_info()
+                .get("org")
+                .ok_or(WebError::NotFound)?
+                .to_owned();
+            let (user_id, is_support) = (user.id.clone(), user.is_support);
+            let found = state
+                .db
+                .run(move |conn| -> Result<_, WebError> {
+                    let Some(org) = db::orgs::find_by_slug(conn, &slug)? else {
+                        return Ok(None);
+                    };
+                    let role = db::orgs::role_of(conn, &user_id, &org.id)?;
+                    Ok(Some((org, role)))
+                })
+                .await?;
+            let Some((org, member_role)) = found else {
+                return Err(WebError::NotFound);
+            };
+            let role = match member_role.as_deref().map(MemberRole::parse) {
+                Some(Ok(role)) => Role::from(role),
+                _ if is_support => Role::Support,
+                _ => return Err(WebError::NotFound),
+            };
+            Ok(OrgPage {
+                user,
+                org,
+                role,
+                session,
+                state,
+            })
+        })
+    }
+}
+
+impl OrgPage {
+    /// Pages that only the organization's admins (and, read-only, support) may open.
+    pub fn require_admin_or_support(&self) -> Result<(), WebError> {
+        match self.role {
+            Role::Admin | Role::Support => Ok(()),
+            Role::Reviewer => Err(WebError::Forbidden(
+                "Only administrators of this organization can open this page. Ask one of them if you need a change here.".into(),
+            )),
+        }
+    }
+
+    /// Changes to the organization's integration: admins only.
+    pub fn require_admin(&self) -> Result<(), WebError> {
+        match self.role {
+            Role::Admin => Ok(()),
+            Role::Support => Err(WebError::Forbidden(
+                "Support staff have read-only access to organizations: nothing was changed.".into(),
+            )),
+            Role::Reviewer => Err(WebError::Forbidden(
+                "Only administrators of this organization can change this. Nothing was changed."
+                    .into(),
+            )),
+        }
+    }
+
+    /// `/orgs/{slug}{rest}`.
+    pub fn url(&self, rest: &str) -> String {
+        format!("/orgs/{}{}", self.org.slug, rest)
+    }
+
+    pub fn flash(&self, kind: &str, message: impl Into<String>) {
+        session::flash(&self.session, kind, message);
+    }
+}

@@ -1,0 +1,21 @@
+//! `/healthz`: the process answers. `/readyz`: the database answers and is migrated.
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use super::AppState;
+
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let db = state.db.clone();
+    match tokio::task::spawn_blocking(move || db.ready()).await {
+        Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ready" })),
+        Ok(Err(reason)) => HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "unavailable", "reason": reason })),
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "unavailable", "reason": "check was cancelled" })),
+    }
+}

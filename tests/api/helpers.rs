@@ -1,0 +1,272 @@
+//! `spawn_app()`: the real application on a random port with its own fresh database, and a
+//! cookie-keeping client that signs in through the real login form.
+
+use std::sync::Once;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use leverbridge::config::{DatabaseUrl, LeverHosts, Settings};
+use leverbridge::crypto::SecretKey;
+use leverbridge::db::Db;
+use leverbridge::startup::Application;
+
+/// Which database a test runs on.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL from `LEVERBRIDGE_TEST_POSTGRES`, or `None` with a loud message.
+    pub fn postgres(test: &str) -> Option<Backend> {
+        match std::env::var("LEVERBRIDGE_TEST_POSTGRES") {
+            Ok(url) if !url.trim().is_empty() => Some(Backend::Postgres(url)),
+            _ => {
+                eprintln!(
+                    "\n*** SKIPPED {test} on PostgreSQL: LEVERBRIDGE_TEST_POSTGRES is not set \
+                     (e.g. postgres://postgres@127.0.0.1:5432/test). .ci/run sets it. ***\n"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Runs an `async fn(Backend)` test on SQLite and, when configured, on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(pg) = $crate::helpers::Backend::postgres(stringify!($name)) {
+                    super::$name(pg).await
+                }
+            }
+        }
+    )+};
+}
+
+/// A fresh database for one test, removed when the test ends.
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    _dir: Option<tempfile::TempDir>,
+    pg_cleanup: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub fn new(backend: &Backend) -> TestDatabase {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = DatabaseUrl::Sqlite(dir.path().join("leverbridge.db"));
+                TestDatabase {
+                    url,
+                    _dir: Some(dir),
+                    pg_cleanup: None,
+                }
+            }
+            Backend::Postgres(admin_url) => {
+                let name = format!("lb_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::establish(admin_url)
+                    .expect("connect to LEVERBRIDGE_TEST_POSTGRES");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("create test database");
+                let mut url =
+                    url::Url::parse(admin_url).expect("LEVERBRIDGE_TEST_POSTGRES is a URL");
+                url.set_path(&name);
+                TestDatabase {
+                    url: DatabaseUrl::Postgres(url.to_string()),
+                    _dir: None,
+                    pg_cleanup: Some((admin_url.clone(), name)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.pg_cleanup.take() {
+            // Off the async threads: dropping needs a blocking connection.
+            let _ = std::thread::spawn(move || {
+                if let Ok(mut admin) = PgConnection::establish(&admin_url) {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut admin);
+                }
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub db: Db,
+    pub settings: Settings,
+    pub client: reqwest::Client,
+    pub database: TestDatabase,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("info,leverbridge=debug")
+                .try_init();
+        }
+    });
+}
+
+/// Settings for a test: random port, fresh key, and Lever pointed wherever `lever` says.
+pub fn test_settings(url: DatabaseUrl, lever: LeverHosts) -> Settings {
+    let bind = "127.0.0.1:0".parse().unwrap();
+    Settings {
+        bind,
+        database_url: url,
+        public_url: url::Url::parse("http://127.0.0.1:0").unwrap(),
+        secret_key: SecretKey::generate(),
+        lever,
+        workers: 1,
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, LeverHosts::default()).await
+}
+
+pub async fn spawn_app_with(backend: Backend, lever: LeverHosts) -> TestApp {
+    init_logs();
+    let database = TestDatabase::new(&backend);
+    let settings = test_settings(database.url.clone(), lever);
+    let app = Application::build(settings.clone())
+        .await
+        .expect("application builds");
+    let port = app.port();
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+    let mut settings = settings;
+    let _ = settings.public_url.set_port(Some(port));
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        db,
+        settings,
+        client: new_client(),
+        database,
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+/// The value of the first `csrf_token` hidden field in a page.
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    let end = html[start..].find('"').unwrap();
+    html[start..start + end].to_owned()
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Creates a user through the same code path as `leverbridge create-user`.
+    pub async fn create_user(&self, email: &str, org: Option<&str>, role: &str) {
+        let url = self.database.url.clone();
+        let new = leverbridge::commands::create_user::NewUser {
+            email: email.into(),
+            org: org.map(Into::into),
+            org_name: org.map(|o| format!("{} Inc", o.to_uppercase())),
+            role: role.into(),
+            password: PASSWORD.into(),
+        };
+        tokio::task::spawn_blocking(move || {
+            leverbridge::commands::create_user::create_user(&url, new)
+        })
+        .await
+        .unwrap()
+        .expect("user created");
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_html(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.text().await.unwrap()
+    }
+
+    /// Posts a form with the given fields (add `csrf_token` yourself, or use `post_form`).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Posts a form the way a browser would from `page`: with that page's CSRF token.
+    pub async fn post_form(
+        &self,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let html = self.get_html(page).await;
+        let token = csrf_in(&html);
+        let mut all = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(action, &all).await
+    }
+
+    /// Signs in through the login form; panics unless it succeeds.
+    pub async fn login(&self, email: &str) {
+        let response = self
+            .post_form(
+                "/login",
+                "/login",
+                &[("email", email), ("password", PASSWORD), ("next", "/")],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "login as {email} should succeed");
+    }
+
+    /// A fresh app with an organization `acme` whose admin is signed in.
+    pub async fn with_admin(backend: Backend) -> TestApp {
+        let app = spawn_app(backend).await;
+        app.create_user("admin@acme.test", Some("acme"), "admin")
+            .await;
+        app.login("admin@acme.test").await;
+        app
+    }
+}

@@ -1,0 +1,6 @@
+//! The one integration-test binary: each file is an area of the product.
+
+mod helpers;
+
+mod foundation;
+mod health;
