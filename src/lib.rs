@@ -5,5 +5,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod lever;
+pub mod lever_sim;
 pub mod startup;
 pub mod web;

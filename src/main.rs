@@ -58,6 +58,16 @@ enum Command {
         #[arg(long)]
         password_file: Option<std::path::PathBuf>,
     },
+    /// Run the Lever simulator alone: Lever's API under /v1, its webhooks, and a control page
+    /// at /_sim (the stand-in for Lever's own screens).
+    LeverSim {
+        /// Port to listen on (127.0.0.1).
+        #[arg(long, default_value_t = 4000)]
+        port: u16,
+        /// Create the demo company (users, stages, postings, candidates) and print its API key.
+        #[arg(long)]
+        seed: bool,
+    },
 }
 
 #[tokio::main]
@@ -99,6 +109,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        Command::LeverSim { port, seed } => {
+            leverbridge::lever_sim::run_standalone(port, seed).await
         }
         Command::CreateUser {
             email,

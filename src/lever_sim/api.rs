@@ -1,0 +1,390 @@
+//! The simulated Lever API under `/v1`: one entry point that authenticates, applies the
+//! account's faults and rate limit, checks the permission (before any id lookup), then routes.
+
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use super::auth;
+use super::error::ApiError;
+use super::faults::{roll, TIMEOUT_HOLD};
+use super::query::Query;
+use super::state::{RequestRecord, Shared, SimState};
+use super::{api_feedback, api_notes_files, api_opportunities, api_reference};
+
+const REQUEST_LOG_LIMIT: usize = 2000;
+const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The caller of one API request, once authenticated.
+pub(crate) struct Ctx {
+    pub account_id: String,
+    pub query: Query,
+}
+
+impl Ctx {
+    pub fn perform_as(&self) -> Option<&str> {
+        self.query.first("perform_as")
+    }
+}
+
+/// The endpoints of LEVER_API.md's table, with ids taken from the path.
+pub(crate) enum Endpoint {
+    ListUsers,
+    GetUser(String),
+    ListStages,
+    GetStage(String),
+    ListTags,
+    ListSources,
+    ListPostings,
+    GetPosting(String),
+    ListOpportunities,
+    GetOpportunity(String),
+    PutStage(String),
+    AddTags(String),
+    RemoveTags(String),
+    AddLinks(String),
+    RemoveLinks(String),
+    ListNotes(String),
+    CreateNote(String),
+    DeleteNote(String, String),
+    ListFiles(String),
+    UploadFile(String),
+    DeleteFile(String, String),
+    DownloadFile(String, String),
+    ListFeedback(String),
+    CreateFeedback(String),
+    ListApplications(String),
+    ListTemplates,
+    CreateTemplate,
+    ListWebhooks,
+    CreateWebhook,
+    DeleteWebhook(String),
+}
+
+impl Endpoint {
+    fn route(method: &Method, path: &str) -> Option<Endpoint> {
+        use Endpoint::*;
+        let segs: Vec<String> = path
+            .trim_start_matches("/v1")
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let s = |s: &str| s.to_string();
+        let ep = match (method.as_str(), segs.as_slice()) {
+            ("GET", ["users"]) => ListUsers,
+            ("GET", ["users", id]) => GetUser(s(id)),
+            ("GET", ["stages"]) => ListStages,
+            ("GET", ["stages", id]) => GetStage(s(id)),
+            ("GET", ["tags"]) => ListTags,
+            ("GET", ["sources"]) => ListSources,
+            ("GET", ["postings"]) => ListPostings,
+            ("GET", ["postings", id]) => GetPosting(s(id)),
+            ("GET", ["opportunities"]) => ListOpportunities,
+            ("GET", ["opportunities", id]) => GetOpportunity(s(id)),
+            ("PUT", ["opportunities", id, "stage"]) => PutStage(s(id)),
+            ("POST", ["opportunities", id, "addTags"]) => AddTags(s(id)),
+            ("POST", ["opportunities", id, "removeTags"]) => RemoveTags(s(id)),
+            ("POST", ["opportunities", id, "addLinks"]) => AddLinks(s(id)),
+            ("POST", ["opportunities", id, "removeLinks"]) => RemoveLinks(s(id)),
+            ("GET", ["opportunities", id, "notes"]) => ListNotes(s(id)),
+            ("POST", ["opportunities", id, "notes"]) => CreateNote(s(id)),
+            ("DELETE", ["opportunities", id, "notes", n]) => DeleteNote(s(id), s(n)),
+            ("GET", ["opportunities", id, "files"]) => ListFiles(s(id)),
+            ("POST", ["opportunities", id, "files"]) => UploadFile(s(id)),
+            ("DELETE", ["opportunities", id, "files", f]) => DeleteFile(s(id), s(f)),
+            ("GET", ["opportunities", id, "files", f, "download"]) => DownloadFile(s(id), s(f)),
+            ("GET", ["opportunities", id, "feedback"]) => ListFeedback(s(id)),
+            ("POST", ["opportunities", id, "feedback"]) => CreateFeedback(s(id)),
+            ("GET", ["opportunities", id, "applications"]) => ListApplications(s(id)),
+            ("GET", ["feedback_templates"]) => ListTemplates,
+            ("POST", ["feedback_templates"]) => CreateTemplate,
+            ("GET", ["webhooks"]) => ListWebhooks,
+            ("POST", ["webhooks"]) => CreateWebhook,
+            ("DELETE", ["webhooks", id]) => DeleteWebhook(s(id)),
+            _ => return None,
+        };
+        Some(ep)
+    }
+
+    /// The permission names of /work/notes/permissions.md.
+    fn permission(&self) -> &'static str {
+        use Endpoint::*;
+        match self {
+            ListUsers => "list users",
+            GetUser(_) => "read user",
+            ListStages => "list stages",
+            GetStage(_) => "read stage",
+            ListTags => "list tags",
+            ListSources => "list sources",
+            ListPostings => "list postings",
+            GetPosting(_) => "read posting",
+            ListOpportunities => "list opportunities",
+            GetOpportunity(_) => "read opportunity",
+            PutStage(_) => "update opportunity stage",
+            AddTags(_) => "add opportunity tag",
+            RemoveTags(_) => "remove opportunity tag",
+            AddLinks(_) => "add opportunity link",
+            RemoveLinks(_) => "remove opportunity link",
+            ListNotes(_) => "list opportunity notes",
+            CreateNote(_) => "create opportunity note",
+            DeleteNote(..) => "delete opportunity note",
+            ListFiles(_) | DownloadFile(..) => "list opportunity files",
+            UploadFile(_) => "upload opportunity file",
+            DeleteFile(..) => "delete opportunity file",
+            ListFeedback(_) => "list opportunity feedback",
+            CreateFeedback(_) => "create opportunity feedback",
+            ListApplications(_) => "list opportunity applications",
+            ListTemplates => "list feedback templates",
+            CreateTemplate => "create feedback template",
+            ListWebhooks => "list webhooks",
+            CreateWebhook => "create webhook",
+            DeleteWebhook(_) => "delete webhook",
+        }
+    }
+}
+
+/// Every request under `/v1` lands here.
+pub(crate) async fn dispatch(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<SimState>,
+) -> HttpResponse {
+    let state: Shared = state.into_inner();
+    let Some(key) = auth::api_key(&req) else {
+        return ApiError::unauthorized("Missing or malformed API key (use HTTP Basic auth)")
+            .response();
+    };
+    let mut record = RequestRecord {
+        method: req.method().to_string(),
+        path: req.path().to_string(),
+        query: req.query_string().to_string(),
+        status: None,
+        api_key_last4: auth::last4(&key),
+        perform_as: None,
+    };
+    let mut held = false;
+    let Some((account_id, result)) =
+        gate(&state, &req, payload, &key, &mut record, &mut held).await
+    else {
+        return ApiError::unauthorized("Invalid API key").response();
+    };
+    let response = result.unwrap_or_else(|e| e.response());
+    if !held {
+        record.status = Some(response.status().as_u16());
+        log_request(&state, &account_id, record);
+    }
+    response
+}
+
+/// Runs the request for a known key; `None` when the key is unknown. A request held by the
+/// timeout fault is logged when the hold starts (`held`), with no status.
+async fn gate(
+    state: &Shared,
+    req: &HttpRequest,
+    payload: web::Payload,
+    key: &str,
+    record: &mut RequestRecord,
+    held: &mut bool,
+) -> Option<(String, Result<HttpResponse, ApiError>)> {
+    let (account_id, faults, key_revoked) = {
+        let mut world = state.lock();
+        let acct = world.account_of_key_mut(key)?;
+        let revoked = acct.key_mut(key).is_some_and(|k| k.revoked);
+        (acct.id.clone(), acct.faults.clone(), revoked)
+    };
+    let query = match Query::parse(req.query_string()) {
+        Ok(q) => q,
+        Err(e) => return Some((account_id, Err(e))),
+    };
+    record.perform_as = query.first("perform_as").map(str::to_string);
+    if key_revoked || faults.revoked {
+        return Some((
+            account_id,
+            Err(ApiError::unauthorized("API key has been revoked")),
+        ));
+    }
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(faults.latency_ms)).await;
+    }
+    if roll(faults.timeout_rate) {
+        *held = true;
+        log_request(state, &account_id, record.clone());
+        tokio::time::sleep(TIMEOUT_HOLD).await;
+        return Some((account_id, Err(ApiError::gateway_timeout())));
+    }
+    if roll(faults.error_5xx_rate) {
+        let error = if rand::random::<bool>() {
+            ApiError::internal()
+        } else {
+            ApiError::unavailable()
+        };
+        return Some((account_id, Err(error)));
+    }
+    if roll(faults.rate_429_rate) {
+        return Some((
+            account_id,
+            Err(ApiError::too_many_requests(faults.retry_after)),
+        ));
+    }
+    let ctx = Ctx {
+        account_id: account_id.clone(),
+        query,
+    };
+    let result = authorized(state, &ctx, req, payload, key, faults.retry_after).await;
+    Some((account_id, result))
+}
+
+async fn authorized(
+    state: &Shared,
+    ctx: &Ctx,
+    req: &HttpRequest,
+    payload: web::Payload,
+    key: &str,
+    retry_after: bool,
+) -> Result<HttpResponse, ApiError> {
+    let endpoint = Endpoint::route(req.method(), req.path());
+    {
+        let mut world = state.lock();
+        let api_key = world
+            .account_of_key_mut(key)
+            .and_then(|a| a.key_mut(key))
+            .ok_or_else(|| ApiError::unauthorized("Invalid API key"))?;
+        if !api_key.bucket.try_take() {
+            return Err(ApiError::too_many_requests(retry_after));
+        }
+        if let Some(endpoint) = &endpoint {
+            if !api_key.allows(endpoint.permission()) {
+                return Err(ApiError::forbidden(endpoint.permission()));
+            }
+        }
+    }
+    let Some(endpoint) = endpoint else {
+        return Err(ApiError::not_found("Resource", req.path()));
+    };
+    handle(state, ctx, endpoint, req, payload).await
+}
+
+async fn handle(
+    state: &Shared,
+    ctx: &Ctx,
+    endpoint: Endpoint,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    use Endpoint::*;
+    match endpoint {
+        UploadFile(id) => api_notes_files::upload_file(state, ctx, &id, req, payload).await,
+        PutStage(id) => {
+            let body = read_json(payload).await?;
+            api_opportunities::put_stage(state, ctx, &id, body)
+        }
+        AddTags(id) | RemoveTags(id) | AddLinks(id) | RemoveLinks(id) => {
+            let body = read_json(payload).await?;
+            let last = req.path().rsplit('/').next().unwrap_or_default();
+            api_opportunities::edit_tags_or_links(state, ctx, &id, last, body)
+        }
+        CreateNote(id) => {
+            let body = read_json(payload).await?;
+            api_notes_files::create_note(state, ctx, &id, body)
+        }
+        CreateFeedback(id) => {
+            let body = read_json(payload).await?;
+            api_feedback::create_feedback(state, ctx, &id, body)
+        }
+        CreateTemplate => {
+            let body = read_json(payload).await?;
+            api_feedback::create_template(state, ctx, body)
+        }
+        CreateWebhook => {
+            let body = read_json(payload).await?;
+            api_reference::create_webhook(state, ctx, body)
+        }
+        other => handle_without_body(state, ctx, other),
+    }
+}
+
+fn handle_without_body(
+    state: &Shared,
+    ctx: &Ctx,
+    endpoint: Endpoint,
+) -> Result<HttpResponse, ApiError> {
+    use Endpoint::*;
+    match endpoint {
+        ListOpportunities => api_opportunities::list(state, ctx),
+        GetOpportunity(id) => api_opportunities::get(state, ctx, &id),
+        ListApplications(id) => api_opportunities::applications(state, ctx, &id),
+        ListNotes(id) => api_notes_files::list_notes(state, ctx, &id),
+        DeleteNote(id, note) => api_notes_files::delete_note(state, ctx, &id, &note),
+        ListFiles(id) => api_notes_files::list_files(state, ctx, &id),
+        DeleteFile(id, file) => api_notes_files::delete_file(state, ctx, &id, &file),
+        DownloadFile(id, file) => api_notes_files::download_file(state, ctx, &id, &file),
+        ListFeedback(id) => api_feedback::list_feedback(state, ctx, &id),
+        ListTemplates => api_feedback::list_templates(state, ctx),
+        other => api_reference::handle(state, ctx, other),
+    }
+}
+
+/// Reads a JSON body; anything that is not a JSON object is a 400.
+pub(crate) async fn read_json(mut payload: web::Payload) -> Result<Value, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("Could not read body: {e}")))?;
+        if body.len() + chunk.len() > JSON_BODY_LIMIT {
+            return Err(ApiError::too_large("Request body too large"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(_) => Err(ApiError::bad_request("Request body must be a JSON object")),
+        Err(e) => Err(ApiError::bad_request(format!("Invalid JSON body: {e}"))),
+    }
+}
+
+fn log_request(state: &Shared, account_id: &str, record: RequestRecord) {
+    let mut world = state.lock();
+    if let Some(acct) = world.account_mut(account_id) {
+        acct.requests.push(record);
+        if acct.requests.len() > REQUEST_LOG_LIMIT {
+            acct.requests.remove(0);
+        }
+    }
+}
+
+/// Runs `f` on the caller's account under the lock.
+pub(crate) fn with_account<T>(
+    state: &Shared,
+    ctx: &Ctx,
+    f: impl FnOnce(&mut super::state::Account) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let mut world = state.lock();
+    let acct = world
+        .account_mut(&ctx.account_id)
+        .ok_or_else(|| ApiError::unauthorized("Invalid API key"))?;
+    f(acct)
+}
+
+/// `200 {"data": …}`.
+pub(crate) fn ok_data(data: Value) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "data": data }))
+}
+
+/// A JSON array of strings from `body[field]`, or a 400 naming the field.
+pub(crate) fn string_list(body: &Value, field: &str) -> Result<Vec<String>, ApiError> {
+    let invalid = || ApiError::bad_request(format!("{field} must be an array of strings"));
+    let Some(items) = body.get(field) else {
+        return Err(ApiError::bad_request(format!(
+            "Missing required field: {field}"
+        )));
+    };
+    items
+        .as_array()
+        .ok_or_else(invalid)?
+        .iter()
+        .map(|item| item.as_str().map(str::to_string).ok_or_else(invalid))
+        .collect()
+}
