@@ -86,6 +86,38 @@ pub struct Settings {
     pub secret_key: SecretKey,
     pub lever: LeverHosts,
     pub workers: usize,
+    pub tuning: Tuning,
+}
+
+/// Timings that production leaves at their defaults and tests shorten.
+#[derive(Clone, Debug)]
+pub struct Tuning {
+    /// First wait before a failed job runs again; doubles per attempt, with jitter.
+    pub job_backoff_base: std::time::Duration,
+    /// Attempts before a job is dead (shown on Events with a Retry button).
+    pub job_max_attempts: i32,
+    /// How long a claimed job is reserved; a crashed worker's job is claimed again after it.
+    pub job_lease: std::time::Duration,
+    /// First wait before the Lever client repeats a 429 or 5xx.
+    pub lever_backoff_base: std::time::Duration,
+    /// Repeats of one Lever call before the job itself fails.
+    pub lever_max_retries: u32,
+    /// How long one Lever call may take.
+    pub lever_timeout: std::time::Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        use std::time::Duration;
+        Tuning {
+            job_backoff_base: Duration::from_secs(10),
+            job_max_attempts: 8,
+            job_lease: Duration::from_secs(300),
+            lever_backoff_base: Duration::from_millis(500),
+            lever_max_retries: 4,
+            lever_timeout: Duration::from_secs(15),
+        }
+    }
 }
 
 impl Settings {
@@ -123,6 +155,7 @@ impl Settings {
                 auth_url: env("LEVERBRIDGE_LEVER_AUTH_URL"),
             },
             workers,
+            tuning: Tuning::default(),
         })
     }
 

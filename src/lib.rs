@@ -1,11 +1,14 @@
 //! leverbridge: the assessment provider's side of a Lever ATS integration.
 
+pub mod assessments;
 pub mod commands;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod jobs;
 pub mod lever;
+pub mod lever_access;
 pub mod lever_sim;
 pub mod startup;
 pub mod web;

@@ -15,6 +15,8 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::jobs::Jobs;
+use crate::lever_access::LeverAccess;
 use crate::web::{self as pages, AppState};
 
 pub struct Application {
@@ -49,7 +51,18 @@ impl Application {
         }
         let key = Key::from(&settings.secret_key.derive("session-cookie"));
         let https = settings.https();
-        let state = web::Data::new(AppState { settings, db });
+        let lever = LeverAccess::new(
+            settings.lever.clone(),
+            settings.tuning.clone(),
+            settings.secret_key.clone(),
+        );
+        let jobs = Jobs::new(db.clone(), settings.clone(), lever.clone());
+        let state = web::Data::new(AppState {
+            settings,
+            db,
+            lever,
+            jobs,
+        });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -98,7 +111,19 @@ impl Application {
         &self.state.db
     }
 
+    /// The job system, e.g. for `run_until_idle()` in tests.
+    pub fn jobs(&self) -> std::sync::Arc<Jobs> {
+        self.state.jobs.clone()
+    }
+
+    /// Serves requests with `settings.workers` job workers running beside the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.state.jobs.spawn_workers(self.state.settings.workers);
+        self.server.await
+    }
+
+    /// Serves requests without job workers: jobs run only when the caller drains the queue.
+    pub async fn run_without_workers(self) -> std::io::Result<()> {
         self.server.await
     }
 }

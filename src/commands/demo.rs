@@ -35,6 +35,7 @@ pub async fn run() -> anyhow::Result<()> {
         secret_key,
         lever: Default::default(),
         workers: 2,
+        tuning: Default::default(),
     };
     let db = {
         let url = database_url.clone();

@@ -3,10 +3,15 @@
 //! Queries are plain `fn(&mut DbConn, …) -> QueryResult<T>` functions, one file per table group,
 //! called from async code through [`Db::run`], which moves them onto the blocking pool.
 
+pub mod assessments;
+pub mod configurations;
 pub mod connection;
+pub mod lever;
+pub mod lever_calls;
 pub mod orgs;
 pub mod schema;
 pub mod users;
+pub mod webhooks;
 
 pub use connection::{Db, DbConn, DbError};
 

@@ -33,3 +33,175 @@ diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(organizations, users, memberships);
+
+diesel::table! {
+    lever_connections (org_id) {
+        org_id -> Text,
+        environment -> Text,
+        api_key_sealed -> Text,
+        api_key_last4 -> Text,
+        status -> Text,
+        status_message -> Nullable<Text>,
+        missing_permissions -> Text,
+        default_user_id -> Nullable<Text>,
+        default_user_name -> Nullable<Text>,
+        connected_by -> Text,
+        checked_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lever_users (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        name -> Text,
+        email -> Text,
+        access_role -> Text,
+        active -> Bool,
+    }
+}
+
+diesel::table! {
+    lever_stages (org_id, id) {
+        org_id -> Text,
+        id -> Text,
+        text -> Text,
+        position -> Integer,
+        refreshed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (org_id) {
+        org_id -> Text,
+        endpoint_key -> Text,
+        rotated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_tokens (org_id, event) {
+        org_id -> Text,
+        event -> Text,
+        token_sealed -> Text,
+        token_last4 -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    configurations (id) {
+        id -> Text,
+        org_id -> Text,
+        trigger_stage_id -> Text,
+        pad_kind -> Text,
+        question_title -> Nullable<Text>,
+        question_prompt -> Nullable<Text>,
+        tag_name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_events (id) {
+        id -> Text,
+        org_id -> Text,
+        received_at -> Timestamp,
+        event -> Text,
+        token -> Nullable<Text>,
+        triggered_at -> Nullable<BigInt>,
+        opportunity_id -> Nullable<Text>,
+        to_stage_id -> Nullable<Text>,
+        signature_valid -> Bool,
+        status -> Text,
+        outcome -> Text,
+        configuration_id -> Nullable<Text>,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    seen_tokens (org_id, token) {
+        org_id -> Text,
+        token -> Text,
+        event_id -> Text,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        org_id -> Text,
+        kind -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        locked_by -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        event_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assessments (id) {
+        id -> Text,
+        org_id -> Text,
+        configuration_id -> Text,
+        opportunity_id -> Text,
+        candidate_name -> Text,
+        token -> Text,
+        pad_kind -> Text,
+        question_title -> Nullable<Text>,
+        question_prompt -> Nullable<Text>,
+        tag_name -> Text,
+        state -> Text,
+        event_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assessment_steps (assessment_id, step) {
+        assessment_id -> Text,
+        step -> Text,
+        done_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lever_calls (id) {
+        id -> Text,
+        org_id -> Text,
+        event_id -> Nullable<Text>,
+        method -> Text,
+        path -> Text,
+        status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        attempt -> Integer,
+        duration_ms -> BigInt,
+        at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    lever_connections,
+    lever_users,
+    lever_stages,
+    webhook_endpoints,
+    webhook_tokens,
+    configurations,
+    webhook_events,
+    seen_tokens,
+    jobs,
+    assessments,
+    assessment_steps,
+    lever_calls,
+);

@@ -2,8 +2,14 @@
 
 mod email;
 mod org_slug;
+mod pad_kind;
 mod role;
+mod tag_name;
+mod webhook_event;
 
 pub use email::Email;
 pub use org_slug::OrgSlug;
+pub use pad_kind::{pad_label, PadKind};
 pub use role::{MemberRole, Role};
+pub use tag_name::TagName;
+pub use webhook_event::{webhook_event, WebhookEventKind, STAGE_CHANGE, WEBHOOK_EVENTS};

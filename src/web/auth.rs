@@ -63,6 +63,8 @@ pub struct OrgPage {
     pub user: User,
     pub org: Organization,
     pub role: Role,
+    /// Set when Lever answered 401: shown in every page's header until the key is fixed.
+    pub connection_problem: Option<String>,
     pub session: Session,
     pub state: web::Data<AppState>,
 }
@@ -92,10 +94,16 @@ impl FromRequest for OrgPage {
                         return Ok(None);
                     };
                     let role = db::orgs::role_of(conn, &user_id, &org.id)?;
-                    Ok(Some((org, role)))
+                    let problem = db::lever::connection(conn, &org.id)?.filter(|c| c.is_broken()).map(|c| {
+                        format!(
+                            "The Lever connection is broken: {}. Work is waiting until it is fixed.",
+                            c.status_message.unwrap_or_else(|| "Lever rejected the API key".into())
+                        )
+                    });
+                    Ok(Some((org, role, problem)))
                 })
                 .await?;
-            let Some((org, member_role)) = found else {
+            let Some((org, member_role, connection_problem)) = found else {
                 return Err(WebError::NotFound);
             };
             let role = match member_role.as_deref().map(MemberRole::parse) {
@@ -107,6 +115,7 @@ impl FromRequest for OrgPage {
                 user,
                 org,
                 role,
+                connection_problem,
                 session,
                 state,
             })

@@ -8,10 +8,20 @@ use super::session::{self, Flash};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Nav {
     Overview,
+    Connection,
+    Webhooks,
+    Configurations,
+    Events,
 }
 
 impl Nav {
-    const ALL: &'static [(Nav, &'static str, &'static str)] = &[(Nav::Overview, "Overview", "")];
+    const ALL: &'static [(Nav, &'static str, &'static str)] = &[
+        (Nav::Overview, "Overview", ""),
+        (Nav::Connection, "Connection", "/connection"),
+        (Nav::Webhooks, "Webhooks", "/webhooks"),
+        (Nav::Configurations, "Configurations", "/configurations"),
+        (Nav::Events, "Events", "/events"),
+    ];
 }
 
 pub struct NavItem {
@@ -60,7 +70,15 @@ impl Chrome {
             nav,
             flashes: session::take_flashes(&page.session),
             csrf: session::csrf_token(&page.session),
-            banners: Vec::new(),
+            banners: page
+                .connection_problem
+                .iter()
+                .map(|problem| Banner {
+                    kind: "error",
+                    message: problem.clone(),
+                    link: Some((page.url("/connection"), "Open Connection")),
+                })
+                .collect(),
             read_only: !page.role.can_configure(),
         }
     }

@@ -5,6 +5,7 @@ pub mod csrf;
 pub mod error;
 mod health;
 pub mod layout;
+pub mod lever_webhook;
 mod login;
 mod orgs;
 mod overview;
@@ -15,13 +16,19 @@ use askama::Template;
 
 pub use error::WebError;
 
+use std::sync::Arc;
+
 use crate::config::Settings;
 use crate::db::Db;
+use crate::jobs::Jobs;
+use crate::lever_access::LeverAccess;
 
 /// Shared by every handler.
 pub struct AppState {
     pub settings: Settings,
     pub db: Db,
+    pub lever: LeverAccess,
+    pub jobs: Arc<Jobs>,
 }
 
 /// Registers every route of the dashboard.
@@ -31,6 +38,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(login::show))
         .route("/login", web::post().to(login::submit))
         .route("/logout", web::post().to(login::logout))
+        .route(
+            "/webhooks/lever/{key}",
+            web::post().to(lever_webhook::receive),
+        )
         .route("/", web::get().to(orgs::home))
         .route("/orgs", web::get().to(orgs::index))
         .service(web::scope("/orgs/{org}").route("", web::get().to(overview::show)));

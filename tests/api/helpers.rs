@@ -4,9 +4,8 @@
 use std::sync::Once;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use leverbridge::config::{DatabaseUrl, LeverHosts, Settings};
+use leverbridge::config::{DatabaseUrl, LeverHosts, Settings, Tuning};
 use leverbridge::crypto::SecretKey;
-use leverbridge::db::Db;
 use leverbridge::startup::Application;
 
 /// Which database a test runs on.
@@ -108,9 +107,6 @@ impl Drop for TestDatabase {
 
 pub struct TestApp {
     pub address: String,
-    pub port: u16,
-    pub db: Db,
-    pub settings: Settings,
     pub client: reqwest::Client,
     pub database: TestDatabase,
 }
@@ -138,6 +134,14 @@ pub fn test_settings(url: DatabaseUrl, lever: LeverHosts) -> Settings {
         secret_key: SecretKey::generate(),
         lever,
         workers: 1,
+        tuning: Tuning {
+            job_backoff_base: std::time::Duration::from_millis(1),
+            job_max_attempts: 3,
+            job_lease: std::time::Duration::from_secs(60),
+            lever_backoff_base: std::time::Duration::from_millis(5),
+            lever_max_retries: 3,
+            lever_timeout: std::time::Duration::from_secs(3),
+        },
     }
 }
 
@@ -153,15 +157,9 @@ pub async fn spawn_app_with(backend: Backend, lever: LeverHosts) -> TestApp {
         .await
         .expect("application builds");
     let port = app.port();
-    let db = app.db().clone();
     tokio::spawn(app.run_until_stopped());
-    let mut settings = settings;
-    let _ = settings.public_url.set_port(Some(port));
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
-        port,
-        db,
-        settings,
         client: new_client(),
         database,
     }

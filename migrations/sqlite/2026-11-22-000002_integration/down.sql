@@ -1,0 +1,12 @@
+DROP TABLE lever_calls;
+DROP TABLE assessment_steps;
+DROP TABLE assessments;
+DROP TABLE jobs;
+DROP TABLE seen_tokens;
+DROP TABLE webhook_events;
+DROP TABLE configurations;
+DROP TABLE webhook_tokens;
+DROP TABLE webhook_endpoints;
+DROP TABLE lever_stages;
+DROP TABLE lever_users;
+DROP TABLE lever_connections;

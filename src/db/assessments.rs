@@ -1,0 +1,89 @@
+//! Assessments, and the write-back steps already completed in Lever for each.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{assessment_steps, assessments};
+use super::DbConn;
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = assessments)]
+pub struct Assessment {
+    pub id: String,
+    pub org_id: String,
+    pub configuration_id: String,
+    pub opportunity_id: String,
+    pub candidate_name: String,
+    /// The unguessable part of the candidate's link `/a/{token}`.
+    pub token: String,
+    pub pad_kind: String,
+    pub question_title: Option<String>,
+    pub question_prompt: Option<String>,
+    pub tag_name: String,
+    pub state: String,
+    /// The webhook event that created it.
+    pub event_id: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn for_opportunity(
+    conn: &mut DbConn,
+    configuration_id: &str,
+    opportunity_id: &str,
+) -> QueryResult<Option<Assessment>> {
+    assessments::table
+        .filter(assessments::configuration_id.eq(configuration_id))
+        .filter(assessments::opportunity_id.eq(opportunity_id))
+        .select(Assessment::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Creates the assessment unless one exists for this opportunity and configuration; returns the
+/// one that stands, and whether it is new.
+pub fn create_once(conn: &mut DbConn, new: &Assessment) -> QueryResult<(Assessment, bool)> {
+    if let Some(existing) = for_opportunity(conn, &new.configuration_id, &new.opportunity_id)? {
+        return Ok((existing, false));
+    }
+    diesel::insert_into(assessments::table)
+        .values(new)
+        .execute(conn)?;
+    Ok((new.clone(), true))
+}
+
+pub fn by_token(conn: &mut DbConn, token: &str) -> QueryResult<Option<Assessment>> {
+    assessments::table
+        .filter(assessments::token.eq(token))
+        .select(Assessment::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn count(conn: &mut DbConn, org_id: &str) -> QueryResult<i64> {
+    assessments::table
+        .filter(assessments::org_id.eq(org_id))
+        .count()
+        .get_result(conn)
+}
+
+pub fn step_done(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryResult<bool> {
+    Ok(assessment_steps::table
+        .find((assessment_id, step))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+pub fn record_step(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryResult<()> {
+    if step_done(conn, assessment_id, step)? {
+        return Ok(());
+    }
+    diesel::insert_into(assessment_steps::table)
+        .values((
+            assessment_steps::assessment_id.eq(assessment_id),
+            assessment_steps::step.eq(step),
+            assessment_steps::done_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

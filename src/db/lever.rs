@@ -1,0 +1,217 @@
+//! The organization's Lever connection and the users and stages cached from Lever.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{lever_connections, lever_stages, lever_users};
+use super::DbConn;
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = lever_connections)]
+pub struct LeverConnection {
+    pub org_id: String,
+    pub environment: String,
+    pub api_key_sealed: String,
+    pub api_key_last4: String,
+    /// `connected`, `incomplete` (permissions missing) or `broken` (Lever answered 401).
+    pub status: String,
+    pub status_message: Option<String>,
+    pub missing_permissions: String,
+    pub default_user_id: Option<String>,
+    pub default_user_name: Option<String>,
+    pub connected_by: String,
+    pub checked_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+impl LeverConnection {
+    pub fn missing(&self) -> Vec<String> {
+        self.missing_permissions
+            .split('\n')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn is_broken(&self) -> bool {
+        self.status == "broken"
+    }
+}
+
+/// What a successful key test saves.
+pub struct NewConnection<'a> {
+    pub org_id: &'a str,
+    pub environment: &'a str,
+    pub api_key_sealed: String,
+    pub api_key_last4: String,
+    pub missing: Vec<String>,
+    pub connected_by: &'a str,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = lever_users)]
+pub struct CachedUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub access_role: String,
+    pub active: bool,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = lever_stages)]
+pub struct CachedStage {
+    pub id: String,
+    pub text: String,
+    pub position: i32,
+    pub refreshed_at: NaiveDateTime,
+}
+
+pub fn connection(conn: &mut DbConn, org_id: &str) -> QueryResult<Option<LeverConnection>> {
+    lever_connections::table
+        .find(org_id)
+        .select(LeverConnection::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Saves a tested key, replacing any earlier one. The default Lever user is kept when that user
+/// is still active in the account just listed.
+pub fn save_connection(conn: &mut DbConn, new: NewConnection) -> QueryResult<()> {
+    let now = super::now();
+    let status = if new.missing.is_empty() {
+        "connected"
+    } else {
+        "incomplete"
+    };
+    let previous = connection(conn, new.org_id)?;
+    diesel::delete(lever_connections::table.find(new.org_id)).execute(conn)?;
+    let keep_default = previous
+        .and_then(|p| p.default_user_id.zip(p.default_user_name))
+        .filter(|(id, _)| {
+            lever_users::table
+                .filter(lever_users::org_id.eq(new.org_id))
+                .filter(lever_users::id.eq(id))
+                .filter(lever_users::active.eq(true))
+                .count()
+                .get_result::<i64>(conn)
+                .map(|n| n > 0)
+                .unwrap_or(false)
+        });
+    diesel::insert_into(lever_connections::table)
+        .values((
+            lever_connections::org_id.eq(new.org_id),
+            lever_connections::environment.eq(new.environment),
+            lever_connections::api_key_sealed.eq(&new.api_key_sealed),
+            lever_connections::api_key_last4.eq(&new.api_key_last4),
+            lever_connections::status.eq(status),
+            lever_connections::status_message.eq(None::<String>),
+            lever_connections::missing_permissions.eq(new.missing.join("\n")),
+            lever_connections::default_user_id.eq(keep_default.as_ref().map(|(id, _)| id.clone())),
+            lever_connections::default_user_name.eq(keep_default.map(|(_, name)| name)),
+            lever_connections::connected_by.eq(new.connected_by),
+            lever_connections::checked_at.eq(now),
+            lever_connections::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_default_user(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_id: &str,
+    name: &str,
+) -> QueryResult<usize> {
+    diesel::update(lever_connections::table.find(org_id))
+        .set((
+            lever_connections::default_user_id.eq(user_id),
+            lever_connections::default_user_name.eq(name),
+        ))
+        .execute(conn)
+}
+
+/// Lever answered 401: the key no longer works. Work waits until an admin fixes it.
+pub fn mark_broken(conn: &mut DbConn, org_id: &str, reason: &str) -> QueryResult<()> {
+    diesel::update(lever_connections::table.find(org_id))
+        .set((
+            lever_connections::status.eq("broken"),
+            lever_connections::status_message.eq(reason),
+            lever_connections::checked_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Disconnect: forget the key and the cached Lever users (stages stay for the configurations).
+pub fn delete_connection(conn: &mut DbConn, org_id: &str) -> QueryResult<usize> {
+    diesel::delete(lever_users::table.filter(lever_users::org_id.eq(org_id))).execute(conn)?;
+    diesel::delete(lever_connections::table.find(org_id)).execute(conn)
+}
+
+pub fn replace_users(conn: &mut DbConn, org_id: &str, users: &[CachedUser]) -> QueryResult<()> {
+    diesel::delete(lever_users::table.filter(lever_users::org_id.eq(org_id))).execute(conn)?;
+    for user in users {
+        diesel::insert_into(lever_users::table)
+            .values((
+                lever_users::org_id.eq(org_id),
+                lever_users::id.eq(&user.id),
+                lever_users::name.eq(&user.name),
+                lever_users::email.eq(&user.email),
+                lever_users::access_role.eq(&user.access_role),
+                lever_users::active.eq(user.active),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Active Lever users, by name: the choices for the default Lever user.
+pub fn active_users(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<CachedUser>> {
+    lever_users::table
+        .filter(lever_users::org_id.eq(org_id))
+        .filter(lever_users::active.eq(true))
+        .order(lever_users::name.asc())
+        .select(CachedUser::as_select())
+        .load(conn)
+}
+
+pub fn active_user(conn: &mut DbConn, org_id: &str, id: &str) -> QueryResult<Option<CachedUser>> {
+    lever_users::table
+        .filter(lever_users::org_id.eq(org_id))
+        .filter(lever_users::id.eq(id))
+        .filter(lever_users::active.eq(true))
+        .select(CachedUser::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Replaces the cached stages with Lever's list, in Lever's order.
+pub fn replace_stages(
+    conn: &mut DbConn,
+    org_id: &str,
+    stages: &[(String, String)],
+) -> QueryResult<()> {
+    let now = super::now();
+    diesel::delete(lever_stages::table.filter(lever_stages::org_id.eq(org_id))).execute(conn)?;
+    for (position, (id, text)) in stages.iter().enumerate() {
+        diesel::insert_into(lever_stages::table)
+            .values((
+                lever_stages::org_id.eq(org_id),
+                lever_stages::id.eq(id),
+                lever_stages::text.eq(text),
+                lever_stages::position.eq(position as i32),
+                lever_stages::refreshed_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn stages(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<CachedStage>> {
+    lever_stages::table
+        .filter(lever_stages::org_id.eq(org_id))
+        .order(lever_stages::position.asc())
+        .select(CachedStage::as_select())
+        .load(conn)
+}

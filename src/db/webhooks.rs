@@ -1,0 +1,240 @@
+//! The webhook endpoint key, signature tokens, and every delivery received.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{seen_tokens, webhook_endpoints, webhook_events, webhook_tokens};
+use super::DbConn;
+
+/// The organization's endpoint key, created on first use.
+pub fn endpoint_key(conn: &mut DbConn, org_id: &str) -> QueryResult<String> {
+    let existing = webhook_endpoints::table
+        .find(org_id)
+        .select(webhook_endpoints::endpoint_key)
+        .first::<String>(conn)
+        .optional()?;
+    match existing {
+        Some(key) => Ok(key),
+        None => rotate_endpoint_key(conn, org_id),
+    }
+}
+
+/// Issues a new endpoint key; the old URL stops working at once.
+pub fn rotate_endpoint_key(conn: &mut DbConn, org_id: &str) -> QueryResult<String> {
+    let key = crate::crypto::random_token(32);
+    diesel::delete(webhook_endpoints::table.find(org_id)).execute(conn)?;
+    diesel::insert_into(webhook_endpoints::table)
+        .values((
+            webhook_endpoints::org_id.eq(org_id),
+            webhook_endpoints::endpoint_key.eq(&key),
+            webhook_endpoints::rotated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(key)
+}
+
+pub fn org_for_endpoint(conn: &mut DbConn, key: &str) -> QueryResult<Option<String>> {
+    webhook_endpoints::table
+        .filter(webhook_endpoints::endpoint_key.eq(key))
+        .select(webhook_endpoints::org_id)
+        .first(conn)
+        .optional()
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = webhook_tokens)]
+pub struct SealedToken {
+    pub event: String,
+    pub token_sealed: String,
+    pub token_last4: String,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn tokens(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<SealedToken>> {
+    webhook_tokens::table
+        .filter(webhook_tokens::org_id.eq(org_id))
+        .select(SealedToken::as_select())
+        .load(conn)
+}
+
+pub fn token(conn: &mut DbConn, org_id: &str, event: &str) -> QueryResult<Option<SealedToken>> {
+    webhook_tokens::table
+        .find((org_id, event))
+        .select(SealedToken::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn set_token(
+    conn: &mut DbConn,
+    org_id: &str,
+    event: &str,
+    sealed: &str,
+    last4: &str,
+) -> QueryResult<()> {
+    diesel::delete(webhook_tokens::table.find((org_id, event))).execute(conn)?;
+    diesel::insert_into(webhook_tokens::table)
+        .values((
+            webhook_tokens::org_id.eq(org_id),
+            webhook_tokens::event.eq(event),
+            webhook_tokens::token_sealed.eq(sealed),
+            webhook_tokens::token_last4.eq(last4),
+            webhook_tokens::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn clear_token(conn: &mut DbConn, org_id: &str, event: &str) -> QueryResult<usize> {
+    diesel::delete(webhook_tokens::table.find((org_id, event))).execute(conn)
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_events)]
+pub struct WebhookEvent {
+    pub id: String,
+    pub org_id: String,
+    pub received_at: NaiveDateTime,
+    pub event: String,
+    pub token: Option<String>,
+    pub triggered_at: Option<i64>,
+    pub opportunity_id: Option<String>,
+    pub to_stage_id: Option<String>,
+    pub signature_valid: bool,
+    /// `rejected`, `verification`, `duplicate`, `queued`, `recorded`, `fired`, `ignored`,
+    /// `waiting` or `failed`.
+    pub status: String,
+    /// What happened, in words.
+    pub outcome: String,
+    pub configuration_id: Option<String>,
+    pub body: String,
+}
+
+pub fn insert_event(conn: &mut DbConn, event: &WebhookEvent) -> QueryResult<()> {
+    diesel::insert_into(webhook_events::table)
+        .values(event)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Remembers an accepted delivery's token; `false` when it was seen before (a duplicate).
+pub fn remember_token(
+    conn: &mut DbConn,
+    org_id: &str,
+    token: &str,
+    event_id: &str,
+) -> QueryResult<bool> {
+    let seen = seen_tokens::table
+        .find((org_id, token))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if seen {
+        return Ok(false);
+    }
+    diesel::insert_into(seen_tokens::table)
+        .values((
+            seen_tokens::org_id.eq(org_id),
+            seen_tokens::token.eq(token),
+            seen_tokens::event_id.eq(event_id),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// The event that first brought this token.
+pub fn first_event_with_token(
+    conn: &mut DbConn,
+    org_id: &str,
+    token: &str,
+) -> QueryResult<Option<String>> {
+    seen_tokens::table
+        .find((org_id, token))
+        .select(seen_tokens::event_id)
+        .first(conn)
+        .optional()
+}
+
+pub fn set_outcome(
+    conn: &mut DbConn,
+    event_id: &str,
+    status: &str,
+    outcome: &str,
+    configuration_id: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(webhook_events::table.find(event_id))
+        .set((
+            webhook_events::status.eq(status),
+            webhook_events::outcome.eq(outcome),
+            webhook_events::configuration_id.eq(configuration_id),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn event(conn: &mut DbConn, org_id: &str, id: &str) -> QueryResult<Option<WebhookEvent>> {
+    webhook_events::table
+        .filter(webhook_events::org_id.eq(org_id))
+        .filter(webhook_events::id.eq(id))
+        .select(WebhookEvent::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A page of events, newest first.
+pub fn events_page(
+    conn: &mut DbConn,
+    org_id: &str,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<WebhookEvent>> {
+    webhook_events::table
+        .filter(webhook_events::org_id.eq(org_id))
+        .order((
+            webhook_events::received_at.desc(),
+            webhook_events::id.desc(),
+        ))
+        .offset(offset)
+        .limit(limit)
+        .select(WebhookEvent::as_select())
+        .load(conn)
+}
+
+/// Per event name: what the Webhooks page shows.
+#[derive(Clone, Debug, Default)]
+pub struct EventStats {
+    pub accepted: i64,
+    pub rejected: i64,
+    pub last: Option<(NaiveDateTime, bool)>,
+    pub last_verification: Option<NaiveDateTime>,
+}
+
+pub fn stats(conn: &mut DbConn, org_id: &str, event: &str) -> QueryResult<EventStats> {
+    let base = || {
+        webhook_events::table
+            .filter(webhook_events::org_id.eq(org_id))
+            .filter(webhook_events::event.eq(event))
+    };
+    let rejected = base()
+        .filter(webhook_events::status.eq("rejected"))
+        .count()
+        .get_result(conn)?;
+    let total: i64 = base().count().get_result(conn)?;
+    let last = base()
+        .order(webhook_events::received_at.desc())
+        .select((webhook_events::received_at, webhook_events::signature_valid))
+        .first(conn)
+        .optional()?;
+    let last_verification = base()
+        .filter(webhook_events::status.eq("verification"))
+        .order(webhook_events::received_at.desc())
+        .select(webhook_events::received_at)
+        .first(conn)
+        .optional()?;
+    Ok(EventStats {
+        accepted: total - rejected,
+        rejected,
+        last,
+        last_verification,
+    })
+}

@@ -1,0 +1,267 @@
+//! A candidate moved to a stage in Lever: if a configuration fires, create its assessment and
+//! write it back to Lever.
+//!
+//! The webhook's `data` is not signed, so the opportunity is read again from Lever and must
+//! really be at the trigger stage and carry the configuration's tag. The candidate's own tags
+//! decide: Lever copies a posting's tags onto the candidates who apply, so a candidate whose
+//! tag was removed is exempt even when the posting still carries it.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::worker::{JobFailure, Run};
+use crate::assessments::{self, write_back};
+use crate::db::assessments::Assessment;
+use crate::db::configurations::Configuration;
+use crate::db::{self, DbError};
+use crate::domain::pad_label;
+use crate::lever::LeverError;
+
+pub const KIND: &str = "stage_change";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Payload {
+    pub opportunity_id: String,
+    pub to_stage_id: String,
+}
+
+pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
+    let (jobs, job) = (run.jobs, run.job);
+    let payload: Payload = serde_json::from_str(&job.payload)
+        .map_err(|e| JobFailure::Retry(format!("the job's payload is unreadable: {e}")))?;
+    let event_id = job.event_id.clone().unwrap_or_default();
+    let org_id = job.org_id.clone();
+
+    let (configs, connection, stage_names) = {
+        let (org, stage) = (org_id.clone(), payload.to_stage_id.clone());
+        jobs.db
+            .run(move |conn| -> Result<_, DbError> {
+                let configs = db::configurations::for_stage(conn, &org, &stage)?;
+                let connection = db::lever::connection(conn, &org)?;
+                let names: HashMap<String, String> = db::lever::stages(conn, &org)?
+                    .into_iter()
+                    .map(|s| (s.id, s.text))
+                    .collect();
+                Ok((configs, connection, names))
+            })
+            .await
+            .map_err(retry_db)?
+    };
+    let stage_name = |id: &str| {
+        stage_names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    };
+    let to_stage = stage_name(&payload.to_stage_id);
+    let settle = |status: &'static str, outcome: String, configuration: Option<String>| {
+        let event_id = event_id.clone();
+        async move {
+            jobs.db
+                .run(move |conn| {
+                    db::webhooks::set_outcome(
+                        conn,
+                        &event_id,
+                        status,
+                        &outcome,
+                        configuration.as_deref(),
+                    )
+                    .map_err(DbError::from)
+                })
+                .await
+                .map_err(retry_db)
+        }
+    };
+
+    if configs.is_empty() {
+        let outcome = format!("Stage “{to_stage}” is not the trigger stage of any configuration.");
+        return settle("ignored", outcome, None).await;
+    }
+    let Some(connection) = connection else {
+        return Err(JobFailure::Park(
+            "Lever is not connected; connect an API key on the Connection page.".into(),
+        ));
+    };
+    if connection.is_broken() {
+        let reason = connection.status_message.clone().unwrap_or_default();
+        return Err(JobFailure::Park(format!(
+            "the Lever connection is broken ({reason}); reconnect it on the Connection page."
+        )));
+    }
+    let Some(perform_as) = connection.default_user_id.clone() else {
+        return Err(JobFailure::Park(
+            "no default Lever user is chosen, so nothing can be written to Lever; pick one on the Connection page.".into(),
+        ));
+    };
+    let client = run.client(&connection)?;
+
+    let opportunity = match client.get_opportunity(&payload.opportunity_id).await {
+        Ok(opportunity) => opportunity,
+        Err(LeverError::NotFound { .. }) => {
+            let outcome = format!(
+                "Lever has no opportunity {} (deleted?); nothing was created.",
+                payload.opportunity_id
+            );
+            return settle("ignored", outcome, None).await;
+        }
+        Err(e) => return Err(lever_failure(run, &org_id, e).await),
+    };
+    if opportunity.stage_id.as_deref() != Some(payload.to_stage_id.as_str()) {
+        let now_at = opportunity
+            .stage_id
+            .as_deref()
+            .map(stage_name)
+            .unwrap_or_else(|| "no stage".into());
+        let outcome = format!(
+            "Lever shows the candidate at “{now_at}”, not “{to_stage}” (a webhook's data is not signed, so Lever decides); nothing was created."
+        );
+        return settle("ignored", outcome, None).await;
+    }
+    let matching: Vec<&Configuration> = configs
+        .iter()
+        .filter(|c| opportunity.tags.contains(&c.tag_name))
+        .collect();
+    if matching.is_empty() {
+        let wanted: Vec<String> = configs
+            .iter()
+            .map(|c| format!("“{}”", c.tag_name))
+            .collect();
+        let outcome = format!(
+            "The candidate lacks the tag {} that stage “{to_stage}” requires; nothing was created.",
+            wanted.join(" or ")
+        );
+        return settle("ignored", outcome, None).await;
+    }
+
+    let mut fired = Vec::new();
+    let mut duplicates = Vec::new();
+    for configuration in matching {
+        let (assessment, created) = create_assessment(
+            run,
+            configuration,
+            &payload.opportunity_id,
+            &opportunity.name,
+            &event_id,
+        )
+        .await?;
+        if !created && assessment.event_id != event_id {
+            duplicates.push(format!(
+                "configuration “{}” already fired for this opportunity (event {}, {})",
+                configuration.tag_name,
+                short(&assessment.event_id),
+                assessment.created_at.format("%-d %b %Y %H:%M UTC")
+            ));
+            continue;
+        }
+        let link = assessments::link(&jobs.settings.public_url, &assessment.token);
+        if let Err(e) = write_back::invite(&jobs.db, &client, &assessment, &link, &perform_as).await
+        {
+            return Err(lever_failure(run, &org_id, e).await);
+        }
+        fired.push(configuration);
+    }
+
+    let author = connection.default_user_name.clone().unwrap_or(perform_as);
+    if fired.is_empty() {
+        let outcome = format!(
+            "Duplicate: {}. Nothing new was created.",
+            duplicates.join("; ")
+        );
+        return settle("duplicate", outcome, None).await;
+    }
+    let described: Vec<String> = fired
+        .iter()
+        .map(|c| {
+            format!(
+                "configuration “{}” fired ({} at “{to_stage}”)",
+                c.tag_name,
+                pad_label(&c.pad_kind)
+            )
+        })
+        .collect();
+    let mut outcome = format!(
+        "{} for {}: link, progress tag and note written to Lever as {author}.",
+        capitalise(&described.join("; ")),
+        opportunity.name
+    );
+    if !duplicates.is_empty() {
+        outcome.push_str(&format!(
+            " Skipped as duplicates: {}.",
+            duplicates.join("; ")
+        ));
+    }
+    settle("fired", outcome, Some(fired[0].id.clone())).await
+}
+
+async fn create_assessment(
+    run: &Run<'_>,
+    configuration: &Configuration,
+    opportunity_id: &str,
+    candidate_name: &str,
+    event_id: &str,
+) -> Result<(Assessment, bool), JobFailure> {
+    let new = Assessment {
+        id: db::new_id(),
+        org_id: configuration.org_id.clone(),
+        configuration_id: configuration.id.clone(),
+        opportunity_id: opportunity_id.to_owned(),
+        candidate_name: candidate_name.to_owned(),
+        token: crate::crypto::random_token(32),
+        pad_kind: configuration.pad_kind.clone(),
+        question_title: configuration.question_title.clone(),
+        question_prompt: configuration.question_prompt.clone(),
+        tag_name: configuration.tag_name.clone(),
+        state: "invited".into(),
+        event_id: event_id.to_owned(),
+        created_at: db::now(),
+    };
+    run.jobs
+        .db
+        .run(move |conn| {
+            db::connection::write_transaction(conn, |conn| db::assessments::create_once(conn, &new))
+                .map_err(DbError::from)
+        })
+        .await
+        .map_err(retry_db)
+}
+
+/// What a Lever error means for the job.
+async fn lever_failure(run: &Run<'_>, org_id: &str, error: LeverError) -> JobFailure {
+    match error {
+        LeverError::Unauthorized { message } => {
+            let reason = format!("Lever answered 401 Unauthorized: {message}");
+            let (org, stored) = (org_id.to_owned(), reason.clone());
+            if let Err(e) = run
+                .jobs
+                .db
+                .run(move |conn| db::lever::mark_broken(conn, &org, &stored).map_err(DbError::from))
+                .await
+            {
+                tracing::error!(error = %e, "failed to mark the Lever connection broken");
+            }
+            JobFailure::Park(format!("the Lever connection is broken ({reason}); reconnect it on the Connection page."))
+        }
+        LeverError::Forbidden { message, permission } => JobFailure::Park(match permission {
+            Some(p) => format!("the API key lacks the “{p}” permission ({message}); grant it in Lever and connect again."),
+            None => format!("Lever refused the call ({message}); check the key's permissions and connect again."),
+        }),
+        other => JobFailure::Retry(other.to_string()),
+    }
+}
+
+fn retry_db(e: DbError) -> JobFailure {
+    JobFailure::Retry(format!("database: {e}"))
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(8)]
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
