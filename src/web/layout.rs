@@ -53,8 +53,12 @@ pub struct Chrome {
 
 impl Chrome {
     pub fn new(page: &OrgPage, title: &str, active: Nav) -> Chrome {
+        // Reviewers see the pages about assessments, not the integration's settings.
         let nav = Nav::ALL
             .iter()
+            .filter(|(nav, _, _)| {
+                page.role != crate::domain::Role::Reviewer || *nav == Nav::Overview
+            })
             .map(|(nav, label, path)| NavItem {
                 label,
                 href: page.url(path),

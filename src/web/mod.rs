@@ -1,8 +1,12 @@
 //! The dashboard, the login, health checks: actix handlers, one module per page.
 
 pub mod auth;
+mod candidate;
+mod configurations;
+mod connection;
 pub mod csrf;
 pub mod error;
+mod events;
 mod health;
 pub mod layout;
 pub mod lever_webhook;
@@ -10,6 +14,7 @@ mod login;
 mod orgs;
 mod overview;
 pub mod session;
+mod webhooks;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -42,9 +47,54 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/webhooks/lever/{key}",
             web::post().to(lever_webhook::receive),
         )
+        .route("/a/{token}", web::get().to(candidate::show))
         .route("/", web::get().to(orgs::home))
         .route("/orgs", web::get().to(orgs::index))
-        .service(web::scope("/orgs/{org}").route("", web::get().to(overview::show)));
+        .service(
+            web::scope("/orgs/{org}")
+                .route("", web::get().to(overview::show))
+                .route("/connection", web::get().to(connection::show))
+                .route("/connection", web::post().to(connection::connect))
+                .route(
+                    "/connection/default-user",
+                    web::post().to(connection::default_user),
+                )
+                .route(
+                    "/connection/disconnect",
+                    web::post().to(connection::disconnect),
+                )
+                .route("/webhooks", web::get().to(webhooks::show))
+                .route("/webhooks/tokens", web::post().to(webhooks::save_tokens))
+                .route(
+                    "/webhooks/tokens/{event}/clear",
+                    web::post().to(webhooks::clear_token),
+                )
+                .route("/webhooks/rotate", web::post().to(webhooks::rotate))
+                .route("/configurations", web::get().to(configurations::list))
+                .route("/configurations/new", web::get().to(configurations::new))
+                .route(
+                    "/configurations/new",
+                    web::post().to(configurations::create),
+                )
+                .route(
+                    "/configurations/refresh-stages",
+                    web::post().to(configurations::refresh_stages),
+                )
+                .route(
+                    "/configurations/{id}/edit",
+                    web::get().to(configurations::edit),
+                )
+                .route(
+                    "/configurations/{id}/edit",
+                    web::post().to(configurations::update),
+                )
+                .route(
+                    "/configurations/{id}/delete",
+                    web::post().to(configurations::delete),
+                )
+                .route("/events", web::get().to(events::list))
+                .route("/events/{job}/retry", web::post().to(events::retry)),
+        );
 }
 
 /// Renders a template as a 200 HTML page.

@@ -6,7 +6,10 @@ use std::sync::Once;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use leverbridge::config::{DatabaseUrl, LeverHosts, Settings, Tuning};
 use leverbridge::crypto::SecretKey;
+use leverbridge::db::Db;
+use leverbridge::jobs::Jobs;
 use leverbridge::startup::Application;
+use std::sync::Arc;
 
 /// Which database a test runs on.
 #[derive(Clone, Debug)]
@@ -107,6 +110,9 @@ impl Drop for TestDatabase {
 
 pub struct TestApp {
     pub address: String,
+    pub db: Db,
+    /// The job system: tests drain the queue with `jobs.run_until_idle()` instead of sleeping.
+    pub jobs: Arc<Jobs>,
     pub client: reqwest::Client,
     pub database: TestDatabase,
 }
@@ -157,9 +163,12 @@ pub async fn spawn_app_with(backend: Backend, lever: LeverHosts) -> TestApp {
         .await
         .expect("application builds");
     let port = app.port();
-    tokio::spawn(app.run_until_stopped());
+    let (db, jobs) = (app.db().clone(), app.jobs());
+    tokio::spawn(app.run_without_workers());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        db,
+        jobs,
         client: new_client(),
         database,
     }
@@ -257,6 +266,11 @@ impl TestApp {
             )
             .await;
         assert_eq!(response.status(), 303, "login as {email} should succeed");
+    }
+
+    /// Runs every due job now.
+    pub async fn drain(&self) -> usize {
+        self.jobs.run_until_idle().await.expect("jobs run")
     }
 
     /// A fresh app with an organization `acme` whose admin is signed in.

@@ -4,4 +4,6 @@ mod helpers;
 
 mod foundation;
 mod health;
+mod integration;
 mod lever_sim;
+mod lever_world;

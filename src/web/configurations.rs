@@ -1,0 +1,405 @@
+//! Configurations: which trigger stage and tag create which kind of assessment.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::auth::OrgPage;
+use super::csrf::{CsrfForm, NoFields};
+use super::layout::{Chrome, Nav};
+use super::{render, see_other, WebError};
+use crate::db::configurations::Configuration;
+use crate::db::lever::CachedStage;
+use crate::db::{self, DbError};
+use crate::domain::{pad_label, PadKind, TagName};
+use crate::lever_access::record_calls;
+
+#[derive(Template)]
+#[template(path = "configurations.html")]
+struct ListPage {
+    chrome: Chrome,
+    rows: Vec<Row>,
+    stages_cached: usize,
+    refreshed: Option<String>,
+}
+
+struct Row {
+    id: String,
+    stage: String,
+    kind: &'static str,
+    question: String,
+    tag: String,
+}
+
+#[derive(Template)]
+#[template(path = "configuration_form.html")]
+struct FormPage {
+    chrome: Chrome,
+    /// `None` for a new configuration.
+    id: Option<String>,
+    stages: Vec<CachedStage>,
+    kinds: Vec<(&'static str, &'static str)>,
+    form: ConfigurationForm,
+    errors: HashMap<&'static str, String>,
+}
+
+#[derive(Clone, Default, Deserialize)]
+pub struct ConfigurationForm {
+    #[serde(default)]
+    trigger_stage_id: String,
+    #[serde(default)]
+    pad_kind: String,
+    #[serde(default)]
+    question_title: String,
+    #[serde(default)]
+    question_prompt: String,
+    #[serde(default)]
+    tag_name: String,
+}
+
+impl ConfigurationForm {
+    fn from_configuration(c: &Configuration) -> Self {
+        ConfigurationForm {
+            trigger_stage_id: c.trigger_stage_id.clone(),
+            pad_kind: c.pad_kind.clone(),
+            question_title: c.question_title.clone().unwrap_or_default(),
+            question_prompt: c.question_prompt.clone().unwrap_or_default(),
+            tag_name: c.tag_name.clone(),
+        }
+    }
+}
+
+/// A form that passed every check.
+struct Valid {
+    stage_id: String,
+    kind: PadKind,
+    question: Option<(String, String)>,
+    tag: TagName,
+}
+
+/// Checks every field, so the page can show every problem at once.
+fn validate(
+    form: &ConfigurationForm,
+    stages: &[CachedStage],
+) -> Result<Valid, HashMap<&'static str, String>> {
+    let mut errors = HashMap::new();
+    let stage_id = form.trigger_stage_id.trim();
+    if !stages.iter().any(|s| s.id == stage_id) {
+        errors.insert(
+            "trigger_stage_id",
+            "Choose one of your Lever stages.".to_owned(),
+        );
+    }
+    let kind = PadKind::parse(&form.pad_kind)
+        .map_err(|e| errors.insert("pad_kind", e))
+        .ok();
+    let (title, prompt) = (form.question_title.trim(), form.question_prompt.trim());
+    let question = match (title.is_empty(), prompt.is_empty()) {
+        (true, true) => {
+            if kind.is_some_and(PadKind::needs_question) {
+                errors.insert(
+                    "question_title",
+                    "A take-home test needs a question: give it a title and a prompt.".into(),
+                );
+            }
+            None
+        }
+        (false, false) if title.chars().count() > 200 => {
+            errors.insert(
+                "question_title",
+                "Keep the title under 200 characters.".into(),
+            );
+            None
+        }
+        (false, false) => Some((title.to_owned(), prompt.to_owned())),
+        (true, false) => {
+            errors.insert("question_title", "Give the question a title.".into());
+            None
+        }
+        (false, true) => {
+            errors.insert(
+                "question_prompt",
+                "Write the question's prompt: what the candidate should do.".into(),
+            );
+            None
+        }
+    };
+    let tag = TagName::parse(&form.tag_name)
+        .map_err(|e| errors.insert("tag_name", e))
+        .ok();
+    match (errors.is_empty(), kind, tag) {
+        (true, Some(kind), Some(tag)) => Ok(Valid {
+            stage_id: stage_id.to_owned(),
+            kind,
+            question,
+            tag,
+        }),
+        _ => Err(errors),
+    }
+}
+
+pub async fn list(org: OrgPage) -> Result<HttpResponse, WebError> {
+    org.require_admin_or_support()?;
+    let org_id = org.org.id.clone();
+    let (configurations, stages) = org
+        .state
+        .db
+        .run(move |conn| -> Result<_, DbError> {
+            Ok((
+                db::configurations::list(conn, &org_id)?,
+                db::lever::stages(conn, &org_id)?,
+            ))
+        })
+        .await?;
+    let stage_name = |id: &str| {
+        stages
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.text.clone())
+            .unwrap_or_else(|| format!("{id} (no longer in Lever)"))
+    };
+    let rows = configurations
+        .iter()
+        .map(|c| Row {
+            id: c.id.clone(),
+            stage: stage_name(&c.trigger_stage_id),
+            kind: pad_label(&c.pad_kind),
+            question: c.question_title.clone().unwrap_or_default(),
+            tag: c.tag_name.clone(),
+        })
+        .collect();
+    render(&ListPage {
+        chrome: Chrome::new(&org, "Configurations", Nav::Configurations),
+        rows,
+        stages_cached: stages.len(),
+        refreshed: stages
+            .first()
+            .map(|s| s.refreshed_at.format("%-d %b %Y %H:%M UTC").to_string()),
+    })
+}
+
+async fn form_page(
+    org: &OrgPage,
+    id: Option<String>,
+    form: ConfigurationForm,
+    errors: HashMap<&'static str, String>,
+) -> Result<FormPage, WebError> {
+    let org_id = org.org.id.clone();
+    let stages = org
+        .state
+        .db
+        .run(move |conn| db::lever::stages(conn, &org_id).map_err(WebError::from))
+        .await?;
+    let title = if id.is_some() {
+        "Edit configuration"
+    } else {
+        "Add configuration"
+    };
+    Ok(FormPage {
+        chrome: Chrome::new(org, title, Nav::Configurations),
+        id,
+        stages,
+        kinds: PadKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.label()))
+            .collect(),
+        form,
+        errors,
+    })
+}
+
+pub async fn new(org: OrgPage) -> Result<HttpResponse, WebError> {
+    org.require_admin_or_support()?;
+    let form = ConfigurationForm {
+        pad_kind: PadKind::Live.as_str().into(),
+        ..Default::default()
+    };
+    render(&form_page(&org, None, form, HashMap::new()).await?)
+}
+
+pub async fn edit(
+    org: OrgPage,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    org.require_admin_or_support()?;
+    let (org_id, id) = (org.org.id.clone(), path.1.clone());
+    let configuration = org
+        .state
+        .db
+        .run(move |conn| db::configurations::find(conn, &org_id, &id).map_err(WebError::from))
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let form = ConfigurationForm::from_configuration(&configuration);
+    render(&form_page(&org, Some(configuration.id), form, HashMap::new()).await?)
+}
+
+pub async fn create(
+    org: OrgPage,
+    CsrfForm(form): CsrfForm<ConfigurationForm>,
+) -> Result<HttpResponse, WebError> {
+    save(org, None, form).await
+}
+
+pub async fn update(
+    org: OrgPage,
+    path: web::Path<(String, String)>,
+    CsrfForm(form): CsrfForm<ConfigurationForm>,
+) -> Result<HttpResponse, WebError> {
+    save(org, Some(path.1.clone()), form).await
+}
+
+enum Saved {
+    Done(String),
+    Invalid(HashMap<&'static str, String>),
+    Missing,
+}
+
+async fn save(
+    org: OrgPage,
+    id: Option<String>,
+    form: ConfigurationForm,
+) -> Result<HttpResponse, WebError> {
+    org.require_admin()?;
+    let org_id = org.org.id.clone();
+    let (target, typed) = (id.clone(), form.clone());
+    let saved = org
+        .state
+        .db
+        .run(move |conn| {
+            db::connection::write_transaction(conn, |conn| -> Result<Saved, DbError> {
+                let stages = db::lever::stages(conn, &org_id)?;
+                let valid = match validate(&typed, &stages) {
+                    Ok(valid) => valid,
+                    Err(errors) => return Ok(Saved::Invalid(errors)),
+                };
+                let existing = match &target {
+                    Some(id) => match db::configurations::find(conn, &org_id, id)? {
+                        Some(c) => Some(c),
+                        None => return Ok(Saved::Missing),
+                    },
+                    None => None,
+                };
+                if let Some(other) = db::configurations::with_tag(conn, &org_id, valid.tag.as_str())? {
+                    if Some(&other.id) != target.as_ref() {
+                        let stage = stages.iter().find(|s| s.id == other.trigger_stage_id).map(|s| s.text.as_str()).unwrap_or("another stage");
+                        let mut errors = HashMap::new();
+                        errors.insert(
+                            "tag_name",
+                            format!("The tag “{}” is already used by the configuration at “{stage}”; each configuration needs its own tag.", valid.tag.as_str()),
+                        );
+                        return Ok(Saved::Invalid(errors));
+                    }
+                }
+                let now = db::now();
+                let configuration = Configuration {
+                    id: existing.as_ref().map(|c| c.id.clone()).unwrap_or_else(db::new_id),
+                    org_id: org_id.clone(),
+                    trigger_stage_id: valid.stage_id,
+                    pad_kind: valid.kind.as_str().into(),
+                    question_title: valid.question.as_ref().map(|(t, _)| t.clone()),
+                    question_prompt: valid.question.map(|(_, p)| p),
+                    tag_name: valid.tag.as_str().into(),
+                    created_at: existing.as_ref().map(|c| c.created_at).unwrap_or(now),
+                    updated_at: now,
+                };
+                if existing.is_some() {
+                    db::configurations::update(conn, &configuration)?;
+                } else {
+                    db::configurations::insert(conn, &configuration)?;
+                }
+                Ok(Saved::Done(configuration.tag_name))
+            })
+        })
+        .await?;
+    match saved {
+        Saved::Done(tag) => {
+            let verb = if id.is_some() { "saved" } else { "created" };
+            org.flash("success", format!("Configuration {verb}. Candidates tagged “{tag}” in Lever now get an assessment at its trigger stage."));
+            Ok(see_other(&org.url("/configurations")))
+        }
+        Saved::Invalid(errors) => {
+            let page = form_page(&org, id, form, errors).await?;
+            Ok(HttpResponse::UnprocessableEntity()
+                .content_type("text/html; charset=utf-8")
+                .body(page.render()?))
+        }
+        Saved::Missing => Err(WebError::NotFound),
+    }
+}
+
+pub async fn delete(
+    org: OrgPage,
+    path: web::Path<(String, String)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, WebError> {
+    org.require_admin()?;
+    let (org_id, id) = (org.org.id.clone(), path.1.clone());
+    let removed = org
+        .state
+        .db
+        .run(move |conn| db::configurations::delete(conn, &org_id, &id).map_err(WebError::from))
+        .await?;
+    if removed == 0 {
+        return Err(WebError::NotFound);
+    }
+    org.flash(
+        "success",
+        "Configuration deleted. Assessments it created are kept.",
+    );
+    Ok(see_other(&org.url("/configurations")))
+}
+
+/// Reads the stages from Lever again (the only Lever call a page makes, and only on request).
+pub async fn refresh_stages(
+    org: OrgPage,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, WebError> {
+    org.require_admin()?;
+    let org_id = org.org.id.clone();
+    let connection = org
+        .state
+        .db
+        .run(move |conn| db::lever::connection(conn, &org_id).map_err(WebError::from))
+        .await?;
+    let Some(connection) = connection else {
+        org.flash(
+            "error",
+            "Connect Lever first: the stages come from your Lever account.",
+        );
+        return Ok(see_other(&org.url("/configurations")));
+    };
+    let client = org.state.lever.client_for(&connection)?;
+    let result = client.list_stages().await;
+    let calls = client.take_calls();
+    let org_id = org.org.id.clone();
+    match result {
+        Ok(stages) => {
+            let count = stages.len();
+            let pairs: Vec<(String, String)> = stages.into_iter().map(|s| (s.id, s.text)).collect();
+            org.state
+                .db
+                .run(move |conn| -> Result<(), WebError> {
+                    record_calls(conn, &org_id, None, calls)?;
+                    db::connection::write_transaction(conn, |conn| {
+                        db::lever::replace_stages(conn, &org_id, &pairs)
+                    })?;
+                    Ok(())
+                })
+                .await?;
+            org.flash("success", format!("{count} stages read from Lever."));
+        }
+        Err(e) => {
+            org.state
+                .db
+                .run(move |conn| record_calls(conn, &org_id, None, calls).map_err(WebError::from))
+                .await?;
+            org.flash(
+                "error",
+                format!("Could not read the stages from Lever: {e}"),
+            );
+        }
+    }
+    Ok(see_other(&org.url("/configurations")))
+}

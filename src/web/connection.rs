@@ -1,0 +1,306 @@
+//! Connection: test and save a Lever API key, choose the default Lever user, disconnect.
+
+use actix_web::HttpResponse;
+use askama::Template;
+use serde::Deserialize;
+
+use super::auth::OrgPage;
+use super::csrf::{CsrfForm, NoFields};
+use super::layout::{Chrome, Nav};
+use super::{render, see_other, WebError};
+use crate::crypto::last_four;
+use crate::db::connection::write_transaction;
+use crate::db::lever::{CachedUser, LeverConnection, NewConnection};
+use crate::db::{self, DbError};
+use crate::jobs::queue;
+use crate::lever::LeverError;
+use crate::lever_access::{record_calls, ENVIRONMENTS};
+
+#[derive(Template)]
+#[template(path = "connection.html")]
+struct ConnectionPage {
+    chrome: Chrome,
+    connection: Option<ConnectionView>,
+    users: Vec<CachedUser>,
+    environments: Vec<(&'static str, &'static str)>,
+    environment: String,
+    key_error: Option<String>,
+    lever_error: Option<String>,
+    overridden_host: Option<String>,
+}
+
+struct ConnectionView {
+    status: &'static str,
+    badge: &'static str,
+    message: Option<String>,
+    environment: String,
+    last4: String,
+    missing: Vec<String>,
+    default_user_id: String,
+    default_user_name: Option<String>,
+    connected_by: String,
+    checked_at: String,
+}
+
+impl From<LeverConnection> for ConnectionView {
+    fn from(c: LeverConnection) -> Self {
+        let (status, badge) = match c.status.as_str() {
+            "connected" => ("Connected", "ok"),
+            "incomplete" => ("Permissions missing", "warn"),
+            _ => ("Broken", "bad"),
+        };
+        ConnectionView {
+            status,
+            badge,
+            missing: c.missing(),
+            message: c.status_message,
+            environment: ENVIRONMENTS
+                .iter()
+                .find(|(name, _, _)| *name == c.environment)
+                .map(|(_, label, _)| (*label).to_owned())
+                .unwrap_or(c.environment),
+            last4: c.api_key_last4,
+            default_user_id: c.default_user_id.unwrap_or_default(),
+            default_user_name: c.default_user_name,
+            connected_by: c.connected_by,
+            checked_at: c.checked_at.format("%-d %b %Y %H:%M UTC").to_string(),
+        }
+    }
+}
+
+async fn page(
+    page: &OrgPage,
+    environment: Option<String>,
+    key_error: Option<String>,
+    lever_error: Option<String>,
+) -> Result<ConnectionPage, WebError> {
+    let org_id = page.org.id.clone();
+    let (connection, users) = page
+        .state
+        .db
+        .run(move |conn| -> Result<_, WebError> {
+            Ok((
+                db::lever::connection(conn, &org_id)?,
+                db::lever::active_users(conn, &org_id)?,
+            ))
+        })
+        .await?;
+    let environment = environment
+        .or_else(|| connection.as_ref().map(|c| c.environment.clone()))
+        .unwrap_or_else(|| "production".into());
+    Ok(ConnectionPage {
+        chrome: Chrome::new(page, "Connection", Nav::Connection),
+        connection: connection.map(ConnectionView::from),
+        users,
+        environments: ENVIRONMENTS
+            .iter()
+            .map(|(name, label, _)| (*name, *label))
+            .collect(),
+        environment,
+        key_error,
+        lever_error,
+        overridden_host: page.state.settings.lever.api_url.clone(),
+    })
+}
+
+pub async fn show(org: OrgPage) -> Result<HttpResponse, WebError> {
+    org.require_admin_or_support()?;
+    render(&page(&org, None, None, None).await?)
+}
+
+#[derive(Deserialize)]
+pub struct ConnectForm {
+    api_key: String,
+    environment: String,
+}
+
+/// Tests the key live against Lever; saves it (sealed) only when Lever accepts it.
+pub async fn connect(
+    org: OrgPage,
+    CsrfForm(form): CsrfForm<ConnectForm>,
+) -> Result<HttpResponse, WebError> {
+    org.require_admin()?;
+    let environment = ENVIRONMENTS
+        .iter()
+        .find(|(name, _, _)| *name == form.environment)
+        .map(|(name, _, _)| *name)
+        .ok_or_else(|| WebError::BadRequest("Choose Production or Sandbox.".into()))?;
+    let key = form.api_key.trim().to_owned();
+    let key_error = if key.is_empty() {
+        Some("Paste the API key you generated in Lever (Settings › Integrations and API › API Credentials).")
+    } else if key.len() < 16
+        || key.len() > 256
+        || key.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        Some("That does not look like a Lever API key: it should be one word of 16 to 256 characters.")
+    } else {
+        None
+    };
+    if let Some(error) = key_error {
+        return rerender(&org, environment, Some(error.into()), None).await;
+    }
+
+    let client = org.state.lever.client(&org.org.id, environment, &key);
+    let report = client.probe_permissions().await;
+    let calls = client.take_calls();
+    let org_id = org.org.id.clone();
+    org.state
+        .db
+        .run(move |conn| record_calls(conn, &org_id, None, calls).map_err(WebError::from))
+        .await?;
+    let report = match report {
+        Ok(report) => report,
+        Err(LeverError::Unauthorized { message }) => {
+            let reason = format!("Lever rejected this key: {message}. Check that it was copied whole and is not revoked; nothing was saved.");
+            return rerender(&org, environment, None, Some(reason)).await;
+        }
+        Err(e) => {
+            let reason =
+                format!("Could not test the key with Lever: {e}. Nothing was saved; try again.");
+            return rerender(&org, environment, None, Some(reason)).await;
+        }
+    };
+
+    let users: Vec<CachedUser> = report
+        .users
+        .iter()
+        .map(|u| CachedUser {
+            id: u.id.clone(),
+            name: if u.name.is_empty() {
+                u.email.clone()
+            } else {
+                u.name.clone()
+            },
+            email: u.email.clone(),
+            access_role: u.access_role.clone(),
+            active: u.is_active(),
+        })
+        .collect();
+    let stages: Vec<(String, String)> = report
+        .stages
+        .iter()
+        .map(|s| (s.id.clone(), s.text.clone()))
+        .collect();
+    let missing = report.missing.clone();
+    let sealed = org.state.lever.seal_api_key(&org.org.id, &key);
+    let (org_id, by) = (org.org.id.clone(), org.user.email.clone());
+    let (user_count, stage_count) = (users.len(), stages.len());
+    let resumed = org
+        .state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| -> Result<usize, DbError> {
+                db::lever::replace_users(conn, &org_id, &users)?;
+                if !stages.is_empty() {
+                    db::lever::replace_stages(conn, &org_id, &stages)?;
+                }
+                db::lever::save_connection(
+                    conn,
+                    NewConnection {
+                        org_id: &org_id,
+                        environment,
+                        api_key_sealed: sealed,
+                        api_key_last4: last_four(&key),
+                        missing,
+                        connected_by: &by,
+                    },
+                )?;
+                Ok(queue::unpark(conn, &org_id)?)
+            })
+        })
+        .await?;
+    if resumed > 0 {
+        org.state.jobs.wake();
+    }
+    if report.missing.is_empty() {
+        org.flash("success", format!("Connected to Lever: {user_count} users and {stage_count} stages read, every permission present."));
+    } else {
+        org.flash(
+            "error",
+            format!(
+                "Connected, but the key lacks {} permission(s): {}. Grant them in Lever and connect again.",
+                report.missing.len(),
+                report.missing.join(", ")
+            ),
+        );
+    }
+    if resumed > 0 {
+        org.flash("info", format!("{resumed} waiting job(s) resumed."));
+    }
+    Ok(see_other(&org.url("/connection")))
+}
+
+async fn rerender(
+    org: &OrgPage,
+    environment: &str,
+    key_error: Option<String>,
+    lever_error: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    let page = page(org, Some(environment.to_owned()), key_error, lever_error).await?;
+    Ok(HttpResponse::UnprocessableEntity()
+        .content_type("text/html; charset=utf-8")
+        .body(page.render()?))
+}
+
+#[derive(Deserialize)]
+pub struct DefaultUserForm {
+    user_id: String,
+}
+
+/// The author of everything leverbridge writes to Lever.
+pub async fn default_user(
+    org: OrgPage,
+    CsrfForm(form): CsrfForm<DefaultUserForm>,
+) -> Result<HttpResponse, WebError> {
+    org.require_admin()?;
+    let org_id = org.org.id.clone();
+    let chosen = org
+        .state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| -> Result<Option<(String, usize)>, DbError> {
+                if db::lever::connection(conn, &org_id)?.is_none() {
+                    return Ok(None);
+                }
+                let Some(user) = db::lever::active_user(conn, &org_id, form.user_id.trim())? else {
+                    return Ok(None);
+                };
+                db::lever::set_default_user(conn, &org_id, &user.id, &user.name)?;
+                Ok(Some((user.name, queue::unpark(conn, &org_id)?)))
+            })
+        })
+        .await?;
+    match chosen {
+        Some((name, resumed)) => {
+            org.flash("success", format!("{name} is now the default Lever user: notes, tags and links are written as them."));
+            if resumed > 0 {
+                org.state.jobs.wake();
+                org.flash("info", format!("{resumed} waiting job(s) resumed."));
+            }
+        }
+        None => org.flash(
+            "error",
+            "Choose one of the active Lever users listed; nothing was changed.",
+        ),
+    }
+    Ok(see_other(&org.url("/connection")))
+}
+
+pub async fn disconnect(
+    org: OrgPage,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, WebError> {
+    org.require_admin()?;
+    let org_id = org.org.id.clone();
+    let removed = org
+        .state
+        .db
+        .run(move |conn| db::lever::delete_connection(conn, &org_id).map_err(WebError::from))
+        .await?;
+    if removed > 0 {
+        org.flash("success", "Disconnected: the API key was deleted. Webhooks that arrive now wait until Lever is connected again.");
+    } else {
+        org.flash("info", "Lever was not connected.");
+    }
+    Ok(see_other(&org.url("/connection")))
+}

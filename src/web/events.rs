@@ -1,0 +1,180 @@
+//! Events: every webhook delivery, what it caused or exactly why nothing, and the Lever calls
+//! made for it; dead jobs get a Retry button.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::auth::OrgPage;
+use super::csrf::{CsrfForm, NoFields};
+use super::layout::{Chrome, Nav};
+use super::{render, see_other, WebError};
+use crate::db::{self, DbError};
+use crate::domain::webhook_event;
+use crate::jobs::queue;
+
+const PER_PAGE: i64 = 25;
+
+#[derive(Template)]
+#[template(path = "events.html")]
+struct EventsPage {
+    chrome: Chrome,
+    rows: Vec<EventRow>,
+    page: i64,
+    newer: Option<i64>,
+    older: Option<i64>,
+    waiting_for_default_user: bool,
+    can_retry: bool,
+}
+
+struct EventRow {
+    received: String,
+    event: String,
+    opportunity: String,
+    signature: (&'static str, &'static str),
+    status: String,
+    badge: &'static str,
+    outcome: String,
+    calls: Vec<String>,
+    dead_job: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<i64>,
+}
+
+fn badge(status: &str) -> &'static str {
+    match status {
+        "fired" | "verification" => "ok",
+        "queued" | "recorded" => "info",
+        "waiting" | "duplicate" => "warn",
+        "rejected" | "failed" => "bad",
+        _ => "muted",
+    }
+}
+
+pub async fn list(org: OrgPage, query: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
+    org.require_admin_or_support()?;
+    let page = query.page.unwrap_or(1).max(1);
+    let org_id = org.org.id.clone();
+    let (events, calls, dead, connection) = org
+        .state
+        .db
+        .run(move |conn| -> Result<_, DbError> {
+            // One extra row tells whether an older page exists.
+            let events =
+                db::webhooks::events_page(conn, &org_id, (page - 1) * PER_PAGE, PER_PAGE + 1)?;
+            let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+            let calls = db::lever_calls::for_events(conn, &ids)?;
+            let dead = queue::dead_for_events(conn, &ids)?;
+            Ok((events, calls, dead, db::lever::connection(conn, &org_id)?))
+        })
+        .await?;
+    let mut calls_by_event: HashMap<String, Vec<String>> = HashMap::new();
+    for call in calls {
+        let result = match (call.status, &call.error) {
+            (Some(status), _) => status.to_string(),
+            (None, Some(error)) => error.clone(),
+            (None, None) => "no answer".into(),
+        };
+        let retry = if call.attempt > 1 {
+            format!(" (attempt {})", call.attempt)
+        } else {
+            String::new()
+        };
+        calls_by_event
+            .entry(call.event_id.unwrap_or_default())
+            .or_default()
+            .push(format!(
+                "{} {} → {result}{retry}, {} ms",
+                call.method, call.path, call.duration_ms
+            ));
+    }
+    let dead: HashMap<String, String> = dead.into_iter().collect();
+    let older = (events.len() as i64 > PER_PAGE).then_some(page + 1);
+    let rows = events
+        .into_iter()
+        .take(PER_PAGE as usize)
+        .map(|e| EventRow {
+            received: e.received_at.format("%-d %b %Y %H:%M:%S").to_string(),
+            event: webhook_event(&e.event)
+                .map(|k| k.label.to_owned())
+                .unwrap_or(e.event.clone()),
+            opportunity: e.opportunity_id.clone().unwrap_or_default(),
+            signature: match (e.signature_valid, e.status.as_str()) {
+                (true, _) => ("Valid", "ok"),
+                (false, "verification") => ("Not checked", "muted"),
+                (false, _) if e.outcome.contains("signature") => ("Invalid", "bad"),
+                (false, _) => ("Not checked", "muted"),
+            },
+            badge: badge(&e.status),
+            status: e.status.clone(),
+            outcome: e.outcome.clone(),
+            calls: calls_by_event.remove(&e.id).unwrap_or_default(),
+            dead_job: dead.get(&e.id).cloned(),
+        })
+        .collect();
+    let waiting_for_default_user = connection.is_some_and(|c| c.default_user_id.is_none());
+    let can_retry = matches!(
+        org.role,
+        crate::domain::Role::Admin | crate::domain::Role::Support
+    );
+    render(&EventsPage {
+        chrome: Chrome::new(&org, "Events", Nav::Events),
+        rows,
+        page,
+        newer: (page > 1).then_some(page - 1),
+        older,
+        waiting_for_default_user,
+        can_retry,
+    })
+}
+
+/// Re-runs a dead job: admins, and support staff (the one change they may make).
+pub async fn retry(
+    org: OrgPage,
+    path: web::Path<(String, String)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, WebError> {
+    if org.role == crate::domain::Role::Reviewer {
+        return Err(WebError::Forbidden(
+            "Only administrators and support staff can re-run failed deliveries.".into(),
+        ));
+    }
+    let (org_id, job_id) = (org.org.id.clone(), path.1.clone());
+    let requeued = org
+        .state
+        .db
+        .run(move |conn| -> Result<bool, DbError> {
+            let requeued = queue::retry(conn, &org_id, &job_id)?;
+            if requeued {
+                if let Some(event) = queue::find(conn, &job_id)?.and_then(|j| j.event_id) {
+                    db::webhooks::set_outcome(
+                        conn,
+                        &event,
+                        "queued",
+                        "Queued again by hand (Retry).",
+                        None,
+                    )?;
+                }
+            }
+            Ok(requeued)
+        })
+        .await?;
+    if requeued {
+        org.state.jobs.wake();
+        org.flash(
+            "success",
+            "Queued again; the outcome appears here when it has run.",
+        );
+    } else {
+        org.flash(
+            "error",
+            "That job is not waiting for a retry (it may already have run).",
+        );
+    }
+    Ok(see_other(&org.url("/events")))
+}

@@ -1,0 +1,187 @@
+//! Webhooks: the URL to paste into Lever, one signature token per event, delivery health.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use super::auth::OrgPage;
+use super::csrf::{CsrfForm, NoFields};
+use super::layout::{Chrome, Nav};
+use super::lever_webhook::token_context;
+use super::{render, see_other, WebError};
+use crate::crypto::last_four;
+use crate::db::webhooks::EventStats;
+use crate::db::{self, DbError};
+use crate::domain::{webhook_event, WebhookEventKind, WEBHOOK_EVENTS};
+
+#[derive(Template)]
+#[template(path = "webhooks.html")]
+struct WebhooksPage {
+    chrome: Chrome,
+    url: String,
+    events: Vec<EventRow>,
+}
+
+struct EventRow {
+    kind: &'static WebhookEventKind,
+    token_last4: Option<String>,
+    token_updated: Option<String>,
+    accepted: i64,
+    rejected: i64,
+    last: Option<(String, bool)>,
+    verified: Option<String>,
+    error: Option<String>,
+}
+
+fn when(t: chrono::NaiveDateTime) -> String {
+    t.format("%-d %b %Y %H:%M:%S UTC").to_string()
+}
+
+async fn page(org: &OrgPage, errors: HashMap<String, String>) -> Result<WebhooksPage, WebError> {
+    let org_id = org.org.id.clone();
+    let (key, tokens, stats) = org
+        .state
+        .db
+        .run(move |conn| -> Result<_, DbError> {
+            let key = db::webhooks::endpoint_key(conn, &org_id)?;
+            let tokens = db::webhooks::tokens(conn, &org_id)?;
+            let mut stats = HashMap::new();
+            for kind in WEBHOOK_EVENTS {
+                stats.insert(kind.name, db::webhooks::stats(conn, &org_id, kind.name)?);
+            }
+            Ok((key, tokens, stats))
+        })
+        .await?;
+    let events = WEBHOOK_EVENTS
+        .iter()
+        .map(|kind| {
+            let token = tokens.iter().find(|t| t.event == kind.name);
+            let s: EventStats = stats.get(kind.name).cloned().unwrap_or_default();
+            EventRow {
+                kind,
+                token_last4: token.map(|t| t.token_last4.clone()),
+                token_updated: token.map(|t| when(t.updated_at)),
+                accepted: s.accepted,
+                rejected: s.rejected,
+                last: s.last.map(|(at, valid)| (when(at), valid)),
+                verified: s.last_verification.map(when),
+                error: errors.get(kind.name).cloned(),
+            }
+        })
+        .collect();
+    Ok(WebhooksPage {
+        chrome: Chrome::new(org, "Webhooks", Nav::Webhooks),
+        url: org
+            .state
+            .settings
+            .absolute_url(&format!("/webhooks/lever/{key}")),
+        events,
+    })
+}
+
+pub async fn show(org: OrgPage) -> Result<HttpResponse, WebError> {
+    org.require_admin_or_support()?;
+    render(&page(&org, HashMap::new()).await?)
+}
+
+/// Saves the tokens typed; a blank field keeps the saved token.
+pub async fn save_tokens(
+    org: OrgPage,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> Result<HttpResponse, WebError> {
+    org.require_admin()?;
+    let mut errors = HashMap::new();
+    let mut updates = Vec::new();
+    for kind in WEBHOOK_EVENTS {
+        let Some(raw) = form.get(&format!("token_{}", kind.name)) else {
+            continue;
+        };
+        let token = raw.trim();
+        if token.is_empty() {
+            continue;
+        }
+        if token.len() < 8
+            || token.len() > 256
+            || token.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            errors.insert(
+                kind.name.to_owned(),
+                "That does not look like a signature token: copy the whole value of Lever's “Signature token” field.".to_owned(),
+            );
+            continue;
+        }
+        let sealed = org
+            .state
+            .settings
+            .secret_key
+            .seal(&token_context(&org.org.id, kind.name), token);
+        updates.push((kind, sealed, last_four(token)));
+    }
+    if !errors.is_empty() {
+        let page = page(&org, errors).await?;
+        return Ok(HttpResponse::UnprocessableEntity()
+            .content_type("text/html; charset=utf-8")
+            .body(page.render()?));
+    }
+    if updates.is_empty() {
+        org.flash("info", "No token was entered; nothing was changed.");
+        return Ok(see_other(&org.url("/webhooks")));
+    }
+    let org_id = org.org.id.clone();
+    let labels: Vec<&str> = updates.iter().map(|(kind, _, _)| kind.label).collect();
+    org.state
+        .db
+        .run(move |conn| {
+            db::connection::write_transaction(conn, |conn| -> Result<(), DbError> {
+                for (kind, sealed, last4) in &updates {
+                    db::webhooks::set_token(conn, &org_id, kind.name, sealed, last4)?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    org.flash(
+        "success",
+        format!("Signature token saved for {}.", labels.join(", ")),
+    );
+    Ok(see_other(&org.url("/webhooks")))
+}
+
+pub async fn clear_token(
+    org: OrgPage,
+    event: web::Path<(String, String)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, WebError> {
+    org.require_admin()?;
+    let kind = webhook_event(&event.1).ok_or(WebError::NotFound)?;
+    let org_id = org.org.id.clone();
+    org.state
+        .db
+        .run(move |conn| {
+            db::webhooks::clear_token(conn, &org_id, kind.name).map_err(WebError::from)
+        })
+        .await?;
+    org.flash(
+        "success",
+        format!(
+            "Signature token removed for {}: its deliveries are now refused.",
+            kind.label
+        ),
+    );
+    Ok(see_other(&org.url("/webhooks")))
+}
+
+pub async fn rotate(
+    org: OrgPage,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, WebError> {
+    org.require_admin()?;
+    let org_id = org.org.id.clone();
+    org.state
+        .db
+        .run(move |conn| db::webhooks::rotate_endpoint_key(conn, &org_id).map_err(WebError::from))
+        .await?;
+    org.flash("success", "A new webhook URL was issued; the old one stopped working. Paste the new URL into each webhook in Lever.");
+    Ok(see_other(&org.url("/webhooks")))
+}

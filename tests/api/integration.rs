@@ -1,0 +1,258 @@
+//! The integration loop: a tagged candidate moved in Lever gets an assessment, and everything
+//! else gets nothing in Lever and the right reason on the Events page.
+
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::Backend;
+use crate::lever_world::{connected, TAG, TRIGGER};
+
+both_backends!(
+    a_tagged_candidate_gets_an_assessment_and_nothing_else_does,
+    a_crash_between_steps_repeats_nothing_in_lever,
+    a_revoked_key_parks_work_until_reconnected
+);
+
+fn links(opportunity: &Value) -> Vec<String> {
+    opportunity["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn tags(opportunity: &Value) -> Vec<String> {
+    opportunity["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn notes(opportunity: &Value) -> &Vec<Value> {
+    opportunity["notes"].as_array().unwrap()
+}
+
+async fn a_tagged_candidate_gets_an_assessment_and_nothing_else_does(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+
+    // Lever's "Verify connection" arrives and shows on the Webhooks page.
+    let verification = lever.verify("candidateStageChange").await;
+    assert_eq!(verification["attempts"][0]["status"], 200, "{verification}");
+    let page = app.get_html("/orgs/acme/webhooks").await;
+    assert!(page.contains("Arrived"), "verification shown");
+
+    // A tagged candidate moved to the trigger stage: link, progress tag and note in Lever.
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    let moved = lever.move_to(&ada, TRIGGER).await;
+    assert_eq!(moved["deliveries"][0]["responseStatus"], 200, "{moved}");
+    assert_eq!(app.drain().await, 1);
+    let held = lever.opportunity(&ada).await;
+    let ada_links = links(&held);
+    assert_eq!(ada_links.len(), 1, "{held}");
+    assert!(
+        ada_links[0].starts_with(&format!("{}/a/", app.address)),
+        "{ada_links:?}"
+    );
+    assert!(tags(&held).contains(&"leverbridge: Candidate Invited".to_owned()));
+    assert_eq!(notes(&held).len(), 1);
+    assert_eq!(
+        notes(&held)[0]["authorId"],
+        lever.default_user.as_str(),
+        "written as the default Lever user"
+    );
+    assert!(notes(&held)[0]["value"]
+        .as_str()
+        .unwrap()
+        .contains("Rate limiter"));
+
+    // The link opens the candidate's page with the question.
+    let candidate_page = app.client.get(&ada_links[0]).send().await.unwrap();
+    assert_eq!(candidate_page.status(), 200);
+    let body = candidate_page.text().await.unwrap();
+    assert!(body.contains("Take-home test") && body.contains("Write a token bucket."));
+
+    // An untagged candidate: nothing.
+    let bob = lever.candidate("Bob Untagged", &["other"]).await;
+    lever.move_to(&bob, TRIGGER).await;
+    // A tagged candidate moved to a stage that triggers nothing: nothing.
+    let cy = lever.candidate("Cy Tagged", &[TAG]).await;
+    lever.move_to(&cy, "On-site interview").await;
+    app.drain().await;
+    for id in [&bob, &cy] {
+        let held = lever.opportunity(id).await;
+        assert!(links(&held).is_empty() && notes(&held).is_empty(), "{held}");
+    }
+
+    // A forged signature: 401, recorded, nothing acted on.
+    let deliveries = lever.deliveries().await;
+    let first = deliveries
+        .iter()
+        .find(|d| d["body"]["data"]["opportunityId"] == ada.as_str())
+        .expect("Ada's delivery");
+    let url = first["url"].as_str().unwrap().to_owned();
+    let mut forged = first["body"].clone();
+    forged["token"] = json!("x".repeat(48));
+    forged["data"]["opportunityId"] = json!(bob);
+    let response = app.client.post(&url).json(&forged).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+
+    // A replay of Ada's delivery, byte for byte: acknowledged as a duplicate, nothing new.
+    let response = app
+        .client
+        .post(&url)
+        .json(&first["body"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["status"],
+        "duplicate"
+    );
+
+    // Ada moved away and back into the trigger stage: a new delivery, the same configuration.
+    lever.move_to(&ada, "On-site interview").await;
+    lever.move_to(&ada, TRIGGER).await;
+    app.drain().await;
+    let held = lever.opportunity(&ada).await;
+    assert_eq!(links(&held).len(), 1, "still one link: {held}");
+    assert_eq!(notes(&held).len(), 1, "still one note");
+    assert_eq!(
+        tags(&held)
+            .iter()
+            .filter(|t| t.starts_with("leverbridge"))
+            .count(),
+        1
+    );
+    let bob_held = lever.opportunity(&bob).await;
+    assert!(
+        links(&bob_held).is_empty(),
+        "the forged delivery did nothing"
+    );
+
+    // The Events page says why, for each.
+    let events = app.get_html("/orgs/acme/events").await;
+    for expected in [
+        "Configuration “coding-test” fired (Take-home test at “Phone interview”) for Ada Lovelace: link, progress tag and note written to Lever as Integration Bot.",
+        "The candidate lacks the tag “coding-test”",
+        "Stage “On-site interview” is not the trigger stage of any configuration.",
+        "Rejected: signature invalid",
+        "Duplicate of event",
+        "already fired for this opportunity",
+        "Verify connection request arrived",
+        "GET /opportunities/",
+        "POST /opportunities/",
+    ] {
+        assert!(events.contains(expected), "Events page lacks “{expected}”");
+    }
+    let webhooks = app.get_html("/orgs/acme/webhooks").await;
+    assert!(webhooks.contains("Signature invalid") || webhooks.contains("Signature valid"));
+}
+
+async fn a_crash_between_steps_repeats_nothing_in_lever(backend: Backend) {
+    use diesel::prelude::*;
+    use leverbridge::db::schema::{assessment_steps, jobs};
+    use leverbridge::jobs::queue;
+
+    let (app, lever) = connected(backend).await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+
+    // A worker claims the job and does all of Lever's writes, then dies before settling the job
+    // (and before recording its steps, the worst moment).
+    let job = app
+        .db
+        .run(|conn| {
+            queue::claim(conn, "doomed-worker", std::time::Duration::from_secs(60))
+                .map_err(leverbridge::db::DbError::from)
+        })
+        .await
+        .unwrap()
+        .expect("a job is due");
+    let (result, _calls) = app.jobs.execute(&job).await;
+    assert!(result.is_ok());
+    let job_id = job.id.clone();
+    app.db
+        .run(move |conn| -> Result<(), leverbridge::db::DbError> {
+            diesel::delete(assessment_steps::table).execute(conn)?;
+            // The lease runs out: the job belongs to nobody.
+            let past = leverbridge::db::now() - chrono::Duration::seconds(1);
+            diesel::update(jobs::table.find(&job_id))
+                .set(jobs::locked_until.eq(Some(past)))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let held = lever.opportunity(&ada).await;
+    assert_eq!(links(&held).len(), 1);
+
+    // Another worker picks it up again.
+    assert_eq!(app.drain().await, 1);
+    let held = lever.opportunity(&ada).await;
+    assert_eq!(links(&held).len(), 1, "one link: {held}");
+    assert_eq!(
+        tags(&held)
+            .iter()
+            .filter(|t| *t == "leverbridge: Candidate Invited")
+            .count(),
+        1
+    );
+    assert_eq!(notes(&held).len(), 1, "one note: {held}");
+    let job_id = job.id.clone();
+    let (state, attempts) = app
+        .db
+        .run(move |conn| {
+            jobs::table
+                .find(&job_id)
+                .select((jobs::state, jobs::attempts))
+                .first::<(String, i32)>(conn)
+                .map_err(leverbridge::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!((state.as_str(), attempts), ("done", 2));
+}
+
+async fn a_revoked_key_parks_work_until_reconnected(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+    lever.set_faults(json!({"revoked": true})).await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    app.drain().await;
+
+    // The 401 marks the connection broken; every page says so; the work waits.
+    let overview = app.get_html("/orgs/acme").await;
+    assert!(
+        overview.contains("The Lever connection is broken"),
+        "banner on every page"
+    );
+    let events = app.get_html("/orgs/acme/events").await;
+    assert!(
+        events.contains("Waiting: the Lever connection is broken"),
+        "{events}"
+    );
+    assert_eq!(app.drain().await, 0, "parked work is not retried blindly");
+
+    // The admin connects a working key: the parked work runs and Lever gets the link.
+    lever.set_faults(json!({"revoked": false})).await;
+    let key = lever.new_key().await;
+    let response = app
+        .post_form(
+            "/orgs/acme/connection",
+            "/orgs/acme/connection",
+            &[("api_key", &key), ("environment", "production")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.drain().await, 1);
+    let held = lever.opportunity(&ada).await;
+    assert_eq!(links(&held).len(), 1, "{held}");
+    assert!(!app
+        .get_html("/orgs/acme")
+        .await
+        .contains("The Lever connection is broken"));
+}

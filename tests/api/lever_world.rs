@@ -1,0 +1,278 @@
+//! A simulated Lever account for integration tests, driven only over the simulator's HTTP
+//! control API, and an organization connected to it through leverbridge's real pages.
+
+use std::time::Duration;
+
+use leverbridge::config::LeverHosts;
+use leverbridge::lever_sim::{spawn_sim, SimConfig, SimHandle};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app_with, Backend, TestApp};
+
+pub const TAG: &str = "coding-test";
+pub const TRIGGER: &str = "Phone interview";
+
+pub struct LeverAccount {
+    pub sim: SimHandle,
+    pub http: reqwest::Client,
+    pub id: String,
+    pub key: String,
+    pub default_user: String,
+    pub stages: Vec<(String, String)>,
+}
+
+impl LeverAccount {
+    /// An account with a few users (one deactivated), Lever's pipeline and an all-permission key.
+    pub async fn new() -> LeverAccount {
+        let sim = spawn_sim(SimConfig {
+            retry_base: Duration::from_millis(20),
+            ..Default::default()
+        })
+        .await
+        .expect("simulator starts");
+        let http = reqwest::Client::new();
+        let base = format!("{}/_sim/api", sim.base_url());
+        let id = post(
+            &http,
+            &format!("{base}/accounts"),
+            json!({"name": "Initech"}),
+        )
+        .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let account = format!("{base}/accounts/{id}");
+        let key = post(
+            &http,
+            &format!("{account}/keys"),
+            json!({"permissions": null}),
+        )
+        .await["key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let default_user = post(&http, &format!("{account}/users"), json!({"name": "Integration Bot", "email": "bot@initech.example", "accessRole": "admin"}))
+            .await["id"].as_str().unwrap().to_owned();
+        post(&http, &format!("{account}/users"), json!({"name": "Rita Recruiter", "email": "rita@initech.example", "accessRole": "team member"})).await;
+        post(&http, &format!("{account}/users"), json!({"name": "Gone Person", "email": "gone@initech.example", "accessRole": "interviewer", "deactivated": true})).await;
+        let mut stages = Vec::new();
+        for (stage_id, text) in [
+            (Some("lead-new"), "New lead"),
+            (None, "Recruiter screen"),
+            (None, TRIGGER),
+            (None, "On-site interview"),
+        ] {
+            let mut body = json!({"text": text});
+            if let Some(stage_id) = stage_id {
+                body["id"] = json!(stage_id);
+            }
+            let created = post(&http, &format!("{account}/stages"), body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            stages.push((created, text.to_owned()));
+        }
+        LeverAccount {
+            sim,
+            http,
+            id,
+            key,
+            default_user,
+            stages,
+        }
+    }
+
+    pub fn control(&self, path: &str) -> String {
+        format!(
+            "{}/_sim/api/accounts/{}{}",
+            self.sim.base_url(),
+            self.id,
+            path
+        )
+    }
+
+    pub fn stage(&self, text: &str) -> String {
+        self.stages
+            .iter()
+            .find(|(_, t)| t == text)
+            .map(|(id, _)| id.clone())
+            .expect("stage exists")
+    }
+
+    pub async fn candidate(&self, name: &str, tags: &[&str]) -> String {
+        let body = json!({"name": name, "email": format!("{}@example.com", name.to_lowercase().replace(' ', ".")), "tags": tags, "stageId": self.stage("New lead")});
+        post(&self.http, &self.control("/candidates"), body).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Moves a candidate as a recruiter would; answers after Lever's first delivery attempt.
+    pub async fn move_to(&self, opportunity: &str, stage_text: &str) -> Value {
+        post(
+            &self.http,
+            &self.control(&format!("/opportunities/{opportunity}/stage")),
+            json!({"stageId": self.stage(stage_text)}),
+        )
+        .await
+    }
+
+    /// Everything Lever holds for an opportunity: tags, links, notes, files, feedback.
+    pub async fn opportunity(&self, opportunity: &str) -> Value {
+        let response = self
+            .http
+            .get(self.control(&format!("/opportunities/{opportunity}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Points an event's webhook at `url` as a Super Admin would; returns its signature token.
+    pub async fn set_webhook(&self, event: &str, url: &str) -> String {
+        let response = self
+            .http
+            .put(self.control(&format!("/webhooks/{event}")))
+            .json(&json!({"url": url}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["signatureToken"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn verify(&self, event: &str) -> Value {
+        post(
+            &self.http,
+            &self.control(&format!("/webhooks/{event}/verify")),
+            json!({}),
+        )
+        .await
+    }
+
+    pub async fn deliveries(&self) -> Vec<Value> {
+        let response = self
+            .http
+            .get(self.control("/deliveries"))
+            .send()
+            .await
+            .unwrap();
+        response
+            .json::<Value>()
+            .await
+            .unwrap()
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub async fn set_faults(&self, faults: Value) {
+        let response = self
+            .http
+            .put(self.control("/faults"))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
+    pub async fn new_key(&self) -> String {
+        post(
+            &self.http,
+            &self.control("/keys"),
+            json!({"permissions": null}),
+        )
+        .await["key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+async fn post(http: &reqwest::Client, url: &str, body: Value) -> Value {
+    let response = http.post(url).json(&body).send().await.unwrap();
+    let status = response.status();
+    let value: Value = response.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "POST {url} → {status}: {value}");
+    value
+}
+
+/// The value of the read-only copy field on the Webhooks page.
+pub fn webhook_url_in(html: &str) -> String {
+    let marker = "class=\"copy-field\" type=\"text\" readonly value=\"";
+    let start = html.find(marker).expect("webhook URL shown") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// leverbridge (admin signed in) and a Lever account, connected through the real pages: key
+/// tested, default user chosen, stage-change webhook pointed at the organization with its token
+/// pasted, and a take-home configuration on the trigger stage for `TAG`.
+pub async fn connected(backend: Backend) -> (TestApp, LeverAccount) {
+    let lever = LeverAccount::new().await;
+    let app = spawn_app_with(
+        backend,
+        LeverHosts {
+            api_url: Some(format!("{}/v1", lever.sim.base_url())),
+            auth_url: None,
+        },
+    )
+    .await;
+    app.create_user("admin@acme.test", Some("acme"), "admin")
+        .await;
+    app.login("admin@acme.test").await;
+
+    let response = app
+        .post_form(
+            "/orgs/acme/connection",
+            "/orgs/acme/connection",
+            &[("api_key", &lever.key), ("environment", "production")],
+        )
+        .await;
+    assert_eq!(response.status(), 303, "the key is accepted");
+    let page = app.get_html("/orgs/acme/connection").await;
+    assert!(
+        page.contains("Connected") && page.contains("Integration Bot"),
+        "{page}"
+    );
+    let response = app
+        .post_form(
+            "/orgs/acme/connection",
+            "/orgs/acme/connection/default-user",
+            &[("user_id", &lever.default_user)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+
+    let url = webhook_url_in(&app.get_html("/orgs/acme/webhooks").await);
+    let token = lever.set_webhook("candidateStageChange", &url).await;
+    let response = app
+        .post_form(
+            "/orgs/acme/webhooks",
+            "/orgs/acme/webhooks/tokens",
+            &[("token_candidateStageChange", &token)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+
+    let trigger = lever.stage(TRIGGER);
+    let response = app
+        .post_form(
+            "/orgs/acme/configurations/new",
+            "/orgs/acme/configurations/new",
+            &[
+                ("trigger_stage_id", &trigger),
+                ("pad_kind", "take_home"),
+                ("question_title", "Rate limiter"),
+                ("question_prompt", "Write a token bucket."),
+                ("tag_name", TAG),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303, "configuration saved");
+    (app, lever)
+}
