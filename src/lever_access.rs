@@ -116,3 +116,103 @@ pub fn record_calls(
         .collect();
     db::lever_calls::insert_all(conn, &records)
 }
+
+/// What connecting a key found.
+pub struct Connected {
+    pub users: usize,
+    pub stages: usize,
+    /// Permissions the key lacks, by Lever's names.
+    pub missing: Vec<String>,
+    /// Parked jobs that were waiting for a working connection and now run.
+    pub resumed: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("Lever rejected this key: {0}")]
+    Rejected(String),
+    #[error("could not test the key with Lever: {0}")]
+    Lever(crate::lever::LeverError),
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+}
+
+/// Tests a key live (users, stages, tags, each write permission) and, when Lever accepts it,
+/// saves it sealed with the users and stages read, and resumes parked work. Every call made is
+/// recorded. Nothing is saved when Lever refuses the key.
+pub async fn connect_key(
+    database: &db::Db,
+    lever: &LeverAccess,
+    org_id: &str,
+    environment: &'static str,
+    key: &str,
+    connected_by: &str,
+) -> Result<Connected, ConnectError> {
+    use crate::db::lever::{CachedUser, NewConnection};
+    use crate::lever::LeverError;
+
+    let client = lever.client(org_id, environment, key);
+    let report = client.probe_permissions().await;
+    let calls = client.take_calls();
+    let org = org_id.to_owned();
+    database
+        .run(move |conn| record_calls(conn, &org, None, calls).map_err(db::DbError::from))
+        .await?;
+    let report = match report {
+        Ok(report) => report,
+        Err(LeverError::Unauthorized { message }) => return Err(ConnectError::Rejected(message)),
+        Err(e) => return Err(ConnectError::Lever(e)),
+    };
+    let users: Vec<CachedUser> = report
+        .users
+        .iter()
+        .map(|u| CachedUser {
+            id: u.id.clone(),
+            name: if u.name.is_empty() {
+                u.email.clone()
+            } else {
+                u.name.clone()
+            },
+            email: u.email.clone(),
+            access_role: u.access_role.clone(),
+            active: u.is_active(),
+        })
+        .collect();
+    let stages: Vec<(String, String)> = report
+        .stages
+        .iter()
+        .map(|s| (s.id.clone(), s.text.clone()))
+        .collect();
+    let (user_count, stage_count, missing) = (users.len(), stages.len(), report.missing.clone());
+    let sealed = lever.seal_api_key(org_id, key);
+    let last4 = crate::crypto::last_four(key);
+    let (org, by) = (org_id.to_owned(), connected_by.to_owned());
+    let resumed = database
+        .run(move |conn| {
+            db::connection::write_transaction(conn, |conn| -> Result<usize, db::DbError> {
+                db::lever::replace_users(conn, &org, &users)?;
+                if !stages.is_empty() {
+                    db::lever::replace_stages(conn, &org, &stages)?;
+                }
+                db::lever::save_connection(
+                    conn,
+                    NewConnection {
+                        org_id: &org,
+                        environment,
+                        api_key_sealed: sealed,
+                        api_key_last4: last4,
+                        missing: report.missing,
+                        connected_by: &by,
+                    },
+                )?;
+                Ok(crate::jobs::queue::unpark(conn, &org)?)
+            })
+        })
+        .await?;
+    Ok(Connected {
+        users: user_count,
+        stages: stage_count,
+        missing,
+        resumed,
+    })
+}

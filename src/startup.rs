@@ -111,6 +111,15 @@ impl Application {
         &self.state.db
     }
 
+    /// The settings in force (the public URL follows the port actually bound).
+    pub fn settings(&self) -> &Settings {
+        &self.state.settings
+    }
+
+    pub fn lever(&self) -> &LeverAccess {
+        &self.state.lever
+    }
+
     /// The job system, e.g. for `run_until_idle()` in tests.
     pub fn jobs(&self) -> std::sync::Arc<Jobs> {
         self.state.jobs.clone()

@@ -1,18 +1,29 @@
-//! `leverbridge demo`: the service on a local SQLite file with a seeded organization and users,
-//! ready to click through.
+//! `leverbridge demo`: the service on a local SQLite file beside a built-in Lever simulator,
+//! already connected: a seeded organization and users, the simulator's demo company, the
+//! stage-change webhook pointed at leverbridge with its token saved, and a configuration.
+//! Moving a tagged candidate on the simulator's page shows the link and tag there at once.
 
 use anyhow::Context;
+use serde_json::json;
 
-use crate::config::{self, DatabaseUrl, Settings};
-use crate::crypto::SecretKey;
+use crate::config::{self, DatabaseUrl, LeverHosts, Settings};
+use crate::crypto::{last_four, SecretKey};
+use crate::db::configurations::Configuration;
 use crate::db::{self, Db};
+use crate::lever_access::connect_key;
+use crate::lever_sim::{seed_demo, spawn_sim, SimConfig};
 use crate::startup::Application;
+use crate::web::lever_webhook::token_context;
 
 /// The password of every demo user (printed at start).
 pub const DEMO_PASSWORD: &str = "leverbridge-demo";
 pub const DEMO_ADMIN: &str = "admin@acme.test";
 pub const DEMO_REVIEWER: &str = "reviewer@acme.test";
 pub const DEMO_SUPPORT: &str = "support@leverbridge.test";
+/// The tag the demo configuration fires on; the simulator's backend posting carries it.
+pub const DEMO_TAG: &str = "leverbridge-demo";
+/// The demo configuration's trigger stage.
+pub const DEMO_STAGE: &str = "Phone interview";
 
 pub async fn run() -> anyhow::Result<()> {
     let bind = config::bind_from_env()?;
@@ -25,6 +36,14 @@ pub async fn run() -> anyhow::Result<()> {
         // The demo keeps its key beside its database so secrets stay readable across restarts.
         _ => demo_secret_key(&database_url)?,
     };
+
+    let sim = spawn_sim(SimConfig {
+        retry_base: std::time::Duration::from_secs(5),
+        ..Default::default()
+    })
+    .await
+    .context("the Lever simulator did not start")?;
+    let company = seed_demo(&sim, DEMO_TAG).await?;
     let settings = Settings {
         bind,
         public_url: config::public_url(
@@ -33,7 +52,10 @@ pub async fn run() -> anyhow::Result<()> {
         )?,
         database_url: database_url.clone(),
         secret_key,
-        lever: Default::default(),
+        lever: LeverHosts {
+            api_url: Some(format!("{}/v1", sim.base_url())),
+            auth_url: None,
+        },
         workers: 2,
         tuning: Default::default(),
     };
@@ -42,22 +64,123 @@ pub async fn run() -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
             let db = Db::connect(&url)?;
             db.migrate()?;
-            seed(&db)?;
+            seed_people(&db)?;
             Ok(db)
         })
         .await??
     };
-    let app = Application::build_with_db(settings.clone(), db)?;
-    let url = format!("http://{}:{}", settings.bind.ip(), app.port());
+    let app = Application::build_with_db(settings, db.clone())?;
+    let org = db
+        .run(|conn| db::orgs::find_by_slug(conn, "acme").map_err(db::DbError::from))
+        .await?
+        .context("demo organization")?;
+
+    // Connect as an admin would on the Connection page.
+    let connected = connect_key(
+        &db,
+        app.lever(),
+        &org.id,
+        "production",
+        &company.api_key,
+        DEMO_ADMIN,
+    )
+    .await?;
+    let (org_id, user) = (org.id.clone(), company.default_user_id.clone());
+    db.run(move |conn| -> Result<(), db::DbError> {
+        let name = db::lever::active_user(conn, &org_id, &user)?
+            .map(|u| u.name)
+            .unwrap_or_default();
+        db::lever::set_default_user(conn, &org_id, &user, &name)?;
+        Ok(())
+    })
+    .await?;
+
+    // Point the simulator's stage-change webhook at leverbridge, as a Super Admin would in Lever.
+    let org_id = org.id.clone();
+    let endpoint = db
+        .run(move |conn| db::webhooks::endpoint_key(conn, &org_id).map_err(db::DbError::from))
+        .await?;
+    let webhook_url = app
+        .settings()
+        .absolute_url(&format!("/webhooks/lever/{endpoint}"));
+    let control = format!(
+        "{}/_sim/api/accounts/{}/webhooks/candidateStageChange",
+        sim.base_url(),
+        company.account_id
+    );
+    let answer: serde_json::Value = reqwest::Client::new()
+        .put(&control)
+        .json(&json!({ "url": webhook_url }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let token = answer["signatureToken"]
+        .as_str()
+        .context("the simulator returned no signature token")?
+        .to_owned();
+    let sealed = app
+        .settings()
+        .secret_key
+        .seal(&token_context(&org.id, "candidateStageChange"), &token);
+    let stage_id = company
+        .stages
+        .iter()
+        .find(|(_, text)| text == DEMO_STAGE)
+        .map(|(id, _)| id.clone())
+        .context("the demo company has no Phone interview stage")?;
+    let org_id = org.id.clone();
+    db.run(move |conn| -> Result<(), db::DbError> {
+        db::connection::write_transaction(conn, |conn| -> Result<(), db::DbError> {
+            db::webhooks::set_token(conn, &org_id, "candidateStageChange", &sealed, &last_four(&token))?;
+            // The simulator is new on every start, so is its pipeline: the demo configuration too.
+            for old in db::configurations::list(conn, &org_id)? {
+                db::configurations::delete(conn, &org_id, &old.id)?;
+            }
+            db::configurations::insert(
+                conn,
+                &Configuration {
+                    id: db::new_id(),
+                    org_id: org_id.clone(),
+                    trigger_stage_id: stage_id,
+                    pad_kind: "take_home".into(),
+                    question_title: Some("Rate limiter".into()),
+                    question_prompt: Some(
+                        "Implement a token bucket that allows 10 requests per second with bursts of 20. \
+                         Explain how you would share it between several workers."
+                            .into(),
+                    ),
+                    tag_name: DEMO_TAG.into(),
+                    created_at: db::now(),
+                    updated_at: db::now(),
+                },
+            )?;
+            Ok(())
+        })
+    })
+    .await?;
+
+    let url = format!("http://{}:{}", app.settings().bind.ip(), app.port());
     println!();
     println!("  leverbridge demo is running");
     println!("  ---------------------------");
-    println!("  Open        {url}/login");
-    println!("  Admin       {DEMO_ADMIN}");
-    println!("  Reviewer    {DEMO_REVIEWER}");
-    println!("  Support     {DEMO_SUPPORT}");
-    println!("  Password    {DEMO_PASSWORD}   (all three)");
-    println!("  Database    {}", database_url.redacted());
+    println!("  Open          {url}/login");
+    println!("  Admin         {DEMO_ADMIN}");
+    println!("  Reviewer      {DEMO_REVIEWER}");
+    println!("  Support       {DEMO_SUPPORT}");
+    println!("  Password      {DEMO_PASSWORD}   (all three)");
+    println!("  Database      {}", database_url.redacted());
+    println!();
+    println!("  Lever (simulated)   {}/_sim", sim.base_url());
+    println!(
+        "    connected with {} users and {} stages; default Lever user chosen",
+        connected.users, connected.stages
+    );
+    println!(
+        "    move a candidate tagged “{DEMO_TAG}” to “{DEMO_STAGE}” there: the assessment link,"
+    );
+    println!("    the progress tag and a note appear on the candidate within a second.");
     println!();
     println!("  Press Ctrl-C to stop.");
     app.run_until_stopped()
@@ -83,7 +206,7 @@ fn demo_secret_key(url: &DatabaseUrl) -> anyhow::Result<SecretKey> {
 }
 
 /// The demo organization and its people; running it again changes nothing.
-fn seed(db: &Db) -> anyhow::Result<()> {
+fn seed_people(db: &Db) -> anyhow::Result<()> {
     let hash = crate::crypto::hash_password(DEMO_PASSWORD)?;
     let mut conn = db.get()?;
     db::connection::write_transaction(&mut conn, |conn| -> anyhow::Result<()> {

@@ -8,13 +8,11 @@ use super::auth::OrgPage;
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{Chrome, Nav};
 use super::{render, see_other, WebError};
-use crate::crypto::last_four;
 use crate::db::connection::write_transaction;
-use crate::db::lever::{CachedUser, LeverConnection, NewConnection};
+use crate::db::lever::{CachedUser, LeverConnection};
 use crate::db::{self, DbError};
 use crate::jobs::queue;
-use crate::lever::LeverError;
-use crate::lever_access::{record_calls, ENVIRONMENTS};
+use crate::lever_access::{connect_key, ConnectError, Connected, ENVIRONMENTS};
 
 #[derive(Template)]
 #[template(path = "connection.html")]
@@ -140,87 +138,45 @@ pub async fn connect(
         return rerender(&org, environment, Some(error.into()), None).await;
     }
 
-    let client = org.state.lever.client(&org.org.id, environment, &key);
-    let report = client.probe_permissions().await;
-    let calls = client.take_calls();
-    let org_id = org.org.id.clone();
-    org.state
-        .db
-        .run(move |conn| record_calls(conn, &org_id, None, calls).map_err(WebError::from))
-        .await?;
-    let report = match report {
-        Ok(report) => report,
-        Err(LeverError::Unauthorized { message }) => {
+    let connected = connect_key(
+        &org.state.db,
+        &org.state.lever,
+        &org.org.id,
+        environment,
+        &key,
+        &org.user.email,
+    )
+    .await;
+    let Connected {
+        users: user_count,
+        stages: stage_count,
+        missing,
+        resumed,
+    } = match connected {
+        Ok(connected) => connected,
+        Err(ConnectError::Rejected(message)) => {
             let reason = format!("Lever rejected this key: {message}. Check that it was copied whole and is not revoked; nothing was saved.");
             return rerender(&org, environment, None, Some(reason)).await;
         }
-        Err(e) => {
+        Err(ConnectError::Lever(e)) => {
             let reason =
                 format!("Could not test the key with Lever: {e}. Nothing was saved; try again.");
             return rerender(&org, environment, None, Some(reason)).await;
         }
+        Err(ConnectError::Db(e)) => return Err(e.into()),
     };
-
-    let users: Vec<CachedUser> = report
-        .users
-        .iter()
-        .map(|u| CachedUser {
-            id: u.id.clone(),
-            name: if u.name.is_empty() {
-                u.email.clone()
-            } else {
-                u.name.clone()
-            },
-            email: u.email.clone(),
-            access_role: u.access_role.clone(),
-            active: u.is_active(),
-        })
-        .collect();
-    let stages: Vec<(String, String)> = report
-        .stages
-        .iter()
-        .map(|s| (s.id.clone(), s.text.clone()))
-        .collect();
-    let missing = report.missing.clone();
-    let sealed = org.state.lever.seal_api_key(&org.org.id, &key);
-    let (org_id, by) = (org.org.id.clone(), org.user.email.clone());
-    let (user_count, stage_count) = (users.len(), stages.len());
-    let resumed = org
-        .state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<usize, DbError> {
-                db::lever::replace_users(conn, &org_id, &users)?;
-                if !stages.is_empty() {
-                    db::lever::replace_stages(conn, &org_id, &stages)?;
-                }
-                db::lever::save_connection(
-                    conn,
-                    NewConnection {
-                        org_id: &org_id,
-                        environment,
-                        api_key_sealed: sealed,
-                        api_key_last4: last_four(&key),
-                        missing,
-                        connected_by: &by,
-                    },
-                )?;
-                Ok(queue::unpark(conn, &org_id)?)
-            })
-        })
-        .await?;
     if resumed > 0 {
         org.state.jobs.wake();
     }
-    if report.missing.is_empty() {
+    if missing.is_empty() {
         org.flash("success", format!("Connected to Lever: {user_count} users and {stage_count} stages read, every permission present."));
     } else {
         org.flash(
             "error",
             format!(
                 "Connected, but the key lacks {} permission(s): {}. Grant them in Lever and connect again.",
-                report.missing.len(),
-                report.missing.join(", ")
+                missing.len(),
+                missing.join(", ")
             ),
         );
     }
