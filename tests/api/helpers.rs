@@ -108,12 +108,24 @@ impl Drop for TestDatabase {
     }
 }
 
-pub struct TestApp {
+/// A browser session on the app: its own cookie jar.
+pub struct Browser {
     pub address: String,
+    pub client: reqwest::Client,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Browser;
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
+pub struct TestApp {
+    pub browser: Browser,
     pub db: Db,
     /// The job system: tests drain the queue with `jobs.run_until_idle()` instead of sleeping.
     pub jobs: Arc<Jobs>,
-    pub client: reqwest::Client,
     pub database: TestDatabase,
 }
 
@@ -166,10 +178,12 @@ pub async fn spawn_app_with(backend: Backend, lever: LeverHosts) -> TestApp {
     let (db, jobs) = (app.db().clone(), app.jobs());
     tokio::spawn(app.run_without_workers());
     TestApp {
-        address: format!("http://127.0.0.1:{port}"),
+        browser: Browser {
+            address: format!("http://127.0.0.1:{port}"),
+            client: new_client(),
+        },
         db,
         jobs,
-        client: new_client(),
         database,
     }
 }
@@ -199,27 +213,9 @@ pub fn location(response: &reqwest::Response) -> String {
         .unwrap_or_default()
 }
 
-impl TestApp {
+impl Browser {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
-    }
-
-    /// Creates a user through the same code path as `leverbridge create-user`.
-    pub async fn create_user(&self, email: &str, org: Option<&str>, role: &str) {
-        let url = self.database.url.clone();
-        let new = leverbridge::commands::create_user::NewUser {
-            email: email.into(),
-            org: org.map(Into::into),
-            org_name: org.map(|o| format!("{} Inc", o.to_uppercase())),
-            role: role.into(),
-            password: PASSWORD.into(),
-        };
-        tokio::task::spawn_blocking(move || {
-            leverbridge::commands::create_user::create_user(&url, new)
-        })
-        .await
-        .unwrap()
-        .expect("user created");
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -266,6 +262,34 @@ impl TestApp {
             )
             .await;
         assert_eq!(response.status(), 303, "login as {email} should succeed");
+    }
+}
+
+impl TestApp {
+    /// Creates a user through the same code path as `leverbridge create-user`.
+    pub async fn create_user(&self, email: &str, org: Option<&str>, role: &str) {
+        let url = self.database.url.clone();
+        let new = leverbridge::commands::create_user::NewUser {
+            email: email.into(),
+            org: org.map(Into::into),
+            org_name: org.map(|o| format!("{} Inc", o.to_uppercase())),
+            role: role.into(),
+            password: PASSWORD.into(),
+        };
+        tokio::task::spawn_blocking(move || {
+            leverbridge::commands::create_user::create_user(&url, new)
+        })
+        .await
+        .unwrap()
+        .expect("user created");
+    }
+
+    /// Another browser on the same app, signed out.
+    pub async fn as_new_session(&self) -> Browser {
+        Browser {
+            address: self.address.clone(),
+            client: new_client(),
+        }
     }
 
     /// Runs every due job now.

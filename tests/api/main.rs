@@ -2,8 +2,10 @@
 
 mod helpers;
 
+mod demo;
 mod foundation;
 mod health;
 mod integration;
+mod integration_pages;
 mod lever_sim;
 mod lever_world;

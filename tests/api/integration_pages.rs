@@ -1,0 +1,396 @@
+//! Who may see and change the integration's pages, and how every kind of bad input is refused
+//! without changing anything.
+
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::Backend;
+use crate::lever_world::{connected, webhook_url_in, LeverAccount, TAG, TRIGGER};
+
+both_backends!(
+    reviewers_support_and_other_organizations_are_kept_out,
+    a_bad_or_insufficient_key_is_explained_and_not_saved,
+    invalid_configurations_are_refused_field_by_field,
+    bad_webhook_deliveries_are_refused_and_recorded,
+    a_dead_job_is_retried_by_support,
+);
+
+async fn reviewers_support_and_other_organizations_are_kept_out(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+    app.create_user("reviewer@acme.test", Some("acme"), "reviewer")
+        .await;
+    app.create_user("help@vendor.test", None, "support").await;
+    app.create_user("admin@globex.test", Some("globex"), "admin")
+        .await;
+
+    // A reviewer: no admin pages, no admin navigation.
+    let reviewer = app.as_new_session().await;
+    reviewer.login("reviewer@acme.test").await;
+    for page in [
+        "connection",
+        "webhooks",
+        "configurations",
+        "events",
+        "configurations/new",
+    ] {
+        let response = reviewer.get(&format!("/orgs/acme/{page}")).await;
+        assert_eq!(response.status(), 403, "{page}");
+    }
+    let overview = reviewer.get_html("/orgs/acme").await;
+    assert!(
+        !overview.contains("/orgs/acme/connection\""),
+        "no admin entries in the reviewer's navigation"
+    );
+    let html = reviewer.get_html("/orgs/acme").await;
+    let token = crate::helpers::csrf_in(&html);
+    let response = reviewer
+        .post_raw(
+            "/orgs/acme/configurations/new",
+            &[("csrf_token", &token), ("tag_name", "x")],
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+
+    // Support: reads everything with secrets masked, changes nothing.
+    let support = app.as_new_session().await;
+    support.login("help@vendor.test").await;
+    let page = support.get_html("/orgs/acme/connection").await;
+    assert!(page.contains("Connected") && page.contains("<fieldset disabled>"));
+    assert!(!page.contains(&lever.key), "the key is never rendered");
+    let webhooks = support.get_html("/orgs/acme/webhooks").await;
+    assert!(webhooks.contains("••••") && webhooks.contains("Support view"));
+    for (page, action, fields) in [
+        (
+            "/orgs/acme/connection",
+            "/orgs/acme/connection",
+            vec![
+                ("api_key", "whatever-key-123456"),
+                ("environment", "production"),
+            ],
+        ),
+        (
+            "/orgs/acme/connection",
+            "/orgs/acme/connection/disconnect",
+            vec![],
+        ),
+        ("/orgs/acme/webhooks", "/orgs/acme/webhooks/rotate", vec![]),
+        (
+            "/orgs/acme/configurations",
+            "/orgs/acme/configurations/refresh-stages",
+            vec![],
+        ),
+    ] {
+        let response = support.post_form(page, action, &fields).await;
+        assert_eq!(response.status(), 403, "{action}");
+        assert!(response.text().await.unwrap().contains("read-only"));
+    }
+    assert!(
+        support
+            .get_html("/orgs/acme/connection")
+            .await
+            .contains("Connected"),
+        "still connected"
+    );
+    assert_eq!(
+        webhook_url_in(&support.get_html("/orgs/acme/webhooks").await),
+        webhook_url_in(&webhooks),
+        "URL not rotated"
+    );
+
+    // Another organization's admin: 404 on every page of this one.
+    let stranger = app.as_new_session().await;
+    stranger.login("admin@globex.test").await;
+    for page in ["", "/connection", "/webhooks", "/configurations", "/events"] {
+        assert_eq!(
+            stranger.get(&format!("/orgs/acme{page}")).await.status(),
+            404,
+            "{page}"
+        );
+    }
+}
+
+async fn a_bad_or_insufficient_key_is_explained_and_not_saved(backend: Backend) {
+    let lever = LeverAccount::new().await;
+    let app = crate::helpers::spawn_app_with(
+        backend,
+        leverbridge::config::LeverHosts {
+            api_url: Some(format!("{}/v1", lever.sim.base_url())),
+            auth_url: None,
+        },
+    )
+    .await;
+    app.create_user("admin@acme.test", Some("acme"), "admin")
+        .await;
+    app.login("admin@acme.test").await;
+    let connect = |key: String| {
+        let app = &app;
+        async move {
+            app.post_form(
+                "/orgs/acme/connection",
+                "/orgs/acme/connection",
+                &[("api_key", &key), ("environment", "sandbox")],
+            )
+            .await
+        }
+    };
+
+    let response = connect(String::new()).await;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("Paste the API key"));
+    let response = connect("not a key".into()).await;
+    assert_eq!(response.status(), 422);
+
+    let response = connect("x".repeat(40)).await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("Lever rejected this key"),
+        "Lever's reason is shown"
+    );
+    assert!(
+        page.contains("value=\"sandbox\" checked"),
+        "the environment chosen is kept"
+    );
+    assert!(
+        app.get_html("/orgs/acme/connection")
+            .await
+            .contains("Not connected"),
+        "nothing saved"
+    );
+
+    // A key without the write permissions: connected, with each missing permission named.
+    let limited = lever
+        .http
+        .post(lever.control("/keys"))
+        .json(
+            &json!({"permissions": ["list users", "list stages", "list tags", "read opportunity"]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = connect(limited).await;
+    assert_eq!(response.status(), 303);
+    let page = app.get_html("/orgs/acme/connection").await;
+    assert!(page.contains("Permissions missing"));
+    for permission in [
+        "add opportunity link",
+        "add opportunity tag",
+        "create opportunity note",
+    ] {
+        assert!(
+            page.contains(&format!("<code>{permission}</code>")),
+            "{permission} listed"
+        );
+    }
+
+    // The default Lever user must be one of the active users Lever listed.
+    let response = app
+        .post_form(
+            "/orgs/acme/connection",
+            "/orgs/acme/connection/default-user",
+            &[("user_id", "no-such-user")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let page = app.get_html("/orgs/acme/connection").await;
+    assert!(page.contains("Choose one of the active Lever users listed; nothing was changed."));
+    assert!(
+        !page.contains("Gone Person"),
+        "deactivated users are not offered"
+    );
+    assert!(page.contains("Not chosen"));
+}
+
+async fn invalid_configurations_are_refused_field_by_field(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+    let submit = |fields: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let owned: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_form(
+                "/orgs/acme/configurations/new",
+                "/orgs/acme/configurations/new",
+                &owned,
+            )
+            .await
+        }
+    };
+    let trigger = lever.stage(TRIGGER);
+
+    let response = submit(vec![
+        ("trigger_stage_id", trigger.clone()),
+        ("pad_kind", "take_home".into()),
+        ("tag_name", "  take-home tag ".into()),
+    ])
+    .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("A take-home test needs a question"));
+    assert!(
+        page.contains("value=\"  take-home tag \""),
+        "what was typed is kept"
+    );
+
+    let response = submit(vec![
+        ("trigger_stage_id", "no-such-stage".into()),
+        ("pad_kind", "live".into()),
+        ("tag_name", "".into()),
+    ])
+    .await;
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("Choose one of your Lever stages.")
+            && page.contains("Enter the tag candidates must carry.")
+    );
+
+    let response = submit(vec![
+        ("trigger_stage_id", lever.stage("On-site interview")),
+        ("pad_kind", "live".into()),
+        ("tag_name", format!(" {TAG} ")),
+    ])
+    .await;
+    assert_eq!(response.status(), 422);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("is already used by the configuration at “Phone interview”"));
+
+    let response = submit(vec![
+        ("trigger_stage_id", lever.stage("On-site interview")),
+        ("pad_kind", "sideways".into()),
+        ("tag_name", "x".into()),
+    ])
+    .await;
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Choose Live interview or Take-home test."));
+
+    // A live interview needs no question; the tag is trimmed and keeps its case.
+    let response = submit(vec![
+        ("trigger_stage_id", lever.stage("On-site interview")),
+        ("pad_kind", "live".into()),
+        ("tag_name", "  Live Pad ".into()),
+    ])
+    .await;
+    assert_eq!(response.status(), 303);
+    let list = app.get_html("/orgs/acme/configurations").await;
+    assert!(list.contains("<code>Live Pad</code>") && list.contains("<code>coding-test</code>"));
+    assert_eq!(
+        list.matches("/edit\"").count(),
+        2,
+        "only the two valid configurations exist"
+    );
+}
+
+async fn bad_webhook_deliveries_are_refused_and_recorded(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+    let url = webhook_url_in(&app.get_html("/orgs/acme/webhooks").await);
+    let http = reqwest::Client::new();
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    let genuine = lever.deliveries().await[0]["body"].clone();
+    assert_eq!(app.drain().await, 1);
+
+    let unknown = url.rsplit_once('/').unwrap().0.to_owned() + "/not-a-real-endpoint-key";
+    assert_eq!(
+        http.post(&unknown)
+            .json(&genuine)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        (http.post(&url).header("content-type", "application/json").body("{not json"), 400, "malformed delivery"),
+        (http.post(&url).header("content-type", "application/json").body(vec![b' '; 70 * 1024]), 413, "larger than 64 KiB"),
+        (http.post(&url).json(&json!({"event": "interviewCreated", "token": "t".repeat(48), "triggeredAt": 1, "signature": "00", "data": {"x": 1}})), 400, "does not handle the event"),
+        (http.post(&url).json(&json!({"event": "candidateHired", "token": "t".repeat(48), "triggeredAt": 1, "signature": "00", "data": {"opportunityId": ada}})), 401, "no signature token is saved for Candidate Hired"),
+        (http.post(&url).json(&{ let mut b = genuine.clone(); b["signature"] = json!("ab".repeat(32)); b["token"] = json!("z".repeat(48)); b }), 401, "signature invalid"),
+        (http.post(&url).json(&{ let mut b = genuine.clone(); b.as_object_mut().unwrap().remove("signature"); b }), 400, "malformed delivery"),
+    ];
+    for (request, status, reason) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status, "{reason}");
+        assert!(response.text().await.unwrap().contains(reason), "{reason}");
+    }
+    assert_eq!(app.drain().await, 0, "nothing was queued");
+    let held = lever.opportunity(&ada).await;
+    assert_eq!(held["notes"].as_array().unwrap().len(), 1);
+    let events = app.get_html("/orgs/acme/events").await;
+    for reason in [
+        "Rejected: malformed delivery",
+        "Rejected: the body is larger than 64 KiB",
+        "Rejected: leverbridge does not handle the event",
+        "Rejected: signature invalid",
+    ] {
+        assert!(events.contains(reason), "{reason} recorded");
+    }
+    let webhooks = app.get_html("/orgs/acme/webhooks").await;
+    // Stage change: 1 accepted, 1 rejected (the bad signature); Candidate Hired: 0 and 1.
+    let compact: String = webhooks.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(
+        compact.contains("<tdclass=\"num\">1</td><tdclass=\"num\">1</td>"),
+        "stage-change counts"
+    );
+    assert!(
+        compact.contains("<tdclass=\"num\">0</td><tdclass=\"num\">1</td>"),
+        "hired counts"
+    );
+}
+
+async fn a_dead_job_is_retried_by_support(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+    app.create_user("help@vendor.test", None, "support").await;
+    lever.set_faults(json!({"error5xxRate": 1.0})).await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    // Three attempts, each after a (test-short) backoff, then the job is dead.
+    for _ in 0..50 {
+        app.drain().await;
+        if app
+            .get_html("/orgs/acme/events")
+            .await
+            .contains("Failed after 3 attempts")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let events = app.get_html("/orgs/acme/events").await;
+    assert!(
+        events.contains("Failed after 3 attempts") && events.contains(">Retry</button>"),
+        "{events}"
+    );
+
+    lever.set_faults(json!({"error5xxRate": 0.0})).await;
+    let support = app.as_new_session().await;
+    support.login("help@vendor.test").await;
+    let page = support.get_html("/orgs/acme/events").await;
+    let action = page
+        .split("action=\"")
+        .find(|s| s.contains("/retry\""))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let response = support.post_form("/orgs/acme/events", &action, &[]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.drain().await, 1);
+    let held = lever.opportunity(&ada).await;
+    assert_eq!(held["links"].as_array().unwrap().len(), 1, "{held}");
+    assert!(support
+        .get_html("/orgs/acme/events")
+        .await
+        .contains("fired"));
+}
