@@ -391,9 +391,17 @@ pub async fn refresh_stages(
             org.flash("success", format!("{count} stages read from Lever."));
         }
         Err(e) => {
+            let unauthorized = matches!(e, crate::lever::LeverError::Unauthorized { .. });
+            let reason = format!("Lever answered 401 Unauthorized: {e}");
             org.state
                 .db
-                .run(move |conn| record_calls(conn, &org_id, None, calls).map_err(WebError::from))
+                .run(move |conn| -> Result<(), WebError> {
+                    record_calls(conn, &org_id, None, calls)?;
+                    if unauthorized {
+                        db::lever::mark_broken(conn, &org_id, &reason)?;
+                    }
+                    Ok(())
+                })
                 .await?;
             org.flash(
                 "error",

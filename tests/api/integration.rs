@@ -149,7 +149,17 @@ async fn a_tagged_candidate_gets_an_assessment_and_nothing_else_does(backend: Ba
         assert!(events.contains(expected), "Events page lacks “{expected}”");
     }
     let webhooks = app.get_html("/orgs/acme/webhooks").await;
-    assert!(webhooks.contains("Signature invalid") || webhooks.contains("Signature valid"));
+    assert!(
+        webhooks.contains("Signature valid"),
+        "the last delivery's signature is shown"
+    );
+    let overview = app.get_html("/orgs/acme").await;
+    assert_eq!(
+        overview.matches("badge-ok\">Done").count(),
+        4,
+        "every set-up step done: {overview}"
+    );
+    assert!(overview.contains("Notes and tags are written as Integration Bot."));
 }
 
 async fn a_crash_between_steps_repeats_nothing_in_lever(backend: Backend) {
@@ -220,6 +230,20 @@ async fn a_crash_between_steps_repeats_nothing_in_lever(backend: Backend) {
 async fn a_revoked_key_parks_work_until_reconnected(backend: Backend) {
     let (app, lever) = connected(backend).await;
     lever.set_faults(json!({"revoked": true})).await;
+    // Any 401 marks the connection broken: here the admin refreshes the stages.
+    let response = app
+        .post_form(
+            "/orgs/acme/configurations",
+            "/orgs/acme/configurations/refresh-stages",
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let page = app.get_html("/orgs/acme/configurations").await;
+    assert!(
+        page.contains("Could not read the stages from Lever")
+            && page.contains("The Lever connection is broken")
+    );
     let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
     lever.move_to(&ada, TRIGGER).await;
     app.drain().await;
