@@ -280,3 +280,55 @@ async fn a_revoked_key_parks_work_until_reconnected(backend: Backend) {
         .await
         .contains("The Lever connection is broken"));
 }
+
+both_backends!(concurrent_workers_share_the_queue_without_doing_anything_twice);
+
+async fn concurrent_workers_share_the_queue_without_doing_anything_twice(backend: Backend) {
+    use diesel::prelude::*;
+    use leverbridge::db::schema::jobs;
+
+    let (app, lever) = connected(backend).await;
+    let mut candidates = Vec::new();
+    for n in 0..12 {
+        let id = lever.candidate(&format!("Candidate {n}"), &[TAG]).await;
+        lever.move_to(&id, TRIGGER).await;
+        candidates.push(id);
+    }
+    // Four workers claim from the same table at once, as replicas behind a load balancer would.
+    let workers: Vec<_> = (0..4)
+        .map(|n| {
+            let jobs = app.jobs.clone();
+            tokio::spawn(async move {
+                let mut ran = 0;
+                while jobs.run_next(&format!("replica-{n}")).await.unwrap() {
+                    ran += 1;
+                }
+                ran
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for worker in workers {
+        total += worker.await.unwrap();
+    }
+    assert_eq!(total, 12, "each job ran exactly once");
+    let attempts: Vec<i32> = app
+        .db
+        .run(|conn| {
+            jobs::table
+                .select(jobs::attempts)
+                .load(conn)
+                .map_err(leverbridge::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    assert!(
+        attempts.iter().all(|a| *a == 1),
+        "no job was claimed twice: {attempts:?}"
+    );
+    for id in &candidates {
+        let held = lever.opportunity(id).await;
+        assert_eq!(links(&held).len(), 1, "{held}");
+        assert_eq!(notes(&held).len(), 1, "{held}");
+    }
+}
