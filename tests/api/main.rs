@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod browser;
 mod demo;
 mod foundation;
 mod health;
