@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::auth::OrgPage;
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{Chrome, Nav};
-use super::{render, see_other, WebError};
+use super::{render, render_invalid, see_other, WebError};
 use crate::db::configurations::Configuration;
 use crate::db::lever::CachedStage;
 use crate::db::{self, DbError};
@@ -321,9 +321,7 @@ async fn save(
         }
         Saved::Invalid(errors) => {
             let page = form_page(&org, id, form, errors).await?;
-            Ok(HttpResponse::UnprocessableEntity()
-                .content_type("text/html; charset=utf-8")
-                .body(page.render()?))
+            render_invalid(&page)
         }
         Saved::Missing => Err(WebError::NotFound),
     }

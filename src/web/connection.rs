@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::auth::OrgPage;
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{Chrome, Nav};
-use super::{render, see_other, WebError};
+use super::{render, render_invalid, see_other, WebError};
 use crate::db::connection::write_transaction;
 use crate::db::lever::{CachedUser, LeverConnection};
 use crate::db::{self, DbError};
@@ -193,9 +193,7 @@ async fn rerender(
     lever_error: Option<String>,
 ) -> Result<HttpResponse, WebError> {
     let page = page(org, Some(environment.to_owned()), key_error, lever_error).await?;
-    Ok(HttpResponse::UnprocessableEntity()
-        .content_type("text/html; charset=utf-8")
-        .body(page.render()?))
+    render_invalid(&page)
 }
 
 #[derive(Deserialize)]

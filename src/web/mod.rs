@@ -104,6 +104,13 @@ pub fn render<T: Template>(page: &T) -> Result<HttpResponse, WebError> {
         .body(page.render()?))
 }
 
+/// Renders a form page again with its errors: 422, so the submission visibly failed.
+pub fn render_invalid<T: Template>(page: &T) -> Result<HttpResponse, WebError> {
+    Ok(HttpResponse::UnprocessableEntity()
+        .content_type("text/html; charset=utf-8")
+        .body(page.render()?))
+}
+
 /// A 303 redirect, the answer to every successful form post.
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

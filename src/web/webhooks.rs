@@ -9,7 +9,7 @@ use super::auth::OrgPage;
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{Chrome, Nav};
 use super::lever_webhook::token_context;
-use super::{render, see_other, WebError};
+use super::{render, render_invalid, see_other, WebError};
 use crate::crypto::last_four;
 use crate::db::webhooks::EventStats;
 use crate::db::{self, DbError};
@@ -120,9 +120,7 @@ pub async fn save_tokens(
     }
     if !errors.is_empty() {
         let page = page(&org, errors).await?;
-        return Ok(HttpResponse::UnprocessableEntity()
-            .content_type("text/html; charset=utf-8")
-            .body(page.render()?));
+        return render_invalid(&page);
     }
     if updates.is_empty() {
         org.flash("info", "No token was entered; nothing was changed.");

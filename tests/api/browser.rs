@@ -8,11 +8,10 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use leverbridge::config::LeverHosts;
 use serde_json::json;
 
-use crate::helpers::{spawn_app_with, Backend};
-use crate::lever_world::{LeverAccount, TAG, TRIGGER};
+use crate::helpers::Backend;
+use crate::lever_world::{app_for, LeverAccount, TAG, TRIGGER};
 
 struct Driver(Child);
 
@@ -136,16 +135,7 @@ async fn an_admin_sets_up_the_integration_and_a_recruiter_moves_a_candidate_in_a
         return;
     };
     let lever = LeverAccount::new().await;
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        LeverHosts {
-            api_url: Some(format!("{}/v1", lever.sim.base_url())),
-            auth_url: None,
-        },
-    )
-    .await;
-    app.create_user("admin@acme.test", Some("acme"), "admin")
-        .await;
+    let app = app_for(&lever, Backend::Sqlite).await;
 
     // Signing in: an anonymous visit lands on the login form, which brings the admin back.
     client.goto(&app.url("/orgs/acme")).await.unwrap();

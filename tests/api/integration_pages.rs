@@ -111,16 +111,7 @@ async fn reviewers_support_and_other_organizations_are_kept_out(backend: Backend
 
 async fn a_bad_or_insufficient_key_is_explained_and_not_saved(backend: Backend) {
     let lever = LeverAccount::new().await;
-    let app = crate::helpers::spawn_app_with(
-        backend,
-        leverbridge::config::LeverHosts {
-            api_url: Some(format!("{}/v1", lever.sim.base_url())),
-            auth_url: None,
-        },
-    )
-    .await;
-    app.create_user("admin@acme.test", Some("acme"), "admin")
-        .await;
+    let app = crate::lever_world::app_for(&lever, backend).await;
     app.login("admin@acme.test").await;
     let connect = |key: String| {
         let app = &app;

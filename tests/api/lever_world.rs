@@ -209,21 +209,25 @@ pub fn webhook_url_in(html: &str) -> String {
     html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
 
+/// leverbridge pointed at this simulated Lever, with an organization `acme` and its admin
+/// (not signed in).
+pub async fn app_for(lever: &LeverAccount, backend: Backend) -> TestApp {
+    let hosts = LeverHosts {
+        api_url: Some(format!("{}/v1", lever.sim.base_url())),
+        auth_url: None,
+    };
+    let app = spawn_app_with(backend, hosts).await;
+    app.create_user("admin@acme.test", Some("acme"), "admin")
+        .await;
+    app
+}
+
 /// leverbridge (admin signed in) and a Lever account, connected through the real pages: key
 /// tested, default user chosen, stage-change webhook pointed at the organization with its token
 /// pasted, and a take-home configuration on the trigger stage for `TAG`.
 pub async fn connected(backend: Backend) -> (TestApp, LeverAccount) {
     let lever = LeverAccount::new().await;
-    let app = spawn_app_with(
-        backend,
-        LeverHosts {
-            api_url: Some(format!("{}/v1", lever.sim.base_url())),
-            auth_url: None,
-        },
-    )
-    .await;
-    app.create_user("admin@acme.test", Some("acme"), "admin")
-        .await;
+    let app = app_for(&lever, backend).await;
     app.login("admin@acme.test").await;
 
     let response = app
