@@ -107,7 +107,7 @@ pub async fn list(org: OrgPage, query: web::Query<PageQuery>) -> Result<HttpResp
             signature: match (e.signature_valid, e.status.as_str()) {
                 (true, _) => ("Valid", "ok"),
                 (false, "verification") => ("Not checked", "muted"),
-                (false, _) if e.outcome.contains("signature") => ("Invalid", "bad"),
+                (false, _) if e.outcome.contains("signature invalid") => ("Invalid", "bad"),
                 (false, _) => ("Not checked", "muted"),
             },
             badge: badge(&e.status),

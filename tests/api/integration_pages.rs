@@ -318,6 +318,11 @@ async fn bad_webhook_deliveries_are_refused_and_recorded(backend: Backend) {
     let held = lever.opportunity(&ada).await;
     assert_eq!(held["notes"].as_array().unwrap().len(), 1);
     let events = app.get_html("/orgs/acme/events").await;
+    assert_eq!(
+        events.matches(">Invalid</span>").count(),
+        1,
+        "only the forged signature reads Invalid"
+    );
     for reason in [
         "Rejected: malformed delivery",
         "Rejected: the body is larger than 64 KiB",
