@@ -6,6 +6,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod intake;
 pub mod jobs;
 pub mod lever;
 pub mod lever_access;

@@ -15,6 +15,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::intake::Intake;
 use crate::jobs::Jobs;
 use crate::lever_access::LeverAccess;
 use crate::web::{self as pages, AppState};
@@ -57,11 +58,15 @@ impl Application {
             settings.secret_key.clone(),
         );
         let jobs = Jobs::new(db.clone(), settings.clone(), lever.clone());
+        let intake = Intake::start(db.clone(), jobs.clone());
+        db.spawn_sqlite_checkpoints();
         let state = web::Data::new(AppState {
             settings,
             db,
             lever,
             jobs,
+            intake,
+            webhook_keys: Default::default(),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

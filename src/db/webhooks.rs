@@ -1,5 +1,7 @@
 //! The webhook endpoint key, signature tokens, and every delivery received.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -33,12 +35,23 @@ pub fn rotate_endpoint_key(conn: &mut DbConn, org_id: &str) -> QueryResult<Strin
     Ok(key)
 }
 
-pub fn org_for_endpoint(conn: &mut DbConn, key: &str) -> QueryResult<Option<String>> {
-    webhook_endpoints::table
+/// The organization behind an endpoint key, with its sealed tokens.
+pub fn org_and_tokens(
+    conn: &mut DbConn,
+    key: &str,
+) -> QueryResult<Option<(String, Vec<SealedToken>)>> {
+    let org_id: Option<String> = webhook_endpoints::table
         .filter(webhook_endpoints::endpoint_key.eq(key))
         .select(webhook_endpoints::org_id)
         .first(conn)
-        .optional()
+        .optional()?;
+    match org_id {
+        Some(org_id) => {
+            let tokens = tokens(conn, &org_id)?;
+            Ok(Some((org_id, tokens)))
+        }
+        None => Ok(None),
+    }
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -111,48 +124,105 @@ pub struct WebhookEvent {
 }
 
 pub fn insert_event(conn: &mut DbConn, event: &WebhookEvent) -> QueryResult<()> {
-    diesel::insert_into(webhook_events::table)
-        .values(event)
-        .execute(conn)?;
+    insert_events(conn, std::slice::from_ref(event))
+}
+
+/// Inserts many events in one statement.
+pub fn insert_events(conn: &mut DbConn, events: &[WebhookEvent]) -> QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConn::Sqlite(c) => diesel::insert_into(webhook_events::table)
+            .values(events)
+            .execute(c)?,
+        DbConn::Pg(c) => diesel::insert_into(webhook_events::table)
+            .values(events)
+            .execute(c)?,
+    };
     Ok(())
 }
 
-/// Remembers an accepted delivery's token; `false` when it was seen before (a duplicate).
-pub fn remember_token(
-    conn: &mut DbConn,
-    org_id: &str,
-    token: &str,
-    event_id: &str,
-) -> QueryResult<bool> {
-    let seen = seen_tokens::table
-        .find((org_id, token))
-        .count()
-        .get_result::<i64>(conn)?
-        > 0;
-    if seen {
-        return Ok(false);
-    }
-    diesel::insert_into(seen_tokens::table)
-        .values((
-            seen_tokens::org_id.eq(org_id),
-            seen_tokens::token.eq(token),
-            seen_tokens::event_id.eq(event_id),
-        ))
-        .execute(conn)?;
-    Ok(true)
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = seen_tokens)]
+pub struct SeenToken {
+    pub org_id: String,
+    pub token: String,
+    /// The event that first brought this token.
+    pub event_id: String,
 }
 
-/// The event that first brought this token.
-pub fn first_event_with_token(
+/// Which of these delivery tokens an organization accepted before, with the first event of each.
+/// (Filtered by organization first, so the lookup uses the `(org_id, token)` key.)
+pub fn seen(conn: &mut DbConn, org_id: &str, tokens: &[String]) -> QueryResult<Vec<SeenToken>> {
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String)> = seen_tokens::table
+        .filter(seen_tokens::org_id.eq(org_id))
+        .filter(seen_tokens::token.eq_any(tokens))
+        .select((seen_tokens::token, seen_tokens::event_id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(token, event_id)| SeenToken {
+            org_id: org_id.to_owned(),
+            token,
+            event_id,
+        })
+        .collect())
+}
+
+/// Claims delivery tokens for these events; returns the ones claimed here. A token claimed
+/// before, or by a concurrent transaction (PostgreSQL waits for it to finish), is not returned:
+/// its delivery is a duplicate.
+pub fn claim_tokens(
     conn: &mut DbConn,
-    org_id: &str,
-    token: &str,
-) -> QueryResult<Option<String>> {
-    seen_tokens::table
-        .find((org_id, token))
-        .select(seen_tokens::event_id)
-        .first(conn)
-        .optional()
+    rows: &[SeenToken],
+) -> QueryResult<HashSet<(String, String)>> {
+    if rows.is_empty() {
+        return Ok(HashSet::new());
+    }
+    match conn {
+        DbConn::Pg(c) => Ok(diesel::insert_into(seen_tokens::table)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning((seen_tokens::org_id, seen_tokens::token))
+            .get_results::<(String, String)>(c)?
+            .into_iter()
+            .collect()),
+        // One writer per SQLite database (see `intake`): what is not there yet is ours.
+        DbConn::Sqlite(_) => {
+            let mut fresh: Vec<SeenToken> = Vec::new();
+            let mut by_org: HashMap<&str, Vec<String>> = HashMap::new();
+            for row in rows {
+                by_org
+                    .entry(row.org_id.as_str())
+                    .or_default()
+                    .push(row.token.clone());
+            }
+            let mut taken = HashSet::new();
+            for (org_id, tokens) in by_org {
+                taken.extend(
+                    seen(conn, org_id, &tokens)?
+                        .into_iter()
+                        .map(|s| (s.org_id, s.token)),
+                );
+            }
+            fresh.extend(
+                rows.iter()
+                    .filter(|r| !taken.contains(&(r.org_id.clone(), r.token.clone())))
+                    .cloned(),
+            );
+            let DbConn::Sqlite(c) = conn else {
+                unreachable!()
+            };
+            diesel::insert_into(seen_tokens::table)
+                .values(&fresh)
+                .execute(c)?;
+            Ok(fresh.into_iter().map(|r| (r.org_id, r.token)).collect())
+        }
+    }
 }
 
 pub fn set_outcome(

@@ -37,26 +37,65 @@ pub struct NewJob<'a> {
     pub max_attempts: i32,
 }
 
+/// A job row as it is first written: queued, due now.
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = jobs)]
+pub struct NewJobRow {
+    pub id: String,
+    pub org_id: String,
+    pub kind: String,
+    pub payload: String,
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub locked_by: Option<String>,
+    pub last_error: Option<String>,
+    pub event_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl NewJob<'_> {
+    pub fn row(&self) -> NewJobRow {
+        let now = db::now();
+        NewJobRow {
+            id: db::new_id(),
+            org_id: self.org_id.to_owned(),
+            kind: self.kind.to_owned(),
+            payload: self.payload.to_string(),
+            state: "queued".into(),
+            attempts: 0,
+            max_attempts: self.max_attempts,
+            run_at: now,
+            locked_until: None,
+            locked_by: None,
+            last_error: None,
+            event_id: self.event_id.map(str::to_owned),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Adds a job, due now. Call it inside the transaction that stores its cause.
 pub fn enqueue(conn: &mut DbConn, new: NewJob) -> QueryResult<String> {
-    let id = db::new_id();
-    let now = db::now();
-    diesel::insert_into(jobs::table)
-        .values((
-            jobs::id.eq(&id),
-            jobs::org_id.eq(new.org_id),
-            jobs::kind.eq(new.kind),
-            jobs::payload.eq(new.payload.to_string()),
-            jobs::state.eq("queued"),
-            jobs::attempts.eq(0),
-            jobs::max_attempts.eq(new.max_attempts),
-            jobs::run_at.eq(now),
-            jobs::event_id.eq(new.event_id),
-            jobs::created_at.eq(now),
-            jobs::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(id)
+    let row = new.row();
+    insert_jobs(conn, std::slice::from_ref(&row))?;
+    Ok(row.id)
+}
+
+/// Adds many jobs in one statement.
+pub fn insert_jobs(conn: &mut DbConn, rows: &[NewJobRow]) -> QueryResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConn::Sqlite(c) => diesel::insert_into(jobs::table).values(rows).execute(c)?,
+        DbConn::Pg(c) => diesel::insert_into(jobs::table).values(rows).execute(c)?,
+    };
+    Ok(())
 }
 
 /// Claims the next due job for `worker`: a queued job whose time has come, or a running one

@@ -1,19 +1,20 @@
 //! `POST /webhooks/lever/{endpoint key}`: Lever's signed deliveries.
 //!
-//! Nothing in a delivery is trusted before its signature is checked. A valid delivery is stored
-//! together with the job it causes, in one transaction, before Lever gets its 2xx; a rejected
-//! one is recorded (when its organization is known) and changes nothing else.
+//! Nothing in a delivery is trusted before its signature is checked, in memory, against the
+//! event's token. A valid delivery is stored together with the job it causes, in one
+//! transaction, before Lever gets its 2xx (see `intake`); a rejected one is recorded (when its
+//! organization is known) and changes nothing else.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::json;
 
+use super::webhook_keys::OrgKeys;
 use super::AppState;
-use crate::crypto::SecretKey;
-use crate::db::connection::write_transaction;
+use crate::db;
 use crate::db::webhooks::WebhookEvent;
-use crate::db::{self, DbConn, DbError};
 use crate::domain::{webhook_event, STAGE_CHANGE};
+use crate::intake::{Delivery, Stored};
 use crate::jobs::{queue, stage_change};
 use crate::lever::{signature_is_valid, WebhookDelivery};
 
@@ -45,27 +46,31 @@ pub async fn receive(
             None => break,
         }
     }
-    let key = key.into_inner();
-    let secret = state.settings.secret_key.clone();
-    let max_attempts = state.settings.tuning.job_max_attempts;
-    let result = state
-        .db
-        .run(move |conn| {
-            Ok::<_, DbError>(ingest(conn, &secret, &key, &body, too_large, max_attempts))
-        })
-        .await;
-    match result {
-        Ok(Ok(Ingested {
-            status,
-            message,
-            queued,
-        })) => {
-            if queued {
-                state.jobs.wake();
-            }
-            answer(status, &message)
+    let org = match state
+        .webhook_keys
+        .lookup(&state.db, &state.settings.secret_key, &key)
+        .await
+    {
+        Ok(Some(org)) => org,
+        Ok(None) => {
+            tracing::warn!("webhook delivery to an unknown endpoint key");
+            return answer(404, "unknown webhook endpoint");
         }
-        Ok(Err(e)) | Err(e) => {
+        Err(e) => {
+            tracing::error!(error = %e, "could not look up a webhook endpoint");
+            return answer(503, "the delivery could not be stored; Lever will retry it");
+        }
+    };
+    let checked = check(
+        &org,
+        &body,
+        too_large,
+        state.settings.tuning.job_max_attempts,
+    );
+    match state.intake.store(checked.delivery).await {
+        Ok(Stored::Duplicate) => answer(200, "duplicate"),
+        Ok(_) => answer(checked.status, &checked.message),
+        Err(e) => {
             tracing::error!(error = %e, "failed to store a webhook delivery");
             // Not stored, so not acknowledged: Lever will deliver it again.
             answer(503, "the delivery could not be stored; Lever will retry it")
@@ -84,37 +89,19 @@ fn answer(status: u16, message: &str) -> HttpResponse {
     HttpResponse::build(code).json(body)
 }
 
-pub struct Ingested {
+/// A delivery checked against its organization's tokens: what to store, and Lever's answer
+/// (unless the intake finds it a duplicate).
+pub struct Checked {
+    pub delivery: Delivery,
     pub status: u16,
     pub message: String,
-    /// A job was enqueued: wake a worker.
-    pub queued: bool,
 }
 
-fn reply(status: u16, message: impl Into<String>) -> Result<Ingested, DbError> {
-    Ok(Ingested {
-        status,
-        message: message.into(),
-        queued: false,
-    })
-}
-
-/// Verifies, deduplicates and stores one delivery (blocking; runs on the database pool).
-pub fn ingest(
-    conn: &mut DbConn,
-    secret: &SecretKey,
-    endpoint_key: &str,
-    body: &[u8],
-    too_large: bool,
-    max_attempts: i32,
-) -> Result<Ingested, DbError> {
-    let Some(org_id) = db::webhooks::org_for_endpoint(conn, endpoint_key)? else {
-        tracing::warn!("webhook delivery to an unknown endpoint key");
-        return reply(404, "unknown webhook endpoint");
-    };
+/// Parses and verifies one delivery, without touching the database.
+pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> Checked {
     let mut event = WebhookEvent {
         id: db::new_id(),
-        org_id: org_id.clone(),
+        org_id: org.org_id.clone(),
         received_at: db::now(),
         event: "unknown".into(),
         token: None,
@@ -129,57 +116,48 @@ pub fn ingest(
     };
     if too_large {
         return reject(
-            conn,
-            &mut event,
+            event,
             413,
             format!("the body is larger than {} KiB", BODY_LIMIT / 1024),
         );
     }
     let delivery = match WebhookDelivery::parse(body) {
         Ok(delivery) => delivery,
-        Err(e) => return reject(conn, &mut event, 400, format!("malformed delivery: {e}")),
+        Err(e) => return reject(event, 400, format!("malformed delivery: {e}")),
     };
     let stage = delivery.stage_change();
-    let mut event = WebhookEvent {
-        event: delivery.event.clone(),
-        token: Some(delivery.token.clone()),
-        triggered_at: Some(delivery.triggered_at),
-        opportunity_id: stage.as_ref().map(|s| s.opportunity_id.clone()),
-        to_stage_id: stage.as_ref().map(|s| s.to_stage_id.clone()),
-        ..event
-    };
+    event.event = delivery.event.clone();
+    event.token = Some(delivery.token.clone());
+    event.triggered_at = Some(delivery.triggered_at);
+    event.opportunity_id = stage.as_ref().map(|s| s.opportunity_id.clone());
+    event.to_stage_id = stage.as_ref().map(|s| s.to_stage_id.clone());
     let Some(kind) = webhook_event(&delivery.event) else {
         return reject(
-            conn,
-            &mut event,
+            event,
             400,
             format!("leverbridge does not handle the event “{}”", delivery.event),
         );
     };
-    let token = match db::webhooks::token(conn, &org_id, kind.name)? {
-        Some(sealed) => {
-            match secret.open(&token_context(&org_id, kind.name), &sealed.token_sealed) {
-                Ok(token) => Some(token),
-                Err(e) => {
-                    tracing::error!(error = %e, "a stored signature token cannot be decrypted");
-                    return reject(conn, &mut event, 401, "the saved signature token cannot be read; paste it again on the Webhooks page".into());
-                }
-            }
-        }
-        None => None,
-    };
     let verification = delivery.is_verification();
-    match &token {
-        Some(token) if signature_is_valid(token.as_bytes(), &delivery) => {
+    match org.token(kind.name) {
+        Some(Ok(token)) if signature_is_valid(token.as_bytes(), &delivery) => {
             event.signature_valid = true
         }
-        Some(_) => return reject(conn, &mut event, 401, "signature invalid".into()),
+        Some(Ok(_)) => return reject(event, 401, "signature invalid".into()),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "a stored signature token cannot be decrypted");
+            return reject(
+                event,
+                401,
+                "the saved signature token cannot be read; paste it again on the Webhooks page"
+                    .into(),
+            );
+        }
         // Lever's "Verify connection" comes before the admin can copy the token: accept it.
         None if verification => {}
         None => {
             return reject(
-                conn,
-                &mut event,
+                event,
                 401,
                 format!(
                     "no signature token is saved for {}; paste it on the Webhooks page",
@@ -195,77 +173,78 @@ pub fn ingest(
         } else {
             "Lever's Verify connection request arrived (no signature token saved yet, so not checked).".into()
         };
-        db::webhooks::insert_event(conn, &event)?;
-        return reply(200, "verified");
+        return Checked {
+            delivery: Delivery {
+                event,
+                job: None,
+                deduplicate: false,
+            },
+            status: 200,
+            message: "verified".into(),
+        };
     }
-    if kind.name == STAGE_CHANGE && stage.is_none() {
-        return reject(
-            conn,
-            &mut event,
+    match stage {
+        Some(change) if kind.name == STAGE_CHANGE => {
+            event.status = "queued".into();
+            event.outcome = "Accepted; queued for processing.".into();
+            let payload = stage_change::Payload {
+                opportunity_id: change.opportunity_id,
+                to_stage_id: change.to_stage_id,
+            };
+            let job = queue::NewJob {
+                org_id: &org.org_id,
+                kind: stage_change::KIND,
+                payload: serde_json::to_value(payload).expect("serialisable"),
+                event_id: Some(&event.id),
+                max_attempts,
+            }
+            .row();
+            Checked {
+                delivery: Delivery {
+                    event,
+                    job: Some(job),
+                    deduplicate: true,
+                },
+                status: 200,
+                message: "accepted".into(),
+            }
+        }
+        None if kind.name == STAGE_CHANGE => reject(
+            event,
             400,
             "a candidateStageChange delivery needs data.opportunityId and data.toStageId".into(),
-        );
-    }
-    write_transaction(conn, |conn| -> Result<Ingested, DbError> {
-        if !db::webhooks::remember_token(conn, &org_id, &delivery.token, &event.id)? {
-            let first = db::webhooks::first_event_with_token(conn, &org_id, &delivery.token)?
-                .unwrap_or_default();
-            event.status = "duplicate".into();
+        ),
+        _ => {
+            event.status = "recorded".into();
             event.outcome = format!(
-                "Duplicate of event {} (the same delivery token, a retry or replay); nothing was done.",
-                &first[..first.len().min(8)]
+                "Recorded; leverbridge takes no action on {} yet.",
+                kind.label
             );
-            db::webhooks::insert_event(conn, &event)?;
-            return reply(200, "duplicate");
-        }
-        match &stage {
-            Some(change) if kind.name == STAGE_CHANGE => {
-                event.status = "queued".into();
-                event.outcome = "Accepted; queued for processing.".into();
-                db::webhooks::insert_event(conn, &event)?;
-                let payload = stage_change::Payload {
-                    opportunity_id: change.opportunity_id.clone(),
-                    to_stage_id: change.to_stage_id.clone(),
-                };
-                queue::enqueue(
-                    conn,
-                    queue::NewJob {
-                        org_id: &org_id,
-                        kind: stage_change::KIND,
-                        payload: serde_json::to_value(payload).expect("serialisable"),
-                        event_id: Some(&event.id),
-                        max_attempts,
-                    },
-                )?;
-                Ok(Ingested {
-                    status: 200,
-                    message: "accepted".into(),
-                    queued: true,
-                })
-            }
-            _ => {
-                event.status = "recorded".into();
-                event.outcome = format!(
-                    "Recorded; leverbridge takes no action on {} yet.",
-                    kind.label
-                );
-                db::webhooks::insert_event(conn, &event)?;
-                reply(200, "recorded")
+            Checked {
+                delivery: Delivery {
+                    event,
+                    job: None,
+                    deduplicate: true,
+                },
+                status: 200,
+                message: "recorded".into(),
             }
         }
-    })
+    }
 }
 
-/// Records a delivery that was refused, and the answer Lever gets.
-fn reject(
-    conn: &mut DbConn,
-    event: &mut WebhookEvent,
-    status: u16,
-    outcome: String,
-) -> Result<Ingested, DbError> {
+/// A delivery that was refused: recorded with its reason, and Lever's answer.
+fn reject(mut event: WebhookEvent, status: u16, outcome: String) -> Checked {
     event.outcome = format!("Rejected: {outcome}");
-    db::webhooks::insert_event(conn, event)?;
-    reply(status, outcome)
+    Checked {
+        delivery: Delivery {
+            event,
+            job: None,
+            deduplicate: false,
+        },
+        status,
+        message: outcome,
+    }
 }
 
 /// The context a signature token is sealed under.

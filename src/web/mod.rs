@@ -14,6 +14,7 @@ mod login;
 mod orgs;
 mod overview;
 pub mod session;
+mod webhook_keys;
 mod webhooks;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -25,6 +26,7 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::intake::Intake;
 use crate::jobs::Jobs;
 use crate::lever_access::LeverAccess;
 
@@ -34,6 +36,8 @@ pub struct AppState {
     pub db: Db,
     pub lever: LeverAccess,
     pub jobs: Arc<Jobs>,
+    pub intake: Intake,
+    pub webhook_keys: webhook_keys::WebhookKeys,
 }
 
 /// Registers every route of the dashboard.

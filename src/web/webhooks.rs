@@ -139,6 +139,7 @@ pub async fn save_tokens(
             })
         })
         .await?;
+    org.state.webhook_keys.forget_org(&org.org.id);
     org.flash(
         "success",
         format!("Signature token saved for {}.", labels.join(", ")),
@@ -160,6 +161,7 @@ pub async fn clear_token(
             db::webhooks::clear_token(conn, &org_id, kind.name).map_err(WebError::from)
         })
         .await?;
+    org.state.webhook_keys.forget_org(&org.org.id);
     org.flash(
         "success",
         format!(
@@ -180,6 +182,7 @@ pub async fn rotate(
         .db
         .run(move |conn| db::webhooks::rotate_endpoint_key(conn, &org_id).map_err(WebError::from))
         .await?;
+    org.state.webhook_keys.forget_org(&org.org.id);
     org.flash("success", "A new webhook URL was issued; the old one stopped working. Paste the new URL into each webhook in Lever.");
     Ok(see_other(&org.url("/webhooks")))
 }

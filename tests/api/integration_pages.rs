@@ -390,3 +390,113 @@ async fn a_dead_job_is_retried_by_support(backend: Backend) {
         .await
         .contains("fired"));
 }
+
+both_backends!(
+    copies_of_one_delivery_arriving_together_queue_one_job,
+    a_rotated_url_and_a_changed_token_take_effect_at_once
+);
+
+async fn copies_of_one_delivery_arriving_together_queue_one_job(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    let delivery = lever.deliveries().await[0].clone();
+    let (url, body) = (
+        delivery["url"].as_str().unwrap().to_owned(),
+        delivery["body"].clone(),
+    );
+    // Lever's retries and a replay, all at once, beside the original already stored.
+    let http = reqwest::Client::new();
+    let sends: Vec<_> = (0..6).map(|_| http.post(&url).json(&body).send()).collect();
+    for response in futures_util::future::join_all(sends).await {
+        let response = response.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.json::<serde_json::Value>().await.unwrap()["status"],
+            "duplicate"
+        );
+    }
+    assert_eq!(app.drain().await, 1, "one job for one delivery");
+    let held = lever.opportunity(&ada).await;
+    assert_eq!(held["notes"].as_array().unwrap().len(), 1);
+
+    // A new delivery sent six times at once: exactly one is accepted.
+    let bob = lever.candidate("Bob Tagged", &[TAG]).await;
+    lever
+        .set_webhook("candidateStageChange", "http://127.0.0.1:9/nowhere")
+        .await;
+    lever.move_to(&bob, TRIGGER).await;
+    let fresh = lever
+        .deliveries()
+        .await
+        .into_iter()
+        .find(|d| d["body"]["data"]["opportunityId"] == bob.as_str())
+        .unwrap();
+    let sends: Vec<_> = (0..6)
+        .map(|_| http.post(&url).json(&fresh["body"]).send())
+        .collect();
+    let mut statuses = Vec::new();
+    for response in futures_util::future::join_all(sends).await {
+        statuses.push(
+            response.unwrap().json::<serde_json::Value>().await.unwrap()["status"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            "accepted",
+            "duplicate",
+            "duplicate",
+            "duplicate",
+            "duplicate",
+            "duplicate"
+        ],
+        "{statuses:?}"
+    );
+    assert_eq!(app.drain().await, 1);
+}
+
+async fn a_rotated_url_and_a_changed_token_take_effect_at_once(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+    let old_url = webhook_url_in(&app.get_html("/orgs/acme/webhooks").await);
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await; // warms the endpoint cache
+    assert_eq!(app.drain().await, 1);
+
+    // A new signature token: deliveries signed with the old one are refused at once.
+    let response = app
+        .post_form(
+            "/orgs/acme/webhooks",
+            "/orgs/acme/webhooks/tokens",
+            &[("token_candidateStageChange", "a-brand-new-token-1234")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let bob = lever.candidate("Bob Tagged", &[TAG]).await;
+    let moved = lever.move_to(&bob, TRIGGER).await;
+    assert_eq!(moved["deliveries"][0]["responseStatus"], 401, "{moved}");
+
+    // A rotated URL: the old one is unknown at once.
+    let response = app
+        .post_form("/orgs/acme/webhooks", "/orgs/acme/webhooks/rotate", &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    let new_url = webhook_url_in(&app.get_html("/orgs/acme/webhooks").await);
+    assert_ne!(new_url, old_url);
+    let body = lever.deliveries().await[0]["body"].clone();
+    assert_eq!(
+        reqwest::Client::new()
+            .post(&old_url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(app.drain().await, 0);
+}
