@@ -1,6 +1,6 @@
 //! Health checks, migrations on both backends, and a database URL that cannot be used.
 
-use diesel::{QueryDsl, RunQueryDsl};
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use leverbridge::config::DatabaseUrl;
 use leverbridge::db::Db;
 
@@ -113,4 +113,117 @@ fn serve_refuses_to_start_without_a_secret_key() {
         stderr.contains("LEVERBRIDGE_SECRET_KEY is not set")
             && stderr.contains("openssl rand -base64 32")
     );
+}
+
+#[test]
+fn create_user_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/cli.db", dir.path().display());
+    let password = dir.path().join("password.txt");
+    std::fs::write(&password, "a long enough password\n").unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_leverbridge"))
+            .arg("create-user")
+            .args(args)
+            .arg("--password-file")
+            .arg(&password)
+            .env("LEVERBRIDGE_DATABASE_URL", &url)
+            .output()
+            .unwrap()
+    };
+    let ok = run(&[
+        "--email",
+        "Dana@Acme.test",
+        "--org",
+        "acme",
+        "--org-name",
+        "Acme Robotics",
+        "--role",
+        "admin",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout)
+        .contains("dana@acme.test is admin of Acme Robotics (/orgs/acme)"));
+    let support = run(&["--email", "help@vendor.test", "--role", "support"]);
+    assert!(support.status.success());
+    assert!(
+        String::from_utf8_lossy(&support.stdout).contains("support user help@vendor.test is ready")
+    );
+
+    for (args, expected) in [
+        (
+            vec!["--email", "x@acme.test", "--role", "admin"],
+            "--org is required for the admin role",
+        ),
+        (
+            vec!["--email", "x@acme.test", "--org", "acme", "--role", "owner"],
+            "`owner` is not a role",
+        ),
+        (
+            vec![
+                "--email",
+                "not-an-email",
+                "--org",
+                "acme",
+                "--role",
+                "reviewer",
+            ],
+            "is not an e-mail address",
+        ),
+        (
+            vec![
+                "--email",
+                "x@acme.test",
+                "--org",
+                "Acme Inc",
+                "--role",
+                "reviewer",
+            ],
+            "not a valid organization short name",
+        ),
+        (
+            vec![
+                "--email",
+                "x@vendor.test",
+                "--org",
+                "acme",
+                "--role",
+                "support",
+            ],
+            "support staff belong to no organization",
+        ),
+    ] {
+        let refused = run(&args);
+        assert!(!refused.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains(expected),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
+    std::fs::write(&password, "short\n").unwrap();
+    let short = run(&[
+        "--email",
+        "y@acme.test",
+        "--org",
+        "acme",
+        "--role",
+        "reviewer",
+    ]);
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+
+    // Nothing refused was written: only the two users exist.
+    let db = Db::connect(&DatabaseUrl::parse(&url).unwrap()).unwrap();
+    let mut conn = db.get().unwrap();
+    use leverbridge::db::schema::users;
+    let emails: Vec<String> = users::table
+        .select(users::email)
+        .order(users::email.asc())
+        .load(&mut *conn)
+        .unwrap();
+    assert_eq!(emails, ["dana@acme.test", "help@vendor.test"]);
 }
