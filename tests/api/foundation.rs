@@ -12,7 +12,30 @@ both_backends!(
     another_organizations_pages_are_404,
     support_sees_every_organization_read_only,
     unknown_pages_get_the_error_page,
+    session_cookies_are_secure_behind_https,
 );
+
+async fn session_cookies_are_secure_behind_https(backend: Backend) {
+    // Behind a TLS-terminating proxy the public URL is https: cookies must say Secure.
+    let app = crate::helpers::spawn_app_configured(backend, |settings| {
+        settings.public_url = url::Url::parse("https://leverbridge.example").unwrap();
+    })
+    .await;
+    app.create_user("admin@acme.test", Some("acme"), "admin")
+        .await;
+    let response = app.get("/login").await;
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+}
 
 async fn anonymous_users_are_sent_to_login(backend: Backend) {
     let app = spawn_app(backend).await;

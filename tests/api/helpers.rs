@@ -168,9 +168,18 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, lever: LeverHosts) -> TestApp {
+    spawn_app_configured(backend, |settings| settings.lever = lever).await
+}
+
+/// The app with test settings changed by `configure` (e.g. an https public URL).
+pub async fn spawn_app_configured(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     init_logs();
     let database = TestDatabase::new(&backend);
-    let settings = test_settings(database.url.clone(), lever);
+    let mut settings = test_settings(database.url.clone(), LeverHosts::default());
+    configure(&mut settings);
     let app = Application::build(settings.clone())
         .await
         .expect("application builds");
