@@ -112,7 +112,7 @@ impl Default for Tuning {
         Tuning {
             job_backoff_base: Duration::from_secs(10),
             job_max_attempts: 8,
-            job_lease: Duration::from_secs(300),
+            job_lease: Duration::from_secs(900),
             lever_backoff_base: Duration::from_millis(500),
             lever_max_retries: 4,
             lever_timeout: Duration::from_secs(15),

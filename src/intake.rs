@@ -107,8 +107,12 @@ fn sqlite_writer(db: Db, jobs: Arc<Jobs>, mut rx: mpsc::Receiver<Pending>) {
             None => db.get(),
         };
         let result = conn.and_then(|mut conn| {
-            let stored = store_batch(&mut conn, deliveries);
-            // A connection that failed is not reused.
+            // A panic while storing must not end the writer (every later delivery would fail):
+            // the batch is refused, Lever retries it, and the connection is not reused.
+            let stored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                store_batch(&mut conn, deliveries)
+            }))
+            .unwrap_or_else(|_| Err(DbError::Pool("storing the batch panicked".into())));
             if stored.is_ok() {
                 held = Some(conn);
             }

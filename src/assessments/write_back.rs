@@ -1,12 +1,12 @@
 //! Writing a new assessment back to Lever: link, progress tag and note, each done once.
 //!
-//! Each completed step is recorded, so a job that runs again skips it. Adding a link or a tag
-//! twice changes nothing in Lever; a note would be duplicated, so before creating one the
-//! opportunity's notes are searched for this assessment's reference.
+//! Each completed step is recorded, so a job that runs again skips it. A link or tag the
+//! opportunity already shows is not added again; a note would be duplicated, so before creating
+//! one the opportunity's notes are searched for this assessment's reference.
 
 use crate::db::{self, assessments::Assessment, Db};
 use crate::domain::pad_label;
-use crate::lever::{LeverClient, LeverError, NewNote};
+use crate::lever::{LeverClient, LeverError, NewNote, Opportunity};
 
 pub const STEP_LINK: &str = "link";
 pub const STEP_TAG: &str = "tag";
@@ -39,22 +39,25 @@ pub async fn invite(
     assessment: &Assessment,
     link: &str,
     perform_as: &str,
+    seen: &Opportunity,
 ) -> Result<(), LeverError> {
     let opportunity = assessment.opportunity_id.as_str();
+    let tag = crate::assessments::INVITED_TAG;
+    // What Lever already shows (the job just read it) is not written again.
     if !step_done(db, assessment, STEP_LINK).await {
-        client
-            .add_links(opportunity, &[link.to_owned()], perform_as)
-            .await?;
+        if !seen.links.iter().any(|l| l == link) {
+            client
+                .add_links(opportunity, &[link.to_owned()], perform_as)
+                .await?;
+        }
         record(db, assessment, STEP_LINK).await;
     }
     if !step_done(db, assessment, STEP_TAG).await {
-        client
-            .add_tags(
-                opportunity,
-                &[crate::assessments::INVITED_TAG.to_owned()],
-                perform_as,
-            )
-            .await?;
+        if !seen.tags.iter().any(|t| t == tag) {
+            client
+                .add_tags(opportunity, &[tag.to_owned()], perform_as)
+                .await?;
+        }
         record(db, assessment, STEP_TAG).await;
     }
     if !step_done(db, assessment, STEP_NOTE).await {

@@ -78,8 +78,15 @@ impl ManageConnection for ConnectionManager {
         conn.batch_execute("SELECT 1").map_err(Into::into)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection handed back by a panicking thread (perhaps mid-transaction) or whose
+    /// transaction state diesel reports broken is dropped, not reused.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        std::thread::panicking()
+            || match conn {
+                DbConn::Sqlite(c) => c.is_broken(),
+                DbConn::Pg(c) => c.is_broken(),
+            }
     }
 }
 
@@ -106,9 +113,6 @@ impl Db {
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
-            // A `SELECT 1` before every use would double the round trips of short requests;
-            // a connection that broke fails its query and is replaced.
-            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(15))
             .build(manager)
             .map_err(|e| DbError::Pool(e.to_string()))?;
@@ -170,13 +174,17 @@ impl Db {
         let db = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
+            for n in 0u64.. {
                 tick.tick().await;
+                // Every minute a truncating checkpoint resets the log (it waits for a quiet
+                // moment); in between, passive ones never block anyone.
+                let sql = if n % 60 == 59 {
+                    "PRAGMA wal_checkpoint(TRUNCATE)"
+                } else {
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                };
                 let result = db
-                    .run(|conn| {
-                        conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
-                            .map_err(DbError::from)
-                    })
+                    .run(move |conn| conn.batch_execute(sql).map_err(DbError::from))
                     .await;
                 if let Err(e) = result {
                     tracing::warn!(error = %e, "SQLite checkpoint failed; it is tried again in a second");

@@ -131,15 +131,25 @@ pub fn set_default_user(
         .execute(conn)
 }
 
-/// Lever answered 401: the key no longer works. Work waits until an admin fixes it.
-pub fn mark_broken(conn: &mut DbConn, org_id: &str, reason: &str) -> QueryResult<()> {
-    diesel::update(lever_connections::table.find(org_id))
-        .set((
-            lever_connections::status.eq("broken"),
-            lever_connections::status_message.eq(reason),
-            lever_connections::checked_at.eq(super::now()),
-        ))
-        .execute(conn)?;
+/// Lever answered 401 to the key sealed as `key_sealed`: it no longer works. Work waits until an
+/// admin fixes it. (A late answer for a key already replaced marks nothing.)
+pub fn mark_broken(
+    conn: &mut DbConn,
+    org_id: &str,
+    key_sealed: &str,
+    reason: &str,
+) -> QueryResult<()> {
+    diesel::update(
+        lever_connections::table
+            .filter(lever_connections::org_id.eq(org_id))
+            .filter(lever_connections::api_key_sealed.eq(key_sealed)),
+    )
+    .set((
+        lever_connections::status.eq("broken"),
+        lever_connections::status_message.eq(reason),
+        lever_connections::checked_at.eq(super::now()),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 

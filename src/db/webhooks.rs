@@ -8,26 +8,43 @@ use diesel::prelude::*;
 use super::schema::{seen_tokens, webhook_endpoints, webhook_events, webhook_tokens};
 use super::DbConn;
 
-/// The organization's endpoint key, created on first use.
+/// The organization's endpoint key, created on first use (two first visits at once agree on one).
 pub fn endpoint_key(conn: &mut DbConn, org_id: &str) -> QueryResult<String> {
     let existing = webhook_endpoints::table
         .find(org_id)
         .select(webhook_endpoints::endpoint_key)
         .first::<String>(conn)
         .optional()?;
-    match existing {
-        Some(key) => Ok(key),
-        None => rotate_endpoint_key(conn, org_id),
+    if let Some(key) = existing {
+        return Ok(key);
     }
+    let values = (
+        webhook_endpoints::org_id.eq(org_id),
+        webhook_endpoints::endpoint_key.eq(crate::crypto::random_token(32)),
+        webhook_endpoints::rotated_at.eq(super::now()),
+    );
+    match conn {
+        DbConn::Sqlite(c) => diesel::insert_into(webhook_endpoints::table)
+            .values(values)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        DbConn::Pg(c) => diesel::insert_into(webhook_endpoints::table)
+            .values(values)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    };
+    webhook_endpoints::table
+        .find(org_id)
+        .select(webhook_endpoints::endpoint_key)
+        .first(conn)
 }
 
 /// Issues a new endpoint key; the old URL stops working at once.
 pub fn rotate_endpoint_key(conn: &mut DbConn, org_id: &str) -> QueryResult<String> {
+    endpoint_key(conn, org_id)?;
     let key = crate::crypto::random_token(32);
-    diesel::delete(webhook_endpoints::table.find(org_id)).execute(conn)?;
-    diesel::insert_into(webhook_endpoints::table)
-        .values((
-            webhook_endpoints::org_id.eq(org_id),
+    diesel::update(webhook_endpoints::table.find(org_id))
+        .set((
             webhook_endpoints::endpoint_key.eq(&key),
             webhook_endpoints::rotated_at.eq(super::now()),
         ))

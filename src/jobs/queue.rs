@@ -102,11 +102,26 @@ pub fn insert_jobs(conn: &mut DbConn, rows: &[NewJobRow]) -> QueryResult<()> {
 /// whose lease expired (its worker died). The claim counts as an attempt.
 pub fn claim(conn: &mut DbConn, worker: &str, lease: Duration) -> QueryResult<Option<Job>> {
     let now = db::now();
+    let abandoned = jobs::state.eq("running").and(jobs::locked_until.lt(now));
     let due = jobs::state
         .eq("queued")
         .and(jobs::run_at.le(now))
-        .or(jobs::state.eq("running").and(jobs::locked_until.lt(now)));
+        .or(abandoned.and(jobs::attempts.lt(jobs::max_attempts)));
     write_transaction(conn, |conn| {
+        // A job whose worker died on each of its attempts (it may be what kills them) is dead.
+        diesel::update(
+            jobs::table
+                .filter(abandoned)
+                .filter(jobs::attempts.ge(jobs::max_attempts)),
+        )
+        .set((
+            jobs::state.eq("dead"),
+            jobs::last_error.eq("its worker stopped before finishing, on every attempt"),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::locked_by.eq(None::<String>),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
         let id: Option<String> = match conn {
             // Several replicas share the table: skip rows another transaction is claiming.
             DbConn::Pg(pg) => jobs::table
@@ -146,33 +161,32 @@ pub fn claim(conn: &mut DbConn, worker: &str, lease: Duration) -> QueryResult<Op
     })
 }
 
-/// The job is done.
-pub fn finish(conn: &mut DbConn, job_id: &str) -> QueryResult<()> {
-    set_state(conn, job_id, "done", None, None)
+/// The job is done. Like every settling step, it only counts while `job`'s claim still holds:
+/// `false` means the lease ran out and another worker owns the job now.
+pub fn finish(conn: &mut DbConn, job: &Job) -> QueryResult<bool> {
+    set_state(conn, job, "done", None, None)
 }
 
 /// The job failed this attempt: run again after a backoff, or give up when out of attempts.
-/// Returns whether it is now dead.
+/// Returns whether it is now dead (`None` when the lease was lost).
 pub fn fail(
     conn: &mut DbConn,
     job: &Job,
     error: &str,
     backoff_base: Duration,
-) -> QueryResult<bool> {
+) -> QueryResult<Option<bool>> {
     if job.attempts >= job.max_attempts {
-        set_state(conn, &job.id, "dead", Some(error), None)?;
-        return Ok(true);
+        return Ok(set_state(conn, job, "dead", Some(error), None)?.then_some(true));
     }
     let delay = backoff(backoff_base, job.attempts);
     let run_at =
         db::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
-    set_state(conn, &job.id, "queued", Some(error), Some(run_at))?;
-    Ok(false)
+    Ok(set_state(conn, job, "queued", Some(error), Some(run_at))?.then_some(false))
 }
 
 /// The job waits for something an admin must fix (a broken connection, no default user).
-pub fn park(conn: &mut DbConn, job_id: &str, reason: &str) -> QueryResult<()> {
-    diesel::update(jobs::table.find(job_id))
+pub fn park(conn: &mut DbConn, job: &Job, reason: &str) -> QueryResult<bool> {
+    let updated = diesel::update(held(job))
         .set((
             jobs::state.eq("parked"),
             jobs::last_error.eq(Some(reason)),
@@ -183,7 +197,24 @@ pub fn park(conn: &mut DbConn, job_id: &str, reason: &str) -> QueryResult<()> {
             jobs::updated_at.eq(db::now()),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(updated == 1)
+}
+
+/// A job's row, as long as a claim on it still holds.
+type HeldJob = diesel::dsl::Filter<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<jobs::table, diesel::dsl::Eq<jobs::id, String>>,
+        diesel::dsl::Eq<jobs::state, &'static str>,
+    >,
+    diesel::dsl::Eq<jobs::locked_by, String>,
+>;
+
+/// The row of a job, as long as the claim `job` describes still holds.
+fn held(job: &Job) -> HeldJob {
+    jobs::table
+        .filter(jobs::id.eq(job.id.clone()))
+        .filter(jobs::state.eq("running"))
+        .filter(jobs::locked_by.eq(job.locked_by.clone().unwrap_or_default()))
 }
 
 /// The cause of parked jobs was fixed: queue them all again.
@@ -257,13 +288,13 @@ pub fn counts(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<(String, i64)>
 
 fn set_state(
     conn: &mut DbConn,
-    job_id: &str,
+    job: &Job,
     state: &str,
     error: Option<&str>,
     run_at: Option<NaiveDateTime>,
-) -> QueryResult<()> {
+) -> QueryResult<bool> {
     let now = db::now();
-    diesel::update(jobs::table.find(job_id))
+    let updated = diesel::update(held(job))
         .set((
             jobs::state.eq(state),
             jobs::last_error.eq(error),
@@ -273,7 +304,7 @@ fn set_state(
             jobs::updated_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(updated == 1)
 }
 
 /// `base · 2^(attempt-1)`, capped at an hour, plus up to 25 % jitter so retries spread out.

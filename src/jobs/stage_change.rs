@@ -14,6 +14,7 @@ use super::worker::{JobFailure, Run};
 use crate::assessments::{self, write_back};
 use crate::db::assessments::Assessment;
 use crate::db::configurations::Configuration;
+use crate::db::lever::LeverConnection;
 use crate::db::{self, DbError};
 use crate::domain::pad_label;
 use crate::lever::LeverError;
@@ -105,8 +106,12 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
             );
             return settle("ignored", outcome, None).await;
         }
-        Err(e) => return Err(lever_failure(run, &org_id, e).await),
+        Err(e) => return Err(lever_failure(run, &connection, e).await),
     };
+    if opportunity.archived {
+        let outcome = "The candidate is archived in Lever; nothing was created.".to_owned();
+        return settle("ignored", outcome, None).await;
+    }
     if opportunity.stage_id.as_deref() != Some(payload.to_stage_id.as_str()) {
         let now_at = opportunity
             .stage_id
@@ -155,9 +160,25 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
             continue;
         }
         let link = assessments::link(&jobs.settings.public_url, &assessment.token);
-        if let Err(e) = write_back::invite(&jobs.db, &client, &assessment, &link, &perform_as).await
+        match write_back::invite(
+            &jobs.db,
+            &client,
+            &assessment,
+            &link,
+            &perform_as,
+            &opportunity,
+        )
+        .await
         {
-            return Err(lever_failure(run, &org_id, e).await);
+            Ok(()) => {}
+            Err(LeverError::NotFound { .. }) => {
+                let outcome = format!(
+                    "Lever no longer has opportunity {} (deleted while leverbridge wrote to it).",
+                    payload.opportunity_id
+                );
+                return settle("ignored", outcome, None).await;
+            }
+            Err(e) => return Err(lever_failure(run, &connection, e).await),
         }
         fired.push(configuration);
     }
@@ -227,15 +248,19 @@ async fn create_assessment(
 }
 
 /// What a Lever error means for the job.
-async fn lever_failure(run: &Run<'_>, org_id: &str, error: LeverError) -> JobFailure {
+async fn lever_failure(
+    run: &Run<'_>,
+    connection: &LeverConnection,
+    error: LeverError,
+) -> JobFailure {
     match error {
         LeverError::Unauthorized { message } => {
             let reason = format!("Lever answered 401 Unauthorized: {message}");
-            let (org, stored) = (org_id.to_owned(), reason.clone());
+            let (org, sealed, stored) = (connection.org_id.clone(), connection.api_key_sealed.clone(), reason.clone());
             if let Err(e) = run
                 .jobs
                 .db
-                .run(move |conn| db::lever::mark_broken(conn, &org, &stored).map_err(DbError::from))
+                .run(move |conn| db::lever::mark_broken(conn, &org, &sealed, &stored).map_err(DbError::from))
                 .await
             {
                 tracing::error!(error = %e, "failed to mark the Lever connection broken");
@@ -246,6 +271,10 @@ async fn lever_failure(run: &Run<'_>, org_id: &str, error: LeverError) -> JobFai
             Some(p) => format!("the API key lacks the “{p}” permission ({message}); grant it in Lever and connect again."),
             None => format!("Lever refused the call ({message}); check the key's permissions and connect again."),
         }),
+        // Retrying the same request cannot help; most often the default user was deactivated.
+        LeverError::BadRequest { message } => JobFailure::Park(format!(
+            "Lever refused the request ({message}); if the default Lever user was deactivated, choose another on the Connection page."
+        )),
         other => JobFailure::Retry(other.to_string()),
     }
 }

@@ -120,40 +120,33 @@ impl Jobs {
         self.db
             .run(move |conn| -> Result<(), DbError> {
                 record_calls(conn, &job.org_id, job.event_id.as_deref(), calls)?;
+                let lost = || tracing::warn!(job = %job.id, "a job outlived its lease; another worker owns it now");
                 match result {
-                    Ok(()) => queue::finish(conn, &job.id)?,
+                    Ok(()) => {
+                        if !queue::finish(conn, &job)? {
+                            lost();
+                        }
+                    }
                     Err(JobFailure::Park(reason)) => {
-                        queue::park(conn, &job.id, &reason)?;
-                        if let Some(event) = &job.event_id {
-                            db::webhooks::set_outcome(
-                                conn,
-                                event,
-                                "waiting",
-                                &format!("Waiting: {reason}"),
-                                None,
-                            )?;
+                        if !queue::park(conn, &job, &reason)? {
+                            lost();
+                        } else if let Some(event) = &job.event_id {
+                            db::webhooks::set_outcome(conn, event, "waiting", &format!("Waiting: {reason}"), None)?;
                         }
                     }
-                    Err(JobFailure::Retry(error)) => {
-                        let dead = queue::fail(conn, &job, &error, backoff)?;
-                        if let Some(event) = &job.event_id {
-                            let (status, outcome) = if dead {
-                                (
-                                    "failed",
-                                    format!("Failed after {} attempts: {error}", job.attempts),
-                                )
-                            } else {
-                                (
-                                    "queued",
-                                    format!(
-                                        "Attempt {} failed ({error}); it will be retried.",
-                                        job.attempts
-                                    ),
-                                )
-                            };
-                            db::webhooks::set_outcome(conn, event, status, &outcome, None)?;
+                    Err(JobFailure::Retry(error)) => match queue::fail(conn, &job, &error, backoff)? {
+                        None => lost(),
+                        Some(dead) => {
+                            if let Some(event) = &job.event_id {
+                                let (status, outcome) = if dead {
+                                    ("failed", format!("Failed after {} attempts: {error}", job.attempts))
+                                } else {
+                                    ("queued", format!("Attempt {} failed ({error}); it will be retried.", job.attempts))
+                                };
+                                db::webhooks::set_outcome(conn, event, status, &outcome, None)?;
+                            }
                         }
-                    }
+                    },
                 }
                 Ok(())
             })

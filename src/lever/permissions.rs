@@ -98,6 +98,7 @@ pub const REQUIRED_PERMISSIONS: &[&str] = &[
     "remove opportunity tag",
     "add opportunity link",
     "remove opportunity link",
+    "list opportunity notes",
     "create opportunity note",
     "upload opportunity file",
     "create opportunity feedback",
@@ -228,6 +229,10 @@ fn probes(perform_as: &str, oauth: bool) -> Vec<(&'static str, ApiRequest)> {
         (
             "read posting",
             ApiRequest::new(Method::GET, &["postings", nil]),
+        ),
+        (
+            "list opportunity notes",
+            ApiRequest::new(Method::GET, &["opportunities", nil, "notes"]),
         ),
         (
             "list feedback templates",

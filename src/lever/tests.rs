@@ -529,5 +529,6 @@ async fn oauth_probe_skips_write_endpoints() {
     assert!(report.is_complete());
     let calls = client.take_calls();
     assert!(calls.iter().all(|call| call.method == "GET"), "{calls:?}");
-    assert_eq!(calls.len(), 6);
+    // users, stages, tags, then the read probes: opportunity, posting, notes, templates.
+    assert_eq!(calls.len(), 7);
 }

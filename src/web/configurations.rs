@@ -373,6 +373,16 @@ pub async fn refresh_stages(
     let calls = client.take_calls();
     let org_id = org.org.id.clone();
     match result {
+        Ok(stages) if stages.is_empty() => {
+            org.state
+                .db
+                .run(move |conn| record_calls(conn, &org_id, None, calls).map_err(WebError::from))
+                .await?;
+            org.flash(
+                "error",
+                "Lever listed no stages; the stages already known were kept.",
+            );
+        }
         Ok(stages) => {
             let count = stages.len();
             let pairs: Vec<(String, String)> = stages.into_iter().map(|s| (s.id, s.text)).collect();
@@ -390,13 +400,14 @@ pub async fn refresh_stages(
         }
         Err(e) => {
             let unauthorized = matches!(e, crate::lever::LeverError::Unauthorized { .. });
+            let sealed = connection.api_key_sealed.clone();
             let reason = format!("Lever answered 401 Unauthorized: {e}");
             org.state
                 .db
                 .run(move |conn| -> Result<(), WebError> {
                     record_calls(conn, &org_id, None, calls)?;
                     if unauthorized {
-                        db::lever::mark_broken(conn, &org_id, &reason)?;
+                        db::lever::mark_broken(conn, &org_id, &sealed, &reason)?;
                     }
                     Ok(())
                 })

@@ -58,7 +58,7 @@ fn badge(status: &str) -> &'static str {
 
 pub async fn list(org: OrgPage, query: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
     org.require_admin_or_support()?;
-    let page = query.page.unwrap_or(1).max(1);
+    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let org_id = org.org.id.clone();
     let (events, calls, dead, connection) = org
         .state

@@ -173,11 +173,13 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
         } else {
             "Lever's Verify connection request arrived (no signature token saved yet, so not checked).".into()
         };
+        // Its token is remembered too: the signature does not cover `data`, so a captured
+        // verification must not come back as a stage change.
         return Checked {
             delivery: Delivery {
                 event,
                 job: None,
-                deduplicate: false,
+                deduplicate: true,
             },
             status: 200,
             message: "verified".into(),

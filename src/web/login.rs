@@ -31,10 +31,18 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// Only local paths may follow a login, so the form cannot redirect elsewhere.
+/// Only local paths may follow a login, so the form cannot redirect elsewhere. Browsers drop
+/// tabs and line breaks and read `\` as `/`, so `/\t/evil.example` would leave the site: any
+/// such character, or a second leading slash, falls back to `/`.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
             n.to_owned()
         }
         _ => "/".to_owned(),
@@ -105,4 +113,27 @@ pub async fn submit(
 pub async fn logout(session: Session, CsrfForm(_): CsrfForm<NoFields>) -> HttpResponse {
     session::sign_out(&session);
     see_other("/login")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_follow_a_login() {
+        assert_eq!(safe_next(Some("/orgs/acme?page=2")), "/orgs/acme?page=2");
+        assert_eq!(safe_next(Some("/")), "/");
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "https://evil.example",
+            "evil",
+            "/ /x",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -72,10 +72,17 @@ async fn page(org: &OrgPage, errors: HashMap<String, String>) -> Result<Webhooks
         .collect();
     Ok(WebhooksPage {
         chrome: Chrome::new(org, "Webhooks", Nav::Webhooks),
-        url: org
-            .state
-            .settings
-            .absolute_url(&format!("/webhooks/lever/{key}")),
+        url: {
+            // The key works as a password for deliveries: support staff see only its end.
+            let shown = if org.role == crate::domain::Role::Support {
+                format!("••••••••{}", crate::crypto::last_four(&key))
+            } else {
+                key
+            };
+            org.state
+                .settings
+                .absolute_url(&format!("/webhooks/lever/{shown}"))
+        },
         events,
     })
 }

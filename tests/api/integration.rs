@@ -332,3 +332,56 @@ async fn concurrent_workers_share_the_queue_without_doing_anything_twice(backend
         assert_eq!(notes(&held).len(), 1, "{held}");
     }
 }
+
+both_backends!(a_verification_replayed_as_a_stage_change_and_an_archived_candidate_do_nothing);
+
+async fn a_verification_replayed_as_a_stage_change_and_an_archived_candidate_do_nothing(
+    backend: Backend,
+) {
+    let (app, lever) = connected(backend).await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+
+    // A captured "Verify connection" delivery is validly signed, but the signature does not
+    // cover `data`: replayed with a stage change in it, it is a duplicate, not work.
+    let verification = lever.verify("candidateStageChange").await;
+    assert_eq!(verification["attempts"][0]["status"], 200);
+    let delivery = lever
+        .deliveries()
+        .await
+        .into_iter()
+        .find(|d| d["body"]["data"] == json!({}))
+        .expect("the verification delivery");
+    let mut forged = delivery["body"].clone();
+    forged["data"] =
+        json!({"opportunityId": ada, "toStageId": lever.stage(TRIGGER), "fromStageId": "lead-new"});
+    let response = app
+        .client
+        .post(delivery["url"].as_str().unwrap())
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["status"],
+        "duplicate"
+    );
+    assert_eq!(app.drain().await, 0);
+
+    // An archived candidate moved to the trigger stage gets nothing.
+    let archived = lever
+        .http
+        .post(lever.control(&format!("/opportunities/{ada}/archive")))
+        .json(&json!({"archived": true}))
+        .send()
+        .await
+        .unwrap();
+    assert!(archived.status().is_success());
+    lever.move_to(&ada, TRIGGER).await;
+    assert_eq!(app.drain().await, 1);
+    let held = lever.opportunity(&ada).await;
+    assert!(links(&held).is_empty() && notes(&held).is_empty(), "{held}");
+    assert!(app
+        .get_html("/orgs/acme/events")
+        .await
+        .contains("The candidate is archived in Lever; nothing was created."));
+}

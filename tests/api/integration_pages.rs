@@ -59,6 +59,19 @@ async fn reviewers_support_and_other_organizations_are_kept_out(backend: Backend
     assert!(!page.contains(&lever.key), "the key is never rendered");
     let webhooks = support.get_html("/orgs/acme/webhooks").await;
     assert!(webhooks.contains("••••") && webhooks.contains("Support view"));
+    let admin_url = webhook_url_in(&app.get_html("/orgs/acme/webhooks").await);
+    let endpoint_key = admin_url.rsplit('/').next().unwrap();
+    assert!(
+        !webhooks.contains(endpoint_key),
+        "support sees only the end of the endpoint key"
+    );
+    assert_eq!(
+        support
+            .get("/orgs/acme/events?page=9223372036854775807")
+            .await
+            .status(),
+        200
+    );
     for (page, action, fields) in [
         (
             "/orgs/acme/connection",
@@ -172,6 +185,7 @@ async fn a_bad_or_insufficient_key_is_explained_and_not_saved(backend: Backend) 
     for permission in [
         "add opportunity link",
         "add opportunity tag",
+        "list opportunity notes",
         "create opportunity note",
     ] {
         assert!(
