@@ -18,6 +18,7 @@ use crate::db::Db;
 use crate::intake::Intake;
 use crate::jobs::Jobs;
 use crate::lever_access::LeverAccess;
+use crate::web::request_span::RedactedRootSpan;
 use crate::web::{self as pages, AppState};
 
 pub struct Application {
@@ -85,7 +86,7 @@ impl Application {
                         .add(("X-Frame-Options", "DENY"))
                         .add(("Referrer-Policy", "same-origin")),
                 )
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RedactedRootSpan>::new())
                 .app_data(app_state.clone())
                 .app_data(
                     web::FormConfig::default()

@@ -13,6 +13,7 @@ pub mod lever_webhook;
 mod login;
 mod orgs;
 mod overview;
+pub mod request_span;
 pub mod session;
 mod webhook_keys;
 mod webhooks;

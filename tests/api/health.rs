@@ -227,3 +227,70 @@ fn create_user_from_the_command_line() {
         .unwrap();
     assert_eq!(emails, ["dana@acme.test", "help@vendor.test"]);
 }
+
+#[test]
+fn logs_name_routes_never_the_secrets_in_paths() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leverbridge"))
+        .arg("serve")
+        .env("LEVERBRIDGE_BIND", format!("127.0.0.1:{port}"))
+        .env(
+            "LEVERBRIDGE_DATABASE_URL",
+            format!("sqlite://{}/serve.db", dir.path().display()),
+        )
+        .env(
+            "LEVERBRIDGE_SECRET_KEY",
+            leverbridge::config::generate_secret_key_base64(),
+        )
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let secret = "EndpointKeyThatMustNotBeLogged0";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let answered = loop {
+        let sent = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut stream| {
+            use std::io::Write;
+            write!(
+                stream,
+                "POST /webhooks/lever/{secret} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+            )?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer)?;
+            Ok(answer)
+        });
+        match sent {
+            Ok(answer) => break answer,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(100))
+            }
+            Err(e) => panic!("serve did not answer: {e}"),
+        }
+    };
+    assert!(answered.starts_with("HTTP/1.1 404"), "{answered}");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let _ = child.kill();
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    let _ = child.wait();
+    assert!(
+        logs.contains("unknown endpoint key") && logs.contains("/webhooks/lever/{key}"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains(secret),
+        "the endpoint key reached the logs: {logs}"
+    );
+}
