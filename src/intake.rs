@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 use crate::db::connection::write_transaction;
 use crate::db::webhooks::{SeenToken, WebhookEvent};
 use crate::db::{self, Db, DbConn, DbError};
-use crate::jobs::queue::{self, NewJobRow};
+use crate::jobs::queue::{self, Job};
 use crate::jobs::Jobs;
 
 /// Most deliveries stored in one transaction.
@@ -25,7 +25,7 @@ const QUEUE: usize = 8192;
 /// not have been seen before.
 pub struct Delivery {
     pub event: WebhookEvent,
-    pub job: Option<NewJobRow>,
+    pub job: Option<Job>,
     pub deduplicate: bool,
 }
 

@@ -140,10 +140,6 @@ pub struct WebhookEvent {
     pub body: String,
 }
 
-pub fn insert_event(conn: &mut DbConn, event: &WebhookEvent) -> QueryResult<()> {
-    insert_events(conn, std::slice::from_ref(event))
-}
-
 /// Inserts many events in one statement.
 pub fn insert_events(conn: &mut DbConn, events: &[WebhookEvent]) -> QueryResult<()> {
     if events.is_empty() {

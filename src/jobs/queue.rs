@@ -12,35 +12,10 @@ use crate::db::connection::write_transaction;
 use crate::db::schema::jobs;
 use crate::db::{self, DbConn};
 
-#[derive(Clone, Debug, Queryable, Selectable)]
+/// A job row, as read and as first written.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = jobs)]
 pub struct Job {
-    pub id: String,
-    pub org_id: String,
-    pub kind: String,
-    pub payload: String,
-    pub state: String,
-    pub attempts: i32,
-    pub max_attempts: i32,
-    pub run_at: NaiveDateTime,
-    pub locked_until: Option<NaiveDateTime>,
-    pub locked_by: Option<String>,
-    pub last_error: Option<String>,
-    pub event_id: Option<String>,
-}
-
-pub struct NewJob<'a> {
-    pub org_id: &'a str,
-    pub kind: &'a str,
-    pub payload: serde_json::Value,
-    pub event_id: Option<&'a str>,
-    pub max_attempts: i32,
-}
-
-/// A job row as it is first written: queued, due now.
-#[derive(Clone, Debug, Insertable)]
-#[diesel(table_name = jobs)]
-pub struct NewJobRow {
     pub id: String,
     pub org_id: String,
     pub kind: String,
@@ -57,10 +32,19 @@ pub struct NewJobRow {
     pub updated_at: NaiveDateTime,
 }
 
+pub struct NewJob<'a> {
+    pub org_id: &'a str,
+    pub kind: &'a str,
+    pub payload: serde_json::Value,
+    pub event_id: Option<&'a str>,
+    pub max_attempts: i32,
+}
+
 impl NewJob<'_> {
-    pub fn row(&self) -> NewJobRow {
+    /// The row to insert: queued, due now. Insert it in the transaction that stores its cause.
+    pub fn row(&self) -> Job {
         let now = db::now();
-        NewJobRow {
+        Job {
             id: db::new_id(),
             org_id: self.org_id.to_owned(),
             kind: self.kind.to_owned(),
@@ -79,15 +63,8 @@ impl NewJob<'_> {
     }
 }
 
-/// Adds a job, due now. Call it inside the transaction that stores its cause.
-pub fn enqueue(conn: &mut DbConn, new: NewJob) -> QueryResult<String> {
-    let row = new.row();
-    insert_jobs(conn, std::slice::from_ref(&row))?;
-    Ok(row.id)
-}
-
 /// Adds many jobs in one statement.
-pub fn insert_jobs(conn: &mut DbConn, rows: &[NewJobRow]) -> QueryResult<()> {
+pub fn insert_jobs(conn: &mut DbConn, rows: &[Job]) -> QueryResult<()> {
     if rows.is_empty() {
         return Ok(());
     }

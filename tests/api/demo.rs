@@ -9,6 +9,10 @@ use serde_json::{json, Value};
 
 struct KillOnDrop(std::process::Child);
 
+async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -83,23 +87,9 @@ async fn the_demo_comes_up_connected_and_reacts_to_a_stage_change() {
     );
 
     // Move the first tagged candidate who is not yet at the trigger stage.
-    let accounts: Value = http
-        .get(format!("{sim}/_sim/api/accounts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let accounts: Value = get_json(&http, format!("{sim}/_sim/api/accounts")).await;
     let account_id = accounts[0]["id"].as_str().unwrap().to_owned();
-    let account: Value = http
-        .get(format!("{sim}/_sim/api/accounts/{account_id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let account: Value = get_json(&http, format!("{sim}/_sim/api/accounts/{account_id}")).await;
     let stage = account["stages"]
         .as_array()
         .unwrap()
@@ -113,14 +103,7 @@ async fn the_demo_comes_up_connected_and_reacts_to_a_stage_change() {
         |id: &str| format!("{sim}/_sim/api/accounts/{account_id}/opportunities/{id}");
     let mut candidate = None;
     for id in account["opportunities"].as_array().unwrap() {
-        let held: Value = http
-            .get(opportunity_url(id.as_str().unwrap()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let held: Value = get_json(&http, opportunity_url(id.as_str().unwrap())).await;
         if held["tags"]
             .as_array()
             .unwrap()
@@ -146,14 +129,7 @@ async fn the_demo_comes_up_connected_and_reacts_to_a_stage_change() {
     // The demo's own workers pick it up; wait for Lever to show it (bounded, not a timing claim).
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let held: Value = http
-            .get(opportunity_url(&candidate))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let held: Value = get_json(&http, opportunity_url(&candidate)).await;
         let links = held["links"].as_array().unwrap();
         if links
             .iter()
