@@ -65,7 +65,7 @@ impl ManageConnection for ConnectionManager {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
                      PRAGMA journal_size_limit = 67108864; PRAGMA wal_autocheckpoint = 0;",
                 )?;
                 Ok(DbConn::Sqlite(conn))

@@ -123,8 +123,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    seen_tokens (org_id, token) {
+    seen_tokens (org_id, triggered_at, token) {
         org_id -> Text,
+        triggered_at -> BigInt,
         token -> Text,
         event_id -> Text,
     }

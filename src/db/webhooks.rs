@@ -1,7 +1,5 @@
 //! The webhook endpoint key, signature tokens, and every delivery received.
 
-use std::collections::{HashMap, HashSet};
-
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -140,102 +138,27 @@ pub struct WebhookEvent {
     pub body: String,
 }
 
-/// Inserts many events in one statement.
-pub fn insert_events(conn: &mut DbConn, events: &[WebhookEvent]) -> QueryResult<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    match conn {
-        DbConn::Sqlite(c) => diesel::insert_into(webhook_events::table)
-            .values(events)
-            .execute(c)?,
-        DbConn::Pg(c) => diesel::insert_into(webhook_events::table)
-            .values(events)
-            .execute(c)?,
-    };
-    Ok(())
-}
-
 #[derive(Clone, Debug, Insertable)]
 #[diesel(table_name = seen_tokens)]
 pub struct SeenToken {
     pub org_id: String,
+    /// The delivery's `triggeredAt`: signed with the token, so every copy carries both.
+    pub triggered_at: i64,
     pub token: String,
     /// The event that first brought this token.
     pub event_id: String,
 }
 
-/// Which of these delivery tokens an organization accepted before, with the first event of each.
-/// (Filtered by organization first, so the lookup uses the `(org_id, token)` key.)
-pub fn seen(conn: &mut DbConn, org_id: &str, tokens: &[String]) -> QueryResult<Vec<SeenToken>> {
-    if tokens.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(String, String)> = seen_tokens::table
-        .filter(seen_tokens::org_id.eq(org_id))
-        .filter(seen_tokens::token.eq_any(tokens))
-        .select((seen_tokens::token, seen_tokens::event_id))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(token, event_id)| SeenToken {
-            org_id: org_id.to_owned(),
-            token,
-            event_id,
-        })
-        .collect())
-}
-
-/// Claims delivery tokens for these events; returns the ones claimed here. A token claimed
-/// before, or by a concurrent transaction (PostgreSQL waits for it to finish), is not returned:
-/// its delivery is a duplicate.
-pub fn claim_tokens(
-    conn: &mut DbConn,
-    rows: &[SeenToken],
-) -> QueryResult<HashSet<(String, String)>> {
-    if rows.is_empty() {
-        return Ok(HashSet::new());
-    }
-    match conn {
-        DbConn::Pg(c) => Ok(diesel::insert_into(seen_tokens::table)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning((seen_tokens::org_id, seen_tokens::token))
-            .get_results::<(String, String)>(c)?
-            .into_iter()
-            .collect()),
-        // One writer per SQLite database (see `intake`): what is not there yet is ours.
-        DbConn::Sqlite(_) => {
-            let mut fresh: Vec<SeenToken> = Vec::new();
-            let mut by_org: HashMap<&str, Vec<String>> = HashMap::new();
-            for row in rows {
-                by_org
-                    .entry(row.org_id.as_str())
-                    .or_default()
-                    .push(row.token.clone());
-            }
-            let mut taken = HashSet::new();
-            for (org_id, tokens) in by_org {
-                taken.extend(
-                    seen(conn, org_id, &tokens)?
-                        .into_iter()
-                        .map(|s| (s.org_id, s.token)),
-                );
-            }
-            fresh.extend(
-                rows.iter()
-                    .filter(|r| !taken.contains(&(r.org_id.clone(), r.token.clone())))
-                    .cloned(),
-            );
-            let DbConn::Sqlite(c) = conn else {
-                unreachable!()
-            };
-            diesel::insert_into(seen_tokens::table)
-                .values(&fresh)
-                .execute(c)?;
-            Ok(fresh.into_iter().map(|r| (r.org_id, r.token)).collect())
-        }
-    }
+/// When the delivery that first brought this token was received.
+pub fn first_received(conn: &mut DbConn, seen: &SeenToken) -> QueryResult<Option<NaiveDateTime>> {
+    seen_tokens::table
+        .inner_join(webhook_events::table.on(webhook_events::id.eq(seen_tokens::event_id)))
+        .filter(seen_tokens::org_id.eq(&seen.org_id))
+        .filter(seen_tokens::triggered_at.eq(seen.triggered_at))
+        .filter(seen_tokens::token.eq(&seen.token))
+        .select(webhook_events::received_at)
+        .first(conn)
+        .optional()
 }
 
 pub fn set_outcome(

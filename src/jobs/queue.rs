@@ -63,18 +63,6 @@ impl NewJob<'_> {
     }
 }
 
-/// Adds many jobs in one statement.
-pub fn insert_jobs(conn: &mut DbConn, rows: &[Job]) -> QueryResult<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    match conn {
-        DbConn::Sqlite(c) => diesel::insert_into(jobs::table).values(rows).execute(c)?,
-        DbConn::Pg(c) => diesel::insert_into(jobs::table).values(rows).execute(c)?,
-    };
-    Ok(())
-}
-
 /// Claims the next due job for `worker`: a queued job whose time has come, or a running one
 /// whose lease expired (its worker died). The claim counts as an attempt.
 pub fn claim(conn: &mut DbConn, worker: &str, lease: Duration) -> QueryResult<Option<Job>> {

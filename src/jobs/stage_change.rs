@@ -152,10 +152,9 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         .await?;
         if !created && assessment.event_id != event_id {
             duplicates.push(format!(
-                "configuration “{}” already fired for this opportunity (event {}, {})",
+                "configuration “{}” already fired for this opportunity (on {})",
                 configuration.tag_name,
-                short(&assessment.event_id),
-                assessment.created_at.format("%-d %b %Y %H:%M UTC")
+                assessment.created_at.format("%-d %b %Y %H:%M:%S UTC")
             ));
             continue;
         }
@@ -281,10 +280,6 @@ async fn lever_failure(
 
 fn retry_db(e: DbError) -> JobFailure {
     JobFailure::Retry(format!("database: {e}"))
-}
-
-fn short(id: &str) -> &str {
-    &id[..id.len().min(8)]
 }
 
 fn capitalise(text: &str) -> String {

@@ -140,7 +140,7 @@ async fn a_tagged_candidate_gets_an_assessment_and_nothing_else_does(backend: Ba
         "The candidate lacks the tag “coding-test”",
         "Stage “On-site interview” is not the trigger stage of any configuration.",
         "Rejected: signature invalid",
-        "Duplicate of event",
+        "Duplicate of the delivery received",
         "already fired for this opportunity",
         "Verify connection request arrived",
         "GET /opportunities/",

@@ -1,0 +1,228 @@
+//! The intake: stores verified webhook deliveries with the jobs they cause.
+//!
+//! Handlers verify a delivery in memory and hand it here; one writer task takes everything
+//! waiting and stores it in one transaction (group commit), then answers each handler, which
+//! only then answers Lever. Every delivery is still stored with its job, atomically, before its
+//! 2xx; many share a commit, and SQLite has a single writer instead of several waiting on its lock.
+
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::webhooks::{SeenToken, WebhookEvent};
+use crate::db::{Db, DbConn, DbError};
+use crate::jobs::queue::Job;
+use crate::jobs::Jobs;
+
+/// An event's status when its delivery token had been accepted before.
+const DUPLICATE: &str = "duplicate";
+/// Most deliveries stored in one transaction.
+const MAX_BATCH: usize = 256;
+/// Writers on PostgreSQL.
+const PG_WRITERS: usize = 2;
+/// How often SQLite's writer copies the log into the database between its batches. With no
+/// commit running meanwhile the copy catches up with the whole log, so the next commit starts
+/// the log from its beginning again: the log is rewritten in place instead of growing.
+const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// Deliveries waiting for the writer before handlers wait for room (back-pressure).
+const QUEUE: usize = 8192;
+
+/// A delivery ready to store: its event row, the job it causes, and whether its token must
+/// not have been seen before.
+pub struct Delivery {
+    pub event: WebhookEvent,
+    pub job: Option<Job>,
+    pub deduplicate: bool,
+}
+
+/// What storing a delivery came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// Stored as it was (a rejection, a verification, an event with no job).
+    Recorded,
+    /// Stored with its job.
+    Queued,
+    /// Its token was accepted before: stored as a duplicate, no job.
+    Duplicate,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("the delivery could not be stored: {0}")]
+    Store(String),
+    #[error("the intake has stopped")]
+    Stopped,
+}
+
+struct Pending {
+    delivery: Delivery,
+    reply: oneshot::Sender<Result<Stored, IntakeError>>,
+}
+
+#[derive(Clone)]
+pub struct Intake {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl Intake {
+    /// Starts the writers: one on SQLite (a second would only wait for its write lock), a few
+    /// on PostgreSQL (while one waits for its commit, another gathers the next batch).
+    pub fn start(db: Db, jobs: Arc<Jobs>) -> Intake {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let writers = if db.is_postgres() { PG_WRITERS } else { 1 };
+        for n in 0..writers {
+            let (db, jobs, rx) = (db.clone(), jobs.clone(), rx.clone());
+            std::thread::Builder::new()
+                .name(format!("intake-writer-{n}"))
+                .spawn(move || writer(db, jobs, rx))
+                .expect("an intake writer thread starts");
+        }
+        Intake { tx }
+    }
+
+    /// Stores a delivery; returns once it is committed.
+    pub async fn store(&self, delivery: Delivery) -> Result<Stored, IntakeError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Pending { delivery, reply })
+            .await
+            .map_err(|_| IntakeError::Stopped)?;
+        answer.await.map_err(|_| IntakeError::Stopped)?
+    }
+}
+
+/// A writer: a thread of its own keeping its connection, so a batch costs no thread hop and no
+/// pool checkout. It takes everything waiting (up to a batch), stores it, answers each sender,
+/// and repeats; it ends when the server (every sender) is gone.
+fn writer(db: Db, jobs: Arc<Jobs>, rx: Arc<std::sync::Mutex<mpsc::Receiver<Pending>>>) {
+    let mut held = None;
+    let mut checkpointed = Instant::now();
+    loop {
+        let batch = {
+            let mut rx = rx.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(first) = rx.blocking_recv() else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        let (deliveries, replies): (Vec<Delivery>, Vec<_>) =
+            batch.into_iter().map(|p| (p.delivery, p.reply)).unzip();
+        let conn = match held.take() {
+            Some(conn) => Ok(conn),
+            None => db.get(),
+        };
+        let result = conn.and_then(|mut conn| {
+            // A panic while storing must not end the writer (every later delivery would fail):
+            // the batch is refused, Lever retries it, and the connection is not reused.
+            let stored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                store_batch(&mut conn, deliveries)
+            }))
+            .unwrap_or_else(|_| Err(DbError::Pool("storing the batch panicked".into())));
+            if stored.is_ok() {
+                held = Some(conn);
+            }
+            stored
+        });
+        answer(&jobs, replies, result);
+        if checkpointed.elapsed() >= SQLITE_CHECKPOINT_EVERY {
+            checkpointed = Instant::now();
+            if let Some(DbConn::Sqlite(conn)) = held.as_deref_mut() {
+                sqlite::checkpoint(conn);
+            }
+        }
+    }
+}
+
+/// Tells each sender how its delivery was stored, and wakes a job worker if work arrived.
+fn answer(
+    jobs: &Jobs,
+    replies: Vec<oneshot::Sender<Result<Stored, IntakeError>>>,
+    result: Result<Vec<Stored>, DbError>,
+) {
+    match result {
+        Ok(outcomes) => {
+            if outcomes.contains(&Stored::Queued) {
+                jobs.wake();
+            }
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(Ok(outcome));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "failed to store webhook deliveries");
+            for reply in replies {
+                let _ = reply.send(Err(IntakeError::Store(e.to_string())));
+            }
+        }
+    }
+}
+
+/// Stores a batch: each delivery with its job, atomically, and a delivery whose token was
+/// accepted before (earlier, concurrently, or earlier in the same batch) as a duplicate without
+/// its job. Outcomes come back in the deliveries' order.
+pub fn store_batch(conn: &mut DbConn, deliveries: Vec<Delivery>) -> Result<Vec<Stored>, DbError> {
+    if matches!(conn, DbConn::Pg(_)) {
+        postgres::store_batch(conn, deliveries)
+    } else {
+        sqlite::store_batch(conn, deliveries)
+    }
+}
+
+/// What a duplicate's event says, naming the delivery that first brought its token (when it is
+/// known: one accepted by a concurrent transaction may not be visible yet).
+fn duplicate_outcome(first_received: Option<NaiveDateTime>) -> String {
+    let first = match first_received {
+        Some(at) => format!(
+            "the delivery received {}",
+            at.format("%-d %b %Y %H:%M:%S UTC")
+        ),
+        None => "an earlier delivery".to_owned(),
+    };
+    format!(
+        "Duplicate of {first} (the same delivery token: a retry or a replay); nothing was done."
+    )
+}
+
+impl Delivery {
+    /// The token this delivery must be the first to bring, if any.
+    fn claim(&self) -> Option<SeenToken> {
+        let token = self.event.token.clone().filter(|_| self.deduplicate)?;
+        Some(SeenToken {
+            org_id: self.event.org_id.clone(),
+            triggered_at: self.event.triggered_at?,
+            token,
+            event_id: self.event.id.clone(),
+        })
+    }
+
+    /// How this delivery, as it now stands, was stored.
+    fn stored(&self) -> Stored {
+        if self.event.status == DUPLICATE {
+            Stored::Duplicate
+        } else if self.job.is_some() {
+            Stored::Queued
+        } else {
+            Stored::Recorded
+        }
+    }
+
+    /// Turns this delivery into a duplicate: no job, and an outcome that says so.
+    fn mark_duplicate(&mut self, first_received: Option<NaiveDateTime>) {
+        self.event.status = DUPLICATE.into();
+        self.event.outcome = duplicate_outcome(first_received);
+        self.job = None;
+    }
+}

@@ -1,0 +1,266 @@
+//! PostgreSQL: a whole batch is one statement (its rows passed as arrays), so storing it costs
+//! one round trip and one commit, and its text never changes, so each connection prepares it
+//! once. The statement claims the delivery tokens, stores every event (those whose token was
+//! claimed before as duplicates) and the jobs of the others, and returns the duplicates.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDateTime;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamp, Untyped};
+
+use super::{duplicate_outcome, Delivery, Stored, DUPLICATE};
+use crate::db::webhooks;
+use crate::db::{DbConn, DbError};
+
+pub(super) fn store_batch(
+    conn: &mut DbConn,
+    mut deliveries: Vec<Delivery>,
+) -> Result<Vec<Stored>, DbError> {
+    let DbConn::Pg(pg) = conn else {
+        unreachable!("the PostgreSQL intake runs on PostgreSQL connections")
+    };
+    let duplicates: HashSet<String> = StoreBatch::new(&deliveries)
+        .load::<Duplicate>(pg)?
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    for delivery in deliveries
+        .iter_mut()
+        .filter(|d| duplicates.contains(&d.event.id))
+    {
+        let Some(claim) = delivery.claim() else {
+            continue;
+        };
+        // Stored already, with a general outcome; this only names the first delivery, now
+        // that its transaction has surely committed.
+        delivery.mark_duplicate(None);
+        let named = webhooks::first_received(conn, &claim).and_then(|first| {
+            delivery.mark_duplicate(first);
+            let outcome = &delivery.event.outcome;
+            webhooks::set_outcome(conn, &delivery.event.id, DUPLICATE, outcome, None)
+        });
+        if let Err(e) = named {
+            tracing::warn!(error = %e, "could not name the delivery a duplicate repeats");
+        }
+    }
+    Ok(deliveries.iter().map(Delivery::stored).collect())
+}
+
+#[derive(QueryableByName)]
+struct Duplicate {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// The batch as columns.
+struct StoreBatch {
+    // webhook_events
+    ids: Vec<String>,
+    org_ids: Vec<String>,
+    received_at: Vec<NaiveDateTime>,
+    events: Vec<String>,
+    tokens: Vec<Option<String>>,
+    triggered_at: Vec<Option<i64>>,
+    opportunity_ids: Vec<Option<String>>,
+    to_stage_ids: Vec<Option<String>>,
+    signature_valid: Vec<bool>,
+    statuses: Vec<String>,
+    outcomes: Vec<String>,
+    configuration_ids: Vec<Option<String>>,
+    bodies: Vec<String>,
+    /// Whether the event must be the first with its token.
+    claims: Vec<bool>,
+    duplicate_outcome: String,
+    // jobs
+    job_ids: Vec<String>,
+    job_org_ids: Vec<String>,
+    kinds: Vec<String>,
+    payloads: Vec<String>,
+    states: Vec<String>,
+    attempts: Vec<i32>,
+    max_attempts: Vec<i32>,
+    run_at: Vec<NaiveDateTime>,
+    locked_until: Vec<Option<NaiveDateTime>>,
+    locked_by: Vec<Option<String>>,
+    last_errors: Vec<Option<String>>,
+    job_event_ids: Vec<Option<String>>,
+    created_at: Vec<NaiveDateTime>,
+    updated_at: Vec<NaiveDateTime>,
+}
+
+impl StoreBatch {
+    fn new(deliveries: &[Delivery]) -> StoreBatch {
+        let n = deliveries.len();
+        let mut batch = StoreBatch {
+            ids: Vec::with_capacity(n),
+            org_ids: Vec::with_capacity(n),
+            received_at: Vec::with_capacity(n),
+            events: Vec::with_capacity(n),
+            tokens: Vec::with_capacity(n),
+            triggered_at: Vec::with_capacity(n),
+            opportunity_ids: Vec::with_capacity(n),
+            to_stage_ids: Vec::with_capacity(n),
+            signature_valid: Vec::with_capacity(n),
+            statuses: Vec::with_capacity(n),
+            outcomes: Vec::with_capacity(n),
+            configuration_ids: Vec::with_capacity(n),
+            bodies: Vec::with_capacity(n),
+            claims: Vec::with_capacity(n),
+            duplicate_outcome: duplicate_outcome(None),
+            job_ids: Vec::new(),
+            job_org_ids: Vec::new(),
+            kinds: Vec::new(),
+            payloads: Vec::new(),
+            states: Vec::new(),
+            attempts: Vec::new(),
+            max_attempts: Vec::new(),
+            run_at: Vec::new(),
+            locked_until: Vec::new(),
+            locked_by: Vec::new(),
+            last_errors: Vec::new(),
+            job_event_ids: Vec::new(),
+            created_at: Vec::new(),
+            updated_at: Vec::new(),
+        };
+        for delivery in deliveries {
+            let e = &delivery.event;
+            batch.ids.push(e.id.clone());
+            batch.org_ids.push(e.org_id.clone());
+            batch.received_at.push(e.received_at);
+            batch.events.push(e.event.clone());
+            batch.tokens.push(e.token.clone());
+            batch.triggered_at.push(e.triggered_at);
+            batch.opportunity_ids.push(e.opportunity_id.clone());
+            batch.to_stage_ids.push(e.to_stage_id.clone());
+            batch.signature_valid.push(e.signature_valid);
+            batch.statuses.push(e.status.clone());
+            batch.outcomes.push(e.outcome.clone());
+            batch.configuration_ids.push(e.configuration_id.clone());
+            batch.bodies.push(e.body.clone());
+            batch.claims.push(delivery.claim().is_some());
+            if let Some(job) = &delivery.job {
+                batch.job_ids.push(job.id.clone());
+                batch.job_org_ids.push(job.org_id.clone());
+                batch.kinds.push(job.kind.clone());
+                batch.payloads.push(job.payload.clone());
+                batch.states.push(job.state.clone());
+                batch.attempts.push(job.attempts);
+                batch.max_attempts.push(job.max_attempts);
+                batch.run_at.push(job.run_at);
+                batch.locked_until.push(job.locked_until);
+                batch.locked_by.push(job.locked_by.clone());
+                batch.last_errors.push(job.last_error.clone());
+                batch.job_event_ids.push(job.event_id.clone());
+                batch.created_at.push(job.created_at);
+                batch.updated_at.push(job.updated_at);
+            }
+        }
+        batch
+    }
+}
+
+impl QueryId for StoreBatch {
+    type QueryId = StoreBatch;
+    // The text is the same for every batch, so the prepared statement is reused.
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for StoreBatch {
+    type SqlType = Untyped;
+}
+
+impl RunQueryDsl<PgConnection> for StoreBatch {}
+
+impl QueryFragment<Pg> for StoreBatch {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH input AS (SELECT * FROM unnest(");
+        out.push_bind_param::<Array<Text>, _>(&self.ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.org_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.received_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.events)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.tokens)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.triggered_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.opportunity_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.to_stage_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.signature_valid)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.statuses)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.outcomes)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.configuration_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.bodies)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.claims)?;
+        out.push_sql(
+            ") AS i(id, org_id, received_at, event, token, triggered_at, opportunity_id, \
+             to_stage_id, signature_valid, status, outcome, configuration_id, body, claims)), \
+             claimed AS (INSERT INTO seen_tokens (org_id, triggered_at, token, event_id) \
+             SELECT org_id, triggered_at, token, id FROM input WHERE claims \
+             ON CONFLICT DO NOTHING RETURNING event_id), \
+             lost AS (SELECT id FROM input \
+             WHERE claims AND id NOT IN (SELECT event_id FROM claimed)), \
+             events AS (INSERT INTO webhook_events (id, org_id, received_at, event, token, \
+             triggered_at, opportunity_id, to_stage_id, signature_valid, status, outcome, \
+             configuration_id, body) \
+             SELECT id, org_id, received_at, event, token, triggered_at, opportunity_id, \
+             to_stage_id, signature_valid, \
+             CASE WHEN id IN (SELECT id FROM lost) THEN ",
+        );
+        out.push_bind_param::<Text, _>(DUPLICATE)?;
+        out.push_sql(" ELSE status END, CASE WHEN id IN (SELECT id FROM lost) THEN ");
+        out.push_bind_param::<Text, _>(&self.duplicate_outcome)?;
+        out.push_sql(
+            " ELSE outcome END, configuration_id, body FROM input), \
+             queued AS (INSERT INTO jobs (id, org_id, kind, payload, state, attempts, \
+             max_attempts, run_at, locked_until, locked_by, last_error, event_id, created_at, \
+             updated_at) SELECT * FROM unnest(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.job_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.job_org_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.kinds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.payloads)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.states)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&self.attempts)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&self.max_attempts)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.run_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.locked_until)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.locked_by)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.last_errors)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.job_event_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.updated_at)?;
+        out.push_sql(
+            ") AS j(id, org_id, kind, payload, state, attempts, max_attempts, run_at, \
+             locked_until, locked_by, last_error, event_id, created_at, updated_at) \
+             WHERE j.event_id IS NULL OR j.event_id NOT IN (SELECT id FROM lost)) \
+             SELECT id FROM lost",
+        );
+        Ok(())
+    }
+}
