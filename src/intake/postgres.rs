@@ -2,8 +2,10 @@
 //! one round trip and one commit, and its text never changes, so each connection prepares it
 //! once. The statement claims the delivery tokens, stores every event (those whose token was
 //! claimed before as duplicates) and the jobs of the others, and returns the duplicates.
+//! Tokens are claimed in key order (the first copy in the batch still wins), so two writers
+//! whose batches share tokens wait for each other in one order and never deadlock.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
@@ -12,7 +14,6 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamp, Untyped};
 
 use super::{duplicate_outcome, Delivery, Stored, DUPLICATE};
-use crate::db::webhooks;
 use crate::db::{DbConn, DbError};
 
 pub(super) fn store_batch(
@@ -27,26 +28,67 @@ pub(super) fn store_batch(
         .into_iter()
         .map(|d| d.id)
         .collect();
+    if !duplicates.is_empty() {
+        for delivery in deliveries
+            .iter_mut()
+            .filter(|d| duplicates.contains(&d.event.id))
+        {
+            delivery.mark_duplicate(None);
+        }
+        // Stored already, with a general outcome; this only names each first copy, now that
+        // its transaction has surely committed. Failing here loses nothing.
+        if let Err(e) = name_first_copies(pg, &mut deliveries, &duplicates) {
+            tracing::warn!(error = %e, "could not name the deliveries duplicates repeat");
+        }
+    }
+    Ok(deliveries.iter().map(Delivery::stored).collect())
+}
+
+/// Rewrites the duplicates' outcomes to name the delivery each repeats: two round trips
+/// however many there are.
+fn name_first_copies(
+    pg: &mut PgConnection,
+    deliveries: &mut [Delivery],
+    duplicates: &HashSet<String>,
+) -> QueryResult<()> {
+    let ids: Vec<&String> = duplicates.iter().collect();
+    let firsts: HashMap<String, NaiveDateTime> = diesel::sql_query(
+        "SELECT e.id, f.received_at AS first_received FROM webhook_events e \
+         JOIN seen_tokens s ON s.org_id = e.org_id AND s.triggered_at = e.triggered_at \
+         AND s.token = e.token \
+         JOIN webhook_events f ON f.id = s.event_id WHERE e.id = ANY($1)",
+    )
+    .bind::<Array<Text>, _>(&ids)
+    .load::<FirstCopy>(pg)?
+    .into_iter()
+    .map(|f| (f.id, f.first_received))
+    .collect();
+    let mut ids = Vec::new();
+    let mut outcomes = Vec::new();
     for delivery in deliveries
         .iter_mut()
         .filter(|d| duplicates.contains(&d.event.id))
     {
-        let Some(claim) = delivery.claim() else {
-            continue;
-        };
-        // Stored already, with a general outcome; this only names the first delivery, now
-        // that its transaction has surely committed.
-        delivery.mark_duplicate(None);
-        let named = webhooks::first_received(conn, &claim).and_then(|first| {
-            delivery.mark_duplicate(first);
-            let outcome = &delivery.event.outcome;
-            webhooks::set_outcome(conn, &delivery.event.id, DUPLICATE, outcome, None)
-        });
-        if let Err(e) = named {
-            tracing::warn!(error = %e, "could not name the delivery a duplicate repeats");
-        }
+        delivery.mark_duplicate(firsts.get(&delivery.event.id).copied());
+        ids.push(delivery.event.id.clone());
+        outcomes.push(delivery.event.outcome.clone());
     }
-    Ok(deliveries.iter().map(Delivery::stored).collect())
+    diesel::sql_query(
+        "UPDATE webhook_events SET outcome = u.outcome FROM unnest($1, $2) AS u(id, outcome) \
+         WHERE webhook_events.id = u.id",
+    )
+    .bind::<Array<Text>, _>(&ids)
+    .bind::<Array<Text>, _>(&outcomes)
+    .execute(pg)?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct FirstCopy {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Timestamp)]
+    first_received: NaiveDateTime,
 }
 
 #[derive(QueryableByName)]
@@ -205,10 +247,12 @@ impl QueryFragment<Pg> for StoreBatch {
         out.push_sql(", ");
         out.push_bind_param::<Array<Bool>, _>(&self.claims)?;
         out.push_sql(
-            ") AS i(id, org_id, received_at, event, token, triggered_at, opportunity_id, \
-             to_stage_id, signature_valid, status, outcome, configuration_id, body, claims)), \
+            ") WITH ORDINALITY AS i(id, org_id, received_at, event, token, triggered_at, \
+             opportunity_id, to_stage_id, signature_valid, status, outcome, configuration_id, \
+             body, claims, n)), \
              claimed AS (INSERT INTO seen_tokens (org_id, triggered_at, token, event_id) \
              SELECT org_id, triggered_at, token, id FROM input WHERE claims \
+             ORDER BY org_id, triggered_at, token, n \
              ON CONFLICT DO NOTHING RETURNING event_id), \
              lost AS (SELECT id FROM input \
              WHERE claims AND id NOT IN (SELECT event_id FROM claimed)), \

@@ -126,17 +126,14 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
         Err(e) => return reject(event, 400, format!("malformed delivery: {e}")),
     };
     let stage = delivery.stage_change();
-    event.event = delivery.event.clone();
-    event.token = Some(delivery.token.clone());
+    event.event = storable(&delivery.event);
+    event.token = Some(storable(&delivery.token));
     event.triggered_at = Some(delivery.triggered_at);
-    event.opportunity_id = stage.as_ref().map(|s| s.opportunity_id.clone());
-    event.to_stage_id = stage.as_ref().map(|s| s.to_stage_id.clone());
+    event.opportunity_id = stage.as_ref().map(|s| storable(&s.opportunity_id));
+    event.to_stage_id = stage.as_ref().map(|s| storable(&s.to_stage_id));
     let Some(kind) = webhook_event(&delivery.event) else {
-        return reject(
-            event,
-            400,
-            format!("leverbridge does not handle the event “{}”", delivery.event),
-        );
+        let reason = format!("leverbridge does not handle the event “{}”", event.event);
+        return reject(event, 400, reason);
     };
     let verification = delivery.is_verification();
     match org.token(kind.name) {
@@ -254,8 +251,14 @@ pub fn token_context(org_id: &str, event: &str) -> String {
     format!("webhook-token:{org_id}:{event}")
 }
 
+/// Text as it can be stored: PostgreSQL's text holds no NUL character (a JSON string may carry
+/// one as `\u0000`), and one such value must not fail the batch it is stored with.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
 fn kept(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(KEPT_BODY)]).into_owned();
+    let text = storable(&String::from_utf8_lossy(&body[..body.len().min(KEPT_BODY)]));
     if body.len() > KEPT_BODY {
         format!("{text}… ({} bytes in all)", body.len())
     } else {

@@ -322,6 +322,9 @@ async fn bad_webhook_deliveries_are_refused_and_recorded(backend: Backend) {
         (http.post(&url).json(&json!({"event": "candidateHired", "token": "t".repeat(48), "triggeredAt": 1, "signature": "00", "data": {"opportunityId": ada}})), 401, "no signature token is saved for Candidate Hired"),
         (http.post(&url).json(&{ let mut b = genuine.clone(); b["signature"] = json!("ab".repeat(32)); b["token"] = json!("z".repeat(48)); b }), 401, "signature invalid"),
         (http.post(&url).json(&{ let mut b = genuine.clone(); b.as_object_mut().unwrap().remove("signature"); b }), 400, "malformed delivery"),
+        // NUL characters (PostgreSQL's text holds none) are stored replaced, never failing the store.
+        (http.post(&url).json(&json!({"event": "interview\u{0}Created", "token": "t\u{0}".repeat(24), "triggeredAt": 1, "signature": "00", "data": {}})), 400, "does not handle the event"),
+        (http.post(&url).header("content-type", "application/json").body(&b"{\"nul\": \0}"[..]), 400, "malformed delivery"),
     ];
     for (request, status, reason) in cases {
         let response = request.send().await.unwrap();
@@ -342,6 +345,7 @@ async fn bad_webhook_deliveries_are_refused_and_recorded(backend: Backend) {
         "Rejected: the body is larger than 64 KiB",
         "Rejected: leverbridge does not handle the event",
         "Rejected: signature invalid",
+        "interview\u{FFFD}Created",
     ] {
         assert!(events.contains(reason), "{reason} recorded");
     }
