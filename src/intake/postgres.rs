@@ -98,6 +98,7 @@ struct Duplicate {
 }
 
 /// The batch as columns.
+#[derive(Default)]
 struct StoreBatch {
     // webhook_events
     ids: Vec<String>,
@@ -135,37 +136,9 @@ struct StoreBatch {
 
 impl StoreBatch {
     fn new(deliveries: &[Delivery]) -> StoreBatch {
-        let n = deliveries.len();
         let mut batch = StoreBatch {
-            ids: Vec::with_capacity(n),
-            org_ids: Vec::with_capacity(n),
-            received_at: Vec::with_capacity(n),
-            events: Vec::with_capacity(n),
-            tokens: Vec::with_capacity(n),
-            triggered_at: Vec::with_capacity(n),
-            opportunity_ids: Vec::with_capacity(n),
-            to_stage_ids: Vec::with_capacity(n),
-            signature_valid: Vec::with_capacity(n),
-            statuses: Vec::with_capacity(n),
-            outcomes: Vec::with_capacity(n),
-            configuration_ids: Vec::with_capacity(n),
-            bodies: Vec::with_capacity(n),
-            claims: Vec::with_capacity(n),
             duplicate_outcome: duplicate_outcome(None),
-            job_ids: Vec::new(),
-            job_org_ids: Vec::new(),
-            kinds: Vec::new(),
-            payloads: Vec::new(),
-            states: Vec::new(),
-            attempts: Vec::new(),
-            max_attempts: Vec::new(),
-            run_at: Vec::new(),
-            locked_until: Vec::new(),
-            locked_by: Vec::new(),
-            last_errors: Vec::new(),
-            job_event_ids: Vec::new(),
-            created_at: Vec::new(),
-            updated_at: Vec::new(),
+            ..StoreBatch::default()
         };
         for delivery in deliveries {
             let e = &delivery.event;
@@ -218,34 +191,33 @@ impl RunQueryDsl<PgConnection> for StoreBatch {}
 
 impl QueryFragment<Pg> for StoreBatch {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        // Binds each column as an array, separated by commas.
+        macro_rules! binds {
+            ($first_type:ty => $first:ident $(, $type:ty => $field:ident)* $(,)?) => {
+                out.push_bind_param::<Array<$first_type>, _>(&self.$first)?;
+                $(
+                    out.push_sql(", ");
+                    out.push_bind_param::<Array<$type>, _>(&self.$field)?;
+                )*
+            };
+        }
         out.push_sql("WITH input AS (SELECT * FROM unnest(");
-        out.push_bind_param::<Array<Text>, _>(&self.ids)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.org_ids)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.received_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.events)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.tokens)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.triggered_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.opportunity_ids)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.to_stage_ids)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Bool>, _>(&self.signature_valid)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.statuses)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.outcomes)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.configuration_ids)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.bodies)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Bool>, _>(&self.claims)?;
+        binds!(
+            Text => ids,
+            Text => org_ids,
+            Timestamp => received_at,
+            Text => events,
+            Nullable<Text> => tokens,
+            Nullable<BigInt> => triggered_at,
+            Nullable<Text> => opportunity_ids,
+            Nullable<Text> => to_stage_ids,
+            Bool => signature_valid,
+            Text => statuses,
+            Text => outcomes,
+            Nullable<Text> => configuration_ids,
+            Text => bodies,
+            Bool => claims
+        );
         out.push_sql(
             ") WITH ORDINALITY AS i(id, org_id, received_at, event, token, triggered_at, \
              opportunity_id, to_stage_id, signature_valid, status, outcome, configuration_id, \
@@ -272,33 +244,22 @@ impl QueryFragment<Pg> for StoreBatch {
              max_attempts, run_at, locked_until, locked_by, last_error, event_id, created_at, \
              updated_at) SELECT * FROM unnest(",
         );
-        out.push_bind_param::<Array<Text>, _>(&self.job_ids)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.job_org_ids)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.kinds)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.payloads)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.states)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Integer>, _>(&self.attempts)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Integer>, _>(&self.max_attempts)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.run_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.locked_until)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.locked_by)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.last_errors)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.job_event_ids)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.created_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.updated_at)?;
+        binds!(
+            Text => job_ids,
+            Text => job_org_ids,
+            Text => kinds,
+            Text => payloads,
+            Text => states,
+            Integer => attempts,
+            Integer => max_attempts,
+            Timestamp => run_at,
+            Nullable<Timestamp> => locked_until,
+            Nullable<Text> => locked_by,
+            Nullable<Text> => last_errors,
+            Nullable<Text> => job_event_ids,
+            Timestamp => created_at,
+            Timestamp => updated_at
+        );
         out.push_sql(
             ") AS j(id, org_id, kind, payload, state, attempts, max_attempts, run_at, \
              locked_until, locked_by, last_error, event_id, created_at, updated_at) \
