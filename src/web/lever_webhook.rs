@@ -6,6 +6,7 @@
 //! organization is known) and changes nothing else.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, NaiveDateTime};
 use futures_util::StreamExt;
 use serde_json::json;
 
@@ -20,6 +21,11 @@ use crate::lever::{signature_is_valid, WebhookDelivery};
 
 /// Largest delivery accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// How long before its arrival a signed delivery may have been triggered: Lever retries a failed
+/// delivery for days and an admin can re-run an old one by hand, so the window is wide.
+const OLDEST_DAYS: i64 = 365;
+/// How long after its arrival (the clocks of Lever and this server differ a little).
+const NEWEST_DAYS: i64 = 1;
 /// How much of a body is kept for the Events page.
 const KEPT_BODY: usize = 8 * 1024;
 
@@ -163,6 +169,11 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
             )
         }
     }
+    if event.signature_valid {
+        if let Some(reason) = stale(delivery.triggered_at, event.received_at) {
+            return reject(event, 401, reason);
+        }
+    }
     if verification {
         event.status = "verification".into();
         event.outcome = if event.signature_valid {
@@ -232,6 +243,30 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
     }
 }
 
+/// Why a validly signed delivery is refused for its `triggeredAt`, if it is. The signature covers
+/// `token` and `triggeredAt` written one after the other, so a captured delivery sent again with
+/// digits moved between the two still verifies, under a token never seen before. Moving a digit
+/// shifts `triggeredAt` tenfold or more (decades), far outside this window.
+fn stale(triggered_at: i64, received_at: NaiveDateTime) -> Option<String> {
+    let refused = |when: String, how: &str| {
+        Some(format!(
+            "triggeredAt ({when}) is {how} the delivery arrived; refused as a possible replay"
+        ))
+    };
+    let Some(triggered) = DateTime::from_timestamp_millis(triggered_at) else {
+        return refused(triggered_at.to_string(), "nowhere near when");
+    };
+    let triggered = triggered.naive_utc();
+    let when = triggered.format("%-d %b %Y %H:%M:%S UTC").to_string();
+    if triggered < received_at - Duration::days(OLDEST_DAYS) {
+        refused(when, "more than a year before")
+    } else if triggered > received_at + Duration::days(NEWEST_DAYS) {
+        refused(when, "more than a day after")
+    } else {
+        None
+    }
+}
+
 /// A delivery that was refused: recorded with its reason, and Lever's answer.
 fn reject(mut event: WebhookEvent, status: u16, outcome: String) -> Checked {
     event.outcome = format!("Rejected: {outcome}");
@@ -263,5 +298,55 @@ fn kept(body: &[u8]) -> String {
         format!("{text}… ({} bytes in all)", body.len())
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    fn ms(text: &str) -> i64 {
+        at(text).and_utc().timestamp_millis()
+    }
+
+    #[test]
+    fn deliveries_triggered_within_the_window_are_fresh() {
+        let arrived = at("2026-11-22 12:00:00");
+        for triggered in [
+            "2026-11-22 11:59:59",
+            "2026-11-22 12:00:05",
+            "2026-11-23 11:00:00",
+            "2025-11-23 12:00:00",
+        ] {
+            assert_eq!(stale(ms(triggered), arrived), None, "{triggered}");
+        }
+    }
+
+    #[test]
+    fn deliveries_far_from_their_arrival_are_refused_with_the_date() {
+        let arrived = at("2026-11-22 12:00:00");
+        let old = stale(ms("2025-11-21 12:00:00"), arrived).unwrap();
+        assert!(
+            old.contains("21 Nov 2025 12:00:00 UTC") && old.contains("more than a year before")
+        );
+        let future = stale(ms("2026-11-23 12:00:01"), arrived).unwrap();
+        assert!(future.contains("more than a day after"), "{future}");
+        assert!(stale(i64::MAX, arrived).unwrap().contains("nowhere near"));
+    }
+
+    #[test]
+    fn a_digit_moved_between_token_and_triggered_at_is_refused() {
+        let arrived = at("2026-11-22 12:00:00");
+        let triggered = ms("2026-11-22 11:59:58");
+        let text = triggered.to_string();
+        // The leading digit moved onto the token's end, or a token's trailing digit moved in front.
+        let shorter: i64 = text[1..].parse().unwrap();
+        let longer: i64 = format!("7{text}").parse().unwrap();
+        assert!(stale(shorter, arrived).is_some());
+        assert!(stale(longer, arrived).is_some());
     }
 }

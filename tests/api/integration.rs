@@ -113,6 +113,26 @@ async fn a_tagged_candidate_gets_an_assessment_and_nothing_else_does(backend: Ba
         "duplicate"
     );
 
+    // The same delivery with triggeredAt's leading digit moved onto the end of its token: the
+    // signed text (token then triggeredAt) and so the signature are unchanged, and the token is
+    // new, but triggeredAt now lies decades back. Refused; nothing queued.
+    let mut shifted = first["body"].clone();
+    let triggered = shifted["triggeredAt"].as_i64().unwrap().to_string();
+    shifted["token"] = json!(format!(
+        "{}{}",
+        shifted["token"].as_str().unwrap(),
+        &triggered[..1]
+    ));
+    shifted["triggeredAt"] = json!(triggered[1..].parse::<i64>().unwrap());
+    let response = app.client.post(&url).json(&shifted).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("refused as a possible replay"));
+    assert_eq!(app.drain().await, 0, "the shifted copy queued nothing");
+
     // Ada moved away and back into the trigger stage: a new delivery, the same configuration.
     lever.move_to(&ada, "On-site interview").await;
     lever.move_to(&ada, TRIGGER).await;
@@ -141,6 +161,7 @@ async fn a_tagged_candidate_gets_an_assessment_and_nothing_else_does(backend: Ba
         "Stage “On-site interview” is not the trigger stage of any configuration.",
         "Rejected: signature invalid",
         "Duplicate of the delivery received",
+        "more than a year before the delivery arrived; refused as a possible replay",
         "already fired for this opportunity",
         "Verify connection request arrived",
         "GET /opportunities/",
