@@ -191,6 +191,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_event_stats (org_id, event, writer) {
+        org_id -> Text,
+        event -> Text,
+        writer -> Integer,
+        accepted -> BigInt,
+        rejected -> BigInt,
+        last_received_at -> Timestamp,
+        last_signature_valid -> Bool,
+        last_verification_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     lever_connections,
@@ -200,6 +213,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_tokens,
     configurations,
     webhook_events,
+    webhook_event_stats,
     seen_tokens,
     jobs,
     assessments,

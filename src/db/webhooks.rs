@@ -3,7 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{seen_tokens, webhook_endpoints, webhook_events, webhook_tokens};
+use super::schema::{
+    seen_tokens, webhook_endpoints, webhook_event_stats, webhook_events, webhook_tokens,
+};
 use super::DbConn;
 
 /// The organization's endpoint key, created on first use (two first visits at once agree on one).
@@ -215,32 +217,55 @@ pub struct EventStats {
     pub last_verification: Option<NaiveDateTime>,
 }
 
+/// Per organization and event: what one intake writer's batches added to the figures (a row of
+/// `webhook_event_stats`, whose rows the Webhooks page adds up).
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_event_stats)]
+pub struct EventTally {
+    pub org_id: String,
+    pub event: String,
+    pub writer: i32,
+    pub accepted: i64,
+    pub rejected: i64,
+    pub last_received_at: NaiveDateTime,
+    pub last_signature_valid: bool,
+    pub last_verification_at: Option<NaiveDateTime>,
+}
+
+impl EventTally {
+    /// Counts one more stored event (rejected or not) in this tally.
+    pub fn add(&mut self, received_at: NaiveDateTime, signature_valid: bool, status: &str) {
+        if status == "rejected" {
+            self.rejected += 1;
+        } else {
+            self.accepted += 1;
+        }
+        if received_at >= self.last_received_at {
+            self.last_received_at = received_at;
+            self.last_signature_valid = signature_valid;
+        }
+        if status == "verification" {
+            self.last_verification_at = self.last_verification_at.max(Some(received_at));
+        }
+    }
+}
+
+/// What the Webhooks page shows for an event: its writers' tallies added up (a few rows, however
+/// many deliveries arrived).
 pub fn stats(conn: &mut DbConn, org_id: &str, event: &str) -> QueryResult<EventStats> {
-    let base = || {
-        webhook_events::table
-            .filter(webhook_events::org_id.eq(org_id))
-            .filter(webhook_events::event.eq(event))
-    };
-    let rejected = base()
-        .filter(webhook_events::status.eq("rejected"))
-        .count()
-        .get_result(conn)?;
-    let total: i64 = base().count().get_result(conn)?;
-    let last = base()
-        .order(webhook_events::received_at.desc())
-        .select((webhook_events::received_at, webhook_events::signature_valid))
-        .first(conn)
-        .optional()?;
-    let last_verification = base()
-        .filter(webhook_events::status.eq("verification"))
-        .order(webhook_events::received_at.desc())
-        .select(webhook_events::received_at)
-        .first(conn)
-        .optional()?;
-    Ok(EventStats {
-        accepted: total - rejected,
-        rejected,
-        last,
-        last_verification,
-    })
+    let tallies = webhook_event_stats::table
+        .filter(webhook_event_stats::org_id.eq(org_id))
+        .filter(webhook_event_stats::event.eq(event))
+        .select(EventTally::as_select())
+        .load(conn)?;
+    let mut stats = EventStats::default();
+    for tally in tallies {
+        stats.accepted += tally.accepted;
+        stats.rejected += tally.rejected;
+        if stats.last.is_none_or(|(at, _)| tally.last_received_at > at) {
+            stats.last = Some((tally.last_received_at, tally.last_signature_valid));
+        }
+        stats.last_verification = stats.last_verification.max(tally.last_verification_at);
+    }
+    Ok(stats)
 }

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::webhooks::{SeenToken, WebhookEvent};
+use crate::db::webhooks::{EventTally, SeenToken, WebhookEvent};
 use crate::db::{Db, DbConn, DbError};
+use crate::domain::webhook_event;
 use crate::jobs::queue::Job;
 use crate::jobs::Jobs;
 
@@ -80,7 +81,7 @@ impl Intake {
             let (db, jobs, rx) = (db.clone(), jobs.clone(), rx.clone());
             std::thread::Builder::new()
                 .name(format!("intake-writer-{n}"))
-                .spawn(move || writer(db, jobs, rx))
+                .spawn(move || writer(n as i32, db, jobs, rx))
                 .expect("an intake writer thread starts");
         }
         Intake { tx }
@@ -100,7 +101,7 @@ impl Intake {
 /// A writer: a thread of its own keeping its connection, so a batch costs no thread hop and no
 /// pool checkout. It takes everything waiting (up to a batch), stores it, answers each sender,
 /// and repeats; it ends when the server (every sender) is gone.
-fn writer(db: Db, jobs: Arc<Jobs>, rx: Arc<std::sync::Mutex<mpsc::Receiver<Pending>>>) {
+fn writer(n: i32, db: Db, jobs: Arc<Jobs>, rx: Arc<std::sync::Mutex<mpsc::Receiver<Pending>>>) {
     let mut held = None;
     let mut checkpointed = Instant::now();
     loop {
@@ -128,7 +129,7 @@ fn writer(db: Db, jobs: Arc<Jobs>, rx: Arc<std::sync::Mutex<mpsc::Receiver<Pendi
             // A panic while storing must not end the writer (every later delivery would fail):
             // the batch is refused, Lever retries it, and the connection is not reused.
             let stored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                store_batch(&mut conn, deliveries)
+                store_batch(&mut conn, deliveries, n)
             }))
             .unwrap_or_else(|_| Err(DbError::Pool("storing the batch panicked".into())));
             if stored.is_ok() {
@@ -172,13 +173,66 @@ fn answer(
 
 /// Stores a batch: each delivery with its job, atomically, and a delivery whose token was
 /// accepted before (earlier, concurrently, or earlier in the same batch) as a duplicate without
-/// its job. Outcomes come back in the deliveries' order.
-pub fn store_batch(conn: &mut DbConn, deliveries: Vec<Delivery>) -> Result<Vec<Stored>, DbError> {
+/// its job; and adds the batch to `writer`'s tallies for the Webhooks page, in the same
+/// transaction. Outcomes come back in the deliveries' order.
+fn store_batch(
+    conn: &mut DbConn,
+    deliveries: Vec<Delivery>,
+    writer: i32,
+) -> Result<Vec<Stored>, DbError> {
     if matches!(conn, DbConn::Pg(_)) {
-        postgres::store_batch(conn, deliveries)
+        postgres::store_batch(conn, deliveries, writer)
     } else {
-        sqlite::store_batch(conn, deliveries)
+        sqlite::store_batch(conn, deliveries, writer)
     }
+}
+
+/// How a row of `webhook_event_stats` takes in a batch's tally for it (`excluded`): counts
+/// added, the later last delivery and last verification kept. Every right-hand side reads the row
+/// as it was.
+const ADD_TO_TALLY: &str = " ON CONFLICT (org_id, event, writer) DO UPDATE SET \
+     accepted = webhook_event_stats.accepted + excluded.accepted, \
+     rejected = webhook_event_stats.rejected + excluded.rejected, \
+     last_received_at = CASE WHEN excluded.last_received_at >= webhook_event_stats.last_received_at \
+     THEN excluded.last_received_at ELSE webhook_event_stats.last_received_at END, \
+     last_signature_valid = \
+     CASE WHEN excluded.last_received_at >= webhook_event_stats.last_received_at \
+     THEN excluded.last_signature_valid ELSE webhook_event_stats.last_signature_valid END, \
+     last_verification_at = CASE WHEN webhook_event_stats.last_verification_at IS NULL \
+     OR excluded.last_verification_at > webhook_event_stats.last_verification_at \
+     THEN excluded.last_verification_at ELSE webhook_event_stats.last_verification_at END";
+
+/// Whether the Webhooks page counts this event: only the events leverbridge handles are shown.
+fn counted(event: &WebhookEvent) -> bool {
+    webhook_event(&event.event).is_some()
+}
+
+/// What a stored batch adds to the Webhooks page's figures, per organization and event.
+fn tallies(deliveries: &[Delivery], writer: i32) -> Vec<EventTally> {
+    let mut tallies: Vec<EventTally> = Vec::new();
+    for event in deliveries.iter().map(|d| &d.event).filter(|e| counted(e)) {
+        let i = match tallies
+            .iter()
+            .position(|t| t.org_id == event.org_id && t.event == event.event)
+        {
+            Some(i) => i,
+            None => {
+                tallies.push(EventTally {
+                    org_id: event.org_id.clone(),
+                    event: event.event.clone(),
+                    writer,
+                    accepted: 0,
+                    rejected: 0,
+                    last_received_at: event.received_at,
+                    last_signature_valid: event.signature_valid,
+                    last_verification_at: None,
+                });
+                tallies.len() - 1
+            }
+        };
+        tallies[i].add(event.received_at, event.signature_valid, &event.status);
+    }
+    tallies
 }
 
 /// What a duplicate's event says, naming the delivery that first brought its token (when it is
@@ -224,5 +278,69 @@ impl Delivery {
         self.event.status = DUPLICATE.into();
         self.event.outcome = duplicate_outcome(first_received);
         self.job = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str, status: &str, valid: bool, second: u32) -> Delivery {
+        let received_at = chrono::NaiveDate::from_ymd_opt(2026, 11, 22)
+            .unwrap()
+            .and_hms_opt(12, 0, second)
+            .unwrap();
+        Delivery {
+            event: WebhookEvent {
+                id: format!("{name}-{second}"),
+                org_id: "org".into(),
+                received_at,
+                event: name.into(),
+                token: None,
+                triggered_at: None,
+                opportunity_id: None,
+                to_stage_id: None,
+                signature_valid: valid,
+                status: status.into(),
+                outcome: String::new(),
+                configuration_id: None,
+                body: "{}".into(),
+            },
+            job: None,
+            deduplicate: false,
+        }
+    }
+
+    #[test]
+    fn a_batch_is_tallied_per_handled_event_with_its_latest_delivery() {
+        let batch = [
+            event("candidateStageChange", "queued", true, 1),
+            event("candidateStageChange", "rejected", false, 3),
+            event("candidateStageChange", "duplicate", true, 2),
+            event("candidateHired", "verification", true, 4),
+            event("interviewCreated", "rejected", false, 5),
+            event("unknown", "rejected", false, 6),
+        ];
+        let tallies = tallies(&batch, 1);
+        assert_eq!(tallies.len(), 2, "only handled events are counted");
+        let change = &tallies[0];
+        assert_eq!(
+            (
+                change.event.as_str(),
+                change.writer,
+                change.accepted,
+                change.rejected
+            ),
+            ("candidateStageChange", 1, 2, 1)
+        );
+        assert_eq!(change.last_received_at, batch[1].event.received_at);
+        assert!(
+            !change.last_signature_valid,
+            "the latest delivery's signature"
+        );
+        assert_eq!(change.last_verification_at, None);
+        let hired = &tallies[1];
+        assert_eq!((hired.accepted, hired.rejected), (1, 0));
+        assert_eq!(hired.last_verification_at, Some(batch[3].event.received_at));
     }
 }

@@ -1,7 +1,8 @@
 //! PostgreSQL: a whole batch is one statement (its rows passed as arrays), so storing it costs
 //! one round trip and one commit, and its text never changes, so each connection prepares it
 //! once. The statement claims the delivery tokens, stores every event (those whose token was
-//! claimed before as duplicates) and the jobs of the others, and returns the duplicates.
+//! claimed before as duplicates) and the jobs of the others, adds the batch to this writer's
+//! tallies for the Webhooks page, and returns the duplicates.
 //! Tokens are claimed in key order (the first copy in the batch still wins), so two writers
 //! whose batches share tokens wait for each other in one order and never deadlock.
 
@@ -13,17 +14,18 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamp, Untyped};
 
-use super::{duplicate_outcome, Delivery, Stored, DUPLICATE};
+use super::{counted, duplicate_outcome, Delivery, Stored, ADD_TO_TALLY, DUPLICATE};
 use crate::db::{DbConn, DbError};
 
 pub(super) fn store_batch(
     conn: &mut DbConn,
     mut deliveries: Vec<Delivery>,
+    writer: i32,
 ) -> Result<Vec<Stored>, DbError> {
     let DbConn::Pg(pg) = conn else {
         unreachable!("the PostgreSQL intake runs on PostgreSQL connections")
     };
-    let duplicates: HashSet<String> = StoreBatch::new(&deliveries)
+    let duplicates: HashSet<String> = StoreBatch::new(&deliveries, writer)
         .load::<Duplicate>(pg)?
         .into_iter()
         .map(|d| d.id)
@@ -116,6 +118,10 @@ struct StoreBatch {
     bodies: Vec<String>,
     /// Whether the event must be the first with its token.
     claims: Vec<bool>,
+    /// Whether the Webhooks page counts the event.
+    counted: Vec<bool>,
+    /// Whose row of `webhook_event_stats` the batch adds to.
+    writer: i32,
     duplicate_outcome: String,
     // jobs
     job_ids: Vec<String>,
@@ -135,9 +141,10 @@ struct StoreBatch {
 }
 
 impl StoreBatch {
-    fn new(deliveries: &[Delivery]) -> StoreBatch {
+    fn new(deliveries: &[Delivery], writer: i32) -> StoreBatch {
         let mut batch = StoreBatch {
             duplicate_outcome: duplicate_outcome(None),
+            writer,
             ..StoreBatch::default()
         };
         for delivery in deliveries {
@@ -156,6 +163,7 @@ impl StoreBatch {
             batch.configuration_ids.push(e.configuration_id.clone());
             batch.bodies.push(e.body.clone());
             batch.claims.push(delivery.claim().is_some());
+            batch.counted.push(counted(e));
             if let Some(job) = &delivery.job {
                 batch.job_ids.push(job.id.clone());
                 batch.job_org_ids.push(job.org_id.clone());
@@ -216,12 +224,13 @@ impl QueryFragment<Pg> for StoreBatch {
             Text => outcomes,
             Nullable<Text> => configuration_ids,
             Text => bodies,
-            Bool => claims
+            Bool => claims,
+            Bool => counted
         );
         out.push_sql(
             ") WITH ORDINALITY AS i(id, org_id, received_at, event, token, triggered_at, \
              opportunity_id, to_stage_id, signature_valid, status, outcome, configuration_id, \
-             body, claims, n)), \
+             body, claims, counted, n)), \
              claimed AS (INSERT INTO seen_tokens (org_id, triggered_at, token, event_id) \
              SELECT org_id, triggered_at, token, id FROM input WHERE claims \
              ORDER BY org_id, triggered_at, token, n \
@@ -263,9 +272,22 @@ impl QueryFragment<Pg> for StoreBatch {
         out.push_sql(
             ") AS j(id, org_id, kind, payload, state, attempts, max_attempts, run_at, \
              locked_until, locked_by, last_error, event_id, created_at, updated_at) \
-             WHERE j.event_id IS NULL OR j.event_id NOT IN (SELECT id FROM lost)) \
-             SELECT id FROM lost",
+             WHERE j.event_id IS NULL OR j.event_id NOT IN (SELECT id FROM lost)), \
+             tallied AS (INSERT INTO webhook_event_stats (org_id, event, writer, accepted, \
+             rejected, last_received_at, last_signature_valid, last_verification_at) \
+             SELECT org_id, event, ",
         );
+        out.push_bind_param::<Integer, _>(&self.writer)?;
+        out.push_sql(
+            ", count(*) FILTER (WHERE status <> 'rejected'), \
+             count(*) FILTER (WHERE status = 'rejected'), max(received_at), \
+             (array_agg(signature_valid ORDER BY received_at DESC, n DESC))[1], \
+             max(received_at) FILTER (WHERE status = 'verification' \
+             AND id NOT IN (SELECT id FROM lost)) \
+             FROM input WHERE counted GROUP BY org_id, event ORDER BY org_id, event",
+        );
+        out.push_sql(ADD_TO_TALLY);
+        out.push_sql(") SELECT id FROM lost");
         Ok(())
     }
 }

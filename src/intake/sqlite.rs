@@ -1,17 +1,22 @@
 //! SQLite: one writer stores a batch row by row in one `BEGIN IMMEDIATE` transaction. Each
 //! statement is a single row with a fixed shape, so SQLite prepares it once per connection and
-//! reuses it; the batch shares one commit.
+//! reuses it; the batch shares one commit, with the batch's tallies for the Webhooks page.
 
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
+use diesel::sqlite::Sqlite;
 
-use super::{Delivery, Stored};
+use super::{tallies, Delivery, Stored, ADD_TO_TALLY};
 use crate::db::connection::write_transaction;
 use crate::db::schema::{jobs, seen_tokens, webhook_events};
+use crate::db::webhooks::EventTally;
 use crate::db::{webhooks, DbConn, DbError};
 
 pub(super) fn store_batch(
     conn: &mut DbConn,
     mut deliveries: Vec<Delivery>,
+    writer: i32,
 ) -> Result<Vec<Stored>, DbError> {
     write_transaction(conn, |conn| {
         let mut outcomes = Vec::with_capacity(deliveries.len());
@@ -38,8 +43,50 @@ pub(super) fn store_batch(
             }
             outcomes.push(delivery.stored());
         }
+        for tally in tallies(&deliveries, writer) {
+            AddTally(&tally).execute(sqlite(conn))?;
+        }
         Ok(outcomes)
     })
+}
+
+/// Adds a batch's tally to its row of `webhook_event_stats` (or starts the row). Its text never
+/// changes, so SQLite prepares it once per connection.
+struct AddTally<'a>(&'a EventTally);
+
+impl QueryId for AddTally<'_> {
+    type QueryId = AddTally<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl RunQueryDsl<SqliteConnection> for AddTally<'_> {}
+
+impl QueryFragment<Sqlite> for AddTally<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        let t = self.0;
+        out.push_sql(
+            "INSERT INTO webhook_event_stats (org_id, event, writer, accepted, rejected, \
+             last_received_at, last_signature_valid, last_verification_at) VALUES (",
+        );
+        out.push_bind_param::<Text, _>(&t.org_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&t.event)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&t.writer)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&t.accepted)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&t.rejected)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&t.last_received_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Bool, _>(&t.last_signature_valid)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Timestamp>, _>(&t.last_verification_at)?;
+        out.push_sql(")");
+        out.push_sql(ADD_TO_TALLY);
+        Ok(())
+    }
 }
 
 /// The SQLite connection itself: its statement cache knows a statement run on it by its type,

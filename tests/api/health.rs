@@ -9,7 +9,8 @@ use crate::helpers::{spawn_app, Backend, TestDatabase};
 
 both_backends!(
     health_and_readiness_answer,
-    migrations_apply_once_and_create_the_schema
+    migrations_apply_once_and_create_the_schema,
+    the_webhook_figures_migration_counts_deliveries_already_stored
 );
 
 async fn health_and_readiness_answer(backend: Backend) {
@@ -52,6 +53,89 @@ async fn migrations_apply_once_and_create_the_schema(backend: Backend) {
             memberships::table.count().get_result(&mut *conn).unwrap(),
         ];
         assert_eq!(counts, vec![0, 0, 0], "every table exists and starts empty");
+    })
+    .await
+    .unwrap();
+}
+
+/// Migration 4 moved the Webhooks page's figures into `webhook_event_stats`; on a database that
+/// already holds deliveries it must count them as the page did before.
+async fn the_webhook_figures_migration_counts_deliveries_already_stored(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    use leverbridge::db::schema::webhook_events;
+    use leverbridge::db::webhooks::{stats, WebhookEvent};
+
+    let database = TestDatabase::new(&backend);
+    let url = database.url.clone();
+    let dialect = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres(_) => "postgres",
+    };
+    tokio::task::spawn_blocking(move || {
+        let db = Db::connect(&url).unwrap();
+        db.migrate().unwrap();
+        let mut conn = db.get().unwrap();
+        let org = leverbridge::db::orgs::find_or_create(&mut conn, "acme", "Acme").unwrap();
+        let at = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(&format!("2026-11-20 {s}"), "%F %T").unwrap()
+        };
+        let stored = [
+            ("candidateStageChange", "fired", true, "10:00:00"),
+            ("candidateStageChange", "duplicate", true, "10:00:01"),
+            ("candidateStageChange", "rejected", false, "10:00:03"),
+            ("candidateStageChange", "rejected", true, "10:00:02"),
+            ("candidateHired", "verification", true, "09:00:00"),
+            ("candidateHired", "recorded", true, "09:30:00"),
+            ("interviewCreated", "rejected", false, "11:00:00"),
+        ];
+        for (i, (event, status, valid, time)) in stored.into_iter().enumerate() {
+            let row = WebhookEvent {
+                id: format!("event-{i}"),
+                org_id: org.id.clone(),
+                received_at: at(time),
+                event: event.into(),
+                token: None,
+                triggered_at: None,
+                opportunity_id: None,
+                to_stage_id: None,
+                signature_valid: valid,
+                status: status.into(),
+                outcome: String::new(),
+                configuration_id: None,
+                body: "{}".into(),
+            };
+            diesel::insert_into(webhook_events::table)
+                .values(&row)
+                .execute(&mut *conn)
+                .unwrap();
+        }
+        // Migration 4 again, now over these deliveries.
+        let dir = format!(
+            "{}/migrations/{dialect}/2026-11-22-000004_webhook_event_stats",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        for step in ["down.sql", "up.sql"] {
+            let sql = std::fs::read_to_string(format!("{dir}/{step}")).unwrap();
+            conn.batch_execute(&sql).unwrap();
+        }
+
+        let change = stats(&mut conn, &org.id, "candidateStageChange").unwrap();
+        assert_eq!((change.accepted, change.rejected), (2, 2));
+        assert_eq!(
+            change.last,
+            Some((at("10:00:03"), false)),
+            "the latest delivery"
+        );
+        assert_eq!(change.last_verification, None);
+        let hired = stats(&mut conn, &org.id, "candidateHired").unwrap();
+        assert_eq!((hired.accepted, hired.rejected), (2, 0));
+        assert_eq!(hired.last, Some((at("09:30:00"), true)));
+        assert_eq!(hired.last_verification, Some(at("09:00:00")));
+        let unhandled = stats(&mut conn, &org.id, "interviewCreated").unwrap();
+        assert_eq!(
+            (unhandled.accepted, unhandled.rejected, unhandled.last),
+            (0, 0, None)
+        );
     })
     .await
     .unwrap();

@@ -476,6 +476,15 @@ async fn copies_of_one_delivery_arriving_together_queue_one_job(backend: Backend
         "{statuses:?}"
     );
     assert_eq!(app.drain().await, 1);
+
+    // The Webhooks page counts every copy as accepted (each was answered 200), whichever batch
+    // and writer stored it: Ada's delivery and its 6 copies, Bob's 6.
+    let webhooks = app.get_html("/orgs/acme/webhooks").await;
+    let compact: String = webhooks.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(
+        compact.contains("<tdclass=\"num\">13</td><tdclass=\"num\">0</td>"),
+        "stage-change counts: {webhooks}"
+    );
 }
 
 async fn a_rotated_url_and_a_changed_token_take_effect_at_once(backend: Backend) {
