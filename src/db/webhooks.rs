@@ -163,6 +163,8 @@ pub fn first_received(conn: &mut DbConn, seen: &SeenToken) -> QueryResult<Option
         .optional()
 }
 
+/// Records what became of an event. Never to `rejected` or `verification`: the Webhooks page's
+/// tallies (`webhook_event_stats`) count those as the intake stores them.
 pub fn set_outcome(
     conn: &mut DbConn,
     event_id: &str,

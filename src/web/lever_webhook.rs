@@ -169,7 +169,9 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
             )
         }
     }
-    if event.signature_valid {
+    // Not for a verification: Lever's sample may carry any date, and a shifted copy of one is
+    // still only a verification (a copy made into a stage change is not, and is checked).
+    if event.signature_valid && !verification {
         if let Some(reason) = stale(delivery.triggered_at, event.received_at) {
             return reject(event, 401, reason);
         }
@@ -336,6 +338,47 @@ mod tests {
         let future = stale(ms("2026-11-23 12:00:01"), arrived).unwrap();
         assert!(future.contains("more than a day after"), "{future}");
         assert!(stale(i64::MAX, arrived).unwrap().contains("nowhere near"));
+    }
+
+    #[test]
+    fn an_old_verification_is_accepted_but_an_old_stage_change_is_not() {
+        let keys = OrgKeys::with_tokens(
+            "org",
+            &[
+                ("candidateHired", "hired-secret"),
+                (STAGE_CHANGE, "change-secret"),
+            ],
+        );
+        let signed = |event: &str, secret: &str, data: serde_json::Value| {
+            let token = "t".repeat(48);
+            // Lever's own documented sample date, 2015.
+            let triggered_at = 1431454330072;
+            let signature = crate::lever::sign(secret.as_bytes(), &token, triggered_at);
+            serde_json::to_vec(&json!({"triggeredAt": triggered_at, "event": event,
+                "data": data, "token": token, "signature": signature}))
+            .unwrap()
+        };
+        let verification = check(
+            &keys,
+            &signed("candidateHired", "hired-secret", json!({})),
+            false,
+            3,
+        );
+        assert_eq!(verification.status, 200);
+        assert_eq!(verification.delivery.event.status, "verification");
+        let change = signed(
+            STAGE_CHANGE,
+            "change-secret",
+            json!({"opportunityId": "o1", "toStageId": "s1"}),
+        );
+        let refused = check(&keys, &change, false, 3);
+        assert_eq!(refused.status, 401);
+        assert!(
+            refused.message.contains("possible replay"),
+            "{}",
+            refused.message
+        );
+        assert!(refused.delivery.job.is_none());
     }
 
     #[test]

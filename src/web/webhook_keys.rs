@@ -22,6 +22,18 @@ pub struct OrgKeys {
 }
 
 impl OrgKeys {
+    /// An organization's keys as the cache would hold them, for tests of the checks.
+    #[cfg(test)]
+    pub fn with_tokens(org_id: &str, tokens: &[(&str, &str)]) -> OrgKeys {
+        OrgKeys {
+            org_id: org_id.into(),
+            tokens: tokens
+                .iter()
+                .map(|(event, token)| (event.to_string(), Ok(token.to_string())))
+                .collect(),
+        }
+    }
+
     /// The event's token: `None` when none is saved, `Some(Err)` when it cannot be decrypted.
     pub fn token(&self, event: &str) -> Option<Result<&str, &str>> {
         self.tokens
