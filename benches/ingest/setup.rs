@@ -1,0 +1,130 @@
+//! The bench's fixtures: a fresh database per backend, the server's settings, and the
+//! organization that receives the deliveries.
+
+use anyhow::Context;
+use diesel::{Connection, ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl};
+use leverbridge::config::{DatabaseUrl, LeverHosts, Settings, Tuning};
+use leverbridge::crypto::{random_token, SecretKey};
+use leverbridge::db::schema::{jobs, webhook_events};
+use leverbridge::db::{self, Db};
+use leverbridge::web::lever_webhook::token_context;
+
+use crate::EVENT;
+
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres(_) => "PostgreSQL",
+        }
+    }
+}
+
+/// A fresh database for one backend's run, removed afterwards.
+pub struct BenchDatabase {
+    pub url: DatabaseUrl,
+    pub _dir: Option<tempfile::TempDir>,
+    pub pg_cleanup: Option<(String, String)>,
+}
+
+impl BenchDatabase {
+    pub fn new(backend: &Backend) -> anyhow::Result<BenchDatabase> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().context("Failed to create a temp dir")?;
+                Ok(BenchDatabase {
+                    url: DatabaseUrl::Sqlite(dir.path().join("leverbridge.db")),
+                    _dir: Some(dir),
+                    pg_cleanup: None,
+                })
+            }
+            Backend::Postgres(admin_url) => {
+                let name = format!("lb_bench_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::establish(admin_url)
+                    .context("Failed to connect to LEVERBRIDGE_TEST_POSTGRES")?;
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .context("Failed to create the bench database")?;
+                let mut url =
+                    url::Url::parse(admin_url).context("LEVERBRIDGE_TEST_POSTGRES is not a URL")?;
+                url.set_path(&name);
+                Ok(BenchDatabase {
+                    url: DatabaseUrl::Postgres(url.to_string()),
+                    _dir: None,
+                    pg_cleanup: Some((admin_url.clone(), name)),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for BenchDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.pg_cleanup.take() {
+            // FORCE: the server (still running, idle) holds pooled connections to it.
+            let dropped = PgConnection::establish(&admin_url)
+                .map_err(anyhow::Error::from)
+                .and_then(|mut admin| {
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .map_err(anyhow::Error::from)
+                });
+            if let Err(e) = dropped {
+                eprintln!("warning: could not drop the bench database {name}: {e}");
+            }
+        }
+    }
+}
+
+pub fn bench_settings(url: DatabaseUrl) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".parse().expect("a socket address"),
+        database_url: url,
+        public_url: url::Url::parse("http://127.0.0.1:0").expect("a URL"),
+        secret_key: SecretKey::generate(),
+        lever: LeverHosts::default(),
+        workers: 1,
+        tuning: Tuning::default(),
+    }
+}
+
+/// The organization deliveries go to: its endpoint key and its stage-change signature token.
+pub struct Receiver {
+    pub org_id: String,
+    pub endpoint_key: String,
+    pub signature_token: String,
+}
+
+pub fn set_up_receiver(db: &Db, secret: &SecretKey) -> anyhow::Result<Receiver> {
+    let mut conn = db.get()?;
+    let org = db::orgs::find_or_create(&mut conn, "bench", "Bench")?;
+    let endpoint_key = db::webhooks::rotate_endpoint_key(&mut conn, &org.id)?;
+    let signature_token = random_token(32);
+    let sealed = secret.seal(&token_context(&org.id, EVENT), &signature_token);
+    let last4 = &signature_token[signature_token.len() - 4..];
+    db::webhooks::set_token(&mut conn, &org.id, EVENT, &sealed, last4)?;
+    Ok(Receiver {
+        org_id: org.id,
+        endpoint_key,
+        signature_token,
+    })
+}
+
+/// (webhook events, jobs) stored for the organization.
+pub fn stored_counts(db: &Db, org_id: &str) -> anyhow::Result<(i64, i64)> {
+    let mut conn = db.get()?;
+    let events = webhook_events::table
+        .filter(webhook_events::org_id.eq(org_id))
+        .count()
+        .get_result::<i64>(&mut *conn)?;
+    let jobs = jobs::table
+        .filter(jobs::org_id.eq(org_id))
+        .count()
+        .get_result::<i64>(&mut *conn)?;
+    Ok((events, jobs))
+}
