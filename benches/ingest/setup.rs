@@ -28,8 +28,8 @@ impl Backend {
 /// A fresh database for one backend's run, removed afterwards.
 pub struct BenchDatabase {
     pub url: DatabaseUrl,
-    pub _dir: Option<tempfile::TempDir>,
-    pub pg_cleanup: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+    pg_cleanup: Option<(String, String)>,
 }
 
 impl BenchDatabase {

@@ -4,13 +4,11 @@
 
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 use diesel::sqlite::Sqlite;
 
 use super::{tallies, Delivery, Stored, ADD_TO_TALLY};
 use crate::db::connection::write_transaction;
-use crate::db::schema::{jobs, seen_tokens, webhook_events};
-use crate::db::webhooks::EventTally;
+use crate::db::schema::{jobs, seen_tokens, webhook_event_stats, webhook_events};
 use crate::db::{webhooks, DbConn, DbError};
 
 pub(super) fn store_batch(
@@ -44,46 +42,28 @@ pub(super) fn store_batch(
             outcomes.push(delivery.stored());
         }
         for tally in tallies(&deliveries, writer) {
-            AddTally(&tally).execute(sqlite(conn))?;
+            AddToTally(diesel::insert_into(webhook_event_stats::table).values(&tally))
+                .execute(sqlite(conn))?;
         }
         Ok(outcomes)
     })
 }
 
-/// Adds a batch's tally to its row of `webhook_event_stats` (or starts the row). Its text never
-/// changes, so SQLite prepares it once per connection.
-struct AddTally<'a>(&'a EventTally);
+/// An insert followed by `ADD_TO_TALLY`: a tally's row inserted, or added to the row already
+/// there. The insert is the one `EventTally` derives and its text never changes, so SQLite
+/// prepares the statement once per connection.
+struct AddToTally<Insert>(Insert);
 
-impl QueryId for AddTally<'_> {
-    type QueryId = AddTally<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
+impl<Insert: QueryId> QueryId for AddToTally<Insert> {
+    type QueryId = AddToTally<Insert::QueryId>;
+    const HAS_STATIC_QUERY_ID: bool = Insert::HAS_STATIC_QUERY_ID;
 }
 
-impl RunQueryDsl<SqliteConnection> for AddTally<'_> {}
+impl<Insert> RunQueryDsl<SqliteConnection> for AddToTally<Insert> {}
 
-impl QueryFragment<Sqlite> for AddTally<'_> {
+impl<Insert: QueryFragment<Sqlite>> QueryFragment<Sqlite> for AddToTally<Insert> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        let t = self.0;
-        out.push_sql(
-            "INSERT INTO webhook_event_stats (org_id, event, writer, accepted, rejected, \
-             last_received_at, last_signature_valid, last_verification_at) VALUES (",
-        );
-        out.push_bind_param::<Text, _>(&t.org_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&t.event)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Integer, _>(&t.writer)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&t.accepted)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&t.rejected)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&t.last_received_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Bool, _>(&t.last_signature_valid)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&t.last_verification_at)?;
-        out.push_sql(")");
+        self.0.walk_ast(out.reborrow())?;
         out.push_sql(ADD_TO_TALLY);
         Ok(())
     }
