@@ -13,6 +13,8 @@
 //! the concurrent clients (16). Run without `--bench` (as `cargo test --benches` does), it only
 //! takes a short smoke run.
 
+#[path = "../../tests/support/database.rs"]
+mod database;
 mod load;
 mod setup;
 
@@ -22,8 +24,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use leverbridge::startup::Application;
 
+use database::{Backend, FreshDatabase};
 use load::{run_load, stock, Presigned, Target};
-use setup::{bench_settings, set_up_receiver, stored_counts, Backend, BenchDatabase};
+use setup::{bench_settings, set_up_receiver, stored_counts};
 
 pub const EVENT: &str = "candidateStageChange";
 const TARGET_RATIO: f64 = 0.5;
@@ -94,7 +97,7 @@ async fn bench_backend(
     client: &reqwest::Client,
     plan: Plan,
 ) -> anyhow::Result<Row> {
-    let database = BenchDatabase::new(backend)?;
+    let database = FreshDatabase::new(backend, "lb_bench")?;
     let settings = bench_settings(database.url.clone());
     let secret = settings.secret_key.clone();
     let app = Application::build(settings)

@@ -1,82 +1,21 @@
-//! The bench's fixtures: a fresh database per backend, the server's settings, and the
-//! organization that receives the deliveries.
+//! The bench's fixtures: the server's settings, and the organization that receives the
+//! deliveries (a fresh database per backend comes from `tests/support/database.rs`).
 
-use anyhow::Context;
-use diesel::{Connection, ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl};
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use leverbridge::config::{DatabaseUrl, LeverHosts, Settings, Tuning};
 use leverbridge::crypto::{random_token, SecretKey};
 use leverbridge::db::schema::{jobs, webhook_events};
 use leverbridge::db::{self, Db};
 use leverbridge::web::lever_webhook::token_context;
 
+use crate::database::Backend;
 use crate::EVENT;
-
-pub enum Backend {
-    Sqlite,
-    Postgres(String),
-}
 
 impl Backend {
     pub fn name(&self) -> &'static str {
         match self {
             Backend::Sqlite => "SQLite",
             Backend::Postgres(_) => "PostgreSQL",
-        }
-    }
-}
-
-/// A fresh database for one backend's run, removed afterwards.
-pub struct BenchDatabase {
-    pub url: DatabaseUrl,
-    _dir: Option<tempfile::TempDir>,
-    pg_cleanup: Option<(String, String)>,
-}
-
-impl BenchDatabase {
-    pub fn new(backend: &Backend) -> anyhow::Result<BenchDatabase> {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().context("Failed to create a temp dir")?;
-                Ok(BenchDatabase {
-                    url: DatabaseUrl::Sqlite(dir.path().join("leverbridge.db")),
-                    _dir: Some(dir),
-                    pg_cleanup: None,
-                })
-            }
-            Backend::Postgres(admin_url) => {
-                let name = format!("lb_bench_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = PgConnection::establish(admin_url)
-                    .context("Failed to connect to LEVERBRIDGE_TEST_POSTGRES")?;
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .context("Failed to create the bench database")?;
-                let mut url =
-                    url::Url::parse(admin_url).context("LEVERBRIDGE_TEST_POSTGRES is not a URL")?;
-                url.set_path(&name);
-                Ok(BenchDatabase {
-                    url: DatabaseUrl::Postgres(url.to_string()),
-                    _dir: None,
-                    pg_cleanup: Some((admin_url.clone(), name)),
-                })
-            }
-        }
-    }
-}
-
-impl Drop for BenchDatabase {
-    fn drop(&mut self) {
-        if let Some((admin_url, name)) = self.pg_cleanup.take() {
-            // FORCE: the server (still running, idle) holds pooled connections to it.
-            let dropped = PgConnection::establish(&admin_url)
-                .map_err(anyhow::Error::from)
-                .and_then(|mut admin| {
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut admin)
-                        .map_err(anyhow::Error::from)
-                });
-            if let Err(e) = dropped {
-                eprintln!("warning: could not drop the bench database {name}: {e}");
-            }
         }
     }
 }

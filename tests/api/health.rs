@@ -5,7 +5,7 @@ use leverbridge::config::DatabaseUrl;
 use leverbridge::db::Db;
 
 use crate::both_backends;
-use crate::helpers::{spawn_app, Backend, TestDatabase};
+use crate::helpers::{spawn_app, test_database, Backend};
 
 both_backends!(
     health_and_readiness_answer,
@@ -30,7 +30,7 @@ async fn health_and_readiness_answer(backend: Backend) {
 }
 
 async fn migrations_apply_once_and_create_the_schema(backend: Backend) {
-    let database = TestDatabase::new(&backend);
+    let database = test_database(&backend);
     let url = database.url.clone();
     tokio::task::spawn_blocking(move || {
         let db = Db::connect(&url).unwrap();
@@ -65,7 +65,7 @@ async fn the_webhook_figures_migration_counts_deliveries_already_stored(backend:
     use leverbridge::db::schema::webhook_events;
     use leverbridge::db::webhooks::{stats, WebhookEvent};
 
-    let database = TestDatabase::new(&backend);
+    let database = test_database(&backend);
     let url = database.url.clone();
     let dialect = match backend {
         Backend::Sqlite => "sqlite",

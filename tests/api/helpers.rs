@@ -3,7 +3,6 @@
 
 use std::sync::Once;
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use leverbridge::config::{DatabaseUrl, LeverHosts, Settings, Tuning};
 use leverbridge::crypto::SecretKey;
 use leverbridge::db::Db;
@@ -11,12 +10,8 @@ use leverbridge::jobs::Jobs;
 use leverbridge::startup::Application;
 use std::sync::Arc;
 
-/// Which database a test runs on.
-#[derive(Clone, Debug)]
-pub enum Backend {
-    Sqlite,
-    Postgres(String),
-}
+pub use crate::database::Backend;
+use crate::database::FreshDatabase;
 
 impl Backend {
     /// PostgreSQL from `LEVERBRIDGE_TEST_POSTGRES`, or `None` with a loud message.
@@ -54,58 +49,8 @@ macro_rules! both_backends {
 }
 
 /// A fresh database for one test, removed when the test ends.
-pub struct TestDatabase {
-    pub url: DatabaseUrl,
-    _dir: Option<tempfile::TempDir>,
-    pg_cleanup: Option<(String, String)>,
-}
-
-impl TestDatabase {
-    pub fn new(backend: &Backend) -> TestDatabase {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = DatabaseUrl::Sqlite(dir.path().join("leverbridge.db"));
-                TestDatabase {
-                    url,
-                    _dir: Some(dir),
-                    pg_cleanup: None,
-                }
-            }
-            Backend::Postgres(admin_url) => {
-                let name = format!("lb_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = PgConnection::establish(admin_url)
-                    .expect("connect to LEVERBRIDGE_TEST_POSTGRES");
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .expect("create test database");
-                let mut url =
-                    url::Url::parse(admin_url).expect("LEVERBRIDGE_TEST_POSTGRES is a URL");
-                url.set_path(&name);
-                TestDatabase {
-                    url: DatabaseUrl::Postgres(url.to_string()),
-                    _dir: None,
-                    pg_cleanup: Some((admin_url.clone(), name)),
-                }
-            }
-        }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let Some((admin_url, name)) = self.pg_cleanup.take() {
-            // Off the async threads: dropping needs a blocking connection.
-            let _ = std::thread::spawn(move || {
-                if let Ok(mut admin) = PgConnection::establish(&admin_url) {
-                    let _ =
-                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut admin);
-                }
-            })
-            .join();
-        }
-    }
+pub fn test_database(backend: &Backend) -> FreshDatabase {
+    FreshDatabase::new(backend, "lb_test").expect("a fresh test database")
 }
 
 /// A browser session on the app: its own cookie jar.
@@ -126,7 +71,7 @@ pub struct TestApp {
     pub db: Db,
     /// The job system: tests drain the queue with `jobs.run_until_idle()` instead of sleeping.
     pub jobs: Arc<Jobs>,
-    pub database: TestDatabase,
+    pub database: FreshDatabase,
 }
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -177,7 +122,7 @@ pub async fn spawn_app_configured(
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
     init_logs();
-    let database = TestDatabase::new(&backend);
+    let database = test_database(&backend);
     let mut settings = test_settings(database.url.clone(), LeverHosts::default());
     configure(&mut settings);
     let app = Application::build(settings.clone())

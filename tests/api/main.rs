@@ -1,5 +1,7 @@
 //! The one integration-test binary: each file is an area of the product.
 
+#[path = "../support/database.rs"]
+mod database;
 mod helpers;
 
 mod browser;
