@@ -120,7 +120,7 @@ pub fn clear_token(conn: &mut DbConn, org_id: &str, event: &str) -> QueryResult<
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = webhook_events)]
+#[diesel(table_name = webhook_events, treat_none_as_default_value = false)]
 pub struct WebhookEvent {
     pub id: String,
     pub org_id: String,
@@ -222,7 +222,7 @@ pub struct EventStats {
 /// Per organization and event: what one intake writer's batches added to the figures (a row of
 /// `webhook_event_stats`, whose rows the Webhooks page adds up).
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = webhook_event_stats)]
+#[diesel(table_name = webhook_event_stats, treat_none_as_default_value = false)]
 pub struct EventTally {
     pub org_id: String,
     pub event: String,

@@ -1,6 +1,9 @@
 //! SQLite: one writer stores a batch row by row in one `BEGIN IMMEDIATE` transaction. Each
-//! statement is a single row with a fixed shape, so SQLite prepares it once per connection and
-//! reuses it; the batch shares one commit, with the batch's tallies for the Webhooks page.
+//! statement is a single row with a fixed text, so SQLite prepares it once per connection and
+//! diesel finds it again by its type without writing its SQL anew for every row; the batch
+//! shares one commit, with the batch's tallies for the Webhooks page.
+
+use std::marker::PhantomData;
 
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
@@ -20,10 +23,13 @@ pub(super) fn store_batch(
         let mut outcomes = Vec::with_capacity(deliveries.len());
         for delivery in &mut deliveries {
             if let Some(claim) = delivery.claim() {
-                let claimed = diesel::insert_into(seen_tokens::table)
-                    .values(&claim)
-                    .on_conflict_do_nothing()
-                    .execute(sqlite(conn))?
+                let claimed = Fixed::<ClaimToken, _>::new(
+                    diesel::insert_into(seen_tokens::table)
+                        .values(&claim)
+                        .on_conflict_do_nothing(),
+                    "",
+                )
+                .execute(sqlite(conn))?
                     == 1;
                 if !claimed {
                     // Claimed before, perhaps earlier in this batch (whose event is stored).
@@ -31,41 +37,75 @@ pub(super) fn store_batch(
                     delivery.mark_duplicate(first);
                 }
             }
-            diesel::insert_into(webhook_events::table)
-                .values(&delivery.event)
-                .execute(sqlite(conn))?;
+            Fixed::<StoreEvent, _>::new(
+                diesel::insert_into(webhook_events::table).values(&delivery.event),
+                "",
+            )
+            .execute(sqlite(conn))?;
             if let Some(job) = &delivery.job {
-                diesel::insert_into(jobs::table)
-                    .values(job)
+                Fixed::<QueueJob, _>::new(diesel::insert_into(jobs::table).values(job), "")
                     .execute(sqlite(conn))?;
             }
             outcomes.push(delivery.stored());
         }
         for tally in tallies(&deliveries, writer) {
-            AddToTally(diesel::insert_into(webhook_event_stats::table).values(&tally))
-                .execute(sqlite(conn))?;
+            Fixed::<AddToTally, _>::new(
+                diesel::insert_into(webhook_event_stats::table).values(&tally),
+                ADD_TO_TALLY,
+            )
+            .execute(sqlite(conn))?;
         }
         Ok(outcomes)
     })
 }
 
-/// An insert followed by `ADD_TO_TALLY`: a tally's row inserted, or added to the row already
-/// there. The insert is the one `EventTally` derives and its text never changes, so SQLite
-/// prepares the statement once per connection.
-struct AddToTally<Insert>(Insert);
-
-impl<Insert: QueryId> QueryId for AddToTally<Insert> {
-    type QueryId = AddToTally<Insert::QueryId>;
-    const HAS_STATIC_QUERY_ID: bool = Insert::HAS_STATIC_QUERY_ID;
+/// One of the intake's statements, with SQL text appended (`ADD_TO_TALLY` to the tally's
+/// insert). Its text never changes: every column is always bound (the rows' insertables write
+/// `None` as NULL, never as the column's default), and the appended text is fixed per statement.
+/// So it is known to the statement cache by the type `Id` alone, without diesel writing its SQL
+/// again, or walking it to ask whether it may be cached, for every row; only the binds are
+/// collected per row. Each `Id` names exactly one statement text.
+struct Fixed<Id, Query> {
+    query: Query,
+    appended: &'static str,
+    id: PhantomData<Id>,
 }
 
-impl<Insert> RunQueryDsl<SqliteConnection> for AddToTally<Insert> {}
+impl<Id, Query> Fixed<Id, Query> {
+    fn new(query: Query, appended: &'static str) -> Self {
+        Fixed {
+            query,
+            appended,
+            id: PhantomData,
+        }
+    }
+}
 
-impl<Insert: QueryFragment<Sqlite>> QueryFragment<Sqlite> for AddToTally<Insert> {
+/// The statement claiming a delivery token (`seen_tokens`).
+enum ClaimToken {}
+/// The statement storing an event (`webhook_events`).
+enum StoreEvent {}
+/// The statement queueing a job (`jobs`).
+enum QueueJob {}
+/// The statement adding a tally to its row (`webhook_event_stats`).
+enum AddToTally {}
+
+impl<Id: 'static, Query> QueryId for Fixed<Id, Query> {
+    type QueryId = Id;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Id, Query> RunQueryDsl<SqliteConnection> for Fixed<Id, Query> {}
+
+impl<Id, Query: QueryFragment<Sqlite>> QueryFragment<Sqlite> for Fixed<Id, Query> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        self.0.walk_ast(out.reborrow())?;
-        out.push_sql(ADD_TO_TALLY);
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(self.appended);
         Ok(())
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &Sqlite) -> QueryResult<bool> {
+        Ok(true)
     }
 }
 

@@ -14,7 +14,7 @@ use crate::db::{self, DbConn};
 
 /// A job row, as read and as first written.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = jobs)]
+#[diesel(table_name = jobs, treat_none_as_default_value = false)]
 pub struct Job {
     pub id: String,
     pub org_id: String,

@@ -259,11 +259,11 @@ fn stale(triggered_at: i64, received_at: NaiveDateTime) -> Option<String> {
         return refused(triggered_at.to_string(), "nowhere near when");
     };
     let triggered = triggered.naive_utc();
-    let when = triggered.format("%-d %b %Y %H:%M:%S UTC").to_string();
+    let when = || triggered.format("%-d %b %Y %H:%M:%S UTC").to_string();
     if triggered < received_at - Duration::days(OLDEST_DAYS) {
-        refused(when, "more than a year before")
+        refused(when(), "more than a year before")
     } else if triggered > received_at + Duration::days(NEWEST_DAYS) {
-        refused(when, "more than a day after")
+        refused(when(), "more than a day after")
     } else {
         None
     }
