@@ -39,6 +39,22 @@ pub fn for_opportunity(
         .optional()
 }
 
+/// Of `configuration_ids`, those whose assessment for this opportunity was created by the
+/// delivery `event_id` (by an earlier run of its job).
+pub fn configurations_fired_by(
+    conn: &mut DbConn,
+    configuration_ids: &[String],
+    opportunity_id: &str,
+    event_id: &str,
+) -> QueryResult<Vec<String>> {
+    assessments::table
+        .filter(assessments::configuration_id.eq_any(configuration_ids))
+        .filter(assessments::opportunity_id.eq(opportunity_id))
+        .filter(assessments::event_id.eq(event_id))
+        .select(assessments::configuration_id)
+        .load(conn)
+}
+
 /// Creates the assessment unless one exists for this opportunity and configuration; returns the
 /// one that stands, and whether it is new.
 pub fn create_once(conn: &mut DbConn, new: &Assessment) -> QueryResult<(Assessment, bool)> {

@@ -64,9 +64,12 @@ impl NewJob<'_> {
 }
 
 /// Claims the next due job for `worker`: a queued job whose time has come, or a running one
-/// whose lease expired (its worker died). The claim counts as an attempt.
+/// whose lease expired (its worker died). The claim counts as an attempt. It is held under
+/// `worker` and a random suffix of its own, so settling it only counts for this very claim even
+/// when two workers share a name (replicas in containers all run as process 1, say).
 pub fn claim(conn: &mut DbConn, worker: &str, lease: Duration) -> QueryResult<Option<Job>> {
     let now = db::now();
+    let holder = format!("{worker}/{}", crate::crypto::random_token(8));
     let abandoned = jobs::state.eq("running").and(jobs::locked_until.lt(now));
     let due = jobs::state
         .eq("queued")
@@ -114,7 +117,7 @@ pub fn claim(conn: &mut DbConn, worker: &str, lease: Duration) -> QueryResult<Op
                 jobs::state.eq("running"),
                 jobs::attempts.eq(jobs::attempts + 1),
                 jobs::locked_until.eq(Some(until)),
-                jobs::locked_by.eq(Some(worker)),
+                jobs::locked_by.eq(Some(&holder)),
                 jobs::updated_at.eq(now),
             ))
             .execute(conn)?;

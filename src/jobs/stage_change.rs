@@ -17,7 +17,7 @@ use crate::db::configurations::Configuration;
 use crate::db::lever::LeverConnection;
 use crate::db::{self, DbError};
 use crate::domain::pad_label;
-use crate::lever::LeverError;
+use crate::lever::{LeverError, Opportunity};
 
 pub const KIND: &str = "stage_change";
 
@@ -34,17 +34,21 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     let event_id = job.event_id.clone().unwrap_or_default();
     let org_id = job.org_id.clone();
 
-    let (configs, connection, stage_names) = {
+    let (configs, already_fired, connection, stage_names) = {
         let (org, stage) = (org_id.clone(), payload.to_stage_id.clone());
+        let (opportunity, event) = (payload.opportunity_id.clone(), event_id.clone());
         jobs.db
             .run(move |conn| -> Result<_, DbError> {
                 let configs = db::configurations::for_stage(conn, &org, &stage)?;
+                let ids: Vec<String> = configs.iter().map(|c| c.id.clone()).collect();
+                let already_fired =
+                    db::assessments::configurations_fired_by(conn, &ids, &opportunity, &event)?;
                 let connection = db::lever::connection(conn, &org)?;
                 let names: HashMap<String, String> = db::lever::stages(conn, &org)?
                     .into_iter()
                     .map(|s| (s.id, s.text))
                     .collect();
-                Ok((configs, connection, names))
+                Ok((configs, already_fired, connection, names))
             })
             .await
             .map_err(retry_db)?
@@ -108,36 +112,21 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         }
         Err(e) => return Err(lever_failure(run, &connection, e).await),
     };
-    if opportunity.archived {
-        let outcome = "The candidate is archived in Lever; nothing was created.".to_owned();
-        return settle("ignored", outcome, None).await;
-    }
-    if opportunity.stage_id.as_deref() != Some(payload.to_stage_id.as_str()) {
-        let now_at = opportunity
-            .stage_id
-            .as_deref()
-            .map(stage_name)
-            .unwrap_or_else(|| "no stage".into());
-        let outcome = format!(
-            "Lever shows the candidate at “{now_at}”, not “{to_stage}” (a webhook's data is not signed, so Lever decides); nothing was created."
-        );
-        return settle("ignored", outcome, None).await;
-    }
-    let matching: Vec<&Configuration> = configs
-        .iter()
-        .filter(|c| opportunity.tags.contains(&c.tag_name))
-        .collect();
-    if matching.is_empty() {
-        let wanted: Vec<String> = configs
+    // An earlier run of this job created assessments and stopped before their write-back was
+    // done (a crash, a broken connection, Lever failing for a while): their links may be in
+    // Lever already, so the write-back is finished whatever the candidate's stage and tags are
+    // now, and nothing new is created.
+    let matching: Vec<&Configuration> = if already_fired.is_empty() {
+        match fires(&opportunity, &payload.to_stage_id, &configs, &stage_name) {
+            Ok(matching) => matching,
+            Err(outcome) => return settle("ignored", outcome, None).await,
+        }
+    } else {
+        configs
             .iter()
-            .map(|c| format!("“{}”", c.tag_name))
-            .collect();
-        let outcome = format!(
-            "The candidate lacks the tag {} that stage “{to_stage}” requires; nothing was created.",
-            wanted.join(" or ")
-        );
-        return settle("ignored", outcome, None).await;
-    }
+            .filter(|c| already_fired.contains(&c.id))
+            .collect()
+    };
 
     let mut fired = Vec::new();
     let mut duplicates = Vec::new();
@@ -212,6 +201,45 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         ));
     }
     settle("fired", outcome, Some(fired[0].id.clone())).await
+}
+
+/// The configurations the opportunity, as Lever now shows it, fires at `to_stage_id`; or why none
+/// fires, in words.
+fn fires<'c>(
+    opportunity: &Opportunity,
+    to_stage_id: &str,
+    configs: &'c [Configuration],
+    stage_name: &dyn Fn(&str) -> String,
+) -> Result<Vec<&'c Configuration>, String> {
+    let to_stage = stage_name(to_stage_id);
+    if opportunity.archived {
+        return Err("The candidate is archived in Lever; nothing was created.".to_owned());
+    }
+    if opportunity.stage_id.as_deref() != Some(to_stage_id) {
+        let now_at = opportunity
+            .stage_id
+            .as_deref()
+            .map(stage_name)
+            .unwrap_or_else(|| "no stage".into());
+        return Err(format!(
+            "Lever shows the candidate at “{now_at}”, not “{to_stage}” (a webhook's data is not signed, so Lever decides); nothing was created."
+        ));
+    }
+    let matching: Vec<&Configuration> = configs
+        .iter()
+        .filter(|c| opportunity.tags.contains(&c.tag_name))
+        .collect();
+    if matching.is_empty() {
+        let wanted: Vec<String> = configs
+            .iter()
+            .map(|c| format!("“{}”", c.tag_name))
+            .collect();
+        return Err(format!(
+            "The candidate lacks the tag {} that stage “{to_stage}” requires; nothing was created.",
+            wanted.join(" or ")
+        ));
+    }
+    Ok(matching)
 }
 
 async fn create_assessment(

@@ -10,6 +10,8 @@ use crate::lever_world::{connected, TAG, TRIGGER};
 both_backends!(
     a_tagged_candidate_gets_an_assessment_and_nothing_else_does,
     a_crash_between_steps_repeats_nothing_in_lever,
+    an_interrupted_write_back_is_finished_after_the_candidate_moves_on,
+    a_claim_that_ran_out_settles_nothing_even_under_the_same_worker_name,
     a_revoked_key_parks_work_until_reconnected
 );
 
@@ -163,7 +165,7 @@ async fn a_tagged_candidate_gets_an_assessment_and_nothing_else_does(backend: Ba
         "Duplicate of the delivery received",
         "more than a year before the delivery arrived; refused as a possible replay",
         "already fired for this opportunity",
-        "Verify connection request arrived",
+        "Verify connection request for the Candidate Stage Change webhook arrived",
         "GET /opportunities/",
         "POST /opportunities/",
     ] {
@@ -246,6 +248,113 @@ async fn a_crash_between_steps_repeats_nothing_in_lever(backend: Backend) {
         .await
         .unwrap();
     assert_eq!((state.as_str(), attempts), ("done", 2));
+}
+
+/// A run that created the assessment and put its link in Lever, then stopped before the rest of
+/// the write-back, finishes it on its next run even though the candidate has moved on in Lever
+/// meanwhile (the link is there; the tag and note must follow).
+async fn an_interrupted_write_back_is_finished_after_the_candidate_moves_on(backend: Backend) {
+    use diesel::prelude::*;
+    use leverbridge::assessments::write_back::STEP_LINK;
+    use leverbridge::db::schema::{assessment_steps, jobs};
+    use leverbridge::jobs::queue;
+
+    let (app, lever) = connected(backend).await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    let job = app
+        .db
+        .run(|conn| {
+            queue::claim(conn, "doomed-worker", std::time::Duration::from_secs(60))
+                .map_err(leverbridge::db::DbError::from)
+        })
+        .await
+        .unwrap()
+        .expect("a job is due");
+    let (result, _calls) = app.jobs.execute(&job).await;
+    assert!(result.is_ok());
+    // Make it as if the worker died right after the link: the progress tag is not in Lever and
+    // only the link's step is recorded; the lease runs out. (A key of its own: leverbridge's
+    // key has just used its share of Lever's rate limit.)
+    let recruiter_key = lever.new_key().await;
+    let removed = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/opportunities/{ada}/removeTags?perform_as={}",
+            lever.sim.base_url(),
+            lever.default_user
+        ))
+        .basic_auth(&recruiter_key, Some(""))
+        .json(&json!({"tags": ["leverbridge: Candidate Invited"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 200);
+    let job_id = job.id.clone();
+    app.db
+        .run(move |conn| -> Result<(), leverbridge::db::DbError> {
+            diesel::delete(assessment_steps::table.filter(assessment_steps::step.ne(STEP_LINK)))
+                .execute(conn)?;
+            let past = leverbridge::db::now() - chrono::Duration::seconds(1);
+            diesel::update(jobs::table.find(&job_id))
+                .set(jobs::locked_until.eq(Some(past)))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+
+    // Meanwhile the recruiter moves Ada on; then the job runs again (with that move's own job).
+    lever.move_to(&ada, "On-site interview").await;
+    assert_eq!(app.drain().await, 2);
+    let held = lever.opportunity(&ada).await;
+    assert_eq!(links(&held).len(), 1, "{held}");
+    assert!(
+        tags(&held).contains(&"leverbridge: Candidate Invited".to_owned()),
+        "the write-back was finished: {held}"
+    );
+    assert_eq!(
+        notes(&held).len(),
+        1,
+        "the note is not written twice: {held}"
+    );
+    let events = app.get_html("/orgs/acme/events").await;
+    assert!(
+        !events.contains("not “Phone interview”"),
+        "the first delivery is not turned into an ignored one"
+    );
+}
+
+/// Two replicas may name their workers alike (each runs as process 1 in its container): the
+/// worker whose lease ran out must not settle the job that the other one claimed since.
+async fn a_claim_that_ran_out_settles_nothing_even_under_the_same_worker_name(backend: Backend) {
+    use diesel::prelude::*;
+    use leverbridge::db::schema::jobs;
+    use leverbridge::db::DbError;
+    use leverbridge::jobs::queue;
+
+    let (app, lever) = connected(backend).await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    let (late, current, late_finished, current_finished) = app
+        .db
+        .run(|conn| -> Result<_, DbError> {
+            let lease = std::time::Duration::from_secs(60);
+            let late = queue::claim(conn, "1-worker-0", lease)?.expect("a job is due");
+            let past = leverbridge::db::now() - chrono::Duration::seconds(1);
+            diesel::update(jobs::table.find(&late.id))
+                .set(jobs::locked_until.eq(Some(past)))
+                .execute(conn)?;
+            let current = queue::claim(conn, "1-worker-0", lease)?.expect("claimed again");
+            let late_finished = queue::finish(conn, &late)?;
+            let current_finished = queue::finish(conn, &current)?;
+            Ok((late, current, late_finished, current_finished))
+        })
+        .await
+        .unwrap();
+    assert_eq!(late.id, current.id);
+    assert_ne!(late.locked_by, current.locked_by, "each claim is its own");
+    assert!(!late_finished, "the claim that ran out settles nothing");
+    assert!(current_finished);
 }
 
 async fn a_revoked_key_parks_work_until_reconnected(backend: Backend) {
