@@ -14,7 +14,7 @@ use super::webhook_keys::OrgKeys;
 use super::AppState;
 use crate::db;
 use crate::db::webhooks::WebhookEvent;
-use crate::domain::{webhook_event, STAGE_CHANGE};
+use crate::domain::{webhook_event, WebhookEventKind, STAGE_CHANGE, WEBHOOK_EVENTS};
 use crate::intake::{Delivery, Stored};
 use crate::jobs::{queue, stage_change};
 use crate::lever::{signature_is_valid, WebhookDelivery};
@@ -142,6 +142,13 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
         return reject(event, 400, reason);
     };
     let verification = delivery.is_verification();
+    // Lever's Verify sample often names candidateHired whichever webhook is being verified: it
+    // belongs to the webhook whose saved token signed it.
+    let kind = match verification {
+        true => verified_webhook(org, &delivery).unwrap_or(kind),
+        false => kind,
+    };
+    event.event = kind.name.into();
     match org.token(kind.name) {
         Some(Ok(token)) if signature_is_valid(token.as_bytes(), &delivery) => {
             event.signature_valid = true
@@ -178,8 +185,16 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
     }
     if verification {
         event.status = "verification".into();
+        let named = if delivery.event == kind.name {
+            String::new()
+        } else {
+            format!(" (its sample names {})", delivery.event)
+        };
         event.outcome = if event.signature_valid {
-            "Lever's Verify connection request arrived; signature valid.".into()
+            format!(
+                "Lever's Verify connection request for the {} webhook arrived{named}; signature valid.",
+                kind.label
+            )
         } else {
             "Lever's Verify connection request arrived (no signature token saved yet, so not checked).".into()
         };
@@ -243,6 +258,20 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
             }
         }
     }
+}
+
+/// The handled event whose saved token signed `delivery`, trying the event it names first.
+fn verified_webhook(
+    org: &OrgKeys,
+    delivery: &WebhookDelivery,
+) -> Option<&'static WebhookEventKind> {
+    webhook_event(&delivery.event)
+        .into_iter()
+        .chain(WEBHOOK_EVENTS)
+        .find(|kind| {
+            matches!(org.token(kind.name),
+                Some(Ok(token)) if signature_is_valid(token.as_bytes(), delivery))
+        })
 }
 
 /// Why a validly signed delivery is refused for its `triggeredAt`, if it is. The signature covers
@@ -379,6 +408,52 @@ mod tests {
             refused.message
         );
         assert!(refused.delivery.job.is_none());
+    }
+
+    #[test]
+    fn a_verification_belongs_to_the_webhook_whose_token_signed_it() {
+        let keys = OrgKeys::with_tokens(
+            "org",
+            &[
+                ("candidateHired", "hired-secret"),
+                (STAGE_CHANGE, "change-secret"),
+            ],
+        );
+        let sample = |secret: &str| {
+            let token = "v".repeat(48);
+            let triggered_at = 1431454330072;
+            let signature = crate::lever::sign(secret.as_bytes(), &token, triggered_at);
+            serde_json::to_vec(
+                &json!({"triggeredAt": triggered_at, "event": "candidateHired",
+                "data": {}, "token": token, "signature": signature}),
+            )
+            .unwrap()
+        };
+        // Verifying the stage-change webhook: Lever's sample names candidateHired.
+        let checked = check(&keys, &sample("change-secret"), false, 3);
+        assert_eq!(checked.status, 200);
+        let event = &checked.delivery.event;
+        assert_eq!(
+            (
+                event.event.as_str(),
+                event.status.as_str(),
+                event.signature_valid
+            ),
+            (STAGE_CHANGE, "verification", true)
+        );
+        assert!(
+            event.outcome.contains(
+                "Candidate Stage Change webhook arrived (its sample names candidateHired)"
+            ),
+            "{}",
+            event.outcome
+        );
+        // Verifying the hired webhook stays the hired webhook's.
+        let hired = check(&keys, &sample("hired-secret"), false, 3);
+        assert_eq!(hired.delivery.event.event, "candidateHired");
+        assert!(hired.delivery.event.signature_valid);
+        // Signed by no saved token: refused as before.
+        assert_eq!(check(&keys, &sample("forged"), false, 3).status, 401);
     }
 
     #[test]
