@@ -185,10 +185,42 @@ async fn a_tagged_candidate_gets_an_assessment_and_nothing_else_does(backend: Ba
     assert!(overview.contains("Notes and tags are written as Integration Bot."));
 }
 
+/// A worker claims the due job and runs it through; the caller then makes it as if the worker
+/// died somewhere in between.
+async fn run_as_a_worker_about_to_die(
+    app: &crate::helpers::TestApp,
+) -> leverbridge::jobs::queue::Job {
+    let job = app
+        .db
+        .run(|conn| {
+            leverbridge::jobs::queue::claim(
+                conn,
+                "doomed-worker",
+                std::time::Duration::from_secs(60),
+            )
+            .map_err(leverbridge::db::DbError::from)
+        })
+        .await
+        .unwrap()
+        .expect("a job is due");
+    let (result, _calls) = app.jobs.execute(&job).await;
+    assert!(result.is_ok());
+    job
+}
+
+/// The job's lease runs out: it belongs to nobody.
+fn expire_lease(conn: &mut leverbridge::db::DbConn, job_id: &str) -> diesel::QueryResult<usize> {
+    use diesel::prelude::*;
+    use leverbridge::db::schema::jobs;
+    let past = leverbridge::db::now() - chrono::Duration::seconds(1);
+    diesel::update(jobs::table.find(job_id))
+        .set(jobs::locked_until.eq(Some(past)))
+        .execute(conn)
+}
+
 async fn a_crash_between_steps_repeats_nothing_in_lever(backend: Backend) {
     use diesel::prelude::*;
     use leverbridge::db::schema::{assessment_steps, jobs};
-    use leverbridge::jobs::queue;
 
     let (app, lever) = connected(backend).await;
     let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
@@ -196,26 +228,13 @@ async fn a_crash_between_steps_repeats_nothing_in_lever(backend: Backend) {
 
     // A worker claims the job and does all of Lever's writes, then dies before settling the job
     // (and before recording its steps, the worst moment).
-    let job = app
-        .db
-        .run(|conn| {
-            queue::claim(conn, "doomed-worker", std::time::Duration::from_secs(60))
-                .map_err(leverbridge::db::DbError::from)
-        })
-        .await
-        .unwrap()
-        .expect("a job is due");
-    let (result, _calls) = app.jobs.execute(&job).await;
-    assert!(result.is_ok());
+    let job = run_as_a_worker_about_to_die(&app).await;
     let job_id = job.id.clone();
     app.db
         .run(move |conn| -> Result<(), leverbridge::db::DbError> {
             diesel::delete(assessment_steps::table).execute(conn)?;
             // The lease runs out: the job belongs to nobody.
-            let past = leverbridge::db::now() - chrono::Duration::seconds(1);
-            diesel::update(jobs::table.find(&job_id))
-                .set(jobs::locked_until.eq(Some(past)))
-                .execute(conn)?;
+            expire_lease(conn, &job_id)?;
             Ok(())
         })
         .await
@@ -256,23 +275,12 @@ async fn a_crash_between_steps_repeats_nothing_in_lever(backend: Backend) {
 async fn an_interrupted_write_back_is_finished_after_the_candidate_moves_on(backend: Backend) {
     use diesel::prelude::*;
     use leverbridge::assessments::write_back::STEP_LINK;
-    use leverbridge::db::schema::{assessment_steps, jobs};
-    use leverbridge::jobs::queue;
+    use leverbridge::db::schema::assessment_steps;
 
     let (app, lever) = connected(backend).await;
     let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
     lever.move_to(&ada, TRIGGER).await;
-    let job = app
-        .db
-        .run(|conn| {
-            queue::claim(conn, "doomed-worker", std::time::Duration::from_secs(60))
-                .map_err(leverbridge::db::DbError::from)
-        })
-        .await
-        .unwrap()
-        .expect("a job is due");
-    let (result, _calls) = app.jobs.execute(&job).await;
-    assert!(result.is_ok());
+    let job = run_as_a_worker_about_to_die(&app).await;
     // Make it as if the worker died right after the link: the progress tag is not in Lever and
     // only the link's step is recorded; the lease runs out. (A key of its own: leverbridge's
     // key has just used its share of Lever's rate limit.)
@@ -294,10 +302,7 @@ async fn an_interrupted_write_back_is_finished_after_the_candidate_moves_on(back
         .run(move |conn| -> Result<(), leverbridge::db::DbError> {
             diesel::delete(assessment_steps::table.filter(assessment_steps::step.ne(STEP_LINK)))
                 .execute(conn)?;
-            let past = leverbridge::db::now() - chrono::Duration::seconds(1);
-            diesel::update(jobs::table.find(&job_id))
-                .set(jobs::locked_until.eq(Some(past)))
-                .execute(conn)?;
+            expire_lease(conn, &job_id)?;
             Ok(())
         })
         .await
@@ -327,8 +332,6 @@ async fn an_interrupted_write_back_is_finished_after_the_candidate_moves_on(back
 /// Two replicas may name their workers alike (each runs as process 1 in its container): the
 /// worker whose lease ran out must not settle the job that the other one claimed since.
 async fn a_claim_that_ran_out_settles_nothing_even_under_the_same_worker_name(backend: Backend) {
-    use diesel::prelude::*;
-    use leverbridge::db::schema::jobs;
     use leverbridge::db::DbError;
     use leverbridge::jobs::queue;
 
@@ -340,10 +343,7 @@ async fn a_claim_that_ran_out_settles_nothing_even_under_the_same_worker_name(ba
         .run(|conn| -> Result<_, DbError> {
             let lease = std::time::Duration::from_secs(60);
             let late = queue::claim(conn, "1-worker-0", lease)?.expect("a job is due");
-            let past = leverbridge::db::now() - chrono::Duration::seconds(1);
-            diesel::update(jobs::table.find(&late.id))
-                .set(jobs::locked_until.eq(Some(past)))
-                .execute(conn)?;
+            expire_lease(conn, &late.id)?;
             let current = queue::claim(conn, "1-worker-0", lease)?.expect("claimed again");
             let late_finished = queue::finish(conn, &late)?;
             let current_finished = queue::finish(conn, &current)?;
