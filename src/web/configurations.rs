@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
+use diesel::result::DatabaseErrorKind;
 use serde::Deserialize;
 
 use super::auth::OrgPage;
@@ -12,7 +13,7 @@ use super::layout::{Chrome, Nav};
 use super::{render, render_invalid, see_other, WebError};
 use crate::db::configurations::Configuration;
 use crate::db::lever::CachedStage;
-use crate::db::{self, DbError};
+use crate::db::{self, DbConn, DbError};
 use crate::domain::{pad_label, PadKind, TagName};
 use crate::lever_access::record_calls;
 
@@ -79,6 +80,11 @@ struct Valid {
     tag: TagName,
 }
 
+/// The longest question title, in characters.
+const MAX_TITLE: usize = 200;
+/// The longest question prompt, in characters: room for a long take-home brief.
+const MAX_PROMPT: usize = 20_000;
+
 /// Checks every field, so the page can show every problem at once.
 fn validate(
     form: &ConfigurationForm,
@@ -96,6 +102,21 @@ fn validate(
         .map_err(|e| errors.insert("pad_kind", e))
         .ok();
     let (title, prompt) = (form.question_title.trim(), form.question_prompt.trim());
+    if title.chars().count() > MAX_TITLE {
+        errors.insert(
+            "question_title",
+            format!("Keep the title to {MAX_TITLE} characters or fewer."),
+        );
+    }
+    if prompt.chars().count() > MAX_PROMPT {
+        errors.insert(
+            "question_prompt",
+            format!(
+                "Keep the prompt to {MAX_PROMPT} characters or fewer (this one has {}).",
+                prompt.chars().count()
+            ),
+        );
+    }
     let question = match (title.is_empty(), prompt.is_empty()) {
         (true, true) => {
             if kind.is_some_and(PadKind::needs_question) {
@@ -104,13 +125,6 @@ fn validate(
                     "A take-home test needs a question: give it a title and a prompt.".into(),
                 );
             }
-            None
-        }
-        (false, false) if title.chars().count() > 200 => {
-            errors.insert(
-                "question_title",
-                "Keep the title under 200 characters.".into(),
-            );
             None
         }
         (false, false) => Some((title.to_owned(), prompt.to_owned())),
@@ -262,57 +276,28 @@ async fn save(
     form: ConfigurationForm,
 ) -> Result<HttpResponse, WebError> {
     org.require_admin()?;
-    let org_id = org.org.id.clone();
-    let (target, typed) = (id.clone(), form.clone());
-    let saved = org
-        .state
-        .db
-        .run(move |conn| {
-            db::connection::write_transaction(conn, |conn| -> Result<Saved, DbError> {
-                let stages = db::lever::stages(conn, &org_id)?;
-                let valid = match validate(&typed, &stages) {
-                    Ok(valid) => valid,
-                    Err(errors) => return Ok(Saved::Invalid(errors)),
-                };
-                let existing = match &target {
-                    Some(id) => match db::configurations::find(conn, &org_id, id)? {
-                        Some(c) => Some(c),
-                        None => return Ok(Saved::Missing),
-                    },
-                    None => None,
-                };
-                if let Some(other) = db::configurations::with_tag(conn, &org_id, valid.tag.as_str())? {
-                    if Some(&other.id) != target.as_ref() {
-                        let stage = stages.iter().find(|s| s.id == other.trigger_stage_id).map(|s| s.text.as_str()).unwrap_or("another stage");
-                        let mut errors = HashMap::new();
-                        errors.insert(
-                            "tag_name",
-                            format!("The tag “{}” is already used by the configuration at “{stage}”; each configuration needs its own tag.", valid.tag.as_str()),
-                        );
-                        return Ok(Saved::Invalid(errors));
-                    }
-                }
-                let now = db::now();
-                let configuration = Configuration {
-                    id: existing.as_ref().map(|c| c.id.clone()).unwrap_or_else(db::new_id),
-                    org_id: org_id.clone(),
-                    trigger_stage_id: valid.stage_id,
-                    pad_kind: valid.kind.as_str().into(),
-                    question_title: valid.question.as_ref().map(|(t, _)| t.clone()),
-                    question_prompt: valid.question.map(|(_, p)| p),
-                    tag_name: valid.tag.as_str().into(),
-                    created_at: existing.as_ref().map(|c| c.created_at).unwrap_or(now),
-                    updated_at: now,
-                };
-                if existing.is_some() {
-                    db::configurations::update(conn, &configuration)?;
-                } else {
-                    db::configurations::insert(conn, &configuration)?;
-                }
-                Ok(Saved::Done(configuration.tag_name))
+    let mut first_try = true;
+    let saved = loop {
+        let (org_id, target, typed) = (org.org.id.clone(), id.clone(), form.clone());
+        let result = org
+            .state
+            .db
+            .run(move |conn| {
+                db::connection::write_transaction(conn, |conn| {
+                    save_in(conn, &org_id, target.as_deref(), &typed)
+                })
             })
-        })
-        .await?;
+            .await;
+        match result {
+            // Another save took the same tag between the check and the insert (PostgreSQL runs
+            // them concurrently). Checking once more finds it and explains it beside the field.
+            Err(DbError::Query(diesel::result::Error::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) if first_try => first_try = false,
+            result => break result?,
+        }
+    };
     match saved {
         Saved::Done(tag) => {
             let verb = if id.is_some() { "saved" } else { "created" };
@@ -325,6 +310,64 @@ async fn save(
         }
         Saved::Missing => Err(WebError::NotFound),
     }
+}
+
+/// Validates the form and stores it as configuration `target` (a new one when `None`), inside
+/// the caller's write transaction.
+fn save_in(
+    conn: &mut DbConn,
+    org_id: &str,
+    target: Option<&str>,
+    typed: &ConfigurationForm,
+) -> Result<Saved, DbError> {
+    let stages = db::lever::stages(conn, org_id)?;
+    let valid = match validate(typed, &stages) {
+        Ok(valid) => valid,
+        Err(errors) => return Ok(Saved::Invalid(errors)),
+    };
+    let existing = match target {
+        Some(id) => match db::configurations::find(conn, org_id, id)? {
+            Some(c) => Some(c),
+            None => return Ok(Saved::Missing),
+        },
+        None => None,
+    };
+    if let Some(other) = db::configurations::with_tag(conn, org_id, valid.tag.as_str())? {
+        if Some(other.id.as_str()) != target {
+            let stage = stages
+                .iter()
+                .find(|s| s.id == other.trigger_stage_id)
+                .map(|s| s.text.as_str())
+                .unwrap_or("another stage");
+            let mut errors = HashMap::new();
+            errors.insert(
+                "tag_name",
+                format!("The tag “{}” is already used by the configuration at “{stage}”; each configuration needs its own tag.", valid.tag.as_str()),
+            );
+            return Ok(Saved::Invalid(errors));
+        }
+    }
+    let now = db::now();
+    let configuration = Configuration {
+        id: existing
+            .as_ref()
+            .map(|c| c.id.clone())
+            .unwrap_or_else(db::new_id),
+        org_id: org_id.to_owned(),
+        trigger_stage_id: valid.stage_id,
+        pad_kind: valid.kind.as_str().into(),
+        question_title: valid.question.as_ref().map(|(t, _)| t.clone()),
+        question_prompt: valid.question.map(|(_, p)| p),
+        tag_name: valid.tag.as_str().into(),
+        created_at: existing.as_ref().map(|c| c.created_at).unwrap_or(now),
+        updated_at: now,
+    };
+    if existing.is_some() {
+        db::configurations::update(conn, &configuration)?;
+    } else {
+        db::configurations::insert(conn, &configuration)?;
+    }
+    Ok(Saved::Done(configuration.tag_name))
 }
 
 pub async fn delete(

@@ -279,6 +279,33 @@ async fn invalid_configurations_are_refused_field_by_field(backend: Backend) {
         .unwrap()
         .contains("Choose Live interview or Take-home test."));
 
+    // Lengths are checked whichever question fields are filled in.
+    let response = submit(vec![
+        ("trigger_stage_id", lever.stage("On-site interview")),
+        ("pad_kind", "live".into()),
+        ("question_title", "t".repeat(201)),
+        ("tag_name", "long title".into()),
+    ])
+    .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Keep the title to 200 characters or fewer."));
+    assert!(page.contains("prompt: what the candidate should do."));
+    let response = submit(vec![
+        ("trigger_stage_id", lever.stage("On-site interview")),
+        ("pad_kind", "take_home".into()),
+        ("question_title", "Two sum".into()),
+        ("question_prompt", "é".repeat(20_001)),
+        ("tag_name", "long prompt".into()),
+    ])
+    .await;
+    assert_eq!(response.status(), 422);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Keep the prompt to 20000 characters or fewer (this one has 20001)."));
+
     // A live interview needs no question; the tag is trimmed and keeps its case.
     let response = submit(vec![
         ("trigger_stage_id", lever.stage("On-site interview")),
@@ -526,4 +553,71 @@ async fn a_rotated_url_and_a_changed_token_take_effect_at_once(backend: Backend)
         404
     );
     assert_eq!(app.drain().await, 0);
+}
+
+/// Two saves with one tag at the same moment: the one that commits second is told, beside the
+/// field, that the tag is taken. SQLite runs write transactions one at a time, so the check and
+/// the insert can only interleave on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_saves_of_one_tag_at_once_end_in_the_form_message() {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let Some(backend) = Backend::postgres("two_saves_of_one_tag_at_once_end_in_the_form_message")
+    else {
+        return;
+    };
+    let (app, lever) = connected(backend).await;
+    let leverbridge::config::DatabaseUrl::Postgres(url) = app.database.url.clone() else {
+        unreachable!("a PostgreSQL backend has a PostgreSQL URL")
+    };
+    let stage = lever.stage("On-site interview");
+    // The other save has inserted its row but not committed it when this one checks the tag;
+    // it commits once this save's insert waits on the tag's unique index.
+    let (inserted, wait_for_insert) = tokio::sync::oneshot::channel();
+    let other = std::thread::spawn(move || -> anyhow::Result<()> {
+        let mut conn = PgConnection::establish(&url)?;
+        diesel::sql_query("BEGIN").execute(&mut conn)?;
+        diesel::sql_query(format!(
+            "INSERT INTO configurations (id, org_id, trigger_stage_id, pad_kind, tag_name, created_at, updated_at) \
+             SELECT 'the-other-save', id, '{stage}', 'live', 'Raced', now(), now() FROM organizations WHERE slug = 'acme'"
+        ))
+        .execute(&mut conn)?;
+        let _ = inserted.send(());
+        let waiting_on_a_lock = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM pg_stat_activity \
+              WHERE wait_event_type = 'Lock' AND datname = current_database())",
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while diesel::select(waiting_on_a_lock.clone()).get_result::<i64>(&mut conn)? == 0 {
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "the form's save never waited on the uncommitted tag"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        diesel::sql_query("COMMIT").execute(&mut conn)?;
+        Ok(())
+    });
+    if wait_for_insert.await.is_err() {
+        panic!("the other save failed: {:?}", other.join().unwrap());
+    }
+    let response = app
+        .post_form(
+            "/orgs/acme/configurations/new",
+            "/orgs/acme/configurations/new",
+            &[
+                ("trigger_stage_id", &lever.stage(TRIGGER)),
+                ("pad_kind", "live"),
+                ("tag_name", "Raced"),
+            ],
+        )
+        .await;
+    other.join().unwrap().expect("the other save committed");
+    assert_eq!(response.status(), 422);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("The tag “Raced” is already used by the configuration at “On-site interview”"));
+    let list = app.get_html("/orgs/acme/configurations").await;
+    assert_eq!(list.matches("<code>Raced</code>").count(), 1, "{list}");
 }
