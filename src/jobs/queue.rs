@@ -10,7 +10,7 @@ use rand::Rng;
 
 use crate::db::connection::write_transaction;
 use crate::db::schema::jobs;
-use crate::db::{self, DbConn};
+use crate::db::{self, webhooks, DbConn};
 
 /// A job row, as read and as first written.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -63,6 +63,9 @@ impl NewJob<'_> {
     }
 }
 
+/// Why a job is dead when its worker stopped without settling it on every attempt.
+const WORKER_DIED: &str = "its worker stopped before finishing, on every attempt";
+
 /// Claims the next due job for `worker`: a queued job whose time has come, or a running one
 /// whose lease expired (its worker died). The claim counts as an attempt. It is held under
 /// `worker` and a random suffix of its own, so settling it only counts for this very claim even
@@ -76,20 +79,28 @@ pub fn claim(conn: &mut DbConn, worker: &str, lease: Duration) -> QueryResult<Op
         .and(jobs::run_at.le(now))
         .or(abandoned.and(jobs::attempts.lt(jobs::max_attempts)));
     write_transaction(conn, |conn| {
-        // A job whose worker died on each of its attempts (it may be what kills them) is dead.
-        diesel::update(
-            jobs::table
-                .filter(abandoned)
-                .filter(jobs::attempts.ge(jobs::max_attempts)),
-        )
-        .set((
-            jobs::state.eq("dead"),
-            jobs::last_error.eq("its worker stopped before finishing, on every attempt"),
-            jobs::locked_until.eq(None::<NaiveDateTime>),
-            jobs::locked_by.eq(None::<String>),
-            jobs::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+        // A job whose worker died on each of its attempts (it may be what kills them) is dead,
+        // and its delivery's outcome says so, with a Retry button beside it.
+        let exhausted: Vec<(String, Option<String>, i32)> = jobs::table
+            .filter(abandoned)
+            .filter(jobs::attempts.ge(jobs::max_attempts))
+            .select((jobs::id, jobs::event_id, jobs::attempts))
+            .load(conn)?;
+        for (id, event, attempts) in exhausted {
+            let buried = diesel::update(jobs::table.find(&id).filter(abandoned))
+                .set((
+                    jobs::state.eq("dead"),
+                    jobs::last_error.eq(WORKER_DIED),
+                    jobs::locked_until.eq(None::<NaiveDateTime>),
+                    jobs::locked_by.eq(None::<String>),
+                    jobs::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            if let (1, Some(event)) = (buried, event) {
+                let outcome = format!("Failed after {attempts} attempts: {WORKER_DIED}.");
+                webhooks::set_outcome(conn, &event, "failed", &outcome, None)?;
+            }
+        }
         let id: Option<String> = match conn {
             // Several replicas share the table: skip rows another transaction is claiming.
             DbConn::Pg(pg) => jobs::table

@@ -1,5 +1,6 @@
-//! Lever API-key permissions: which one each endpoint needs (the contract shared with the
-//! simulator, `notes/permissions.md`), and the connection test that finds the missing ones.
+//! Lever API-key permissions: which one each endpoint needs (by Lever's names for them; the
+//! simulator in `lever_sim::api` enforces the same table), and the connection test that finds
+//! the missing ones.
 
 use reqwest::Method;
 use serde_json::json;

@@ -109,7 +109,8 @@ impl Endpoint {
         Some(ep)
     }
 
-    /// The permission names of /work/notes/permissions.md.
+    /// The permission an endpoint needs, named as the client's table in `crate::lever::permissions`
+    /// names it (Lever's own names for API-key permissions).
     fn permission(&self) -> &'static str {
         use Endpoint::*;
         match self {

@@ -12,6 +12,7 @@ both_backends!(
     a_crash_between_steps_repeats_nothing_in_lever,
     an_interrupted_write_back_is_finished_after_the_candidate_moves_on,
     a_claim_that_ran_out_settles_nothing_even_under_the_same_worker_name,
+    a_job_whose_worker_dies_on_every_attempt_is_dead_and_says_so,
     a_revoked_key_parks_work_until_reconnected
 );
 
@@ -355,6 +356,47 @@ async fn a_claim_that_ran_out_settles_nothing_even_under_the_same_worker_name(ba
     assert_ne!(late.locked_by, current.locked_by, "each claim is its own");
     assert!(!late_finished, "the claim that ran out settles nothing");
     assert!(current_finished);
+}
+
+/// A job that kills its worker every time (or whose workers keep dying) is dead once its
+/// attempts are used up: its delivery says why, and Retry runs it again.
+async fn a_job_whose_worker_dies_on_every_attempt_is_dead_and_says_so(backend: Backend) {
+    use leverbridge::db::DbError;
+    use leverbridge::jobs::queue;
+
+    let (app, lever) = connected(backend).await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    let (job_id, claims) = app
+        .db
+        .run(|conn| -> Result<_, DbError> {
+            let lease = std::time::Duration::from_secs(60);
+            let (mut job_id, mut claims) = (None, 0);
+            while let Some(job) = queue::claim(conn, "doomed-worker", lease)? {
+                expire_lease(conn, &job.id)?;
+                job_id = Some(job.id);
+                claims += 1;
+            }
+            Ok((job_id.expect("the job was claimed"), claims))
+        })
+        .await
+        .unwrap();
+    let events = app.get_html("/orgs/acme/events").await;
+    assert!(
+        events.contains(&format!(
+            "Failed after {claims} attempts: its worker stopped before finishing, on every attempt."
+        )),
+        "{events}"
+    );
+    let retry = format!("/orgs/acme/events/{job_id}/retry");
+    assert!(events.contains(&retry), "a Retry button: {events}");
+
+    let response = app.post_form("/orgs/acme/events", &retry, &[]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.drain().await, 1);
+    let held = lever.opportunity(&ada).await;
+    assert_eq!(links(&held).len(), 1, "{held}");
+    assert!(app.get_html("/orgs/acme/events").await.contains("fired"));
 }
 
 async fn a_revoked_key_parks_work_until_reconnected(backend: Backend) {
