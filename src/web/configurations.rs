@@ -44,6 +44,8 @@ struct FormPage {
     kinds: Vec<(&'static str, &'static str)>,
     form: ConfigurationForm,
     errors: HashMap<&'static str, String>,
+    max_title: usize,
+    max_prompt: usize,
 }
 
 #[derive(Clone, Default, Deserialize)]
@@ -221,6 +223,8 @@ async fn form_page(
             .collect(),
         form,
         errors,
+        max_title: MAX_TITLE,
+        max_prompt: MAX_PROMPT,
     })
 }
 
