@@ -104,6 +104,10 @@ pub struct Tuning {
     pub lever_max_retries: u32,
     /// How long one Lever call may take.
     pub lever_timeout: std::time::Duration,
+    /// How long a webhook delivery waits to be stored before it is answered 503 with
+    /// `Retry-After` (Lever delivers it again), so a store that falls behind sheds load instead
+    /// of holding connections open.
+    pub intake_wait: std::time::Duration,
 }
 
 impl Default for Tuning {
@@ -116,6 +120,7 @@ impl Default for Tuning {
             lever_backoff_base: Duration::from_millis(500),
             lever_max_retries: 4,
             lever_timeout: Duration::from_secs(15),
+            intake_wait: Duration::from_secs(10),
         }
     }
 }

@@ -59,7 +59,7 @@ impl Application {
             settings.secret_key.clone(),
         );
         let jobs = Jobs::new(db.clone(), settings.clone(), lever.clone());
-        let intake = Intake::start(db.clone(), jobs.clone());
+        let intake = Intake::start(db.clone(), jobs.clone(), settings.tuning.intake_wait);
         db.spawn_sqlite_checkpoints();
         let state = web::Data::new(AppState {
             settings,

@@ -5,8 +5,8 @@ use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use leverbridge::config::{DatabaseUrl, LeverHosts, Settings, Tuning};
 use leverbridge::crypto::{random_token, SecretKey};
 use leverbridge::db::schema::{jobs, webhook_events};
+use leverbridge::db::webhooks::token_context;
 use leverbridge::db::{self, Db};
-use leverbridge::web::lever_webhook::token_context;
 
 use crate::database::Backend;
 use crate::EVENT;

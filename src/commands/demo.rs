@@ -9,11 +9,11 @@ use serde_json::json;
 use crate::config::{self, DatabaseUrl, LeverHosts, Settings};
 use crate::crypto::{last_four, SecretKey};
 use crate::db::configurations::Configuration;
+use crate::db::webhooks::token_context;
 use crate::db::{self, Db};
 use crate::lever_access::connect_key;
 use crate::lever_sim::{seed_demo, spawn_sim, SimConfig};
 use crate::startup::Application;
-use crate::web::lever_webhook::token_context;
 
 /// The password of every demo user (printed at start).
 pub const DEMO_PASSWORD: &str = "leverbridge-demo";

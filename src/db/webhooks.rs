@@ -8,6 +8,11 @@ use super::schema::{
 };
 use super::DbConn;
 
+/// The context a webhook's signature token is sealed under: its organization and event.
+pub fn token_context(org_id: &str, event: &str) -> String {
+    format!("webhook-token:{org_id}:{event}")
+}
+
 /// The organization's endpoint key, created on first use (two first visits at once agree on one).
 pub fn endpoint_key(conn: &mut DbConn, org_id: &str) -> QueryResult<String> {
     let existing = webhook_endpoints::table

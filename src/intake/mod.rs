@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use tokio::sync::{mpsc, oneshot};
 
+use diesel::r2d2::PooledConnection;
+
+use crate::db::connection::ConnectionManager;
 use crate::db::webhooks::{EventTally, SeenToken, WebhookEvent};
 use crate::db::{Db, DbConn, DbError};
 use crate::domain::webhook_event;
@@ -35,6 +38,7 @@ const QUEUE: usize = 8192;
 
 /// A delivery ready to store: its event row, the job it causes, and whether its token must
 /// not have been seen before.
+#[derive(Clone)]
 pub struct Delivery {
     pub event: WebhookEvent,
     pub job: Option<Job>,
@@ -58,6 +62,8 @@ pub enum IntakeError {
     Store(String),
     #[error("the intake has stopped")]
     Stopped,
+    #[error("the store is behind: the delivery was not stored within {0:?}")]
+    Busy(Duration),
 }
 
 struct Pending {
@@ -68,12 +74,14 @@ struct Pending {
 #[derive(Clone)]
 pub struct Intake {
     tx: mpsc::Sender<Pending>,
+    /// How long a delivery may wait to be stored (`Tuning::intake_wait`).
+    wait: Duration,
 }
 
 impl Intake {
     /// Starts the writers: one on SQLite (a second would only wait for its write lock), a few
     /// on PostgreSQL (while one waits for its commit, another gathers the next batch).
-    pub fn start(db: Db, jobs: Arc<Jobs>) -> Intake {
+    pub fn start(db: Db, jobs: Arc<Jobs>, wait: Duration) -> Intake {
         let (tx, rx) = mpsc::channel(QUEUE);
         let rx = Arc::new(std::sync::Mutex::new(rx));
         let writers = if db.is_postgres() { PG_WRITERS } else { 1 };
@@ -84,17 +92,24 @@ impl Intake {
                 .spawn(move || writer(n as i32, db, jobs, rx))
                 .expect("an intake writer thread starts");
         }
-        Intake { tx }
+        Intake { tx, wait }
     }
 
-    /// Stores a delivery; returns once it is committed.
+    /// Stores a delivery; returns once it is committed, or `Busy` when that takes longer than
+    /// the intake's wait. A delivery that gave up waiting may still be stored afterwards; Lever's
+    /// next attempt is then a duplicate, acknowledged and not acted on twice.
     pub async fn store(&self, delivery: Delivery) -> Result<Stored, IntakeError> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Pending { delivery, reply })
+        let stored = async {
+            self.tx
+                .send(Pending { delivery, reply })
+                .await
+                .map_err(|_| IntakeError::Stopped)?;
+            answer.await.map_err(|_| IntakeError::Stopped)?
+        };
+        tokio::time::timeout(self.wait, stored)
             .await
-            .map_err(|_| IntakeError::Stopped)?;
-        answer.await.map_err(|_| IntakeError::Stopped)?
+            .unwrap_or(Err(IntakeError::Busy(self.wait)))
     }
 }
 
@@ -102,7 +117,7 @@ impl Intake {
 /// pool checkout. It takes everything waiting (up to a batch), stores it, answers each sender,
 /// and repeats; it ends when the server (every sender) is gone.
 fn writer(n: i32, db: Db, jobs: Arc<Jobs>, rx: Arc<std::sync::Mutex<mpsc::Receiver<Pending>>>) {
-    let mut held = None;
+    let mut writer = Writer { n, db, held: None };
     let mut checkpointed = Instant::now();
     loop {
         let batch = {
@@ -121,54 +136,86 @@ fn writer(n: i32, db: Db, jobs: Arc<Jobs>, rx: Arc<std::sync::Mutex<mpsc::Receiv
         };
         let (deliveries, replies): (Vec<Delivery>, Vec<_>) =
             batch.into_iter().map(|p| (p.delivery, p.reply)).unzip();
-        let conn = match held.take() {
-            Some(conn) => Ok(conn),
-            None => db.get(),
-        };
-        let result = conn.and_then(|mut conn| {
-            // A panic while storing must not end the writer (every later delivery would fail):
-            // the batch is refused, Lever retries it, and the connection is not reused.
-            let stored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                store_batch(&mut conn, deliveries, n)
-            }))
-            .unwrap_or_else(|_| Err(DbError::Pool("storing the batch panicked".into())));
-            if stored.is_ok() {
-                held = Some(conn);
-            }
-            stored
-        });
-        answer(&jobs, replies, result);
+        let outcomes = writer.store_each(deliveries);
+        if outcomes.iter().any(|o| matches!(o, Ok(Stored::Queued))) {
+            jobs.wake();
+        }
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            let _ = reply.send(outcome.map_err(|e| IntakeError::Store(e.to_string())));
+        }
         if checkpointed.elapsed() >= SQLITE_CHECKPOINT_EVERY {
             checkpointed = Instant::now();
-            if let Some(DbConn::Sqlite(conn)) = held.as_deref_mut() {
+            if let Some(DbConn::Sqlite(conn)) = writer.held.as_deref_mut() {
                 sqlite::checkpoint(conn);
             }
         }
     }
 }
 
-/// Tells each sender how its delivery was stored, and wakes a job worker if work arrived.
-fn answer(
-    jobs: &Jobs,
-    replies: Vec<oneshot::Sender<Result<Stored, IntakeError>>>,
-    result: Result<Vec<Stored>, DbError>,
-) {
-    match result {
-        Ok(outcomes) => {
-            if outcomes.contains(&Stored::Queued) {
-                jobs.wake();
-            }
-            for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                let _ = reply.send(Ok(outcome));
-            }
+/// A writer's connection, kept between batches while it works.
+struct Writer {
+    n: i32,
+    db: Db,
+    held: Option<PooledConnection<ConnectionManager>>,
+}
+
+impl Writer {
+    /// Stores a batch in one commit; if that fails, each delivery on its own, so one bad
+    /// delivery fails only itself and not every organization's deliveries batched with it.
+    fn store_each(&mut self, deliveries: Vec<Delivery>) -> Vec<Result<Stored, DbError>> {
+        if deliveries.len() == 1 {
+            return vec![self.store(deliveries).map(|mut stored| stored.remove(0))];
         }
-        Err(e) => {
-            tracing::error!(error = %e, "failed to store webhook deliveries");
-            for reply in replies {
-                let _ = reply.send(Err(IntakeError::Store(e.to_string())));
+        // Kept for the one-by-one retry: a failed batch may have marked some as duplicates of
+        // copies whose storing it then rolled back.
+        let copies = deliveries.clone();
+        match self.store(deliveries) {
+            Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, deliveries = copies.len(),
+                    "a batch of webhook deliveries failed; storing them one by one");
+                copies
+                    .into_iter()
+                    .map(|delivery| self.store(vec![delivery]).map(|mut s| s.remove(0)))
+                    .collect()
             }
         }
     }
+
+    /// Stores deliveries in one transaction on the writer's connection.
+    fn store(&mut self, deliveries: Vec<Delivery>) -> Result<Vec<Stored>, DbError> {
+        let mut conn = match self.held.take() {
+            Some(conn) => conn,
+            None => {
+                let mut conn = self.db.get()?;
+                durable(&mut conn)?;
+                conn
+            }
+        };
+        // A panic while storing must not end the writer (every later delivery would fail): the
+        // deliveries are refused, Lever retries them, and the connection is not reused.
+        let stored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store_batch(&mut conn, deliveries, self.n)
+        }))
+        .unwrap_or_else(|_| Err(DbError::Pool("storing the deliveries panicked".into())));
+        match &stored {
+            Ok(_) => self.held = Some(conn),
+            Err(e) => tracing::error!(error = %e, "failed to store webhook deliveries"),
+        }
+        stored
+    }
+}
+
+/// Lever is told a delivery is stored only after its commit, so that commit must survive a power
+/// loss: on SQLite the writer's connection syncs the log on every commit (`synchronous = FULL`;
+/// other connections stay at NORMAL, their work is idempotent and runs again). PostgreSQL's
+/// commits are durable by default.
+fn durable(conn: &mut DbConn) -> Result<(), DbError> {
+    use diesel::connection::SimpleConnection;
+    if let DbConn::Sqlite(conn) = conn {
+        conn.batch_execute("PRAGMA synchronous = FULL")?;
+    }
+    Ok(())
 }
 
 /// Stores a batch: each delivery with its job, atomically, and a delivery whose token was
@@ -284,6 +331,40 @@ impl Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(diesel::QueryableByName)]
+    struct Synchronous {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        synchronous: i32,
+    }
+
+    fn synchronous(conn: &mut DbConn) -> i32 {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("PRAGMA synchronous")
+            .get_result::<Synchronous>(conn)
+            .unwrap()
+            .synchronous
+    }
+
+    #[test]
+    fn on_sqlite_the_writer_syncs_every_commit_and_other_connections_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::config::DatabaseUrl::Sqlite(dir.path().join("intake.db"));
+        let db = Db::connect(&url).unwrap();
+        db.migrate().unwrap();
+        let mut writer = Writer {
+            n: 0,
+            db: db.clone(),
+            held: None,
+        };
+        assert_eq!(writer.store(Vec::new()).unwrap(), Vec::new());
+        let held = writer
+            .held
+            .as_deref_mut()
+            .expect("the writer keeps its connection");
+        assert_eq!(synchronous(held), 2, "FULL on the writer's connection");
+        assert_eq!(synchronous(&mut db.get().unwrap()), 1, "NORMAL elsewhere");
+    }
 
     fn event(name: &str, status: &str, valid: bool, second: u32) -> Delivery {
         let received_at = chrono::NaiveDate::from_ymd_opt(2026, 11, 22)

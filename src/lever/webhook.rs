@@ -37,7 +37,38 @@ pub enum WebhookParseError {
     Missing(&'static str),
     #[error("the `{field}` field is invalid: {reason}")]
     Invalid { field: &'static str, reason: String },
+    #[error("the `{0}` field contains a NUL character")]
+    Nul(String),
 }
+
+fn nul_in(field: String) -> WebhookParseError {
+    WebhookParseError::Nul(field)
+}
+
+/// The path of the first key or string inside `value` that holds a NUL character.
+fn nul_path(value: &Value, path: &str) -> Option<String> {
+    match value {
+        Value::String(text) if text.contains('\0') => Some(path.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, &format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let inner = format!("{path}.{}", key.replace('\0', "\\u0000"));
+            if key.contains('\0') {
+                Some(inner)
+            } else {
+                nul_path(item, &inner)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The longest delivery `token` accepted. Lever's tokens are 48 characters in its examples (50
+/// in one); their format is not otherwise checked, only bounded, so that one oversized token
+/// cannot fail the storage of the deliveries stored with it.
+pub const MAX_TOKEN_CHARS: usize = 256;
 
 /// What a `candidateStageChange` delivery says moved where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +110,15 @@ impl WebhookDelivery {
             })?,
         };
         let token = text(&fields, "token")?;
+        if token.chars().count() > MAX_TOKEN_CHARS {
+            return Err(WebhookParseError::Invalid {
+                field: "token",
+                reason: format!(
+                    "it is {} characters long; Lever's are far shorter (at most {MAX_TOKEN_CHARS} accepted)",
+                    token.chars().count()
+                ),
+            });
+        }
         let signature = text(&fields, "signature")?;
         let event = text(&fields, "event")?;
         let id = fields
@@ -89,6 +129,23 @@ impl WebhookDelivery {
             None | Some(Value::Null) => Value::Object(Map::new()),
             Some(data) => data,
         };
+        // No text Lever sends holds a NUL character, and PostgreSQL cannot store one: a delivery
+        // carrying one is refused here rather than failing its job on every attempt.
+        for (field, value) in [
+            ("token", &token),
+            ("signature", &signature),
+            ("event", &event),
+        ] {
+            if value.contains('\0') {
+                return Err(nul_in(field.to_owned()));
+            }
+        }
+        if id.as_deref().is_some_and(|id| id.contains('\0')) {
+            return Err(nul_in("id".to_owned()));
+        }
+        if let Some(path) = nul_path(&data, "data") {
+            return Err(nul_in(path));
+        }
         Ok(WebhookDelivery {
             id,
             triggered_at,
@@ -206,6 +263,49 @@ mod tests {
         let mut blank = delivery(KNOWN_SIGNATURE);
         blank.signature.clear();
         assert!(!signature_is_valid(b"sig-token-abc", &blank));
+    }
+
+    #[test]
+    fn an_overlong_token_is_refused_but_any_format_is_not() {
+        let body = |token: &str| {
+            format!(
+                r#"{{"triggeredAt": 1, "event": "candidateHired", "data": {{}},
+                    "token": "{token}", "signature": "ab"}}"#
+            )
+        };
+        let odd = "Not-hex_token.with:odd~characters".repeat(8);
+        assert!(WebhookDelivery::parse(body(&odd[..MAX_TOKEN_CHARS]).as_bytes()).is_ok());
+        let err =
+            WebhookDelivery::parse(body(&"t".repeat(MAX_TOKEN_CHARS + 1)).as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, WebhookParseError::Invalid { field: "token", .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_nul_character_anywhere_is_refused_with_its_place() {
+        let cases = [
+            (
+                r#"{"opportunityId": "o1\u0000", "toStageId": "s2"}"#,
+                "data.opportunityId",
+            ),
+            (r#"{"ids": ["a", "b\u0000"]}"#, "data.ids[1]"),
+        ];
+        for (data, place) in cases {
+            let body = format!(
+                r#"{{"triggeredAt": 1, "event": "candidateStageChange", "data": {data},
+                    "token": "tok", "signature": "ab"}}"#
+            );
+            let err = WebhookDelivery::parse(body.as_bytes()).unwrap_err();
+            assert_eq!(err, WebhookParseError::Nul(place.to_owned()));
+        }
+        let body = r#"{"triggeredAt": 1, "event": "candidateHired", "data": {},
+            "token": "t\u0000k", "signature": "ab"}"#;
+        assert_eq!(
+            WebhookDelivery::parse(body.as_bytes()).unwrap_err(),
+            WebhookParseError::Nul("token".into())
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use diesel::result::DatabaseErrorKind;
 use serde::Deserialize;
 
 use super::auth::OrgPage;
+use super::confirm::{Confirmation, Confirmed};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{Chrome, Nav};
 use super::{render, render_invalid, see_other, WebError};
@@ -377,10 +378,40 @@ fn save_in(
 pub async fn delete(
     org: OrgPage,
     path: web::Path<(String, String)>,
-    CsrfForm(_): CsrfForm<NoFields>,
+    CsrfForm(form): CsrfForm<Confirmed>,
 ) -> Result<HttpResponse, WebError> {
     org.require_admin()?;
     let (org_id, id) = (org.org.id.clone(), path.1.clone());
+    if !form.is_confirmed() {
+        let (org_id, id) = (org_id.clone(), id.clone());
+        let (configuration, stages) = org
+            .state
+            .db
+            .run(move |conn| -> Result<_, DbError> {
+                let configuration = db::configurations::find(conn, &org_id, &id)?;
+                Ok((configuration, db::lever::stages(conn, &org_id)?))
+            })
+            .await?;
+        let configuration = configuration.ok_or(WebError::NotFound)?;
+        let stage = stages
+            .iter()
+            .find(|s| s.id == configuration.trigger_stage_id)
+            .map_or(configuration.trigger_stage_id.as_str(), |s| s.text.as_str());
+        return Confirmation {
+            chrome: Chrome::new(&org, "Delete configuration", Nav::Configurations),
+            question: "Delete this configuration?".into(),
+            consequence: format!(
+                "Candidates tagged “{}” who reach “{stage}” will no longer receive a {} \
+                 assessment. Assessments it has already created are kept, with their links in Lever.",
+                configuration.tag_name,
+                pad_label(&configuration.pad_kind).to_lowercase(),
+            ),
+            action: org.url(&format!("/configurations/{}/delete", configuration.id)),
+            button: "Delete configuration".into(),
+            cancel: org.url("/configurations"),
+        }
+        .answer();
+    }
     let removed = org
         .state
         .db

@@ -15,7 +15,7 @@ use super::AppState;
 use crate::db;
 use crate::db::webhooks::WebhookEvent;
 use crate::domain::{webhook_event, WebhookEventKind, STAGE_CHANGE, WEBHOOK_EVENTS};
-use crate::intake::{Delivery, Stored};
+use crate::intake::{Delivery, IntakeError, Stored};
 use crate::jobs::{queue, stage_change};
 use crate::lever::{signature_is_valid, WebhookDelivery};
 
@@ -26,6 +26,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 const OLDEST_DAYS: i64 = 365;
 /// How long after its arrival (the clocks of Lever and this server differ a little).
 const NEWEST_DAYS: i64 = 1;
+/// What a shed delivery's `Retry-After` asks of Lever, in seconds.
+const RETRY_AFTER_SECS: &str = "30";
 /// How much of a body is kept for the Events page.
 const KEPT_BODY: usize = 8 * 1024;
 
@@ -76,6 +78,15 @@ pub async fn receive(
     match state.intake.store(checked.delivery).await {
         Ok(Stored::Duplicate) => answer(200, "duplicate"),
         Ok(_) => answer(checked.status, &checked.message),
+        Err(e @ IntakeError::Busy(_)) => {
+            tracing::warn!(error = %e, "shedding a webhook delivery");
+            let mut response = answer(503, "leverbridge is busy; Lever will retry the delivery");
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+            response
+        }
         Err(e) => {
             tracing::error!(error = %e, "failed to store a webhook delivery");
             // Not stored, so not acknowledged: Lever will deliver it again.
@@ -132,11 +143,12 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
         Err(e) => return reject(event, 400, format!("malformed delivery: {e}")),
     };
     let stage = delivery.stage_change();
-    event.event = storable(&delivery.event);
-    event.token = Some(storable(&delivery.token));
+    // Parsing refused any NUL character, so these fields store as they are.
+    event.event = delivery.event.clone();
+    event.token = Some(delivery.token.clone());
     event.triggered_at = Some(delivery.triggered_at);
-    event.opportunity_id = stage.as_ref().map(|s| storable(&s.opportunity_id));
-    event.to_stage_id = stage.as_ref().map(|s| storable(&s.to_stage_id));
+    event.opportunity_id = stage.as_ref().map(|s| s.opportunity_id.clone());
+    event.to_stage_id = stage.as_ref().map(|s| s.to_stage_id.clone());
     let Some(kind) = webhook_event(&delivery.event) else {
         let reason = format!("leverbridge does not handle the event “{}”", event.event);
         return reject(event, 400, reason);
@@ -198,13 +210,15 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
         } else {
             "Lever's Verify connection request arrived (no signature token saved yet, so not checked).".into()
         };
-        // Its token is remembered too: the signature does not cover `data`, so a captured
-        // verification must not come back as a stage change.
+        // A signed one's token is remembered too: the signature does not cover `data`, so a
+        // captured verification must not come back as a stage change. An unsigned one claims
+        // nothing: anybody could send it, and its token must not shut out a real delivery.
+        let deduplicate = event.signature_valid;
         return Checked {
             delivery: Delivery {
                 event,
                 job: None,
-                deduplicate: true,
+                deduplicate,
             },
             status: 200,
             message: "verified".into(),
@@ -312,13 +326,8 @@ fn reject(mut event: WebhookEvent, status: u16, outcome: String) -> Checked {
     }
 }
 
-/// The context a signature token is sealed under.
-pub fn token_context(org_id: &str, event: &str) -> String {
-    format!("webhook-token:{org_id}:{event}")
-}
-
-/// Text as it can be stored: PostgreSQL's text holds no NUL character (a JSON string may carry
-/// one as `\u0000`), and one such value must not fail the batch it is stored with.
+/// Text as it can be stored: PostgreSQL's text holds no NUL character, and a body that is not
+/// JSON may carry one.
 fn storable(text: &str) -> String {
     text.replace('\0', "\u{FFFD}")
 }

@@ -3,6 +3,7 @@
 pub mod auth;
 mod candidate;
 mod configurations;
+pub mod confirm;
 mod connection;
 pub mod csrf;
 pub mod error;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::crypto::SecretKey;
 use crate::db::{self, Db, DbError};
 
-use super::lever_webhook::token_context;
+use crate::db::webhooks::token_context;
 
 /// How long an entry is trusted without asking the database again.
 const TTL: Duration = Duration::from_secs(5);

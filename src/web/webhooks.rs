@@ -6,12 +6,12 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use super::auth::OrgPage;
-use super::csrf::{CsrfForm, NoFields};
+use super::confirm::{Confirmation, Confirmed};
+use super::csrf::CsrfForm;
 use super::layout::{Chrome, Nav};
-use super::lever_webhook::token_context;
 use super::{render, render_invalid, see_other, WebError};
 use crate::crypto::last_four;
-use crate::db::webhooks::EventStats;
+use crate::db::webhooks::{token_context, EventStats};
 use crate::db::{self, DbError};
 use crate::domain::{webhook_event, WebhookEventKind, WEBHOOK_EVENTS};
 
@@ -20,6 +20,8 @@ use crate::domain::{webhook_event, WebhookEventKind, WEBHOOK_EVENTS};
 struct WebhooksPage {
     chrome: Chrome,
     url: String,
+    /// When Lever's Verify connection request last reached this URL, for whichever webhook.
+    verified: Option<String>,
     events: Vec<EventRow>,
 }
 
@@ -31,6 +33,9 @@ struct EventRow {
     rejected: i64,
     last: Option<(String, bool)>,
     verified: Option<String>,
+    /// No verification is tied to this webhook (by its token), but one reached the URL while
+    /// this webhook had no token saved: most likely this one's, as Lever's sample names any event.
+    verified_at_url: Option<String>,
     error: Option<String>,
 }
 
@@ -53,12 +58,17 @@ async fn page(org: &OrgPage, errors: HashMap<String, String>) -> Result<Webhooks
             Ok((key, tokens, stats))
         })
         .await?;
+    let verified_at_url = stats.values().filter_map(|s| s.last_verification).max();
     let events = WEBHOOK_EVENTS
         .iter()
         .map(|kind| {
             let token = tokens.iter().find(|t| t.event == kind.name);
             let s: EventStats = stats.get(kind.name).cloned().unwrap_or_default();
             EventRow {
+                verified_at_url: match (s.last_verification, token) {
+                    (None, None) => verified_at_url.map(when),
+                    _ => None,
+                },
                 kind,
                 token_last4: token.map(|t| t.token_last4.clone()),
                 token_updated: token.map(|t| when(t.updated_at)),
@@ -83,6 +93,7 @@ async fn page(org: &OrgPage, errors: HashMap<String, String>) -> Result<Webhooks
                 .settings
                 .absolute_url(&format!("/webhooks/lever/{shown}"))
         },
+        verified: verified_at_url.map(when),
         events,
     })
 }
@@ -157,10 +168,25 @@ pub async fn save_tokens(
 pub async fn clear_token(
     org: OrgPage,
     event: web::Path<(String, String)>,
-    CsrfForm(_): CsrfForm<NoFields>,
+    CsrfForm(form): CsrfForm<Confirmed>,
 ) -> Result<HttpResponse, WebError> {
     org.require_admin()?;
     let kind = webhook_event(&event.1).ok_or(WebError::NotFound)?;
+    if !form.is_confirmed() {
+        return Confirmation {
+            chrome: Chrome::new(&org, "Remove signature token", Nav::Webhooks),
+            question: format!("Remove the {} signature token?", kind.label),
+            consequence: format!(
+                "leverbridge will refuse every {} delivery from Lever (they cannot be verified) \
+                 until you paste the webhook's token again.",
+                kind.label
+            ),
+            action: org.url(&format!("/webhooks/tokens/{}/clear", kind.name)),
+            button: "Remove token".into(),
+            cancel: org.url("/webhooks"),
+        }
+        .answer();
+    }
     let org_id = org.org.id.clone();
     org.state
         .db
@@ -181,9 +207,23 @@ pub async fn clear_token(
 
 pub async fn rotate(
     org: OrgPage,
-    CsrfForm(_): CsrfForm<NoFields>,
+    CsrfForm(form): CsrfForm<Confirmed>,
 ) -> Result<HttpResponse, WebError> {
     org.require_admin()?;
+    if !form.is_confirmed() {
+        return Confirmation {
+            chrome: Chrome::new(&org, "Rotate webhook URL", Nav::Webhooks),
+            question: "Issue a new webhook URL?".into(),
+            consequence: "The current URL stops working at once: Lever's webhooks fail (and \
+                 candidates get no assessment) until you paste the new URL into each webhook in \
+                 Lever. Use this if the URL has leaked."
+                .into(),
+            action: org.url("/webhooks/rotate"),
+            button: "Rotate URL".into(),
+            cancel: org.url("/webhooks"),
+        }
+        .answer();
+    }
     let org_id = org.org.id.clone();
     org.state
         .db

@@ -104,6 +104,7 @@ pub fn test_settings(url: DatabaseUrl, lever: LeverHosts) -> Settings {
             lever_backoff_base: std::time::Duration::from_millis(5),
             lever_max_retries: 3,
             lever_timeout: std::time::Duration::from_secs(3),
+            intake_wait: std::time::Duration::from_secs(10),
         },
     }
 }

@@ -5,9 +5,11 @@ mod database;
 mod helpers;
 
 mod browser;
+mod confirmations;
 mod demo;
 mod foundation;
 mod health;
+mod intake;
 mod integration;
 mod integration_pages;
 mod lever_sim;
