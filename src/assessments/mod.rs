@@ -1,7 +1,10 @@
 //! The assessment lifecycle. For now: created (the candidate is invited) and written back to
 //! Lever as a link, a progress tag and a note.
 
+pub mod state;
 pub mod write_back;
+
+pub use state::{AssessmentState, InvalidTransition};
 
 /// The progress tag put on an opportunity when its assessment is created.
 pub const INVITED_TAG: &str = "leverbridge: Candidate Invited";

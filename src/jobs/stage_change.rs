@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::worker::{JobFailure, Run};
-use crate::assessments::{self, write_back};
+use crate::assessments::{self, write_back, AssessmentState};
 use crate::db::assessments::Assessment;
 use crate::db::configurations::Configuration;
 use crate::db::lever::LeverConnection;
@@ -260,7 +260,7 @@ async fn create_assessment(
         question_title: configuration.question_title.clone(),
         question_prompt: configuration.question_prompt.clone(),
         tag_name: configuration.tag_name.clone(),
-        state: "invited".into(),
+        state: AssessmentState::Invited.as_str().into(),
         event_id: event_id.to_owned(),
         created_at: db::now(),
     };

@@ -26,7 +26,7 @@ impl Drop for Driver {
 async fn browser() -> Option<(Driver, Client)> {
     let (chromium, chromedriver) = ("/usr/bin/chromium", "/usr/bin/chromedriver");
     if !std::path::Path::new(chromium).exists() || !std::path::Path::new(chromedriver).exists() {
-        eprintln!("\n*** SKIPPED browser test: {chromium} or {chromedriver} is missing (apt-get install -y chromium chromium-driver). ***\n");
+        crate::helpers::skip_unless_ci(&format!("the browser test: {chromium} or {chromedriver} is missing (apt-get install -y chromium chromium-driver)."));
         return None;
     }
     let port = TcpListener::bind("127.0.0.1:0")

@@ -14,19 +14,50 @@ pub use crate::database::Backend;
 use crate::database::FreshDatabase;
 
 impl Backend {
-    /// PostgreSQL from `LEVERBRIDGE_TEST_POSTGRES`, or `None` with a loud message.
+    /// PostgreSQL from `LEVERBRIDGE_TEST_POSTGRES`, or `None` with a loud message; under CI
+    /// (`CI` set) a missing PostgreSQL fails the test instead.
     pub fn postgres(test: &str) -> Option<Backend> {
         match std::env::var("LEVERBRIDGE_TEST_POSTGRES") {
             Ok(url) if !url.trim().is_empty() => Some(Backend::Postgres(url)),
             _ => {
-                eprintln!(
-                    "\n*** SKIPPED {test} on PostgreSQL: LEVERBRIDGE_TEST_POSTGRES is not set \
-                     (e.g. postgres://postgres@127.0.0.1:5432/test). .ci/run sets it. ***\n"
-                );
+                skip_unless_ci(&format!(
+                    "{test} on PostgreSQL: LEVERBRIDGE_TEST_POSTGRES is not set \
+                     (e.g. postgres://postgres@127.0.0.1:5432/test). .ci/run sets it."
+                ));
                 None
             }
         }
     }
+}
+
+/// Skips a test that needs a missing service, loudly; under CI (`CI` set) fails it instead, so a
+/// green CI run never hides a test that did not run.
+pub fn skip_unless_ci(what: &str) {
+    if let Some(message) = missing_service(what, std::env::var_os("CI").is_some()) {
+        panic!("{message}");
+    }
+}
+
+/// What to do about a missing service: `Some(failure)` under CI, else print the skip and `None`.
+fn missing_service(what: &str, ci: bool) -> Option<String> {
+    if ci {
+        Some(format!(
+            "CI is set, so this test may not be skipped: {what} .ci/run must provide it."
+        ))
+    } else {
+        eprintln!("\n*** SKIPPED {what} ***\n");
+        None
+    }
+}
+
+#[test]
+fn a_missing_service_fails_under_ci_and_skips_elsewhere() {
+    let failure = missing_service("the browser test: chromium is missing.", true).unwrap();
+    assert!(
+        failure.contains("may not be skipped: the browser test"),
+        "{failure}"
+    );
+    assert_eq!(missing_service("the browser test.", false), None);
 }
 
 /// Runs an `async fn(Backend)` test on SQLite and, when configured, on PostgreSQL.
