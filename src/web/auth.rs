@@ -75,79 +75,123 @@ impl FromRequest for OrgPage {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
+        Box::pin(async move { org_page(&req).await })
+    }
+}
+
+async fn org_page(req: &HttpRequest) -> Result<OrgPage, WebError> {
+    let SignedIn {
+        user,
+        session,
+        state,
+    } = signed_in(req).await?;
+    let slug = req
+        .match_info()
+        .get("org")
+        .ok_or(WebError::NotFound)?
+        .to_owned();
+    let (user_id, is_support) = (user.id.clone(), user.is_support);
+    let found = state
+        .db
+        .run(move |conn| -> Result<_, WebError> {
+            let Some(org) = db::orgs::find_by_slug(conn, &slug)? else {
+                return Ok(None);
+            };
+            let role = db::orgs::role_of(conn, &user_id, &org.id)?;
+            let problem = db::lever::connection(conn, &org.id)?
+                .filter(|c| c.is_broken())
+                .map(|c| {
+                    format!(
+                        "The Lever connection is broken: {}. Work is waiting until it is fixed.",
+                        c.status_message
+                            .unwrap_or_else(|| "Lever rejected the API key".into())
+                    )
+                });
+            Ok(Some((org, role, problem)))
+        })
+        .await?;
+    let Some((org, member_role, connection_problem)) = found else {
+        return Err(WebError::NotFound);
+    };
+    let role = match member_role.as_deref().map(MemberRole::parse) {
+        Some(Ok(role)) => Role::from(role),
+        _ if is_support => Role::Support,
+        _ => return Err(WebError::NotFound),
+    };
+    Ok(OrgPage {
+        user,
+        org,
+        role,
+        connection_problem,
+        session,
+        state,
+    })
+}
+
+/// An organization's integration pages: its admins, and support staff read-only. Reviewers are
+/// refused (403) before the handler runs.
+pub struct OrgReader(pub OrgPage);
+
+/// A change to an organization's integration: its admins only. Support staff and reviewers are
+/// refused (403, nothing changed) before the handler runs.
+pub struct AdminPage(pub OrgPage);
+
+impl FromRequest for OrgReader {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
         Box::pin(async move {
-            let SignedIn {
-                user,
-                session,
-                state,
-            } = signed_in(&req).await?;
-            let slug = req
-                .match_info()
-                .get("org")
-                .ok_or(WebError::NotFound)?
-                .to_owned();
-            let (user_id, is_support) = (user.id.clone(), user.is_support);
-            let found = state
-                .db
-                .run(move |conn| -> Result<_, WebError> {
-                    let Some(org) = db::orgs::find_by_slug(conn, &slug)? else {
-                        return Ok(None);
-                    };
-                    let role = db::orgs::role_of(conn, &user_id, &org.id)?;
-                    let problem = db::lever::connection(conn, &org.id)?.filter(|c| c.is_broken()).map(|c| {
-                        format!(
-                            "The Lever connection is broken: {}. Work is waiting until it is fixed.",
-                            c.status_message.unwrap_or_else(|| "Lever rejected the API key".into())
-                        )
-                    });
-                    Ok(Some((org, role, problem)))
-                })
-                .await?;
-            let Some((org, member_role, connection_problem)) = found else {
-                return Err(WebError::NotFound);
-            };
-            let role = match member_role.as_deref().map(MemberRole::parse) {
-                Some(Ok(role)) => Role::from(role),
-                _ if is_support => Role::Support,
-                _ => return Err(WebError::NotFound),
-            };
-            Ok(OrgPage {
-                user,
-                org,
-                role,
-                connection_problem,
-                session,
-                state,
-            })
+            let page = org_page(&req).await?;
+            match page.role {
+                Role::Admin | Role::Support => Ok(OrgReader(page)),
+                Role::Reviewer => Err(WebError::Forbidden(
+                    "Only administrators of this organization can open this page. Ask one of them if you need a change here.".into(),
+                )),
+            }
         })
     }
 }
 
+impl FromRequest for AdminPage {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let page = org_page(&req).await?;
+            match page.role {
+                Role::Admin => Ok(AdminPage(page)),
+                Role::Support => Err(WebError::Forbidden(
+                    "Support staff have read-only access to organizations: nothing was changed."
+                        .into(),
+                )),
+                Role::Reviewer => Err(WebError::Forbidden(
+                    "Only administrators of this organization can change this. Nothing was changed."
+                        .into(),
+                )),
+            }
+        })
+    }
+}
+
+impl std::ops::Deref for OrgReader {
+    type Target = OrgPage;
+    fn deref(&self) -> &OrgPage {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for AdminPage {
+    type Target = OrgPage;
+    fn deref(&self) -> &OrgPage {
+        &self.0
+    }
+}
+
 impl OrgPage {
-    /// Pages that only the organization's admins (and, read-only, support) may open.
-    pub fn require_admin_or_support(&self) -> Result<(), WebError> {
-        match self.role {
-            Role::Admin | Role::Support => Ok(()),
-            Role::Reviewer => Err(WebError::Forbidden(
-                "Only administrators of this organization can open this page. Ask one of them if you need a change here.".into(),
-            )),
-        }
-    }
-
-    /// Changes to the organization's integration: admins only.
-    pub fn require_admin(&self) -> Result<(), WebError> {
-        match self.role {
-            Role::Admin => Ok(()),
-            Role::Support => Err(WebError::Forbidden(
-                "Support staff have read-only access to organizations: nothing was changed.".into(),
-            )),
-            Role::Reviewer => Err(WebError::Forbidden(
-                "Only administrators of this organization can change this. Nothing was changed."
-                    .into(),
-            )),
-        }
-    }
-
     /// `/orgs/{slug}{rest}`.
     pub fn url(&self, rest: &str) -> String {
         format!("/orgs/{}{}", self.org.slug, rest)

@@ -7,7 +7,7 @@ use askama::Template;
 use diesel::result::DatabaseErrorKind;
 use serde::Deserialize;
 
-use super::auth::OrgPage;
+use super::auth::{AdminPage, OrgPage, OrgReader};
 use super::confirm::{Confirmation, Confirmed};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{Chrome, Nav};
@@ -157,8 +157,7 @@ fn validate(
     }
 }
 
-pub async fn list(org: OrgPage) -> Result<HttpResponse, WebError> {
-    org.require_admin_or_support()?;
+pub async fn list(org: OrgReader) -> Result<HttpResponse, WebError> {
     let org_id = org.org.id.clone();
     let (configurations, stages) = org
         .state
@@ -229,8 +228,7 @@ async fn form_page(
     })
 }
 
-pub async fn new(org: OrgPage) -> Result<HttpResponse, WebError> {
-    org.require_admin_or_support()?;
+pub async fn new(org: OrgReader) -> Result<HttpResponse, WebError> {
     let form = ConfigurationForm {
         pad_kind: PadKind::Live.as_str().into(),
         ..Default::default()
@@ -239,10 +237,9 @@ pub async fn new(org: OrgPage) -> Result<HttpResponse, WebError> {
 }
 
 pub async fn edit(
-    org: OrgPage,
+    org: OrgReader,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    org.require_admin_or_support()?;
     let (org_id, id) = (org.org.id.clone(), path.1.clone());
     let configuration = org
         .state
@@ -255,14 +252,14 @@ pub async fn edit(
 }
 
 pub async fn create(
-    org: OrgPage,
+    org: AdminPage,
     CsrfForm(form): CsrfForm<ConfigurationForm>,
 ) -> Result<HttpResponse, WebError> {
     save(org, None, form).await
 }
 
 pub async fn update(
-    org: OrgPage,
+    org: AdminPage,
     path: web::Path<(String, String)>,
     CsrfForm(form): CsrfForm<ConfigurationForm>,
 ) -> Result<HttpResponse, WebError> {
@@ -276,11 +273,10 @@ enum Saved {
 }
 
 async fn save(
-    org: OrgPage,
+    org: AdminPage,
     id: Option<String>,
     form: ConfigurationForm,
 ) -> Result<HttpResponse, WebError> {
-    org.require_admin()?;
     let mut first_try = true;
     let saved = loop {
         let (org_id, target, typed) = (org.org.id.clone(), id.clone(), form.clone());
@@ -376,11 +372,10 @@ fn save_in(
 }
 
 pub async fn delete(
-    org: OrgPage,
+    org: AdminPage,
     path: web::Path<(String, String)>,
     CsrfForm(form): CsrfForm<Confirmed>,
 ) -> Result<HttpResponse, WebError> {
-    org.require_admin()?;
     let (org_id, id) = (org.org.id.clone(), path.1.clone());
     if !form.is_confirmed() {
         let (org_id, id) = (org_id.clone(), id.clone());
@@ -429,10 +424,9 @@ pub async fn delete(
 
 /// Reads the stages from Lever again (the only Lever call a page makes, and only on request).
 pub async fn refresh_stages(
-    org: OrgPage,
+    org: AdminPage,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    org.require_admin()?;
     let org_id = org.org.id.clone();
     let connection = org
         .state

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::OrgPage;
+use super::auth::{AdminPage, OrgPage, OrgReader};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{Chrome, Nav};
 use super::{render, render_invalid, see_other, WebError};
@@ -101,8 +101,7 @@ async fn page(
     })
 }
 
-pub async fn show(org: OrgPage) -> Result<HttpResponse, WebError> {
-    org.require_admin_or_support()?;
+pub async fn show(org: OrgReader) -> Result<HttpResponse, WebError> {
     render(&page(&org, None, None, None).await?)
 }
 
@@ -114,10 +113,9 @@ pub struct ConnectForm {
 
 /// Tests the key live against Lever; saves it (sealed) only when Lever accepts it.
 pub async fn connect(
-    org: OrgPage,
+    org: AdminPage,
     CsrfForm(form): CsrfForm<ConnectForm>,
 ) -> Result<HttpResponse, WebError> {
-    org.require_admin()?;
     let environment = ENVIRONMENTS
         .iter()
         .find(|(name, _, _)| *name == form.environment)
@@ -203,10 +201,9 @@ pub struct DefaultUserForm {
 
 /// The author of everything leverbridge writes to Lever.
 pub async fn default_user(
-    org: OrgPage,
+    org: AdminPage,
     CsrfForm(form): CsrfForm<DefaultUserForm>,
 ) -> Result<HttpResponse, WebError> {
-    org.require_admin()?;
     let org_id = org.org.id.clone();
     let chosen = org
         .state
@@ -241,10 +238,9 @@ pub async fn default_user(
 }
 
 pub async fn disconnect(
-    org: OrgPage,
+    org: AdminPage,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    org.require_admin()?;
     let org_id = org.org.id.clone();
     let removed = org
         .state

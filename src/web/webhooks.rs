@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use super::auth::OrgPage;
+use super::auth::{AdminPage, OrgPage, OrgReader};
 use super::confirm::{Confirmation, Confirmed};
 use super::csrf::CsrfForm;
 use super::layout::{Chrome, Nav};
@@ -98,17 +98,15 @@ async fn page(org: &OrgPage, errors: HashMap<String, String>) -> Result<Webhooks
     })
 }
 
-pub async fn show(org: OrgPage) -> Result<HttpResponse, WebError> {
-    org.require_admin_or_support()?;
+pub async fn show(org: OrgReader) -> Result<HttpResponse, WebError> {
     render(&page(&org, HashMap::new()).await?)
 }
 
 /// Saves the tokens typed; a blank field keeps the saved token.
 pub async fn save_tokens(
-    org: OrgPage,
+    org: AdminPage,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<HttpResponse, WebError> {
-    org.require_admin()?;
     let mut errors = HashMap::new();
     let mut updates = Vec::new();
     for kind in WEBHOOK_EVENTS {
@@ -166,11 +164,10 @@ pub async fn save_tokens(
 }
 
 pub async fn clear_token(
-    org: OrgPage,
+    org: AdminPage,
     event: web::Path<(String, String)>,
     CsrfForm(form): CsrfForm<Confirmed>,
 ) -> Result<HttpResponse, WebError> {
-    org.require_admin()?;
     let kind = webhook_event(&event.1).ok_or(WebError::NotFound)?;
     if !form.is_confirmed() {
         return Confirmation {
@@ -206,10 +203,9 @@ pub async fn clear_token(
 }
 
 pub async fn rotate(
-    org: OrgPage,
+    org: AdminPage,
     CsrfForm(form): CsrfForm<Confirmed>,
 ) -> Result<HttpResponse, WebError> {
-    org.require_admin()?;
     if !form.is_confirmed() {
         return Confirmation {
             chrome: Chrome::new(&org, "Rotate webhook URL", Nav::Webhooks),
