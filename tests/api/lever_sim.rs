@@ -402,13 +402,12 @@ async fn lists_page_with_an_opaque_offset_and_bounded_limit() {
     let mut seen = Vec::new();
     let mut offset: Option<String> = None;
     loop {
-        let mut req = sim
-            .api(Method::GET, "/opportunities")
-            .query(&[("limit", "2")]);
-        if let Some(o) = &offset {
-            req = req.query(&[("offset", o)]);
-        }
-        let (status, body) = send(req).await;
+        // The token is already percent-encoded: it goes back exactly as it came.
+        let path = match &offset {
+            Some(o) => format!("/opportunities?limit=2&offset={o}"),
+            None => "/opportunities?limit=2".to_string(),
+        };
+        let (status, body) = send(sim.api(Method::GET, &path)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let page = body["data"].as_array().unwrap();
         assert!(page.len() <= 2);
@@ -416,11 +415,26 @@ async fn lists_page_with_an_opaque_offset_and_bounded_limit() {
         if body["hasNext"] == false {
             break;
         }
-        offset = Some(body["next"].as_str().expect("next token").to_string());
+        let next = body["next"].as_str().expect("next token").to_string();
+        assert!(
+            next.starts_with("%5B1%2C") && next.ends_with("%22%5D"),
+            "Lever's shape: a percent-encoded JSON array: {next}"
+        );
+        offset = Some(next);
     }
     seen.dedup();
     assert_eq!(seen.len(), 5);
     assert!(seen.contains(&sim.opp));
+
+    // Encoded a second time (what `query_pairs_mut` does to it), the token is refused.
+    let (_, body) = send(sim.api(Method::GET, "/opportunities?limit=2")).await;
+    let token = body["next"].as_str().unwrap().to_string();
+    let (status, body) = send(
+        sim.api(Method::GET, "/opportunities")
+            .query(&[("limit", "2"), ("offset", &token)]),
+    )
+    .await;
+    assert_lever_error(status, &body, StatusCode::BAD_REQUEST, "BadRequestError");
 
     let (_, body) = send(sim.api(Method::GET, "/stages")).await;
     assert_eq!(
@@ -452,11 +466,8 @@ async fn lists_page_with_an_opaque_offset_and_bounded_limit() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, body) = send(sim.api(Method::GET, "/stages").query(&[("limit", "1")])).await;
     let stage_token = body["next"].as_str().unwrap().to_string();
-    let (status, _) = send(
-        sim.api(Method::GET, "/opportunities")
-            .query(&[("offset", &stage_token)]),
-    )
-    .await;
+    let (status, _) =
+        send(sim.api(Method::GET, &format!("/opportunities?offset={stage_token}"))).await;
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,

@@ -10,5 +10,6 @@ mod foundation;
 mod health;
 mod integration;
 mod integration_pages;
+mod lever_hardening;
 mod lever_sim;
 mod lever_world;
