@@ -9,7 +9,14 @@ use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
 use crate::lever_world::{app_for, post, LeverAccount};
 
-both_backends!(more_than_a_page_of_users_and_stages_arrive_through_the_dashboard);
+const NIL_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+both_backends!(
+    more_than_a_page_of_users_and_stages_arrive_through_the_dashboard,
+    the_connection_test_writes_nothing_to_lever,
+    a_weaker_key_replaces_a_working_one_only_when_confirmed,
+    disconnecting_asks_first_and_names_the_consequence,
+);
 
 /// Submits the Connection page's key form.
 async fn connect(app: &TestApp, key: &str, extra: &[(&str, &str)]) -> reqwest::Response {
@@ -95,4 +102,180 @@ async fn requests(lever: &LeverAccount) -> Vec<Value> {
         .await
         .unwrap();
     response.json::<Vec<Value>>().await.unwrap()
+}
+
+async fn the_connection_test_writes_nothing_to_lever(backend: Backend) {
+    let lever = LeverAccount::new().await;
+    let opportunity = lever.candidate("Wanda Written", &[]).await;
+    let before = lever.opportunity(&opportunity).await;
+    let app = app_for(&lever, backend).await;
+    app.login("admin@acme.test").await;
+
+    assert_eq!(connect(&app, &lever.key, &[]).await.status(), 303);
+    let page = app.get_html("/orgs/acme/connection").await;
+    assert!(page.contains("every permission present"), "{page}");
+    assert!(
+        page.contains("<code>create feedback template</code>") && page.contains("not tested"),
+        "the one permission that cannot be probed without writing is named: {page}"
+    );
+
+    let log = requests(&lever).await;
+    assert!(log.len() > 10, "{log:?}");
+    for request in &log {
+        let (method, path) = (
+            request["method"].as_str().unwrap(),
+            request["path"].as_str().unwrap(),
+        );
+        if method != "GET" {
+            assert!(
+                path.starts_with(&format!("/v1/opportunities/{NIL_ID}/")),
+                "{method} {path} writes to something that exists"
+            );
+            assert_eq!(request["status"], 404, "{method} {path}");
+        }
+    }
+    assert!(
+        !log.iter()
+            .any(|r| r["method"] == "POST" && r["path"] == "/v1/feedback_templates"),
+        "no feedback template is posted"
+    );
+    let templates = lever
+        .http
+        .get(format!("{}/v1/feedback_templates", lever.sim.base_url()))
+        .basic_auth(&lever.key, Some(""))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(templates["data"], json!([]), "no template was created");
+    assert_eq!(
+        lever.opportunity(&opportunity).await,
+        before,
+        "the account's candidate is untouched"
+    );
+}
+
+/// A key of the account with exactly `permissions`.
+async fn key_with(lever: &LeverAccount, permissions: &[&str]) -> String {
+    post(
+        &lever.http,
+        &lever.control("/keys"),
+        json!({ "permissions": permissions }),
+    )
+    .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn last4(key: &str) -> &str {
+    &key[key.len() - 4..]
+}
+
+async fn a_weaker_key_replaces_a_working_one_only_when_confirmed(backend: Backend) {
+    let lever = LeverAccount::new().await;
+    let app = app_for(&lever, backend).await;
+    app.login("admin@acme.test").await;
+    assert_eq!(connect(&app, &lever.key, &[]).await.status(), 303);
+
+    let lacking = ["create opportunity note", "add opportunity tag"];
+    let granted: Vec<&str> = leverbridge::lever::REQUIRED_PERMISSIONS
+        .iter()
+        .copied()
+        .filter(|p| !lacking.contains(p))
+        .collect();
+    let weaker = key_with(&lever, &granted).await;
+
+    // Tested, explained, not saved: the working key stays.
+    let response = connect(&app, &weaker, &[]).await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("The new key was tested and not saved"),
+        "{page}"
+    );
+    for permission in lacking {
+        assert!(
+            page.contains(&format!(
+                "<code>{permission}</code> <span class=\"muted\">(the current key has it)</span>"
+            )),
+            "{permission} named: {page}"
+        );
+    }
+    assert!(page.contains("name=\"confirm_replace\" value=\"yes\""));
+    assert!(!page.contains(&weaker), "the key is never echoed back");
+    let page = app.get_html("/orgs/acme/connection").await;
+    assert!(
+        page.contains(&format!("••••••••{}", last4(&lever.key)))
+            && page.contains("badge-ok\">Connected"),
+        "{page}"
+    );
+
+    // Submitting again with the box ticked replaces it.
+    let response = connect(&app, &weaker, &[("confirm_replace", "yes")]).await;
+    assert_eq!(response.status(), 303);
+    let page = app.get_html("/orgs/acme/connection").await;
+    assert!(
+        page.contains(&format!("••••••••{}", last4(&weaker)))
+            && page.contains("Permissions missing"),
+        "{page}"
+    );
+
+    // A key lacking nothing the current one has replaces it without a question.
+    assert_eq!(
+        connect(&app, &lever.new_key().await, &[]).await.status(),
+        303
+    );
+    assert!(app
+        .get_html("/orgs/acme/connection")
+        .await
+        .contains("badge-ok\">Connected"));
+}
+
+async fn disconnecting_asks_first_and_names_the_consequence(backend: Backend) {
+    let lever = LeverAccount::new().await;
+    let app = app_for(&lever, backend).await;
+    app.login("admin@acme.test").await;
+    assert_eq!(connect(&app, &lever.key, &[]).await.status(), 303);
+    let consequence =
+        "leverbridge stops writing to Lever and queued work is parked until you connect again";
+    let page = app.get_html("/orgs/acme/connection").await;
+    assert!(
+        page.contains(consequence) && page.contains("name=\"confirm\" value=\"yes\" required"),
+        "{page}"
+    );
+
+    // Without the confirmation (a browser without validation, a script): nothing changes.
+    let response = app
+        .post_form(
+            "/orgs/acme/connection",
+            "/orgs/acme/connection/disconnect",
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("Nothing was changed. Tick the box to confirm") && page.contains(consequence),
+        "{page}"
+    );
+    assert!(app
+        .get_html("/orgs/acme/connection")
+        .await
+        .contains("badge-ok\">Connected"));
+
+    let response = app
+        .post_form(
+            "/orgs/acme/connection",
+            "/orgs/acme/connection/disconnect",
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert!(app
+        .get_html("/orgs/acme/connection")
+        .await
+        .contains("Not connected"));
 }
