@@ -74,6 +74,7 @@ pub(crate) fn list(state: &Shared, ctx: &Ctx) -> Result<HttpResponse, ApiError> 
             .opportunities
             .iter()
             .filter(|o| matches(o))
+            .filter(|o| ctx.confidential_access || !o.is_confidential())
             .map(|o| opportunity_json(acct, o, expand(ctx), &state.base_url))
             .collect();
         Ok(HttpResponse::Ok().json(page(items, q)?))

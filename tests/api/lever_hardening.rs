@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
-use crate::lever_world::{app_for, post, LeverAccount};
+use crate::lever_world::{app_for, connected, post, LeverAccount, TAG, TRIGGER};
 
 const NIL_ID: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -16,6 +16,8 @@ both_backends!(
     the_connection_test_writes_nothing_to_lever,
     a_weaker_key_replaces_a_working_one_only_when_confirmed,
     disconnecting_asks_first_and_names_the_consequence,
+    a_404_from_the_notes_list_is_not_called_a_deletion,
+    a_confidential_opportunity_is_named_as_such,
 );
 
 /// Submits the Connection page's key form.
@@ -278,4 +280,61 @@ async fn disconnecting_asks_first_and_names_the_consequence(backend: Backend) {
         .get_html("/orgs/acme/connection")
         .await
         .contains("Not connected"));
+}
+
+async fn a_404_from_the_notes_list_is_not_called_a_deletion(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+    let nora = lever.candidate("Nora Notes", &[TAG]).await;
+    lever
+        .set_faults(
+            json!({"scripted": [{"method": "GET", "pathEndsWith": "/notes", "status": 404}]}),
+        )
+        .await;
+    lever.move_to(&nora, TRIGGER).await;
+    app.drain().await;
+
+    let events = app.get_html("/orgs/acme/events").await;
+    assert!(
+        events.contains(&format!(
+            "to listing the notes of opportunity {nora}, which it had just shown; the link and the tag were written, the note was not."
+        )),
+        "{events}"
+    );
+    assert!(!events.contains("deleted"), "{events}");
+    let held = lever.opportunity(&nora).await;
+    assert_eq!(held["links"].as_array().unwrap().len(), 1, "{held}");
+    assert_eq!(held["notes"], json!([]), "{held}");
+}
+
+async fn a_confidential_opportunity_is_named_as_such(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+    let body = json!({"name": "Connie Confidential", "tags": [TAG], "stageId": lever.stage("New lead"), "confidential": true});
+    let connie = post(&lever.http, &lever.control("/candidates"), body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    lever.move_to(&connie, TRIGGER).await;
+    app.drain().await;
+
+    let events = app.get_html("/orgs/acme/events").await;
+    assert!(
+        events.contains("it is confidential: the key cannot read it"),
+        "{events}"
+    );
+    assert!(!events.contains("lacks the"), "{events}");
+
+    // A key with access to confidential data: the waiting work runs.
+    let key = post(
+        &lever.http,
+        &lever.control("/keys"),
+        json!({"permissions": null, "confidentialAccess": true}),
+    )
+    .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(connect(&app, &key, &[]).await.status(), 303);
+    assert_eq!(app.drain().await, 1);
+    let held = lever.opportunity(&connie).await;
+    assert_eq!(held["links"].as_array().unwrap().len(), 1, "{held}");
 }

@@ -1221,3 +1221,87 @@ async fn the_demo_seed_looks_like_a_real_company() {
         (StatusCode::OK, Some("super admin"))
     );
 }
+
+#[tokio::test]
+async fn confidential_opportunities_need_a_key_with_confidential_access() {
+    let sim = sim().await;
+    let body = json!({"name": "Secret Sam", "stageId": sim.stages[0], "confidential": true});
+    let secret = sim.acct_ok("POST", "/candidates", body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/opportunities/{secret}");
+
+    // A key without access to confidential data: 403 on the opportunity and what hangs
+    // under it, and lists leave it out.
+    for (method, path) in [
+        (Method::GET, path.clone()),
+        (Method::GET, format!("{path}/notes")),
+        (Method::POST, format!("{path}/addTags")),
+    ] {
+        let (status, body) = send(
+            sim.api(method, &path)
+                .query(&[("perform_as", &sim.user)])
+                .json(&json!({"tags": ["x"]})),
+        )
+        .await;
+        assert_lever_error(status, &body, StatusCode::FORBIDDEN, "ForbiddenError");
+        assert!(
+            body["message"].as_str().unwrap().contains("confidential"),
+            "{body}"
+        );
+    }
+    let (_, body) = send(sim.api(Method::GET, "/opportunities")).await;
+    let listed: Vec<&str> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, vec![sim.opp.as_str()]);
+
+    // A key with access sees it.
+    let key = sim
+        .acct_ok(
+            "POST",
+            "/keys",
+            json!({"permissions": null, "confidentialAccess": true}),
+        )
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = send(sim.api_as(&key, Method::GET, &path)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["confidentiality"], "confidential");
+    let (_, body) = send(sim.api_as(&key, Method::GET, "/opportunities")).await;
+    assert_eq!(body["data"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn scripted_answers_replace_the_next_matching_requests() {
+    let sim = sim().await;
+    sim.acct_ok(
+        "PUT",
+        "/faults",
+        json!({"scripted": [{"method": "GET", "pathEndsWith": "/notes", "status": 404, "times": 2}]}),
+    )
+    .await;
+    let notes = format!("/opportunities/{}/notes", sim.opp);
+    let (status, _) = send(sim.api(Method::GET, "/stages")).await;
+    assert_eq!(status, StatusCode::OK, "other requests are untouched");
+    for _ in 0..2 {
+        let (status, body) = send(sim.api(Method::GET, &notes)).await;
+        assert_lever_error(status, &body, StatusCode::NOT_FOUND, "ResourceNotFound");
+    }
+    let (status, _) = send(sim.api(Method::GET, &notes)).await;
+    assert_eq!(status, StatusCode::OK, "used up");
+    let (status, _) = sim
+        .control(
+            "PUT",
+            &format!("/accounts/{}/faults", sim.acct),
+            json!({"scripted": [{"method": "GET", "pathEndsWith": "/notes", "status": 200}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "only error statuses");
+}
