@@ -133,13 +133,36 @@ pub enum ConnectError {
     Rejected(String),
     #[error("could not test the key with Lever: {0}")]
     Lever(crate::lever::LeverError),
+    /// The working key was kept: the new one lacks permissions it has, and replacing it was
+    /// not confirmed. Nothing was saved.
+    #[error("the new key lacks permissions the working key has: {}", .lost.join(", "))]
+    WouldLosePermissions {
+        /// Permissions the working key has and the new one lacks.
+        lost: Vec<String>,
+        /// Everything the new key lacks.
+        missing: Vec<String>,
+        /// The last four characters of the working key, which stays in use.
+        current_last4: String,
+    },
     #[error(transparent)]
     Db(#[from] db::DbError),
 }
 
+/// Whether a new key may replace one that works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replacement {
+    /// Keep a working key (one Lever has not refused) when the new key lacks a permission it
+    /// has: [`ConnectError::WouldLosePermissions`].
+    KeepWorkingKey,
+    /// The admin confirmed: the new key replaces the current one whatever it lacks.
+    Confirmed,
+}
+
 /// Tests a key live (users, stages, tags, each write permission) and, when Lever accepts it,
 /// saves it sealed with the users and stages read, and resumes parked work. Every call made is
-/// recorded. Nothing is saved when Lever refuses the key.
+/// recorded. Nothing is saved when Lever refuses the key, nor, unless `replacement` is
+/// [`Replacement::Confirmed`], when it would replace a working key that has permissions the
+/// new one lacks.
 pub async fn connect_key(
     database: &db::Db,
     lever: &LeverAccess,
@@ -147,6 +170,28 @@ pub async fn connect_key(
     environment: &'static str,
     key: &str,
     connected_by: &str,
+) -> Result<Connected, ConnectError> {
+    connect_key_with(
+        database,
+        lever,
+        org_id,
+        environment,
+        key,
+        connected_by,
+        Replacement::KeepWorkingKey,
+    )
+    .await
+}
+
+/// [`connect_key`], saying whether replacing a working key was confirmed.
+pub async fn connect_key_with(
+    database: &db::Db,
+    lever: &LeverAccess,
+    org_id: &str,
+    environment: &'static str,
+    key: &str,
+    connected_by: &str,
+    replacement: Replacement,
 ) -> Result<Connected, ConnectError> {
     use crate::db::lever::{CachedUser, NewConnection};
     use crate::lever::LeverError;
@@ -187,9 +232,14 @@ pub async fn connect_key(
     let sealed = lever.seal_api_key(org_id, key);
     let last4 = crate::crypto::last_four(key);
     let (org, by) = (org_id.to_owned(), connected_by.to_owned());
-    let resumed = database
+    let saved = database
         .run(move |conn| {
-            db::connection::write_transaction(conn, |conn| -> Result<usize, db::DbError> {
+            db::connection::write_transaction(conn, |conn| -> Result<Saved, db::DbError> {
+                if replacement == Replacement::KeepWorkingKey {
+                    if let Some(kept) = kept_working_key(conn, &org, &report.missing)? {
+                        return Ok(kept);
+                    }
+                }
                 db::lever::replace_users(conn, &org, &users)?;
                 if !stages.is_empty() {
                     db::lever::replace_stages(conn, &org, &stages)?;
@@ -205,14 +255,61 @@ pub async fn connect_key(
                         connected_by: &by,
                     },
                 )?;
-                Ok(crate::jobs::queue::unpark(conn, &org)?)
+                Ok(Saved::Replaced {
+                    resumed: crate::jobs::queue::unpark(conn, &org)?,
+                })
             })
         })
         .await?;
-    Ok(Connected {
-        users: user_count,
-        stages: stage_count,
-        missing,
-        resumed,
-    })
+    match saved {
+        Saved::Replaced { resumed } => Ok(Connected {
+            users: user_count,
+            stages: stage_count,
+            missing,
+            resumed,
+        }),
+        Saved::Kept {
+            lost,
+            current_last4,
+        } => Err(ConnectError::WouldLosePermissions {
+            lost,
+            missing,
+            current_last4,
+        }),
+    }
+}
+
+enum Saved {
+    Replaced {
+        resumed: usize,
+    },
+    Kept {
+        lost: Vec<String>,
+        current_last4: String,
+    },
+}
+
+/// The working key stays when the new one lacks a permission it has. A broken key (Lever
+/// answered 401) is no loss.
+fn kept_working_key(
+    conn: &mut DbConn,
+    org_id: &str,
+    new_missing: &[String],
+) -> Result<Option<Saved>, db::DbError> {
+    let Some(current) = db::lever::connection(conn, org_id)? else {
+        return Ok(None);
+    };
+    if current.is_broken() {
+        return Ok(None);
+    }
+    let had_missing = current.missing();
+    let lost: Vec<String> = new_missing
+        .iter()
+        .filter(|permission| !had_missing.contains(permission))
+        .cloned()
+        .collect();
+    Ok((!lost.is_empty()).then_some(Saved::Kept {
+        lost,
+        current_last4: current.api_key_last4,
+    }))
 }

@@ -159,11 +159,19 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         .await
         {
             Ok(()) => {}
-            Err(LeverError::NotFound { .. }) => {
-                let outcome = format!(
-                    "Lever no longer has opportunity {} (deleted while leverbridge wrote to it).",
-                    payload.opportunity_id
-                );
+            Err(LeverError::NotFound { message, endpoint }) => {
+                // Only the opportunity's own 404 says it is gone; a list under it may 404 alone.
+                let outcome = if endpoint.as_deref() == Some("list opportunity notes") {
+                    format!(
+                        "Lever answered 404 Not Found ({message}) to listing the notes of opportunity {}, which it had just shown; the link and the tag were written, the note was not.",
+                        payload.opportunity_id
+                    )
+                } else {
+                    format!(
+                        "Lever no longer has opportunity {} (deleted while leverbridge wrote to it).",
+                        payload.opportunity_id
+                    )
+                };
                 return settle("ignored", outcome, None).await;
             }
             Err(e) => return Err(lever_failure(run, &connection, e).await),
@@ -293,6 +301,12 @@ async fn lever_failure(
                 tracing::error!(error = %e, "failed to mark the Lever connection broken");
             }
             JobFailure::Park(format!("the Lever connection is broken ({reason}); reconnect it on the Connection page."))
+        }
+        // The connection test found the permission granted: the opportunity is what is refused.
+        LeverError::Forbidden { message, permission: Some(p) }
+            if !connection.missing().contains(&p) && !crate::lever::UNTESTED_PERMISSIONS.contains(&p.as_str()) =>
+        {
+            JobFailure::Park(format!("Lever refused the opportunity ({message}): it is confidential: the key cannot read it. Allow the key access to confidential data in Lever (Settings → Integrations and API → API Credentials) and connect again."))
         }
         LeverError::Forbidden { message, permission } => JobFailure::Park(match permission {
             Some(p) => format!("the API key lacks the “{p}” permission ({message}); grant it in Lever and connect again."),

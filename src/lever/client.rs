@@ -289,8 +289,9 @@ impl LeverClient {
             .map_err(|_| invalid())?
             .pop_if_empty()
             .extend(&request.segments);
-        if !request.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(&request.query);
+        let query = query_string(request);
+        if !query.is_empty() {
+            url.set_query(Some(&query));
         }
         let mut shown = url.path()[base_path_len..].to_owned();
         if let Some(query) = url.query() {
@@ -327,6 +328,39 @@ impl LeverClient {
     fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         backoff_delay(self.inner.config.backoff_base, attempt, retry_after)
     }
+}
+
+/// The query: ordinary parameters form-encoded, then the verbatim ones as Lever gave them.
+fn query_string(request: &ApiRequest) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&request.query)
+        .finish();
+    for (name, value) in &request.verbatim_query {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str(name);
+        query.push('=');
+        query.push_str(&already_encoded(value));
+    }
+    query
+}
+
+/// A value that is already percent-encoded, unchanged except for the characters that cannot
+/// stand in a query parameter at all (`&`, `#`, spaces, quotes, non-ASCII …), which are
+/// encoded so that a token Lever sent unencoded still arrives whole. `%` and `+` are kept:
+/// they are the encoding.
+fn already_encoded(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        let keep = byte.is_ascii_alphanumeric() || b"-._~%+!$'()*,;:@/?[]=".contains(&byte);
+        if keep {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 pub(crate) fn backoff_delay(
@@ -412,6 +446,17 @@ mod tests {
             );
         }
         assert_eq!(backoff_delay(base, 40, None), MAX_RETRY_WAIT);
+    }
+
+    #[test]
+    fn an_encoded_offset_token_is_sent_as_received() {
+        let token = "%5B1%2C1750233409740%2C%22a1b2-c3%22%5D";
+        let request = ApiRequest::new(reqwest::Method::GET, &["users"])
+            .query("limit", "100")
+            .query_verbatim("offset", token);
+        assert_eq!(query_string(&request), format!("limit=100&offset={token}"));
+        // A token that arrived unencoded cannot break the query apart.
+        assert_eq!(already_encoded("a&b#c d\"é"), "a%26b%23c%20d%22%C3%A9");
     }
 
     #[test]

@@ -40,7 +40,8 @@ impl LeverClient {
         for _ in 0..MAX_PAGES {
             let mut request = ApiRequest::new(Method::GET, segments).query("limit", PAGE_LIMIT);
             if let Some(offset) = &offset {
-                request = request.query("offset", offset.clone());
+                // Lever's token is already percent-encoded: sent again as it came.
+                request = request.query_verbatim("offset", offset.clone());
             }
             let body = self.execute(&request).await?;
             let page =

@@ -21,7 +21,13 @@ pub enum LeverError {
         permission: Option<String>,
     },
     #[error("Lever could not find it (404): {message}")]
-    NotFound { message: String },
+    NotFound {
+        message: String,
+        /// The call that was answered 404, by the permission name of its endpoint (e.g.
+        /// “list opportunity notes”): a 404 from a list under an opportunity does not mean the
+        /// opportunity is gone.
+        endpoint: Option<String>,
+    },
     #[error("Lever refused the request as invalid: {message}")]
     BadRequest { message: String },
     #[error("{}", rate_limited_text(.retry_after))]
@@ -35,7 +41,8 @@ pub enum LeverError {
 }
 
 impl LeverError {
-    /// Maps a non-success response to an error. `permission` is what the endpoint needs.
+    /// Maps a non-success response to an error. `permission` is what the endpoint needs, and
+    /// names it.
     pub(crate) fn from_response(
         status: StatusCode,
         retry_after: Option<Duration>,
@@ -49,7 +56,10 @@ impl LeverError {
                 message,
                 permission: permission.map(str::to_owned),
             },
-            404 => LeverError::NotFound { message },
+            404 => LeverError::NotFound {
+                message,
+                endpoint: permission.map(str::to_owned),
+            },
             429 => LeverError::RateLimited { retry_after },
             400..=499 => LeverError::BadRequest { message },
             code => LeverError::Server {

@@ -21,7 +21,10 @@ mod tests;
 pub use client::{http_client, ClientConfig, Credentials, LeverCall, LeverClient, MAX_RETRY_WAIT};
 pub use endpoints::MAX_FILE_BYTES;
 pub use error::LeverError;
-pub use permissions::{permission_for, PermissionReport, NIL_OPPORTUNITY_ID, REQUIRED_PERMISSIONS};
+pub use permissions::{
+    permission_for, PermissionReport, NIL_OPPORTUNITY_ID, REQUIRED_PERMISSIONS,
+    UNTESTED_PERMISSIONS,
+};
 pub use rate_limit::{RateLimiters, TokenBucket, LEVER_BURST, LEVER_RATE_PER_SEC};
 pub use types::{
     CreatedFeedback, CreatedNote, FeedbackTemplate, FieldOption, NewFeedbackTemplate, NewNote,

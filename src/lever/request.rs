@@ -19,6 +19,9 @@ pub(crate) struct ApiRequest {
     pub(super) method: Method,
     pub(super) segments: Vec<String>,
     pub(super) query: Vec<(&'static str, String)>,
+    /// Values sent exactly as Lever gave them (its `next` offset tokens arrive already
+    /// percent-encoded: encoding them again makes Lever refuse the page).
+    pub(super) verbatim_query: Vec<(&'static str, String)>,
     pub(super) body: RequestBody,
     /// Creates something in Lever (a note, file, feedback): not re-sent after an answer or a
     /// timeout that may mean Lever already did it; the caller decides, knowing what it created.
@@ -34,6 +37,7 @@ impl ApiRequest {
                 .map(|segment| (*segment).to_owned())
                 .collect(),
             query: Vec::new(),
+            verbatim_query: Vec::new(),
             body: RequestBody::Empty,
             creates: false,
         }
@@ -41,6 +45,12 @@ impl ApiRequest {
 
     pub(crate) fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.query.push((name, value.into()));
+        self
+    }
+
+    /// Adds a parameter whose value is already percent-encoded, such as Lever's offset token.
+    pub(crate) fn query_verbatim(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.verbatim_query.push((name, value.into()));
         self
     }
 

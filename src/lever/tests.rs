@@ -440,8 +440,8 @@ async fn account(server: &MockServer, forbidden: &'static [(&'static str, &'stat
             if denied {
                 ResponseTemplate::new(403).set_body_json(json!({"code": "Forbidden"}))
             } else if request.url.path() == "/v1/feedback_templates" {
-                ResponseTemplate::new(400)
-                    .set_body_json(json!({"message": "needs a score-system field"}))
+                // Whatever is posted here, this Lever creates a template.
+                ResponseTemplate::new(201).set_body_json(json!({"id": "new-template"}))
             } else if request.url.path() == "/v1/tags" {
                 ok(json!({"data": [{"text": "t", "count": 1}]}))
             } else {
@@ -463,7 +463,18 @@ async fn probe_reports_nothing_missing_for_a_complete_key() {
     assert_eq!(report.stages.len(), 1);
     assert_eq!(report.tags.len(), 1);
     let calls = client.take_calls();
-    assert_eq!(calls.len(), 3 + REQUIRED_PERMISSIONS.len() - 3);
+    assert_eq!(
+        calls.len(),
+        3 + REQUIRED_PERMISSIONS.len() - 3 - UNTESTED_PERMISSIONS.len()
+    );
+    // Nothing is written: every call but a read goes to the opportunity that does not exist.
+    for call in calls.iter().filter(|call| call.method != "GET") {
+        assert!(
+            call.path
+                .starts_with(&format!("/opportunities/{NIL_OPPORTUNITY_ID}/")),
+            "{call:?}"
+        );
+    }
     let file_probe = calls
         .iter()
         .find(|call| call.path.contains("/files"))
@@ -483,7 +494,7 @@ async fn probe_lists_missing_permissions_in_order() {
             ("GET", "/tags"),
             ("POST", "/removeLinks"),
             ("POST", "/files"),
-            ("POST", "/feedback_templates"),
+            ("POST", "/feedback"),
         ],
     )
     .await;
@@ -497,7 +508,7 @@ async fn probe_lists_missing_permissions_in_order() {
             "list tags",
             "remove opportunity link",
             "upload opportunity file",
-            "create feedback template"
+            "create opportunity feedback"
         ]
     );
     assert!(report.tags.is_empty());

@@ -116,6 +116,7 @@ pub(crate) struct NewCandidate {
     pub owner_id: Option<String>,
     pub links: Vec<String>,
     pub sources: Vec<String>,
+    pub confidential: bool,
 }
 
 /// Creates an opportunity (inheriting its posting's tags); `applicationCreated` when it has a posting.
@@ -185,7 +186,12 @@ pub(crate) fn create_candidate(
         followers: new.owner_id.iter().cloned().collect(),
         owner: new.owner_id,
         archived: None,
-        confidentiality: "non-confidential".into(),
+        confidentiality: if new.confidential {
+            "confidential"
+        } else {
+            "non-confidential"
+        }
+        .into(),
         created_at: now,
         updated_at: now,
         notes: Vec::new(),

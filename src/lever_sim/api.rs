@@ -20,6 +20,8 @@ const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
 pub(crate) struct Ctx {
     pub account_id: String,
     pub query: Query,
+    /// The key may see confidential opportunities.
+    pub confidential_access: bool,
 }
 
 impl Ctx {
@@ -109,6 +111,30 @@ impl Endpoint {
         Some(ep)
     }
 
+    /// The opportunity the endpoint reads or writes, if any.
+    fn opportunity_id(&self) -> Option<&str> {
+        use Endpoint::*;
+        match self {
+            GetOpportunity(id)
+            | PutStage(id)
+            | AddTags(id)
+            | RemoveTags(id)
+            | AddLinks(id)
+            | RemoveLinks(id)
+            | ListNotes(id)
+            | CreateNote(id)
+            | DeleteNote(id, _)
+            | ListFiles(id)
+            | UploadFile(id)
+            | DeleteFile(id, _)
+            | DownloadFile(id, _)
+            | ListFeedback(id)
+            | CreateFeedback(id)
+            | ListApplications(id) => Some(id),
+            _ => None,
+        }
+    }
+
     /// The permission an endpoint needs, named as the client's table in `crate::lever::permissions`
     /// names it (Lever's own names for API-key permissions).
     fn permission(&self) -> &'static str {
@@ -190,11 +216,20 @@ async fn gate(
     record: &mut RequestRecord,
     held: &mut bool,
 ) -> Option<(String, Result<HttpResponse, ApiError>)> {
-    let (account_id, faults, key_revoked) = {
+    let (account_id, faults, key_revoked, confidential_access, scripted) = {
         let mut world = state.lock();
         let acct = world.account_of_key_mut(key)?;
-        let revoked = acct.key_mut(key).is_some_and(|k| k.revoked);
-        (acct.id.clone(), acct.faults.clone(), revoked)
+        let (revoked, confidential) = acct
+            .key_mut(key)
+            .map_or((false, false), |k| (k.revoked, k.confidential_access));
+        let scripted = acct.faults.take_scripted(req.method().as_str(), req.path());
+        (
+            acct.id.clone(),
+            acct.faults.clone(),
+            revoked,
+            confidential,
+            scripted,
+        )
     };
     let query = match Query::parse(req.query_string()) {
         Ok(q) => q,
@@ -224,6 +259,9 @@ async fn gate(
         };
         return Some((account_id, Err(error)));
     }
+    if let Some(status) = scripted {
+        return Some((account_id, Err(ApiError::scripted(status))));
+    }
     if roll(faults.rate_429_rate) {
         return Some((
             account_id,
@@ -233,6 +271,7 @@ async fn gate(
     let ctx = Ctx {
         account_id: account_id.clone(),
         query,
+        confidential_access,
     };
     let result = authorized(state, &ctx, req, payload, key, faults.retry_after).await;
     Some((account_id, result))
@@ -259,6 +298,15 @@ async fn authorized(
         if let Some(endpoint) = &endpoint {
             if !api_key.allows(endpoint.permission()) {
                 return Err(ApiError::forbidden(endpoint.permission()));
+            }
+        }
+        if let Some(id) = endpoint.as_ref().and_then(Endpoint::opportunity_id) {
+            let hidden = world
+                .account(&ctx.account_id)
+                .and_then(|acct| acct.opportunity(id))
+                .is_some_and(|opp| opp.is_confidential() && !ctx.confidential_access);
+            if hidden {
+                return Err(ApiError::confidential());
             }
         }
     }

@@ -33,7 +33,7 @@ const DEFAULT_SCORE_SYSTEM: &[&str] = &["Strong No Hire", "No Hire", "Hire", "St
 pub(crate) fn list_templates(state: &Shared, ctx: &Ctx) -> Result<HttpResponse, ApiError> {
     with_account(state, ctx, |acct| {
         let items = acct.templates.iter().map(template_json).collect();
-        Ok(HttpResponse::Ok().json(page("feedback_templates", items, &ctx.query)?))
+        Ok(HttpResponse::Ok().json(page(items, &ctx.query)?))
     })
 }
 
@@ -310,6 +310,6 @@ pub(crate) fn list_feedback(state: &Shared, ctx: &Ctx, id: &str) -> Result<HttpR
             .iter()
             .map(|f| feedback_json(f, acct.template(&f.template_id)))
             .collect();
-        Ok(HttpResponse::Ok().json(page("feedback", items, &ctx.query)?))
+        Ok(HttpResponse::Ok().json(page(items, &ctx.query)?))
     })
 }

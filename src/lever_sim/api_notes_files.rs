@@ -19,7 +19,7 @@ pub(crate) const MAX_FILE_BYTES: usize = 30 * 1024 * 1024;
 pub(crate) fn list_notes(state: &Shared, ctx: &Ctx, id: &str) -> Result<HttpResponse, ApiError> {
     with_account(state, ctx, |acct| {
         let items = find(acct, id)?.notes.iter().map(note_json).collect();
-        Ok(HttpResponse::Ok().json(page("notes", items, &ctx.query)?))
+        Ok(HttpResponse::Ok().json(page(items, &ctx.query)?))
     })
 }
 
@@ -104,7 +104,7 @@ pub(crate) fn list_files(state: &Shared, ctx: &Ctx, id: &str) -> Result<HttpResp
             .iter()
             .map(|f| file_json(f, id, &state.base_url))
             .collect();
-        Ok(HttpResponse::Ok().json(page("files", items, &ctx.query)?))
+        Ok(HttpResponse::Ok().json(page(items, &ctx.query)?))
     })
 }
 

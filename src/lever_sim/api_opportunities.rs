@@ -74,9 +74,10 @@ pub(crate) fn list(state: &Shared, ctx: &Ctx) -> Result<HttpResponse, ApiError> 
             .opportunities
             .iter()
             .filter(|o| matches(o))
+            .filter(|o| ctx.confidential_access || !o.is_confidential())
             .map(|o| opportunity_json(acct, o, expand(ctx), &state.base_url))
             .collect();
-        Ok(HttpResponse::Ok().json(page("opportunities", items, q)?))
+        Ok(HttpResponse::Ok().json(page(items, q)?))
     })
 }
 
@@ -88,7 +89,7 @@ pub(crate) fn applications(state: &Shared, ctx: &Ctx, id: &str) -> Result<HttpRe
             .iter()
             .map(|app| application_json(opp, app))
             .collect();
-        Ok(HttpResponse::Ok().json(page("applications", items, &ctx.query)?))
+        Ok(HttpResponse::Ok().json(page(items, &ctx.query)?))
     })
 }
 

@@ -28,21 +28,21 @@ pub(crate) fn handle(
                 .filter(|u| emails.is_empty() || emails.contains(&u.email.as_str()))
                 .map(user_json)
                 .collect();
-            list("users", items, ctx)
+            list(items, ctx)
         }
         GetUser(id) => acct
             .user(&id)
             .map(|u| ok_data(user_json(u)))
             .ok_or_else(|| ApiError::not_found("User", &id)),
-        ListStages => list("stages", acct.stages.iter().map(stage_json).collect(), ctx),
+        ListStages => list(acct.stages.iter().map(stage_json).collect(), ctx),
         GetStage(id) => acct
             .stage(&id)
             .map(|s| ok_data(stage_json(s)))
             .ok_or_else(|| ApiError::not_found("Stage", &id)),
-        ListTags => list("tags", tag_counts(acct), ctx),
+        ListTags => list(tag_counts(acct), ctx),
         ListSources => {
             let counts = counts(acct.opportunities.iter().flat_map(|o| o.sources.iter()));
-            list("sources", counts, ctx)
+            list(counts, ctx)
         }
         ListPostings => {
             let tags = q.raw_all("tag");
@@ -52,17 +52,13 @@ pub(crate) fn handle(
                 .filter(|p| tags.is_empty() || p.tags.iter().any(|t| tags.contains(&t.as_str())))
                 .map(|p| posting_json(p, &state.base_url))
                 .collect();
-            list("postings", items, ctx)
+            list(items, ctx)
         }
         GetPosting(id) => acct
             .posting(&id)
             .map(|p| ok_data(posting_json(p, &state.base_url)))
             .ok_or_else(|| ApiError::not_found("Posting", &id)),
-        ListWebhooks => list(
-            "webhooks",
-            acct.api_webhooks.iter().map(webhook_json).collect(),
-            ctx,
-        ),
+        ListWebhooks => list(acct.api_webhooks.iter().map(webhook_json).collect(), ctx),
         DeleteWebhook(id) => {
             let before = acct.api_webhooks.len();
             acct.api_webhooks.retain(|w| w.id != id);
@@ -75,8 +71,8 @@ pub(crate) fn handle(
     })
 }
 
-fn list(name: &str, items: Vec<Value>, ctx: &Ctx) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(page(name, items, &ctx.query)?))
+fn list(items: Vec<Value>, ctx: &Ctx) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(page(items, &ctx.query)?))
 }
 
 fn counts<'a>(texts: impl Iterator<Item = &'a String>) -> Vec<Value> {

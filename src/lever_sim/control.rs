@@ -94,6 +94,7 @@ async fn account_summary(state: Data, path: web::Path<String>) -> Answer {
             "name": a.name,
             "keys": a.keys.iter().map(|k| json!({
                 "key": k.key, "label": k.label, "revoked": k.revoked, "permissions": k.permissions,
+                "confidentialAccess": k.confidential_access,
             })).collect::<Vec<_>>(),
             "users": a.users.iter().map(|u| json!({
                 "id": u.id, "name": u.name, "email": u.email, "accessRole": u.access_role,
@@ -112,9 +113,13 @@ async fn account_summary(state: Data, path: web::Path<String>) -> Answer {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct NewKey {
     permissions: Option<Vec<String>>,
     label: Option<String>,
+    /// Access to confidential data (off unless asked for, as in Lever).
+    #[serde(default)]
+    confidential_access: bool,
 }
 
 async fn create_key(state: Data, path: web::Path<String>, body: web::Bytes) -> Answer {
@@ -126,6 +131,7 @@ async fn create_key(state: Data, path: web::Path<String>, body: web::Bytes) -> A
             label: new.label,
             permissions: new.permissions.map(|p| p.into_iter().collect()),
             revoked: false,
+            confidential_access: new.confidential_access,
             bucket: TokenBucket::default(),
         });
         Ok(HttpResponse::Ok().json(json!({ "key": key })))
@@ -216,6 +222,9 @@ struct NewCandidateBody {
     links: Vec<String>,
     #[serde(default)]
     sources: Vec<String>,
+    /// A confidential opportunity: only keys with confidential access see it.
+    #[serde(default)]
+    confidential: bool,
 }
 
 /// Creates a candidate; when it applied to a posting, answers after the first attempt of
@@ -233,6 +242,7 @@ async fn create_candidate(state: Data, path: web::Path<String>, body: web::Bytes
             owner_id: new.owner_id,
             links: new.links,
             sources: new.sources,
+            confidential: new.confidential,
         };
         let (id, contact_id, events) =
             actions::create_candidate(acct, new).map_err(ControlError::bad_request)?;

@@ -39,6 +39,30 @@ impl ApiError {
         )
     }
 
+    /// A confidential opportunity asked for with a key that has no access to confidential data.
+    pub fn confidential() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "ForbiddenError",
+            "This API key does not have access to confidential data",
+        )
+    }
+
+    /// An answer scripted through the faults: Lever's error shape for that status.
+    pub fn scripted(status: u16) -> Self {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let code = match status.as_u16() {
+            400 => "BadRequestError",
+            401 => "UnauthorizedError",
+            403 => "ForbiddenError",
+            404 => "ResourceNotFound",
+            429 => "TooManyRequests",
+            _ => "InternalServerError",
+        };
+        let message = status.canonical_reason().unwrap_or("Error");
+        Self::new(status, code, message)
+    }
+
     pub fn not_found(what: &str, id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

@@ -21,6 +21,24 @@ pub(crate) struct Faults {
     pub retry_after: bool,
     /// Every key of the account answers 401.
     pub revoked: bool,
+    /// Answers given instead of the real one to the next matching requests, in order.
+    pub scripted: Vec<ScriptedAnswer>,
+}
+
+/// "Answer the next `times` requests `METHOD …path_ends_with` with `status`": for the failures
+/// that no rate produces on demand, such as a 404 from one list under an existing opportunity.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ScriptedAnswer {
+    pub method: String,
+    pub path_ends_with: String,
+    pub status: u16,
+    #[serde(default = "once")]
+    pub times: u32,
+}
+
+fn once() -> u32 {
+    1
 }
 
 /// A partial update from `PUT /_sim/api/accounts/{acct}/faults`: missing = unchanged.
@@ -35,6 +53,8 @@ pub(crate) struct FaultsUpdate {
     pub timeout_rate: Option<f64>,
     pub retry_after: Option<bool>,
     pub revoked: Option<bool>,
+    /// Replaces the scripted answers still pending.
+    pub scripted: Option<Vec<ScriptedAnswer>>,
 }
 
 impl Faults {
@@ -68,7 +88,30 @@ impl Faults {
         if let Some(v) = update.revoked {
             self.revoked = v;
         }
+        if let Some(scripted) = update.scripted {
+            if let Some(bad) = scripted.iter().find(|s| !(400..=599).contains(&s.status)) {
+                return Err(format!(
+                    "scripted status {} is not an error status",
+                    bad.status
+                ));
+            }
+            self.scripted = scripted;
+        }
         Ok(())
+    }
+
+    /// The status scripted for this request, if any; uses up one of its times.
+    pub fn take_scripted(&mut self, method: &str, path: &str) -> Option<u16> {
+        let index = self.scripted.iter().position(|s| {
+            s.method.eq_ignore_ascii_case(method) && path.ends_with(&s.path_ends_with)
+        })?;
+        let answer = &mut self.scripted[index];
+        let status = answer.status;
+        answer.times = answer.times.saturating_sub(1);
+        if answer.times == 0 {
+            self.scripted.remove(index);
+        }
+        Some(status)
     }
 }
 

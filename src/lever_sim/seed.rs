@@ -118,6 +118,7 @@ pub async fn seed_demo(sim: &SimHandle, demo_tag: &str) -> anyhow::Result<DemoSe
                 "LinkedIn"
             }
             .to_string()],
+            confidential: false,
         };
         let (id, _, _) = actions::create_candidate(&mut acct, new).map_err(anyhow::Error::msg)?;
         if *posting == Some(0) {
@@ -131,6 +132,7 @@ pub async fn seed_demo(sim: &SimHandle, demo_tag: &str) -> anyhow::Result<DemoSe
         label: Some("Demo (all permissions)".into()),
         permissions: None,
         revoked: false,
+        confidential_access: true,
         bucket: TokenBucket::default(),
     });
     let seed = DemoSeed {

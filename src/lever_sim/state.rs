@@ -125,6 +125,9 @@ pub(crate) struct ApiKey {
     /// `None` grants every permission.
     pub permissions: Option<BTreeSet<String>>,
     pub revoked: bool,
+    /// Lever's "access to confidential data": without it, confidential opportunities are left
+    /// out of lists and answer 403.
+    pub confidential_access: bool,
     pub bucket: TokenBucket,
 }
 
@@ -179,6 +182,12 @@ pub(crate) struct Opportunity {
     pub notes: Vec<Note>,
     pub files: Vec<StoredFile>,
     pub feedback: Vec<Feedback>,
+}
+
+impl Opportunity {
+    pub fn is_confidential(&self) -> bool {
+        self.confidentiality == "confidential"
+    }
 }
 
 pub(crate) struct StageChange {

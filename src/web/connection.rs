@@ -5,14 +5,18 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::{AdminPage, OrgPage, OrgReader};
-use super::csrf::{CsrfForm, NoFields};
+use super::csrf::CsrfForm;
 use super::layout::{Chrome, Nav};
 use super::{render, render_invalid, see_other, WebError};
 use crate::db::connection::write_transaction;
 use crate::db::lever::{CachedUser, LeverConnection};
 use crate::db::{self, DbError};
 use crate::jobs::queue;
-use crate::lever_access::{connect_key, ConnectError, Connected, ENVIRONMENTS};
+use crate::lever::UNTESTED_PERMISSIONS;
+use crate::lever_access::{connect_key_with, ConnectError, Connected, Replacement, ENVIRONMENTS};
+
+/// What disconnecting does, as the confirmation names it.
+const DISCONNECT_CONSEQUENCE: &str = "leverbridge stops writing to Lever and queued work is parked until you connect again; the API key is deleted.";
 
 #[derive(Template)]
 #[template(path = "connection.html")]
@@ -25,6 +29,20 @@ struct ConnectionPage {
     key_error: Option<String>,
     lever_error: Option<String>,
     overridden_host: Option<String>,
+    /// Required permissions the connection test does not probe (it would write to Lever).
+    untested: &'static [&'static str],
+    /// Asked when a new key lacks permissions the working key has.
+    replace_question: Option<ReplaceQuestion>,
+    disconnect_consequence: &'static str,
+    /// Set when a disconnect was sent without its confirmation.
+    disconnect_unconfirmed: bool,
+}
+
+/// A new key was tested and not saved: the working key stays until the admin confirms.
+struct ReplaceQuestion {
+    current_last4: String,
+    /// Everything the new key lacks, each with whether the working key has it.
+    missing: Vec<(String, bool)>,
 }
 
 struct ConnectionView {
@@ -66,12 +84,17 @@ impl From<LeverConnection> for ConnectionView {
     }
 }
 
-async fn page(
-    page: &OrgPage,
+/// What a form post asks the page to show besides the stored state.
+#[derive(Default)]
+struct Answer {
     environment: Option<String>,
     key_error: Option<String>,
     lever_error: Option<String>,
-) -> Result<ConnectionPage, WebError> {
+    replace_question: Option<ReplaceQuestion>,
+    disconnect_unconfirmed: bool,
+}
+
+async fn page(page: &OrgPage, answer: Answer) -> Result<ConnectionPage, WebError> {
     let org_id = page.org.id.clone();
     let (connection, users) = page
         .state
@@ -83,7 +106,8 @@ async fn page(
             ))
         })
         .await?;
-    let environment = environment
+    let environment = answer
+        .environment
         .or_else(|| connection.as_ref().map(|c| c.environment.clone()))
         .unwrap_or_else(|| "production".into());
     Ok(ConnectionPage {
@@ -95,23 +119,32 @@ async fn page(
             .map(|(name, label, _)| (*name, *label))
             .collect(),
         environment,
-        key_error,
-        lever_error,
+        key_error: answer.key_error,
+        lever_error: answer.lever_error,
         overridden_host: page.state.settings.lever.api_url.clone(),
+        untested: UNTESTED_PERMISSIONS,
+        replace_question: answer.replace_question,
+        disconnect_consequence: DISCONNECT_CONSEQUENCE,
+        disconnect_unconfirmed: answer.disconnect_unconfirmed,
     })
 }
 
 pub async fn show(org: OrgReader) -> Result<HttpResponse, WebError> {
-    render(&page(&org, None, None, None).await?)
+    render(&page(&org, Answer::default()).await?)
 }
 
 #[derive(Deserialize)]
 pub struct ConnectForm {
     api_key: String,
     environment: String,
+    /// `yes` when the admin confirmed replacing a working key with one that lacks permissions.
+    #[serde(default)]
+    confirm_replace: Option<String>,
 }
 
-/// Tests the key live against Lever; saves it (sealed) only when Lever accepts it.
+/// Tests the key live against Lever; saves it (sealed) only when Lever accepts it, and, when
+/// it lacks permissions the working key has, only once the admin confirms the replacement
+/// (a second submit with `confirm_replace=yes`).
 pub async fn connect(
     org: AdminPage,
     CsrfForm(form): CsrfForm<ConnectForm>,
@@ -133,18 +166,36 @@ pub async fn connect(
         None
     };
     if let Some(error) = key_error {
-        return rerender(&org, environment, Some(error.into()), None).await;
+        return rerender(
+            &org,
+            Answer {
+                key_error: Some(error.into()),
+                ..Answer::default()
+            },
+            environment,
+        )
+        .await;
     }
 
-    let connected = connect_key(
+    let replacement = if form.confirm_replace.as_deref() == Some("yes") {
+        Replacement::Confirmed
+    } else {
+        Replacement::KeepWorkingKey
+    };
+    let connected = connect_key_with(
         &org.state.db,
         &org.state.lever,
         &org.org.id,
         environment,
         &key,
         &org.user.email,
+        replacement,
     )
     .await;
+    let lever_error = |reason: String| Answer {
+        lever_error: Some(reason),
+        ..Answer::default()
+    };
     let Connected {
         users: user_count,
         stages: stage_count,
@@ -154,12 +205,33 @@ pub async fn connect(
         Ok(connected) => connected,
         Err(ConnectError::Rejected(message)) => {
             let reason = format!("Lever rejected this key: {message}. Check that it was copied whole and is not revoked; nothing was saved.");
-            return rerender(&org, environment, None, Some(reason)).await;
+            return rerender(&org, lever_error(reason), environment).await;
         }
         Err(ConnectError::Lever(e)) => {
             let reason =
                 format!("Could not test the key with Lever: {e}. Nothing was saved; try again.");
-            return rerender(&org, environment, None, Some(reason)).await;
+            return rerender(&org, lever_error(reason), environment).await;
+        }
+        Err(ConnectError::WouldLosePermissions {
+            lost,
+            missing,
+            current_last4,
+        }) => {
+            let question = ReplaceQuestion {
+                current_last4,
+                missing: missing
+                    .into_iter()
+                    .map(|permission| {
+                        let current_has = lost.contains(&permission);
+                        (permission, current_has)
+                    })
+                    .collect(),
+            };
+            let answer = Answer {
+                replace_question: Some(question),
+                ..Answer::default()
+            };
+            return rerender(&org, answer, environment).await;
         }
         Err(ConnectError::Db(e)) => return Err(e.into()),
     };
@@ -186,12 +258,14 @@ pub async fn connect(
 
 async fn rerender(
     org: &OrgPage,
+    answer: Answer,
     environment: &str,
-    key_error: Option<String>,
-    lever_error: Option<String>,
 ) -> Result<HttpResponse, WebError> {
-    let page = page(org, Some(environment.to_owned()), key_error, lever_error).await?;
-    render_invalid(&page)
+    let answer = Answer {
+        environment: Some(environment.to_owned()),
+        ..answer
+    };
+    render_invalid(&page(org, answer).await?)
 }
 
 #[derive(Deserialize)]
@@ -237,10 +311,26 @@ pub async fn default_user(
     Ok(see_other(&org.url("/connection")))
 }
 
+#[derive(Deserialize)]
+pub struct DisconnectForm {
+    /// `yes` when the admin ticked the box that names what disconnecting does.
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// Deletes the key, once the admin confirmed knowing the consequence; without the
+/// confirmation nothing changes and the question is shown again.
 pub async fn disconnect(
     org: AdminPage,
-    CsrfForm(_): CsrfForm<NoFields>,
+    CsrfForm(form): CsrfForm<DisconnectForm>,
 ) -> Result<HttpResponse, WebError> {
+    if form.confirm.as_deref() != Some("yes") {
+        let answer = Answer {
+            disconnect_unconfirmed: true,
+            ..Answer::default()
+        };
+        return render_invalid(&page(&org, answer).await?);
+    }
     let org_id = org.org.id.clone();
     let removed = org
         .state
@@ -248,7 +338,7 @@ pub async fn disconnect(
         .run(move |conn| db::lever::delete_connection(conn, &org_id).map_err(WebError::from))
         .await?;
     if removed > 0 {
-        org.flash("success", "Disconnected: the API key was deleted. Webhooks that arrive now wait until Lever is connected again.");
+        org.flash("success", "Disconnected: the API key was deleted. leverbridge writes nothing to Lever now; webhooks that arrive and queued work wait until Lever is connected again.");
     } else {
         org.flash("info", "Lever was not connected.");
     }

@@ -402,13 +402,12 @@ async fn lists_page_with_an_opaque_offset_and_bounded_limit() {
     let mut seen = Vec::new();
     let mut offset: Option<String> = None;
     loop {
-        let mut req = sim
-            .api(Method::GET, "/opportunities")
-            .query(&[("limit", "2")]);
-        if let Some(o) = &offset {
-            req = req.query(&[("offset", o)]);
-        }
-        let (status, body) = send(req).await;
+        // The token is already percent-encoded: it goes back exactly as it came.
+        let path = match &offset {
+            Some(o) => format!("/opportunities?limit=2&offset={o}"),
+            None => "/opportunities?limit=2".to_string(),
+        };
+        let (status, body) = send(sim.api(Method::GET, &path)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let page = body["data"].as_array().unwrap();
         assert!(page.len() <= 2);
@@ -416,11 +415,26 @@ async fn lists_page_with_an_opaque_offset_and_bounded_limit() {
         if body["hasNext"] == false {
             break;
         }
-        offset = Some(body["next"].as_str().expect("next token").to_string());
+        let next = body["next"].as_str().expect("next token").to_string();
+        assert!(
+            next.starts_with("%5B1%2C") && next.ends_with("%22%5D"),
+            "Lever's shape: a percent-encoded JSON array: {next}"
+        );
+        offset = Some(next);
     }
     seen.dedup();
     assert_eq!(seen.len(), 5);
     assert!(seen.contains(&sim.opp));
+
+    // Encoded a second time (what `query_pairs_mut` does to it), the token is refused.
+    let (_, body) = send(sim.api(Method::GET, "/opportunities?limit=2")).await;
+    let token = body["next"].as_str().unwrap().to_string();
+    let (status, body) = send(
+        sim.api(Method::GET, "/opportunities")
+            .query(&[("limit", "2"), ("offset", &token)]),
+    )
+    .await;
+    assert_lever_error(status, &body, StatusCode::BAD_REQUEST, "BadRequestError");
 
     let (_, body) = send(sim.api(Method::GET, "/stages")).await;
     assert_eq!(
@@ -452,11 +466,8 @@ async fn lists_page_with_an_opaque_offset_and_bounded_limit() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, body) = send(sim.api(Method::GET, "/stages").query(&[("limit", "1")])).await;
     let stage_token = body["next"].as_str().unwrap().to_string();
-    let (status, _) = send(
-        sim.api(Method::GET, "/opportunities")
-            .query(&[("offset", &stage_token)]),
-    )
-    .await;
+    let (status, _) =
+        send(sim.api(Method::GET, &format!("/opportunities?offset={stage_token}"))).await;
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
@@ -1209,4 +1220,88 @@ async fn the_demo_seed_looks_like_a_real_company() {
         (status, user["data"]["accessRole"].as_str()),
         (StatusCode::OK, Some("super admin"))
     );
+}
+
+#[tokio::test]
+async fn confidential_opportunities_need_a_key_with_confidential_access() {
+    let sim = sim().await;
+    let body = json!({"name": "Secret Sam", "stageId": sim.stages[0], "confidential": true});
+    let secret = sim.acct_ok("POST", "/candidates", body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/opportunities/{secret}");
+
+    // A key without access to confidential data: 403 on the opportunity and what hangs
+    // under it, and lists leave it out.
+    for (method, path) in [
+        (Method::GET, path.clone()),
+        (Method::GET, format!("{path}/notes")),
+        (Method::POST, format!("{path}/addTags")),
+    ] {
+        let (status, body) = send(
+            sim.api(method, &path)
+                .query(&[("perform_as", &sim.user)])
+                .json(&json!({"tags": ["x"]})),
+        )
+        .await;
+        assert_lever_error(status, &body, StatusCode::FORBIDDEN, "ForbiddenError");
+        assert!(
+            body["message"].as_str().unwrap().contains("confidential"),
+            "{body}"
+        );
+    }
+    let (_, body) = send(sim.api(Method::GET, "/opportunities")).await;
+    let listed: Vec<&str> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, vec![sim.opp.as_str()]);
+
+    // A key with access sees it.
+    let key = sim
+        .acct_ok(
+            "POST",
+            "/keys",
+            json!({"permissions": null, "confidentialAccess": true}),
+        )
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = send(sim.api_as(&key, Method::GET, &path)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["confidentiality"], "confidential");
+    let (_, body) = send(sim.api_as(&key, Method::GET, "/opportunities")).await;
+    assert_eq!(body["data"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn scripted_answers_replace_the_next_matching_requests() {
+    let sim = sim().await;
+    sim.acct_ok(
+        "PUT",
+        "/faults",
+        json!({"scripted": [{"method": "GET", "pathEndsWith": "/notes", "status": 404, "times": 2}]}),
+    )
+    .await;
+    let notes = format!("/opportunities/{}/notes", sim.opp);
+    let (status, _) = send(sim.api(Method::GET, "/stages")).await;
+    assert_eq!(status, StatusCode::OK, "other requests are untouched");
+    for _ in 0..2 {
+        let (status, body) = send(sim.api(Method::GET, &notes)).await;
+        assert_lever_error(status, &body, StatusCode::NOT_FOUND, "ResourceNotFound");
+    }
+    let (status, _) = send(sim.api(Method::GET, &notes)).await;
+    assert_eq!(status, StatusCode::OK, "used up");
+    let (status, _) = sim
+        .control(
+            "PUT",
+            &format!("/accounts/{}/faults", sim.acct),
+            json!({"scripted": [{"method": "GET", "pathEndsWith": "/notes", "status": 200}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "only error statuses");
 }

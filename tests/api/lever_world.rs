@@ -194,7 +194,7 @@ impl LeverAccount {
     }
 }
 
-async fn post(http: &reqwest::Client, url: &str, body: Value) -> Value {
+pub async fn post(http: &reqwest::Client, url: &str, body: Value) -> Value {
     let response = http.post(url).json(&body).send().await.unwrap();
     let status = response.status();
     let value: Value = response.json().await.unwrap_or(Value::Null);

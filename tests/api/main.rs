@@ -12,5 +12,6 @@ mod health;
 mod intake;
 mod integration;
 mod integration_pages;
+mod lever_hardening;
 mod lever_sim;
 mod lever_world;
