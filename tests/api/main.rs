@@ -7,6 +7,7 @@ mod helpers;
 mod browser;
 mod demo;
 mod foundation;
+mod hardening;
 mod health;
 mod integration;
 mod integration_pages;
