@@ -104,6 +104,9 @@ pub struct Tuning {
     pub lever_max_retries: u32,
     /// How long one Lever call may take.
     pub lever_timeout: std::time::Duration,
+    /// A request body must have arrived this long after its headers; otherwise 408 and the
+    /// connection is closed (a body trickled in byte by byte would hold it open forever).
+    pub request_body_timeout: std::time::Duration,
 }
 
 impl Default for Tuning {
@@ -116,6 +119,7 @@ impl Default for Tuning {
             lever_backoff_base: Duration::from_millis(500),
             lever_max_retries: 4,
             lever_timeout: Duration::from_secs(15),
+            request_body_timeout: Duration::from_secs(20),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The dashboard, the login, health checks: actix handlers, one module per page.
 
 pub mod auth;
+pub mod body_deadline;
 mod candidate;
 mod configurations;
 mod connection;
