@@ -18,6 +18,7 @@ use crate::db::Db;
 use crate::intake::Intake;
 use crate::jobs::Jobs;
 use crate::lever_access::LeverAccess;
+use crate::web::login_guard::LoginGuard;
 use crate::web::request_span::RedactedRootSpan;
 use crate::web::{self as pages, AppState};
 
@@ -70,6 +71,7 @@ impl Application {
             webhook_keys: Default::default(),
         });
         let app_state = state.clone();
+        let login_guard = web::Data::new(LoginGuard::new(&state.settings.tuning.login));
         let server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name("leverbridge_session".into())
@@ -84,6 +86,7 @@ impl Application {
                 .wrap(security_headers(https))
                 .wrap(TracingLogger::<RedactedRootSpan>::new())
                 .app_data(app_state.clone())
+                .app_data(login_guard.clone())
                 .app_data(
                     web::FormConfig::default()
                         .limit(256 * 1024)

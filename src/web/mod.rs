@@ -12,6 +12,7 @@ mod health;
 pub mod layout;
 pub mod lever_webhook;
 mod login;
+pub mod login_guard;
 mod orgs;
 mod overview;
 pub mod request_span;

@@ -13,3 +13,5 @@ mod integration;
 mod integration_pages;
 mod lever_sim;
 mod lever_world;
+mod login_limits;
+mod sessions;
