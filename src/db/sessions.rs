@@ -108,12 +108,3 @@ pub fn revoke_all_of_user(conn: &mut DbConn, user_id: &str) -> QueryResult<usize
     .set(sessions::revoked_at.eq(Some(super::now())))
     .execute(conn)
 }
-
-/// The user whose session this token started, even if it has ended (for signing out).
-pub fn owner_of(conn: &mut DbConn, token: &str) -> QueryResult<Option<String>> {
-    sessions::table
-        .find(key_of(token))
-        .select(sessions::user_id)
-        .first(conn)
-        .optional()
-}

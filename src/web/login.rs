@@ -158,18 +158,20 @@ pub async fn submit(
 }
 
 /// Signs the user out everywhere: every session of theirs ends, so a copy of this cookie (or
-/// one on another device) stops working too.
+/// one on another device) stops working too. Only a live session can do this: an old cookie
+/// that someone kept cannot sign its user out of the sessions they have now.
 pub async fn logout(
     state: web::Data<AppState>,
     session: Session,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<HttpResponse, WebError> {
     if let Some(token) = session::token(&session) {
+        let limits = state.settings.tuning.session_limits();
         state
             .db
             .run(move |conn| -> Result<(), WebError> {
-                if let Some(user_id) = db::sessions::owner_of(conn, &token)? {
-                    db::sessions::revoke_all_of_user(conn, &user_id)?;
+                if let Some(user) = db::sessions::user_of(conn, &token, limits)? {
+                    db::sessions::revoke_all_of_user(conn, &user.id)?;
                 }
                 Ok(())
             })

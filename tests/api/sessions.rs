@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::both_backends;
-use crate::helpers::{location, with_people, Backend, Browser, TestApp};
+use crate::helpers::{csrf_in, location, with_people, Backend, Browser, TestApp};
 
 both_backends!(
     a_copied_cookie_stops_working_after_sign_out,
@@ -69,6 +69,22 @@ async fn a_copied_cookie_stops_working_after_sign_out(backend: Backend) {
     // The login page shows the form to the dead cookie instead of sending it around in circles.
     let page = get_with_cookie(&app, &copied, "/login").await;
     assert_eq!(page.status(), 200);
+
+    // The user signs in again; whoever kept the old cookie cannot sign them out with it.
+    browser.login("admin@acme.test").await;
+    let token = csrf_in(&page.text().await.unwrap());
+    let logout = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/logout"))
+        .header("cookie", &copied)
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 303);
+    assert_eq!(browser.get("/orgs/acme").await.status(), 200);
 }
 
 async fn a_password_reset_ends_the_users_sessions(backend: Backend) {
