@@ -108,6 +108,54 @@ pub struct Tuning {
     /// `Retry-After` (Lever delivers it again), so a store that falls behind sheds load instead
     /// of holding connections open.
     pub intake_wait: std::time::Duration,
+    /// A signed-in session unused for this long ends.
+    pub session_idle: std::time::Duration,
+    /// A signed-in session ends this long after sign-in, however busy.
+    pub session_lifetime: std::time::Duration,
+    /// What bounds sign-in attempts.
+    pub login: LoginLimits,
+    /// A request body must have arrived this long after its headers; otherwise 408 and the
+    /// connection is closed (a body trickled in byte by byte would hold it open forever).
+    pub request_body_timeout: std::time::Duration,
+}
+
+/// Sign-in limits: password checks are deliberately costly (argon2 takes ~19 MiB and tens of
+/// milliseconds each), so their number at once and their rate are bounded.
+#[derive(Clone, Debug)]
+pub struct LoginLimits {
+    /// Password checks running at once; a sign-in waits for a free one.
+    pub hash_permits: usize,
+    /// How long a sign-in waits for a free check before it gets 503.
+    pub hash_wait: std::time::Duration,
+    /// Attempts on one e-mail address (known or not, so the answer says nothing about which).
+    pub per_account: Throttle,
+    /// Attempts from one client address (IPv6 counted per /64).
+    pub per_address: Throttle,
+}
+
+/// `burst` attempts at once, then one more each `period`; beyond that, 429.
+#[derive(Clone, Copy, Debug)]
+pub struct Throttle {
+    pub burst: u32,
+    pub period: std::time::Duration,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        use std::time::Duration;
+        LoginLimits {
+            hash_permits: 2,
+            hash_wait: Duration::from_secs(3),
+            per_account: Throttle {
+                burst: 5,
+                period: Duration::from_secs(60),
+            },
+            per_address: Throttle {
+                burst: 20,
+                period: Duration::from_secs(6),
+            },
+        }
+    }
 }
 
 impl Default for Tuning {
@@ -121,6 +169,20 @@ impl Default for Tuning {
             lever_max_retries: 4,
             lever_timeout: Duration::from_secs(15),
             intake_wait: Duration::from_secs(10),
+            session_idle: Duration::from_secs(12 * 3600),
+            session_lifetime: Duration::from_secs(7 * 24 * 3600),
+            login: LoginLimits::default(),
+            request_body_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+impl Tuning {
+    /// The idle and absolute limits of a signed-in session.
+    pub fn session_limits(&self) -> crate::db::sessions::SessionLimits {
+        crate::db::sessions::SessionLimits {
+            idle: self.session_idle,
+            absolute: self.session_lifetime,
         }
     }
 }

@@ -3,7 +3,7 @@
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use anyhow::{anyhow, bail};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
 use base64::Engine;
 use rand::distributions::Alphanumeric;
@@ -114,6 +114,20 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 /// Checks a password against a stored hash; with no hash (unknown user) it checks against a
 /// fixed dummy hash so that both cases take the same time.
 pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
+    verify_password_in(password, stored, &mut Vec::new())
+}
+
+/// The largest argon2 memory a stored hash may ask for (64 MiB); a larger one does not verify.
+const MAX_HASH_BLOCKS: usize = 64 * 1024;
+
+/// [`verify_password`] with argon2's working memory (about 19 MiB) supplied by the caller, so a
+/// few buffers reused for every sign-in replace an allocation per attempt, which the allocator's
+/// per-thread arenas would otherwise keep around.
+pub fn verify_password_in(
+    password: &str,
+    stored: Option<&str>,
+    memory: &mut Vec<argon2::Block>,
+) -> bool {
     static DUMMY: OnceLock<String> = OnceLock::new();
     let dummy = DUMMY.get_or_init(|| hash_password("not-a-real-password").expect("hash"));
     let (hash, real) = match stored {
@@ -123,10 +137,41 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
-    Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
-        && real
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(params) = argon2::Params::try_from(&parsed) else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(argon2::Version::try_from) {
+        None => argon2::Version::default(),
+        Some(Ok(version)) => version,
+        Some(Err(_)) => return false,
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if blocks > MAX_HASH_BLOCKS {
+        return false;
+    }
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let mut computed = vec![0u8; expected.len()];
+    if Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut computed, &mut memory[..])
+        .is_err()
+    {
+        return false;
+    }
+    let matches: bool =
+        subtle::ConstantTimeEq::ct_eq(computed.as_slice(), expected.as_bytes()).into();
+    matches && real
 }
 
 /// The last four characters of a secret, the only part ever shown again.
@@ -162,6 +207,15 @@ mod tests {
         assert!(verify_password("correct horse", Some(&hash)));
         assert!(!verify_password("wrong", Some(&hash)));
         assert!(!verify_password("correct horse", None));
+        let mut memory = Vec::new();
+        assert!(verify_password_in(
+            "correct horse",
+            Some(&hash),
+            &mut memory
+        ));
+        assert!(!verify_password_in("wrong", Some(&hash), &mut memory));
+        assert!(!verify_password_in("correct horse", None, &mut memory));
+        assert_eq!(memory.len(), argon2::Params::default().block_count());
     }
 
     #[test]

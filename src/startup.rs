@@ -8,7 +8,7 @@ use actix_session::storage::CookieSessionStore;
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{self, DefaultHeaders};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
@@ -18,6 +18,7 @@ use crate::db::Db;
 use crate::intake::Intake;
 use crate::jobs::Jobs;
 use crate::lever_access::LeverAccess;
+use crate::web::login_guard::LoginGuard;
 use crate::web::request_span::RedactedRootSpan;
 use crate::web::{self as pages, AppState};
 
@@ -70,6 +71,7 @@ impl Application {
             webhook_keys: Default::default(),
         });
         let app_state = state.clone();
+        let login_guard = web::Data::new(LoginGuard::new(&state.settings.tuning.login));
         let server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name("leverbridge_session".into())
@@ -79,15 +81,12 @@ impl Application {
                 .cookie_content_security(CookieContentSecurity::Private)
                 .build();
             App::new()
+                .wrap(middleware::from_fn(pages::body_deadline::body_deadline))
                 .wrap(sessions)
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("X-Frame-Options", "DENY"))
-                        .add(("Referrer-Policy", "same-origin")),
-                )
+                .wrap(security_headers(https))
                 .wrap(TracingLogger::<RedactedRootSpan>::new())
                 .app_data(app_state.clone())
+                .app_data(login_guard.clone())
                 .app_data(
                     web::FormConfig::default()
                         .limit(256 * 1024)
@@ -96,6 +95,7 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(pages::bad_request_handler))
                 .app_data(web::PathConfig::default().error_handler(pages::bad_request_handler))
                 .route("/static/style.css", web::get().to(stylesheet))
+                .route("/static/app.js", web::get().to(script))
                 .configure(pages::routes)
                 .default_service(web::to(pages::not_found))
         })
@@ -141,6 +141,34 @@ impl Application {
     pub async fn run_without_workers(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Headers on every response: pages load scripts, styles and images from this site only and
+/// cannot be framed; other sites learn only our origin from links; HTTPS deployments tell
+/// browsers to use nothing else for a year.
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; \
+             object-src 'none'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "same-origin"));
+    if https {
+        headers.add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        headers
+    }
+}
+
+/// The little JavaScript the pages use (no inline scripts: the CSP forbids them).
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../static/app.js"))
 }
 
 /// The one stylesheet, compiled into the binary so it is served wherever the binary runs.

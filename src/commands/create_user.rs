@@ -4,7 +4,7 @@ use anyhow::{bail, Context};
 
 use crate::config::DatabaseUrl;
 use crate::db::{self, Db};
-use crate::domain::{Email, MemberRole, OrgSlug};
+use crate::domain::{Email, MemberRole, NewPassword, OrgSlug};
 
 pub struct NewUser {
     pub email: String,
@@ -15,15 +15,13 @@ pub struct NewUser {
     pub password: String,
 }
 
-/// The shortest password accepted.
-pub const MIN_PASSWORD_LEN: usize = 10;
-
-/// Checks everything first, then writes user and membership in one transaction.
+/// Checks everything first, then writes user and membership in one transaction. An existing
+/// user's password is reset, which ends every session they have (so a role change takes effect
+/// on a fresh sign-in too).
 pub fn create_user(database_url: &DatabaseUrl, new: NewUser) -> anyhow::Result<String> {
     let email = Email::parse(&new.email).map_err(anyhow::Error::msg)?;
-    if new.password.chars().count() < MIN_PASSWORD_LEN {
-        bail!("the password must be at least {MIN_PASSWORD_LEN} characters long");
-    }
+    let password = NewPassword::parse(&new.password, &[email.as_str()])
+        .map_err(|e| anyhow::anyhow!("{e}; nothing was changed"))?;
     let role = new.role.trim();
     let membership = match (role, new.org.as_deref()) {
         ("support", None) => None,
@@ -35,7 +33,7 @@ pub fn create_user(database_url: &DatabaseUrl, new: NewUser) -> anyhow::Result<S
             Some((slug, role))
         }
     };
-    let hash = crate::crypto::hash_password(&new.password)?;
+    let hash = crate::crypto::hash_password(password.as_str())?;
     let db = Db::connect(database_url)?;
     db.migrate()?;
     let mut conn = db.get()?;

@@ -62,12 +62,14 @@ impl ManageConnection for ConnectionManager {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)?;
                 }
+                create_owner_only(path)?;
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
                      PRAGMA journal_size_limit = 67108864; PRAGMA wal_autocheckpoint = 0;",
                 )?;
+                restrict_sqlite_companions(path)?;
                 Ok(DbConn::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => Ok(DbConn::Pg(PgConnection::establish(url)?)),
@@ -88,6 +90,51 @@ impl ManageConnection for ConnectionManager {
                 DbConn::Pg(c) => c.is_broken(),
             }
     }
+}
+
+/// Creates the SQLite file readable and writable by its owner only (0600, whatever the umask),
+/// before SQLite opens it: it holds password hashes and sealed Lever credentials.
+fn create_owner_only(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(file) => file.set_permissions(std::fs::Permissions::from_mode(0o600))?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// SQLite gives the write-ahead log and its index the database file's mode; they are set to
+/// 0600 here as well, so a log left by an older version or another tool is tightened too.
+fn restrict_sqlite_companions(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    for suffix in ["-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut companion = path.as_os_str().to_owned();
+        companion.push(suffix);
+        let companion = std::path::PathBuf::from(companion);
+        match std::fs::metadata(&companion) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&companion, std::fs::Permissions::from_mode(0o600))?
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// The pool, cheap to clone.

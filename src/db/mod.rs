@@ -10,6 +10,7 @@ pub mod lever;
 pub mod lever_calls;
 pub mod orgs;
 pub mod schema;
+pub mod sessions;
 pub mod users;
 pub mod webhooks;
 

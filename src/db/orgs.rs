@@ -103,6 +103,16 @@ pub fn set_membership(
     Ok(())
 }
 
+/// Removes a member from the organization and ends their sessions, so a page they have open
+/// stops working now rather than at their next sign-in. Returns whether they were a member.
+pub fn remove_membership(conn: &mut DbConn, user_id: &str, org_id: &str) -> QueryResult<bool> {
+    let removed = diesel::delete(memberships::table.find((user_id, org_id))).execute(conn)?;
+    if removed > 0 {
+        super::sessions::revoke_all_of_user(conn, user_id)?;
+    }
+    Ok(removed > 0)
+}
+
 /// Members of an organization: (email, role), for the overview.
 pub fn members(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<(String, String)>> {
     use super::schema::users;

@@ -35,6 +35,20 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(organizations, users, memberships);
 
 diesel::table! {
+    /// Signed-in sessions; `id` is the SHA-256 (hex) of the token the cookie carries.
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(sessions, users);
+
+diesel::table! {
     lever_connections (org_id) {
         org_id -> Text,
         environment -> Text,

@@ -33,7 +33,8 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
         .optional()
 }
 
-/// Creates the user, or resets the password (and support flag) of an existing one.
+/// Creates the user, or resets the password (and support flag) of an existing one, which ends
+/// every session they have.
 pub fn upsert(
     conn: &mut DbConn,
     email: &str,
@@ -47,6 +48,7 @@ pub fn upsert(
                 users::is_support.eq(is_support),
             ))
             .execute(conn)?;
+        super::sessions::revoke_all_of_user(conn, &user.id)?;
         return find(conn, &user.id).map(|u| u.expect("user just updated"));
     }
     let id = super::new_id();

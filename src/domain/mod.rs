@@ -1,6 +1,7 @@
 //! Values that are parsed once at the edge and valid from then on.
 
 mod email;
+mod new_password;
 mod org_slug;
 mod pad_kind;
 mod role;
@@ -8,6 +9,7 @@ mod tag_name;
 mod webhook_event;
 
 pub use email::Email;
+pub use new_password::{NewPassword, MIN_PASSWORD_LEN};
 pub use org_slug::OrgSlug;
 pub use pad_kind::{pad_label, PadKind};
 pub use role::{MemberRole, Role};

@@ -38,24 +38,33 @@ async fn signed_in(req: &HttpRequest) -> Result<SignedIn, WebError> {
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".into());
-    let Some(user_id) = session::user_id(&session) else {
-        return Err(WebError::LoginRequired { next });
-    };
-    let user = state
-        .db
-        .run(move |conn| db::users::find(conn, &user_id).map_err(WebError::from))
-        .await?;
-    match user {
+    match current_user(&state, &session).await? {
         Some(user) => Ok(SignedIn {
             user,
             session,
             state,
         }),
-        None => {
-            session::sign_out(&session);
-            Err(WebError::LoginRequired { next })
-        }
+        None => Err(WebError::LoginRequired { next }),
     }
+}
+
+/// The user of this cookie's session while it is live; a revoked or expired one is forgotten.
+pub async fn current_user(
+    state: &web::Data<AppState>,
+    session: &Session,
+) -> Result<Option<User>, WebError> {
+    let Some(token) = session::token(session) else {
+        return Ok(None);
+    };
+    let limits = state.settings.tuning.session_limits();
+    let user = state
+        .db
+        .run(move |conn| db::sessions::user_of(conn, &token, limits).map_err(WebError::from))
+        .await?;
+    if user.is_none() {
+        session::drop_token(session);
+    }
+    Ok(user)
 }
 
 /// A signed-in user looking at one organization they may see.

@@ -13,8 +13,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let db = state.db.clone();
     match tokio::task::spawn_blocking(move || db.ready()).await {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ready" })),
-        Ok(Err(reason)) => HttpResponse::ServiceUnavailable()
-            .json(json!({ "status": "unavailable", "reason": reason })),
+        Ok(Err(reason)) => {
+            // The raw error can name hosts, users and databases: it goes to the log only.
+            tracing::error!(%reason, "readiness check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "unavailable", "reason": "database unavailable" }))
+        }
         Err(_) => HttpResponse::ServiceUnavailable()
             .json(json!({ "status": "unavailable", "reason": "check was cancelled" })),
     }

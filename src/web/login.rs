@@ -1,11 +1,14 @@
-//! Sign in and sign out.
+//! Sign in and sign out. Attempts are bounded by [`LoginGuard`]; a session lives in the
+//! `sessions` table and the cookie only names it.
 
 use actix_session::Session;
-use actix_web::{web, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use super::csrf::{CsrfForm, NoFields};
+use super::login_guard::{LoginGuard, PasswordCheck};
 use super::{see_other, session, AppState, WebError};
 use crate::db;
 use crate::domain::Email;
@@ -50,10 +53,11 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 pub async fn show(
+    state: web::Data<AppState>,
     session: Session,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, WebError> {
-    if session::user_id(&session).is_some() {
+    if super::auth::current_user(&state, &session).await?.is_some() {
         return Ok(see_other(&safe_next(query.next.as_deref())));
     }
     let page = LoginPage {
@@ -66,53 +70,115 @@ pub async fn show(
 }
 
 pub async fn submit(
+    req: HttpRequest,
     state: web::Data<AppState>,
+    guard: web::Data<LoginGuard>,
     session: Session,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<HttpResponse, WebError> {
     let next = safe_next(form.next.as_deref());
-    let email = Email::parse(&form.email).ok();
-    let password = form.password.clone();
-    let user = state
-        .db
-        .run(move |conn| -> Result<_, WebError> {
-            let user = match &email {
-                Some(email) => db::users::find_by_email(conn, email.as_str())?,
-                None => None,
-            };
-            // Always verify a hash, so an unknown address takes as long as a wrong password.
-            let ok = crate::crypto::verify_password(
-                &password,
-                user.as_ref().map(|u| u.password_hash.as_str()),
-            );
-            match user {
-                Some(user) if ok => {
-                    db::users::record_login(conn, &user.id)?;
-                    Ok(Some(user))
-                }
-                _ => Ok(None),
-            }
-        })
-        .await?;
-    let Some(user) = user else {
+    // The form again with what went wrong, and when to retry if waiting helps.
+    let refused = |status: StatusCode, retry_after: Option<u64>, error: String| {
         let page = LoginPage {
             csrf: session::csrf_token(&session),
             email: form.email.trim().to_owned(),
-            next,
-            error: Some("Incorrect e-mail address or password.".into()),
+            next: next.clone(),
+            error: Some(error),
         };
-        return Ok(HttpResponse::Unauthorized()
-            .content_type("text/html; charset=utf-8")
-            .body(page.render()?));
+        let mut response = HttpResponse::build(status);
+        if let Some(secs) = retry_after {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        Ok::<_, WebError>(
+            response
+                .content_type("text/html; charset=utf-8")
+                .body(page.render()?),
+        )
     };
-    session::sign_in(&session, &user.id)?;
+    if let Err(wait) = guard.admit(&form.email, req.peer_addr().map(|a| a.ip())) {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        tracing::warn!(retry_after = secs, "sign-in attempts throttled");
+        return refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(secs),
+            format!("Too many attempts, try again in {secs} s."),
+        );
+    }
+    let email = Email::parse(&form.email).ok();
+    let user = match email {
+        Some(email) => {
+            state
+                .db
+                .run(move |conn| {
+                    db::users::find_by_email(conn, email.as_str()).map_err(WebError::from)
+                })
+                .await?
+        }
+        None => None,
+    };
+    // An unknown address is checked against a dummy hash: it costs what a wrong password costs.
+    let check = guard
+        .check_password(
+            form.password.clone(),
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await?;
+    let user = match (check, user) {
+        (PasswordCheck::Matches, Some(user)) => user,
+        (PasswordCheck::Busy, _) => {
+            tracing::warn!("sign-in refused: every password check is busy");
+            return refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(5),
+                "Too many sign-ins are being checked right now. Nothing is wrong with your \
+                 account: try again in a few seconds."
+                    .into(),
+            );
+        }
+        _ => {
+            return refused(
+                StatusCode::UNAUTHORIZED,
+                None,
+                "Incorrect e-mail address or password.".into(),
+            )
+        }
+    };
+    let limits = state.settings.tuning.session_limits();
+    let user_id = user.id.clone();
+    let token = state
+        .db
+        .run(move |conn| -> Result<String, WebError> {
+            db::users::record_login(conn, &user_id)?;
+            Ok(db::sessions::start(conn, &user_id, limits)?)
+        })
+        .await?;
+    session::sign_in(&session, &token)?;
     tracing::info!(user = %user.email, "signed in");
     Ok(see_other(&next))
 }
 
-pub async fn logout(session: Session, CsrfForm(_): CsrfForm<NoFields>) -> HttpResponse {
-    session::sign_out(&session);
-    see_other("/login")
+/// Signs the user out everywhere: every session of theirs ends, so a copy of this cookie (or
+/// one on another device) stops working too. Only a live session can do this: an old cookie
+/// that someone kept cannot sign its user out of the sessions they have now.
+pub async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, WebError> {
+    if let Some(token) = session::token(&session) {
+        let limits = state.settings.tuning.session_limits();
+        state
+            .db
+            .run(move |conn| -> Result<(), WebError> {
+                if let Some(user) = db::sessions::user_of(conn, &token, limits)? {
+                    db::sessions::revoke_all_of_user(conn, &user.id)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    session::forget(&session);
+    Ok(see_other("/login"))
 }
 
 #[cfg(test)]

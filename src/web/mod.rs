@@ -1,6 +1,7 @@
 //! The dashboard, the login, health checks: actix handlers, one module per page.
 
 pub mod auth;
+pub mod body_deadline;
 mod candidate;
 mod configurations;
 pub mod confirm;
@@ -12,6 +13,7 @@ mod health;
 pub mod layout;
 pub mod lever_webhook;
 mod login;
+pub mod login_guard;
 mod orgs;
 mod overview;
 pub mod request_span;

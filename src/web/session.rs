@@ -1,11 +1,12 @@
-//! What the session cookie holds: the signed-in user, the CSRF token and flash messages.
+//! What the session cookie holds: the token of the signed-in session (whose row in the
+//! `sessions` table says who is signed in, and whether still), the CSRF token and flash messages.
 
 use actix_session::Session;
 use serde::{Deserialize, Serialize};
 
 use super::WebError;
 
-const USER_ID: &str = "user_id";
+const SESSION_TOKEN: &str = "session";
 const CSRF: &str = "csrf";
 const FLASHES: &str = "flashes";
 
@@ -16,23 +17,32 @@ pub struct Flash {
     pub message: String,
 }
 
-pub fn user_id(session: &Session) -> Option<String> {
-    session.get::<String>(USER_ID).ok().flatten()
+/// The token of the signed-in session, if the cookie carries one (it may have been revoked or
+/// have expired since: `db::sessions::user_of` decides).
+pub fn token(session: &Session) -> Option<String> {
+    session.get::<String>(SESSION_TOKEN).ok().flatten()
 }
 
-/// Starts a fresh session for this user (a new cookie, so a planted one is worthless).
-pub fn sign_in(session: &Session, user_id: &str) -> Result<(), WebError> {
+/// Puts a freshly started session's token in a new cookie (so a planted one is worthless).
+pub fn sign_in(session: &Session, token: &str) -> Result<(), WebError> {
     session.renew();
     session.clear();
     session
-        .insert(USER_ID, user_id)
+        .insert(SESSION_TOKEN, token)
         .map_err(|e| WebError::Unexpected(anyhow::anyhow!("{e}")))?;
     csrf_token(session);
     Ok(())
 }
 
-pub fn sign_out(session: &Session) {
+/// Drops the whole cookie; the server-side session is ended by `db::sessions`.
+pub fn forget(session: &Session) {
     session.purge();
+}
+
+/// Drops a token whose session has ended, keeping the CSRF token so the login form shown next
+/// can be submitted.
+pub fn drop_token(session: &Session) {
+    session.remove(SESSION_TOKEN);
 }
 
 /// The session's CSRF token, created on first use.

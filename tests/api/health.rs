@@ -298,7 +298,17 @@ fn create_user_from_the_command_line() {
         "--role",
         "reviewer",
     ]);
-    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+    std::fs::write(&password, "password1234\n").unwrap();
+    let common = run(&[
+        "--email",
+        "y@acme.test",
+        "--org",
+        "acme",
+        "--role",
+        "reviewer",
+    ]);
+    assert!(String::from_utf8_lossy(&common.stderr).contains("too easy to guess"));
 
     // Nothing refused was written: only the two users exist.
     let db = Db::connect(&DatabaseUrl::parse(&url).unwrap()).unwrap();

@@ -135,7 +135,7 @@ pub fn test_settings(url: DatabaseUrl, lever: LeverHosts) -> Settings {
             lever_backoff_base: std::time::Duration::from_millis(5),
             lever_max_retries: 3,
             lever_timeout: std::time::Duration::from_secs(3),
-            intake_wait: std::time::Duration::from_secs(10),
+            ..Tuning::default()
         },
     }
 }
@@ -172,6 +172,16 @@ pub async fn spawn_app_configured(
         jobs,
         database,
     }
+}
+
+/// The app with test settings changed by `configure`, and `acme`'s admin and reviewer created.
+pub async fn with_people(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let app = spawn_app_configured(backend, configure).await;
+    app.create_user("admin@acme.test", Some("acme"), "admin")
+        .await;
+    app.create_user("reviewer@acme.test", Some("acme"), "reviewer")
+        .await;
+    app
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects.
@@ -236,6 +246,16 @@ impl Browser {
         let mut all = vec![("csrf_token", token.as_str())];
         all.extend_from_slice(fields);
         self.post_raw(action, &all).await
+    }
+
+    /// Submits the login form as a browser would, whatever the outcome.
+    pub async fn try_login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 
     /// Signs in through the login form; panics unless it succeeds.

@@ -1,0 +1,214 @@
+//! Sign-in cannot take the server down: password checks are bounded in number and memory,
+//! attempts are throttled per account and per client address, and an unknown address costs what
+//! a known one does.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use leverbridge::config::{Settings, Throttle};
+
+use crate::both_backends;
+use crate::helpers::{csrf_in, with_people, Backend, PASSWORD};
+
+both_backends!(
+    repeated_failures_are_throttled_per_account_then_the_password_works,
+    one_client_address_is_throttled_across_accounts,
+    a_login_flood_keeps_memory_bounded_and_the_password_still_works,
+    an_unknown_address_costs_what_a_wrong_password_costs,
+);
+
+fn throttles(account: u32, address: u32, period: Duration) -> impl FnOnce(&mut Settings) {
+    move |s| {
+        s.tuning.login.per_account = Throttle {
+            burst: account,
+            period,
+        };
+        s.tuning.login.per_address = Throttle {
+            burst: address,
+            period,
+        };
+    }
+}
+
+async fn repeated_failures_are_throttled_per_account_then_the_password_works(backend: Backend) {
+    let app = with_people(backend, throttles(3, 100, Duration::from_secs(1))).await;
+    // A known and an unknown address are throttled alike, so a 429 tells nothing.
+    for email in ["admin@acme.test", "nobody@acme.test"] {
+        for _ in 0..3 {
+            assert_eq!(app.try_login(email, "wrong password").await.status(), 401);
+        }
+        let refused = app.try_login(email, "wrong password").await;
+        assert_eq!(refused.status(), 429, "{email}");
+        assert_eq!(refused.headers()["retry-after"], "1");
+        let page = refused.text().await.unwrap();
+        assert!(
+            page.contains("Too many attempts, try again in 1 s."),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!("value=\"{email}\"")),
+            "the form is kept"
+        );
+    }
+    // While throttled even the right password is refused …
+    let refused = app.try_login("admin@acme.test", PASSWORD).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(app.get("/orgs/acme").await.status(), 303);
+    // … and once the throttle lifts it works.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let response = app.try_login("admin@acme.test", PASSWORD).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.get("/orgs/acme").await.status(), 200);
+}
+
+async fn one_client_address_is_throttled_across_accounts(backend: Backend) {
+    let app = with_people(backend, throttles(100, 4, Duration::from_secs(30))).await;
+    for n in 0..4 {
+        let email = format!("guess{n}@acme.test");
+        assert_eq!(app.try_login(&email, "wrong password").await.status(), 401);
+    }
+    let refused = app.try_login("admin@acme.test", PASSWORD).await;
+    assert_eq!(refused.status(), 429);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("Too many attempts, try again in 30 s."),
+        "{page}"
+    );
+}
+
+fn resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+async fn a_login_flood_keeps_memory_bounded_and_the_password_still_works(backend: Backend) {
+    let app = with_people(backend, |s| {
+        throttles(5, 1000, Duration::from_secs(1))(s);
+        s.tuning.login.hash_permits = 2;
+        s.tuning.login.hash_wait = Duration::from_millis(200);
+    })
+    .await;
+    // One sign-in first, so buffers that exist for good are counted in the baseline.
+    let warm = app.as_new_session().await;
+    warm.login("reviewer@acme.test").await;
+    let token = csrf_in(&app.get_html("/login").await);
+
+    // The server runs in this process: sample its resident memory through the flood.
+    let baseline = resident_bytes();
+    let peak = Arc::new(AtomicU64::new(baseline));
+    let flooding = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (peak, flooding) = (peak.clone(), flooding.clone());
+        std::thread::spawn(move || {
+            while flooding.load(Ordering::Relaxed) {
+                peak.fetch_max(resident_bytes(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    // 128 concurrent wrong sign-ins: half on the admin, half on addresses nobody has.
+    let attempts = (0..128).map(|n| {
+        let email = if n % 2 == 0 {
+            "admin@acme.test".to_owned()
+        } else {
+            format!("nobody{n}@acme.test")
+        };
+        let (client, url, token) = (app.client.clone(), app.url("/login"), token.clone());
+        tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("email", email.as_str()),
+                    ("password", "wrong password"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        })
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    flooding.store(false, Ordering::Relaxed);
+    sampler.join().unwrap();
+
+    let count = |code: u16| {
+        results
+            .iter()
+            .filter(|r| r.as_ref().unwrap().0 == code)
+            .count()
+    };
+    let (unauthorized, throttled, busy) = (count(401), count(429), count(503));
+    assert_eq!(unauthorized + throttled + busy, 128, "only 401, 429 or 503");
+    assert!(
+        throttled >= 59,
+        "the admin's attempts past 5 are throttled: {throttled}"
+    );
+    assert!(
+        unauthorized >= 2,
+        "some passwords were checked: {unauthorized}"
+    );
+    assert!(
+        busy > 0,
+        "sign-ins that found no free check in time get 503"
+    );
+    let busy_page = &results
+        .iter()
+        .map(|r| r.as_ref().unwrap())
+        .find(|r| r.0 == 503)
+        .unwrap()
+        .1;
+    assert!(busy_page.contains("Too many sign-ins are being checked right now"));
+    let growth = peak.load(Ordering::Relaxed).saturating_sub(baseline);
+    assert!(
+        growth < 150 * 1024 * 1024,
+        "resident memory grew by {} MiB during the flood",
+        growth / (1024 * 1024)
+    );
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let response = app.try_login("admin@acme.test", PASSWORD).await;
+    assert_eq!(
+        response.status(),
+        303,
+        "the right password works once the throttle lifts"
+    );
+}
+
+async fn an_unknown_address_costs_what_a_wrong_password_costs(backend: Backend) {
+    let app = with_people(backend, throttles(100, 100, Duration::from_secs(1))).await;
+    let token = csrf_in(&app.get_html("/login").await);
+    let attempt = |email: &'static str| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let started = Instant::now();
+            let response = app
+                .post_raw(
+                    "/login",
+                    &[
+                        ("csrf_token", token.as_str()),
+                        ("email", email),
+                        ("password", "wrong password"),
+                    ],
+                )
+                .await;
+            assert_eq!(response.status(), 401);
+            started.elapsed()
+        }
+    };
+    // Interleaved, so both see the same load on a shared machine; the fastest of each compared.
+    let (mut known, mut unknown) = (Duration::MAX, Duration::MAX);
+    for _ in 0..6 {
+        known = known.min(attempt("admin@acme.test").await);
+        unknown = unknown.min(attempt("nobody@acme.test").await);
+    }
+    // Without the dummy hash an unknown address answers in a tenth of the time or less.
+    assert!(
+        unknown * 3 > known && known * 3 > unknown,
+        "known {known:?}, unknown {unknown:?}"
+    );
+}
