@@ -89,7 +89,7 @@ pub struct Settings {
     pub tuning: Tuning,
 }
 
-/// Timings that production leaves at their defaults and tests shorten.
+/// Timings and limits that production leaves at their defaults and tests change.
 #[derive(Clone, Debug)]
 pub struct Tuning {
     /// First wait before a failed job runs again; doubles per attempt, with jitter.
@@ -104,6 +104,11 @@ pub struct Tuning {
     pub lever_max_retries: u32,
     /// How long one Lever call may take.
     pub lever_timeout: std::time::Duration,
+    /// Lever calls per second per organization, steady (Lever allows 10 per API key).
+    pub lever_rate_per_sec: f64,
+    /// Lever calls per organization that may go at once before the steady rate applies
+    /// (Lever allows bursts of 20).
+    pub lever_burst: u32,
 }
 
 impl Default for Tuning {
@@ -116,6 +121,8 @@ impl Default for Tuning {
             lever_backoff_base: Duration::from_millis(500),
             lever_max_retries: 4,
             lever_timeout: Duration::from_secs(15),
+            lever_rate_per_sec: crate::lever::LEVER_RATE_PER_SEC,
+            lever_burst: crate::lever::LEVER_BURST,
         }
     }
 }
