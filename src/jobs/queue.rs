@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rand::Rng;
 
+use super::JobKind;
 use crate::db::connection::write_transaction;
 use crate::db::schema::jobs;
 use crate::db::{self, webhooks, DbConn};
@@ -32,9 +33,17 @@ pub struct Job {
     pub updated_at: NaiveDateTime,
 }
 
+impl Job {
+    /// What the job does; `None` for a kind this version does not know.
+    pub fn kind(&self) -> Option<JobKind> {
+        JobKind::from_stored(&self.kind)
+    }
+}
+
+/// A job to queue: [`enqueue`] one, or insert [`NewJob::row`]s in a batch.
 pub struct NewJob<'a> {
     pub org_id: &'a str,
-    pub kind: &'a str,
+    pub kind: JobKind,
     pub payload: serde_json::Value,
     pub event_id: Option<&'a str>,
     pub max_attempts: i32,
@@ -47,7 +56,7 @@ impl NewJob<'_> {
         Job {
             id: db::new_id(),
             org_id: self.org_id.to_owned(),
-            kind: self.kind.to_owned(),
+            kind: self.kind.as_str().to_owned(),
             payload: self.payload.to_string(),
             state: "queued".into(),
             attempts: 0,
@@ -61,6 +70,15 @@ impl NewJob<'_> {
             updated_at: now,
         }
     }
+}
+
+/// Queues a job, due now. Call it inside the transaction that stores the job's cause.
+pub fn enqueue(conn: &mut DbConn, job: &NewJob<'_>) -> QueryResult<Job> {
+    let row = job.row();
+    diesel::insert_into(jobs::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
 }
 
 /// Why a job is dead when its worker stopped without settling it on every attempt.

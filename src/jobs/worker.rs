@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::queue::{self, Job};
-use super::stage_change;
+use super::{stage_change, JobKind};
 use crate::config::Settings;
 use crate::db::{self, Db, DbError};
 use crate::lever::LeverClient;
@@ -165,9 +165,12 @@ impl Jobs {
             job,
             clients: Mutex::new(Vec::new()),
         };
-        let result = match job.kind.as_str() {
-            stage_change::KIND => stage_change::run(&run).await,
-            other => Err(JobFailure::Retry(format!("unknown job kind `{other}`"))),
+        let result = match job.kind() {
+            Some(JobKind::StageChange) => stage_change::run(&run).await,
+            None => Err(JobFailure::Retry(format!(
+                "unknown job kind `{}`",
+                job.kind
+            ))),
         };
         let clients = run.clients.into_inner().unwrap_or_else(|p| p.into_inner());
         let calls = clients.iter().flat_map(LeverClient::take_calls).collect();
