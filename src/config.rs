@@ -92,9 +92,13 @@ pub struct Settings {
 /// Timings and limits that production leaves at their defaults and tests change.
 #[derive(Clone, Debug)]
 pub struct Tuning {
-    /// First wait before a failed job runs again; doubles per attempt, with jitter.
+    /// Wait before a failed job runs again, after its first failed attempt; doubles per attempt
+    /// up to `job_backoff_max`, with jitter.
     pub job_backoff_base: std::time::Duration,
-    /// Attempts before a job is dead (shown on Events with a Retry button).
+    /// The longest wait between two attempts of a job.
+    pub job_backoff_max: std::time::Duration,
+    /// Attempts before a job is dead (shown on Events with a Retry button). With the backoff,
+    /// they span a day and more, so a job outlasts a long Lever outage.
     pub job_max_attempts: i32,
     /// How long a claimed job is reserved; a crashed worker's job is claimed again after it.
     pub job_lease: std::time::Duration,
@@ -115,8 +119,9 @@ impl Default for Tuning {
     fn default() -> Self {
         use std::time::Duration;
         Tuning {
-            job_backoff_base: Duration::from_secs(10),
-            job_max_attempts: 8,
+            job_backoff_base: Duration::from_secs(60),
+            job_backoff_max: Duration::from_secs(6 * 3600),
+            job_max_attempts: 13,
             job_lease: Duration::from_secs(900),
             lever_backoff_base: Duration::from_millis(500),
             lever_max_retries: 4,

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use rand::Rng;
 
 use super::JobKind;
+use crate::config::Tuning;
 use crate::db::connection::write_transaction;
 use crate::db::schema::jobs;
 use crate::db::{self, webhooks, DbConn};
@@ -170,12 +171,12 @@ pub fn fail(
     conn: &mut DbConn,
     job: &Job,
     error: &str,
-    backoff_base: Duration,
+    backoff: &Backoff,
 ) -> QueryResult<Option<bool>> {
     if job.attempts >= job.max_attempts {
         return Ok(set_state(conn, job, "dead", Some(error), None)?.then_some(true));
     }
-    let delay = backoff(backoff_base, job.attempts);
+    let delay = backoff.jittered(job.attempts);
     let run_at =
         db::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
     Ok(set_state(conn, job, "queued", Some(error), Some(run_at))?.then_some(false))
@@ -249,20 +250,38 @@ pub fn retry(conn: &mut DbConn, org_id: &str, job_id: &str) -> QueryResult<bool>
     Ok(updated == 1)
 }
 
-/// Dead jobs behind these events: (event id, job id).
-pub fn dead_for_events(
-    conn: &mut DbConn,
-    event_ids: &[String],
-) -> QueryResult<Vec<(String, String)>> {
-    let rows: Vec<(Option<String>, String)> = jobs::table
+/// Where the job behind an event stands, for the Events page.
+#[derive(Clone, Debug, Queryable)]
+pub struct EventJob {
+    pub event_id: Option<String>,
+    pub job_id: String,
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: NaiveDateTime,
+}
+
+impl EventJob {
+    /// When a job that failed runs again; `None` unless it waits for a retry.
+    pub fn next_attempt(&self) -> Option<NaiveDateTime> {
+        (self.state == "queued" && self.attempts > 0).then_some(self.run_at)
+    }
+}
+
+/// The jobs behind these events that are dead or wait for another attempt.
+pub fn for_events(conn: &mut DbConn, event_ids: &[String]) -> QueryResult<Vec<EventJob>> {
+    jobs::table
         .filter(jobs::event_id.eq_any(event_ids))
-        .filter(jobs::state.eq("dead"))
-        .select((jobs::event_id, jobs::id))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(event, job)| event.map(|e| (e, job)))
-        .collect())
+        .filter(jobs::state.eq_any(["dead", "queued"]))
+        .select((
+            jobs::event_id,
+            jobs::id,
+            jobs::state,
+            jobs::attempts,
+            jobs::max_attempts,
+            jobs::run_at,
+        ))
+        .load(conn)
 }
 
 pub fn find(conn: &mut DbConn, job_id: &str) -> QueryResult<Option<Job>> {
@@ -304,12 +323,39 @@ fn set_state(
     Ok(updated == 1)
 }
 
-/// `base · 2^(attempt-1)`, capped at an hour, plus up to 25 % jitter so retries spread out.
-pub fn backoff(base: Duration, attempt: i32) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.clamp(1, 16).saturating_sub(1) as u32);
-    let capped = exp.min(Duration::from_secs(3600));
-    let jitter = rand::thread_rng().gen_range(0.0..0.25);
-    capped + capped.mul_f64(jitter)
+/// When a failed job runs again: `base · 2^(n-1)` after its n-th failed attempt, at most `max`,
+/// plus up to a quarter more at random so that jobs failing together do not retry together.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Backoff {
+    pub fn from_tuning(tuning: &Tuning) -> Backoff {
+        Backoff {
+            base: tuning.job_backoff_base,
+            max: tuning.job_backoff_max,
+        }
+    }
+
+    /// The wait after the `attempt`-th failed attempt, before jitter.
+    pub fn delay(&self, attempt: i32) -> Duration {
+        let doublings = attempt.clamp(1, 31) as u32 - 1;
+        self.base.saturating_mul(1u32 << doublings).min(self.max)
+    }
+
+    /// The wait after the `attempt`-th failed attempt, with its jitter.
+    pub fn jittered(&self, attempt: i32) -> Duration {
+        let delay = self.delay(attempt);
+        delay + delay.mul_f64(rand::thread_rng().gen_range(0.0..0.25))
+    }
+
+    /// How long, at least, a job that fails every one of its `max_attempts` is retried before
+    /// it is dead.
+    pub fn span(&self, max_attempts: i32) -> Duration {
+        (1..max_attempts).map(|attempt| self.delay(attempt)).sum()
+    }
 }
 
 #[cfg(test)]
@@ -317,12 +363,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_and_is_capped() {
-        let base = Duration::from_secs(10);
-        let first = backoff(base, 1);
-        assert!(first >= base && first <= base.mul_f64(1.25));
-        let third = backoff(base, 3);
-        assert!(third >= Duration::from_secs(40) && third <= Duration::from_secs(50));
-        assert!(backoff(base, 30) <= Duration::from_secs(4500));
+    fn backoff_doubles_up_to_its_cap_with_jitter() {
+        let backoff = Backoff {
+            base: Duration::from_secs(10),
+            max: Duration::from_secs(3600),
+        };
+        assert_eq!(backoff.delay(1), Duration::from_secs(10));
+        assert_eq!(backoff.delay(3), Duration::from_secs(40));
+        assert_eq!(backoff.delay(30), Duration::from_secs(3600));
+        assert_eq!(backoff.delay(i32::MAX), Duration::from_secs(3600));
+        for attempt in [1, 3, 30] {
+            let jittered = backoff.jittered(attempt);
+            let delay = backoff.delay(attempt);
+            assert!(jittered >= delay && jittered <= delay.mul_f64(1.25));
+        }
+    }
+
+    /// A Lever outage of a day must not kill the work that arrived meanwhile.
+    #[test]
+    fn the_default_schedule_retries_for_more_than_a_day() {
+        let tuning = Tuning::default();
+        let span = Backoff::from_tuning(&tuning).span(tuning.job_max_attempts);
+        assert!(
+            span >= Duration::from_secs(24 * 3600),
+            "retried for only {span:?}"
+        );
+        // …but not for days on end.
+        assert!(span <= Duration::from_secs(36 * 3600), "{span:?}");
     }
 }

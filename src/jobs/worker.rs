@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::queue::{self, Job};
+use super::queue::{self, Backoff, Job};
 use super::{stage_change, JobKind};
 use crate::config::Settings;
 use crate::db::{self, Db, DbError};
@@ -116,7 +116,7 @@ impl Jobs {
             return Ok(false);
         };
         let (result, calls) = self.execute(&job).await;
-        let backoff = self.settings.tuning.job_backoff_base;
+        let backoff = Backoff::from_tuning(&self.settings.tuning);
         self.db
             .run(move |conn| -> Result<(), DbError> {
                 record_calls(conn, &job.org_id, job.event_id.as_deref(), calls)?;
@@ -134,7 +134,7 @@ impl Jobs {
                             db::webhooks::set_outcome(conn, event, "waiting", &format!("Waiting: {reason}"), None)?;
                         }
                     }
-                    Err(JobFailure::Retry(error)) => match queue::fail(conn, &job, &error, backoff)? {
+                    Err(JobFailure::Retry(error)) => match queue::fail(conn, &job, &error, &backoff)? {
                         None => lost(),
                         Some(dead) => {
                             if let Some(event) = &job.event_id {

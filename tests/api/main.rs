@@ -12,3 +12,4 @@ mod integration;
 mod integration_pages;
 mod lever_sim;
 mod lever_world;
+mod workers;
