@@ -100,8 +100,12 @@ pub struct Tuning {
     /// Attempts before a job is dead (shown on Events with a Retry button). With the backoff,
     /// they span a day and more, so a job outlasts a long Lever outage.
     pub job_max_attempts: i32,
-    /// How long a claimed job is reserved; a crashed worker's job is claimed again after it.
+    /// How long a claim on a job holds without news from its worker, which renews it while the
+    /// job runs: a crashed worker's job is claimed again once this has passed.
     pub job_lease: std::time::Duration,
+    /// On a graceful stop, how long running jobs may take to finish before they are released
+    /// (due again at once, the attempt given back) for the next start.
+    pub job_stop_grace: std::time::Duration,
     /// First wait before the Lever client repeats a 429 or 5xx.
     pub lever_backoff_base: std::time::Duration,
     /// Repeats of one Lever call before the job itself fails.
@@ -122,7 +126,8 @@ impl Default for Tuning {
             job_backoff_base: Duration::from_secs(60),
             job_backoff_max: Duration::from_secs(6 * 3600),
             job_max_attempts: 13,
-            job_lease: Duration::from_secs(900),
+            job_lease: Duration::from_secs(60),
+            job_stop_grace: Duration::from_secs(10),
             lever_backoff_base: Duration::from_millis(500),
             lever_max_retries: 4,
             lever_timeout: Duration::from_secs(15),

@@ -5,16 +5,25 @@
 pub enum JobKind {
     /// A candidate moved to a stage in Lever ([`super::stage_change`]).
     StageChange,
+    /// Panics when run: how the unit tests make a job that panics.
+    #[cfg(test)]
+    Panic,
 }
 
 impl JobKind {
     /// Every kind, for reading stored names back.
-    const ALL: &'static [JobKind] = &[JobKind::StageChange];
+    const ALL: &'static [JobKind] = &[
+        JobKind::StageChange,
+        #[cfg(test)]
+        JobKind::Panic,
+    ];
 
     /// The name stored in `jobs.kind`. Stored rows keep it, so it never changes.
     pub const fn as_str(self) -> &'static str {
         match self {
             JobKind::StageChange => "stage_change",
+            #[cfg(test)]
+            JobKind::Panic => "test_panic",
         }
     }
 

@@ -1,5 +1,6 @@
 //! The durable queue, the workers that run inside `serve`, and one file per job kind.
 
+mod crew;
 pub mod kind;
 pub mod queue;
 pub mod stage_change;

@@ -198,6 +198,46 @@ pub fn park(conn: &mut DbConn, job: &Job, reason: &str) -> QueryResult<bool> {
     Ok(updated == 1)
 }
 
+/// The job is still being worked on: its lease runs `lease` from now. `false` means the claim
+/// no longer holds (another worker claimed the job after the lease ran out), so the work must stop.
+pub fn renew(conn: &mut DbConn, job: &Job, lease: Duration) -> QueryResult<bool> {
+    let now = db::now();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1));
+    let updated = diesel::update(held(job))
+        .set((jobs::locked_until.eq(Some(until)), jobs::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// The worker stops before the job finished (a graceful stop): the job is due again at once,
+/// and the interrupted attempt is given back.
+pub fn release(conn: &mut DbConn, job: &Job) -> QueryResult<bool> {
+    let now = db::now();
+    let updated = diesel::update(held(job))
+        .set((
+            jobs::state.eq("queued"),
+            jobs::attempts.eq(jobs::attempts - 1),
+            jobs::run_at.eq(now),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::locked_by.eq(None::<String>),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// At the start of the only process that uses a SQLite database: the jobs its previous run
+/// left running (it was killed) are held by nobody, so their leases end now and they are
+/// claimed at once, each interrupted claim still counting as an attempt. Never on PostgreSQL,
+/// where another replica may be running them.
+pub fn reclaim_interrupted(conn: &mut DbConn) -> QueryResult<usize> {
+    let now = db::now();
+    let ended = now - chrono::Duration::seconds(1);
+    diesel::update(jobs::table.filter(jobs::state.eq("running")))
+        .set((jobs::locked_until.eq(Some(ended)), jobs::updated_at.eq(now)))
+        .execute(conn)
+}
+
 /// A job's row, as long as a claim on it still holds.
 type HeldJob = diesel::dsl::Filter<
     diesel::dsl::Filter<
