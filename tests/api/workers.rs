@@ -276,3 +276,85 @@ async fn jobs_a_killed_process_left_running_are_freed_at_start_on_sqlite_only(ba
     }
     serving.stop().await;
 }
+
+/// `leverbridge serve` stops on SIGTERM, as orchestrators stop it: its workers stop, and it
+/// exits successfully instead of being killed by the signal.
+#[test]
+fn serve_stops_gracefully_on_sigterm() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leverbridge"))
+        .arg("serve")
+        .env("LEVERBRIDGE_BIND", format!("127.0.0.1:{port}"))
+        .env(
+            "LEVERBRIDGE_DATABASE_URL",
+            format!("sqlite://{}/serve.db", dir.path().display()),
+        )
+        .env(
+            "LEVERBRIDGE_SECRET_KEY",
+            leverbridge::config::generate_secret_key_base64(),
+        )
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = || -> std::io::Result<String> {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        write!(
+            stream,
+            "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        Ok(answer)
+    };
+    let mut answer = String::new();
+    for _ in 0..200 {
+        answer = ready().unwrap_or_default();
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "serve never got ready: {answer}"
+    );
+
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut status = None;
+    for _ in 0..300 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("serve did not stop on SIGTERM");
+    };
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(status.success(), "{status:?}: {logs}");
+    assert!(
+        logs.contains("stopping: finishing requests and running jobs")
+            && logs.contains("leverbridge stopped"),
+        "{logs}"
+    );
+}
