@@ -89,15 +89,23 @@ pub struct Settings {
     pub tuning: Tuning,
 }
 
-/// Timings that production leaves at their defaults and tests shorten.
+/// Timings and limits that production leaves at their defaults and tests change.
 #[derive(Clone, Debug)]
 pub struct Tuning {
-    /// First wait before a failed job runs again; doubles per attempt, with jitter.
+    /// Wait before a failed job runs again, after its first failed attempt; doubles per attempt
+    /// up to `job_backoff_max`, with jitter.
     pub job_backoff_base: std::time::Duration,
-    /// Attempts before a job is dead (shown on Events with a Retry button).
+    /// The longest wait between two attempts of a job.
+    pub job_backoff_max: std::time::Duration,
+    /// Attempts before a job is dead (shown on Events with a Retry button). With the backoff,
+    /// they span a day and more, so a job outlasts a long Lever outage.
     pub job_max_attempts: i32,
-    /// How long a claimed job is reserved; a crashed worker's job is claimed again after it.
+    /// How long a claim on a job holds without news from its worker, which renews it while the
+    /// job runs: a crashed worker's job is claimed again once this has passed.
     pub job_lease: std::time::Duration,
+    /// On a graceful stop, how long running jobs may take to finish before they are released
+    /// (due again at once, the attempt given back) for the next start.
+    pub job_stop_grace: std::time::Duration,
     /// First wait before the Lever client repeats a 429 or 5xx.
     pub lever_backoff_base: std::time::Duration,
     /// Repeats of one Lever call before the job itself fails.
@@ -117,6 +125,11 @@ pub struct Tuning {
     /// A request body must have arrived this long after its headers; otherwise 408 and the
     /// connection is closed (a body trickled in byte by byte would hold it open forever).
     pub request_body_timeout: std::time::Duration,
+    /// Lever calls per second per organization, steady (Lever allows 10 per API key).
+    pub lever_rate_per_sec: f64,
+    /// Lever calls per organization that may go at once before the steady rate applies
+    /// (Lever allows bursts of 20).
+    pub lever_burst: u32,
 }
 
 /// Sign-in limits: password checks are deliberately costly (argon2 takes ~19 MiB and tens of
@@ -162,9 +175,11 @@ impl Default for Tuning {
     fn default() -> Self {
         use std::time::Duration;
         Tuning {
-            job_backoff_base: Duration::from_secs(10),
-            job_max_attempts: 8,
-            job_lease: Duration::from_secs(900),
+            job_backoff_base: Duration::from_secs(60),
+            job_backoff_max: Duration::from_secs(6 * 3600),
+            job_max_attempts: 13,
+            job_lease: Duration::from_secs(60),
+            job_stop_grace: Duration::from_secs(10),
             lever_backoff_base: Duration::from_millis(500),
             lever_max_retries: 4,
             lever_timeout: Duration::from_secs(15),
@@ -173,6 +188,8 @@ impl Default for Tuning {
             session_lifetime: Duration::from_secs(7 * 24 * 3600),
             login: LoginLimits::default(),
             request_body_timeout: Duration::from_secs(20),
+            lever_rate_per_sec: crate::lever::LEVER_RATE_PER_SEC,
+            lever_burst: crate::lever::LEVER_BURST,
         }
     }
 }

@@ -28,7 +28,7 @@ impl LeverAccess {
     pub fn new(hosts: LeverHosts, tuning: Tuning, key: SecretKey) -> LeverAccess {
         LeverAccess {
             http: crate::lever::http_client(),
-            limiters: RateLimiters::default(),
+            limiters: RateLimiters::new(tuning.lever_rate_per_sec, tuning.lever_burst),
             hosts,
             tuning,
             key,
@@ -312,4 +312,30 @@ fn kept_working_key(
         lost,
         current_last4: current.api_key_last4,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limit_comes_from_the_settings() {
+        let access =
+            |tuning| LeverAccess::new(LeverHosts::default(), tuning, SecretKey::generate());
+        let lever = format!("{:?}", access(Tuning::default()).limiters);
+        assert!(
+            lever.contains("rate_per_sec: 10.0") && lever.contains("burst: 20"),
+            "{lever}"
+        );
+        let fast = Tuning {
+            lever_rate_per_sec: 500.0,
+            lever_burst: 300,
+            ..Tuning::default()
+        };
+        let fast = format!("{:?}", access(fast).limiters);
+        assert!(
+            fast.contains("rate_per_sec: 500.0") && fast.contains("burst: 300"),
+            "{fast}"
+        );
+    }
 }

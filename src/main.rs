@@ -89,6 +89,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let app = Application::build(settings.clone()).await?;
             tracing::info!(port = app.port(), public_url = %settings.public_url, "leverbridge is listening");
             app.run_until_stopped().await?;
+            tracing::info!("leverbridge stopped");
             Ok(())
         }
         Command::Demo => leverbridge::commands::demo::run().await,

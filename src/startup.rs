@@ -1,6 +1,7 @@
-//! `Application::build(settings)`: the bound HTTP server (and, from the queue's issue on, its
-//! workers), exactly as production and the tests start it.
+//! `Application::build(settings)`: the bound HTTP server and its job workers, exactly as
+//! production and the tests start them, and the graceful stop that ends both.
 
+use std::future::Future;
 use std::net::TcpListener;
 
 use actix_session::config::CookieContentSecurity;
@@ -100,6 +101,8 @@ impl Application {
                 .default_service(web::to(pages::not_found))
         })
         .workers(2)
+        // `run_until_stopped` owns the signals: it stops the workers as well as the server.
+        .disable_signals()
         .listen(listener)?
         .run();
         Ok(Application {
@@ -131,10 +134,34 @@ impl Application {
         self.state.jobs.clone()
     }
 
-    /// Serves requests with `settings.workers` job workers running beside the server.
+    /// Serves requests with `settings.workers` job workers beside the server until SIGTERM or
+    /// Ctrl-C, then stops gracefully (see [`Application::run_until`]).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.state.jobs.spawn_workers(self.state.settings.workers);
-        self.server.await
+        self.run_until(stop_signal()).await
+    }
+
+    /// Serves requests with `settings.workers` job workers beside the server until `stop`
+    /// completes. Then the server stops taking connections and finishes its requests, while
+    /// the workers claim nothing more and finish their running jobs within
+    /// `tuning.job_stop_grace` or release them, so the next start runs them at once.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
+        let jobs = self.state.jobs.clone();
+        jobs.start_workers(self.state.settings.workers)
+            .await
+            .map_err(std::io::Error::other)?;
+        let handle = self.server.handle();
+        let mut server = self.server;
+        tokio::select! {
+            ended = &mut server => {
+                jobs.stop().await;
+                ended
+            }
+            () = stop => {
+                tracing::info!("stopping: finishing requests and running jobs");
+                let (ended, (), ()) = tokio::join!(server, handle.stop(true), jobs.stop());
+                ended
+            }
+        }
     }
 
     /// Serves requests without job workers: jobs run only when the caller drains the queue.
@@ -169,6 +196,28 @@ async fn script() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(include_str!("../static/app.js"))
+}
+
+/// SIGTERM (how orchestrators stop a service) or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+                return;
+            }
+            Err(e) => tracing::error!(error = %e, "cannot listen for SIGTERM; stop with Ctrl-C"),
+        }
+    }
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::error!(error = %e, "cannot listen for Ctrl-C either; stop the process with a kill");
+        std::future::pending::<()>().await;
+    }
 }
 
 /// The one stylesheet, compiled into the binary so it is served wherever the binary runs.

@@ -1,7 +1,11 @@
 //! The durable queue, the workers that run inside `serve`, and one file per job kind.
 
+mod crew;
+pub mod kind;
 pub mod queue;
 pub mod stage_change;
 pub mod worker;
 
+pub use kind::JobKind;
+pub use queue::{enqueue, NewJob};
 pub use worker::{JobFailure, Jobs};

@@ -8,6 +8,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rand::Rng;
 
+use super::JobKind;
+use crate::config::Tuning;
 use crate::db::connection::write_transaction;
 use crate::db::schema::jobs;
 use crate::db::{self, webhooks, DbConn};
@@ -32,9 +34,17 @@ pub struct Job {
     pub updated_at: NaiveDateTime,
 }
 
+impl Job {
+    /// What the job does; `None` for a kind this version does not know.
+    pub fn kind(&self) -> Option<JobKind> {
+        JobKind::from_stored(&self.kind)
+    }
+}
+
+/// A job to queue: [`enqueue`] one, or insert [`NewJob::row`]s in a batch.
 pub struct NewJob<'a> {
     pub org_id: &'a str,
-    pub kind: &'a str,
+    pub kind: JobKind,
     pub payload: serde_json::Value,
     pub event_id: Option<&'a str>,
     pub max_attempts: i32,
@@ -47,7 +57,7 @@ impl NewJob<'_> {
         Job {
             id: db::new_id(),
             org_id: self.org_id.to_owned(),
-            kind: self.kind.to_owned(),
+            kind: self.kind.as_str().to_owned(),
             payload: self.payload.to_string(),
             state: "queued".into(),
             attempts: 0,
@@ -61,6 +71,15 @@ impl NewJob<'_> {
             updated_at: now,
         }
     }
+}
+
+/// Queues a job, due now. Call it inside the transaction that stores the job's cause.
+pub fn enqueue(conn: &mut DbConn, job: &NewJob<'_>) -> QueryResult<Job> {
+    let row = job.row();
+    diesel::insert_into(jobs::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
 }
 
 /// Why a job is dead when its worker stopped without settling it on every attempt.
@@ -152,12 +171,12 @@ pub fn fail(
     conn: &mut DbConn,
     job: &Job,
     error: &str,
-    backoff_base: Duration,
+    backoff: &Backoff,
 ) -> QueryResult<Option<bool>> {
     if job.attempts >= job.max_attempts {
         return Ok(set_state(conn, job, "dead", Some(error), None)?.then_some(true));
     }
-    let delay = backoff(backoff_base, job.attempts);
+    let delay = backoff.jittered(job.attempts);
     let run_at =
         db::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
     Ok(set_state(conn, job, "queued", Some(error), Some(run_at))?.then_some(false))
@@ -177,6 +196,46 @@ pub fn park(conn: &mut DbConn, job: &Job, reason: &str) -> QueryResult<bool> {
         ))
         .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// The job is still being worked on: its lease runs `lease` from now. `false` means the claim
+/// no longer holds (another worker claimed the job after the lease ran out), so the work must stop.
+pub fn renew(conn: &mut DbConn, job: &Job, lease: Duration) -> QueryResult<bool> {
+    let now = db::now();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1));
+    let updated = diesel::update(held(job))
+        .set((jobs::locked_until.eq(Some(until)), jobs::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// The worker stops before the job finished (a graceful stop): the job is due again at once,
+/// and the interrupted attempt is given back.
+pub fn release(conn: &mut DbConn, job: &Job) -> QueryResult<bool> {
+    let now = db::now();
+    let updated = diesel::update(held(job))
+        .set((
+            jobs::state.eq("queued"),
+            jobs::attempts.eq(jobs::attempts - 1),
+            jobs::run_at.eq(now),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::locked_by.eq(None::<String>),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// At the start of the only process that uses a SQLite database: the jobs its previous run
+/// left running (it was killed) are held by nobody, so their leases end now and they are
+/// claimed at once, each interrupted claim still counting as an attempt. Never on PostgreSQL,
+/// where another replica may be running them.
+pub fn reclaim_interrupted(conn: &mut DbConn) -> QueryResult<usize> {
+    let now = db::now();
+    let ended = now - chrono::Duration::seconds(1);
+    diesel::update(jobs::table.filter(jobs::state.eq("running")))
+        .set((jobs::locked_until.eq(Some(ended)), jobs::updated_at.eq(now)))
+        .execute(conn)
 }
 
 /// A job's row, as long as a claim on it still holds.
@@ -231,20 +290,38 @@ pub fn retry(conn: &mut DbConn, org_id: &str, job_id: &str) -> QueryResult<bool>
     Ok(updated == 1)
 }
 
-/// Dead jobs behind these events: (event id, job id).
-pub fn dead_for_events(
-    conn: &mut DbConn,
-    event_ids: &[String],
-) -> QueryResult<Vec<(String, String)>> {
-    let rows: Vec<(Option<String>, String)> = jobs::table
+/// Where the job behind an event stands, for the Events page.
+#[derive(Clone, Debug, Queryable)]
+pub struct EventJob {
+    pub event_id: Option<String>,
+    pub job_id: String,
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: NaiveDateTime,
+}
+
+impl EventJob {
+    /// When a job that failed runs again; `None` unless it waits for a retry.
+    pub fn next_attempt(&self) -> Option<NaiveDateTime> {
+        (self.state == "queued" && self.attempts > 0).then_some(self.run_at)
+    }
+}
+
+/// The jobs behind these events that are dead or wait for another attempt.
+pub fn for_events(conn: &mut DbConn, event_ids: &[String]) -> QueryResult<Vec<EventJob>> {
+    jobs::table
         .filter(jobs::event_id.eq_any(event_ids))
-        .filter(jobs::state.eq("dead"))
-        .select((jobs::event_id, jobs::id))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(event, job)| event.map(|e| (e, job)))
-        .collect())
+        .filter(jobs::state.eq_any(["dead", "queued"]))
+        .select((
+            jobs::event_id,
+            jobs::id,
+            jobs::state,
+            jobs::attempts,
+            jobs::max_attempts,
+            jobs::run_at,
+        ))
+        .load(conn)
 }
 
 pub fn find(conn: &mut DbConn, job_id: &str) -> QueryResult<Option<Job>> {
@@ -286,12 +363,39 @@ fn set_state(
     Ok(updated == 1)
 }
 
-/// `base · 2^(attempt-1)`, capped at an hour, plus up to 25 % jitter so retries spread out.
-pub fn backoff(base: Duration, attempt: i32) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.clamp(1, 16).saturating_sub(1) as u32);
-    let capped = exp.min(Duration::from_secs(3600));
-    let jitter = rand::thread_rng().gen_range(0.0..0.25);
-    capped + capped.mul_f64(jitter)
+/// When a failed job runs again: `base · 2^(n-1)` after its n-th failed attempt, at most `max`,
+/// plus up to a quarter more at random so that jobs failing together do not retry together.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Backoff {
+    pub fn from_tuning(tuning: &Tuning) -> Backoff {
+        Backoff {
+            base: tuning.job_backoff_base,
+            max: tuning.job_backoff_max,
+        }
+    }
+
+    /// The wait after the `attempt`-th failed attempt, before jitter.
+    pub fn delay(&self, attempt: i32) -> Duration {
+        let doublings = attempt.clamp(1, 31) as u32 - 1;
+        self.base.saturating_mul(1u32 << doublings).min(self.max)
+    }
+
+    /// The wait after the `attempt`-th failed attempt, with its jitter.
+    pub fn jittered(&self, attempt: i32) -> Duration {
+        let delay = self.delay(attempt);
+        delay + delay.mul_f64(rand::thread_rng().gen_range(0.0..0.25))
+    }
+
+    /// How long, at least, a job that fails every one of its `max_attempts` is retried before
+    /// it is dead.
+    pub fn span(&self, max_attempts: i32) -> Duration {
+        (1..max_attempts).map(|attempt| self.delay(attempt)).sum()
+    }
 }
 
 #[cfg(test)]
@@ -299,12 +403,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_and_is_capped() {
-        let base = Duration::from_secs(10);
-        let first = backoff(base, 1);
-        assert!(first >= base && first <= base.mul_f64(1.25));
-        let third = backoff(base, 3);
-        assert!(third >= Duration::from_secs(40) && third <= Duration::from_secs(50));
-        assert!(backoff(base, 30) <= Duration::from_secs(4500));
+    fn backoff_doubles_up_to_its_cap_with_jitter() {
+        let backoff = Backoff {
+            base: Duration::from_secs(10),
+            max: Duration::from_secs(3600),
+        };
+        assert_eq!(backoff.delay(1), Duration::from_secs(10));
+        assert_eq!(backoff.delay(3), Duration::from_secs(40));
+        assert_eq!(backoff.delay(30), Duration::from_secs(3600));
+        assert_eq!(backoff.delay(i32::MAX), Duration::from_secs(3600));
+        for attempt in [1, 3, 30] {
+            let jittered = backoff.jittered(attempt);
+            let delay = backoff.delay(attempt);
+            assert!(jittered >= delay && jittered <= delay.mul_f64(1.25));
+        }
+    }
+
+    /// A Lever outage of a day must not kill the work that arrived meanwhile.
+    #[test]
+    fn the_default_schedule_retries_for_more_than_a_day() {
+        let tuning = Tuning::default();
+        let span = Backoff::from_tuning(&tuning).span(tuning.job_max_attempts);
+        assert!(
+            span >= Duration::from_secs(24 * 3600),
+            "retried for only {span:?}"
+        );
+        // …but not for days on end.
+        assert!(span <= Duration::from_secs(36 * 3600), "{span:?}");
     }
 }

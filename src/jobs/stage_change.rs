@@ -19,7 +19,8 @@ use crate::db::{self, DbError};
 use crate::domain::pad_label;
 use crate::lever::{LeverError, Opportunity};
 
-pub const KIND: &str = "stage_change";
+/// The kind of job this file runs.
+pub const KIND: super::JobKind = super::JobKind::StageChange;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Payload {

@@ -1,15 +1,19 @@
-//! Workers: claim a due job, run it, record its Lever calls and its fate.
+//! Workers: claim a due job, run it while renewing its lease, record its Lever calls and its
+//! fate. A job that panics is a failed attempt; a graceful stop finishes or releases running jobs.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::Notify;
 
-use super::queue::{self, Job};
-use super::stage_change;
+use super::crew::Crew;
+use super::queue::{self, Backoff, Job};
+use super::{stage_change, JobKind};
 use crate::config::Settings;
-use crate::db::{self, Db, DbError};
-use crate::lever::LeverClient;
+use crate::db::{self, Db, DbConn, DbError};
+use crate::lever::{LeverCall, LeverClient};
 use crate::lever_access::{record_calls, LeverAccess};
 
 /// Why a job did not finish this time.
@@ -21,12 +25,23 @@ pub enum JobFailure {
     Park(String),
 }
 
-/// The job system: what jobs need, and the bell that wakes idle workers.
+/// The job system: what jobs need, the bell that wakes idle workers, and the workers themselves.
 pub struct Jobs {
     pub db: Db,
     pub settings: Settings,
     pub lever: LeverAccess,
-    wake: Notify,
+    pub(super) wake: Notify,
+    pub(super) crew: Crew,
+}
+
+/// How a claimed job's run ended.
+enum Ended {
+    /// It ran to an end (a panic counts as a failure).
+    Ran(Result<(), JobFailure>),
+    /// Its lease ran out and another worker claimed it: it was stopped, and is not ours to settle.
+    LostLease,
+    /// The process is stopping and the job did not finish in the grace period: it was stopped.
+    Interrupted,
 }
 
 /// One job being run: the Lever clients it used, so their calls can be recorded afterwards.
@@ -53,6 +68,25 @@ impl Run<'_> {
             .push(client.clone());
         Ok(client)
     }
+
+    /// Runs the job's kind.
+    async fn dispatch(&self) -> Result<(), JobFailure> {
+        match self.job.kind() {
+            Some(JobKind::StageChange) => stage_change::run(self).await,
+            #[cfg(test)]
+            Some(JobKind::Panic) => panic!("a test job panicked"),
+            None => Err(JobFailure::Retry(format!(
+                "unknown job kind `{}`",
+                self.job.kind
+            ))),
+        }
+    }
+
+    /// The Lever calls made so far.
+    fn take_calls(&self) -> Vec<LeverCall> {
+        let clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        clients.iter().flat_map(LeverClient::take_calls).collect()
+    }
 }
 
 impl Jobs {
@@ -62,37 +96,13 @@ impl Jobs {
             settings,
             lever,
             wake: Notify::new(),
+            crew: Crew::default(),
         })
     }
 
     /// Tells an idle worker that work arrived.
     pub fn wake(&self) {
         self.wake.notify_one();
-    }
-
-    /// Starts `count` workers on the current runtime.
-    pub fn spawn_workers(self: &Arc<Self>, count: usize) {
-        for n in 0..count {
-            let jobs = self.clone();
-            let name = format!("{}-worker-{n}", std::process::id());
-            tokio::spawn(async move { jobs.work(name).await });
-        }
-    }
-
-    async fn work(self: Arc<Self>, name: String) {
-        loop {
-            match self.run_next(&name).await {
-                Ok(true) => continue,
-                Ok(false) => {
-                    let _ =
-                        tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, worker = %name, "the job worker could not reach the database");
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                }
-            }
-        }
     }
 
     /// Runs every job that is due now, one after another; returns how many ran. Tests call
@@ -115,62 +125,250 @@ impl Jobs {
         else {
             return Ok(false);
         };
-        let (result, calls) = self.execute(&job).await;
-        let backoff = self.settings.tuning.job_backoff_base;
+        let run = Run {
+            jobs: self,
+            job: &job,
+            clients: Mutex::new(Vec::new()),
+        };
+        let ended = self.attempt(&run).await;
+        let calls = run.take_calls();
+        let backoff = Backoff::from_tuning(&self.settings.tuning);
         self.db
-            .run(move |conn| -> Result<(), DbError> {
+            .run(move |conn| {
                 record_calls(conn, &job.org_id, job.event_id.as_deref(), calls)?;
-                let lost = || tracing::warn!(job = %job.id, "a job outlived its lease; another worker owns it now");
-                match result {
-                    Ok(()) => {
-                        if !queue::finish(conn, &job)? {
-                            lost();
-                        }
-                    }
-                    Err(JobFailure::Park(reason)) => {
-                        if !queue::park(conn, &job, &reason)? {
-                            lost();
-                        } else if let Some(event) = &job.event_id {
-                            db::webhooks::set_outcome(conn, event, "waiting", &format!("Waiting: {reason}"), None)?;
-                        }
-                    }
-                    Err(JobFailure::Retry(error)) => match queue::fail(conn, &job, &error, backoff)? {
-                        None => lost(),
-                        Some(dead) => {
-                            if let Some(event) = &job.event_id {
-                                let (status, outcome) = if dead {
-                                    ("failed", format!("Failed after {} attempts: {error}", job.attempts))
-                                } else {
-                                    ("queued", format!("Attempt {} failed ({error}); it will be retried.", job.attempts))
-                                };
-                                db::webhooks::set_outcome(conn, event, status, &outcome, None)?;
-                            }
-                        }
-                    },
-                }
-                Ok(())
+                settle(conn, &job, ended, &backoff)
             })
             .await?;
         Ok(true)
     }
 
+    /// Runs a claimed job until it ends, renewing its lease meanwhile. A panic is caught and
+    /// becomes a failed attempt; a lost lease or the end of a stop's grace period stops it.
+    async fn attempt(&self, run: &Run<'_>) -> Ended {
+        let mut stop = self.crew.stop.subscribe();
+        let grace = self.settings.tuning.job_stop_grace;
+        let stopped = async move {
+            let _ = stop.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = AssertUnwindSafe(run.dispatch()).catch_unwind() => Ended::Ran(
+                result.unwrap_or_else(|panic| {
+                    let message = panic_message(panic.as_ref());
+                    tracing::error!(job = %run.job.id, panic = %message, "a job panicked");
+                    Err(JobFailure::Retry(format!("the job panicked ({message})")))
+                }),
+            ),
+            () = self.hold_lease(run.job) => Ended::LostLease,
+            () = stopped => Ended::Interrupted,
+        }
+    }
+
+    /// Renews the job's lease while it runs (three times a lease); returns once the claim no
+    /// longer holds.
+    async fn hold_lease(&self, job: &Job) {
+        let lease = self.settings.tuning.job_lease;
+        let mut beat = tokio::time::interval((lease / 3).max(Duration::from_millis(10)));
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        beat.tick().await;
+        loop {
+            beat.tick().await;
+            let held = job.clone();
+            match self
+                .db
+                .run(move |conn| queue::renew(conn, &held, lease).map_err(DbError::from))
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    tracing::warn!(job = %job.id, error = %e, "could not renew a job's lease")
+                }
+            }
+        }
+    }
+
     /// Runs a claimed job without settling it: returns its result and the Lever calls it made.
     /// (`run_next` settles it; tests use this to act out a worker that dies before settling.)
-    pub async fn execute(
-        &self,
-        job: &Job,
-    ) -> (Result<(), JobFailure>, Vec<crate::lever::LeverCall>) {
+    pub async fn execute(&self, job: &Job) -> (Result<(), JobFailure>, Vec<LeverCall>) {
         let run = Run {
             jobs: self,
             job,
             clients: Mutex::new(Vec::new()),
         };
-        let result = match job.kind.as_str() {
-            stage_change::KIND => stage_change::run(&run).await,
-            other => Err(JobFailure::Retry(format!("unknown job kind `{other}`"))),
+        let result = run.dispatch().await;
+        (result, run.take_calls())
+    }
+}
+
+/// Records how a claimed job's run ended, as long as the claim still holds.
+fn settle(conn: &mut DbConn, job: &Job, ended: Ended, backoff: &Backoff) -> Result<(), DbError> {
+    let lost =
+        || tracing::warn!(job = %job.id, "a job outlived its lease; another worker owns it now");
+    match ended {
+        Ended::LostLease => lost(),
+        Ended::Interrupted => {
+            if queue::release(conn, job)? {
+                tracing::info!(job = %job.id, "a running job was released for the next start");
+            } else {
+                lost();
+            }
+        }
+        Ended::Ran(Ok(())) => {
+            if !queue::finish(conn, job)? {
+                lost();
+            }
+        }
+        Ended::Ran(Err(JobFailure::Park(reason))) => {
+            if !queue::park(conn, job, &reason)? {
+                lost();
+            } else if let Some(event) = &job.event_id {
+                let outcome = format!("Waiting: {reason}");
+                db::webhooks::set_outcome(conn, event, "waiting", &outcome, None)?;
+            }
+        }
+        Ended::Ran(Err(JobFailure::Retry(error))) => match queue::fail(conn, job, &error, backoff)?
+        {
+            None => lost(),
+            Some(dead) => {
+                if let Some(event) = &job.event_id {
+                    let (status, outcome) = if dead {
+                        (
+                            "failed",
+                            format!("Failed after {} attempts: {error}", job.attempts),
+                        )
+                    } else {
+                        (
+                            "queued",
+                            format!(
+                                "Attempt {} failed ({error}); it will be retried.",
+                                job.attempts
+                            ),
+                        )
+                    };
+                    db::webhooks::set_outcome(conn, event, status, &outcome, None)?;
+                }
+            }
+        },
+    }
+    Ok(())
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DatabaseUrl, LeverHosts, Tuning};
+    use crate::crypto::SecretKey;
+    use crate::jobs::{enqueue, NewJob};
+
+    /// The job system over a fresh SQLite database holding one organization.
+    fn jobs_in(dir: &tempfile::TempDir, tuning: Tuning) -> (Arc<Jobs>, String) {
+        let url = DatabaseUrl::Sqlite(dir.path().join("jobs.db"));
+        let db = Db::connect(&url).unwrap();
+        db.migrate().unwrap();
+        let org = db::orgs::find_or_create(&mut db.get().unwrap(), "acme", "Acme")
+            .unwrap()
+            .id;
+        let settings = Settings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            database_url: url,
+            public_url: url::Url::parse("http://127.0.0.1:0").unwrap(),
+            secret_key: SecretKey::generate(),
+            lever: LeverHosts::default(),
+            workers: 1,
+            tuning,
         };
-        let clients = run.clients.into_inner().unwrap_or_else(|p| p.into_inner());
-        let calls = clients.iter().flat_map(LeverClient::take_calls).collect();
-        (result, calls)
+        let lever = LeverAccess::new(
+            settings.lever.clone(),
+            settings.tuning.clone(),
+            settings.secret_key.clone(),
+        );
+        (Jobs::new(db, settings, lever), org)
+    }
+
+    async fn queue_panic(jobs: &Jobs, org: &str, max_attempts: i32) -> String {
+        let org = org.to_owned();
+        jobs.db
+            .run(move |conn| {
+                let job = NewJob {
+                    org_id: &org,
+                    kind: JobKind::Panic,
+                    payload: serde_json::json!({}),
+                    event_id: None,
+                    max_attempts,
+                };
+                enqueue(conn, &job).map_err(DbError::from)
+            })
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn job(jobs: &Jobs, id: &str) -> Job {
+        let id = id.to_owned();
+        jobs.db
+            .run(move |conn| queue::find(conn, &id).map_err(DbError::from))
+            .await
+            .unwrap()
+            .expect("the job exists")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_job_is_a_failed_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let tuning = Tuning {
+            job_backoff_base: Duration::from_secs(3600),
+            ..Tuning::default()
+        };
+        let (jobs, org) = jobs_in(&dir, tuning);
+        let id = queue_panic(&jobs, &org, 5).await;
+        assert!(jobs.run_next("worker").await.unwrap(), "the job was run");
+        let after = job(&jobs, &id).await;
+        assert_eq!((after.state.as_str(), after.attempts), ("queued", 1));
+        assert_eq!(
+            after.last_error.as_deref(),
+            Some("the job panicked (a test job panicked)")
+        );
+        assert_eq!(after.locked_by, None, "settled, not left running");
+        assert!(after.run_at > db::now() + chrono::Duration::minutes(59));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_job_leaves_its_worker_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let tuning = Tuning {
+            job_backoff_base: Duration::from_millis(1),
+            ..Tuning::default()
+        };
+        let (jobs, org) = jobs_in(&dir, tuning);
+        jobs.start_workers(1).await.unwrap();
+        // The worker runs each job until it is dead, then goes on to the next one.
+        for _ in 0..2 {
+            let id = queue_panic(&jobs, &org, 2).await;
+            jobs.wake();
+            let mut dead = false;
+            for _ in 0..400 {
+                let now = job(&jobs, &id).await;
+                if now.state == "dead" {
+                    assert_eq!(now.attempts, 2);
+                    dead = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            assert!(dead, "the worker ran the panicking job to its end");
+            assert!(!jobs.no_worker_running(), "the worker is still there");
+        }
+        jobs.stop().await;
+        assert!(jobs.no_worker_running());
     }
 }

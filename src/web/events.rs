@@ -39,6 +39,8 @@ struct EventRow {
     outcome: String,
     calls: Vec<String>,
     dead_job: Option<String>,
+    /// When a job that failed runs again, and which attempt that is.
+    next_attempt: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -59,7 +61,7 @@ fn badge(status: &str) -> &'static str {
 pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let org_id = org.org.id.clone();
-    let (events, calls, dead, connection) = org
+    let (events, calls, event_jobs, connection) = org
         .state
         .db
         .run(move |conn| -> Result<_, DbError> {
@@ -68,8 +70,13 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
                 db::webhooks::events_page(conn, &org_id, (page - 1) * PER_PAGE, PER_PAGE + 1)?;
             let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
             let calls = db::lever_calls::for_events(conn, &ids)?;
-            let dead = queue::dead_for_events(conn, &ids)?;
-            Ok((events, calls, dead, db::lever::connection(conn, &org_id)?))
+            let event_jobs = queue::for_events(conn, &ids)?;
+            Ok((
+                events,
+                calls,
+                event_jobs,
+                db::lever::connection(conn, &org_id)?,
+            ))
         })
         .await?;
     let mut calls_by_event: HashMap<String, Vec<String>> = HashMap::new();
@@ -92,7 +99,24 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
                 call.method, call.path, call.duration_ms
             ));
     }
-    let dead: HashMap<String, String> = dead.into_iter().collect();
+    let mut dead: HashMap<String, String> = HashMap::new();
+    let mut next_attempts: HashMap<String, String> = HashMap::new();
+    for job in event_jobs {
+        let Some(event) = job.event_id.clone() else {
+            continue;
+        };
+        if job.state == "dead" {
+            dead.insert(event, job.job_id);
+        } else if let Some(at) = job.next_attempt() {
+            let next = format!(
+                "Next attempt ({} of {}) at {} UTC.",
+                job.attempts + 1,
+                job.max_attempts,
+                at.format("%-d %b %Y %H:%M:%S")
+            );
+            next_attempts.insert(event, next);
+        }
+    }
     let older = (events.len() as i64 > PER_PAGE).then_some(page + 1);
     let rows = events
         .into_iter()
@@ -114,6 +138,7 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
             outcome: e.outcome.clone(),
             calls: calls_by_event.remove(&e.id).unwrap_or_default(),
             dead_job: dead.get(&e.id).cloned(),
+            next_attempt: next_attempts.remove(&e.id),
         })
         .collect();
     let waiting_for_default_user = connection.is_some_and(|c| c.default_user_id.is_none());

@@ -1,4 +1,5 @@
-//! `/healthz`: the process answers. `/readyz`: the database answers and is migrated.
+//! `/healthz`: the process answers. `/readyz`: the database answers and is migrated, and the
+//! job workers the process was started with are running.
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
@@ -10,6 +11,10 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.jobs.no_worker_running() {
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "unavailable", "reason": "no job worker is running" }));
+    }
     let db = state.db.clone();
     match tokio::task::spawn_blocking(move || db.ready()).await {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ready" })),

@@ -132,9 +132,12 @@ pub fn test_settings(url: DatabaseUrl, lever: LeverHosts) -> Settings {
             job_backoff_base: std::time::Duration::from_millis(1),
             job_max_attempts: 3,
             job_lease: std::time::Duration::from_secs(60),
+            job_stop_grace: std::time::Duration::from_secs(5),
             lever_backoff_base: std::time::Duration::from_millis(5),
             lever_max_retries: 3,
             lever_timeout: std::time::Duration::from_secs(3),
+            // Lever's own pace: the simulator enforces it per key, so a faster client would
+            // only collect 429s. Tests of the client alone may go faster.
             ..Tuning::default()
         },
     }
@@ -148,11 +151,30 @@ pub async fn spawn_app_with(backend: Backend, lever: LeverHosts) -> TestApp {
     spawn_app_configured(backend, |settings| settings.lever = lever).await
 }
 
-/// The app with test settings changed by `configure` (e.g. an https public URL).
+/// The app with test settings changed by `configure` (e.g. an https public URL), without job
+/// workers: tests run jobs with `drain()`.
 pub async fn spawn_app_configured(
     backend: Backend,
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    let (app, test_app) = build_app(backend, configure).await;
+    tokio::spawn(app.run_without_workers());
+    test_app
+}
+
+/// The app as `serve` runs it, with its job workers, until `Serving::stop`.
+pub async fn spawn_serving_app(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> (TestApp, Serving) {
+    let (app, test_app) = build_app(backend, configure).await;
+    (test_app, Serving::start(app))
+}
+
+async fn build_app(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> (Application, TestApp) {
     init_logs();
     let database = test_database(&backend);
     let mut settings = test_settings(database.url.clone(), LeverHosts::default());
@@ -162,8 +184,7 @@ pub async fn spawn_app_configured(
         .expect("application builds");
     let port = app.port();
     let (db, jobs) = (app.db().clone(), app.jobs());
-    tokio::spawn(app.run_without_workers());
-    TestApp {
+    let test_app = TestApp {
         browser: Browser {
             address: format!("http://127.0.0.1:{port}"),
             client: new_client(),
@@ -171,6 +192,32 @@ pub async fn spawn_app_configured(
         db,
         jobs,
         database,
+    };
+    (app, test_app)
+}
+
+/// An application running with its workers, as `serve` runs it.
+pub struct Serving {
+    stop: tokio::sync::oneshot::Sender<()>,
+    ended: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Serving {
+    fn start(app: Application) -> Serving {
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let ended = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Serving { stop, ended }
+    }
+
+    /// Stops it as SIGTERM does, and waits until it has stopped.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.ended
+            .await
+            .expect("the application's task")
+            .expect("the application stops cleanly");
     }
 }
 

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use leverbridge::config::LeverHosts;
+use leverbridge::config::{LeverHosts, Settings};
 use leverbridge::lever_sim::{spawn_sim, SimConfig, SimHandle};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::helpers::{spawn_app_configured, spawn_app_with, Backend, TestApp};
 
 pub const TAG: &str = "coding-test";
 pub const TRIGGER: &str = "Phone interview";
@@ -212,22 +212,48 @@ pub fn webhook_url_in(html: &str) -> String {
 /// leverbridge pointed at this simulated Lever, with an organization `acme` and its admin
 /// (not signed in).
 pub async fn app_for(lever: &LeverAccount, backend: Backend) -> TestApp {
-    let hosts = LeverHosts {
-        api_url: Some(format!("{}/v1", lever.sim.base_url())),
-        auth_url: None,
-    };
-    let app = spawn_app_with(backend, hosts).await;
+    let app = spawn_app_with(backend, hosts_for(lever)).await;
     app.create_user("admin@acme.test", Some("acme"), "admin")
         .await;
     app
+}
+
+/// Where leverbridge reaches this simulated Lever.
+pub fn hosts_for(lever: &LeverAccount) -> LeverHosts {
+    LeverHosts {
+        api_url: Some(format!("{}/v1", lever.sim.base_url())),
+        auth_url: None,
+    }
 }
 
 /// leverbridge (admin signed in) and a Lever account, connected through the real pages: key
 /// tested, default user chosen, stage-change webhook pointed at the organization with its token
 /// pasted, and a take-home configuration on the trigger stage for `TAG`.
 pub async fn connected(backend: Backend) -> (TestApp, LeverAccount) {
+    connected_with(backend, |_| {}).await
+}
+
+/// `connected`, with test settings changed by `configure`.
+pub async fn connected_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> (TestApp, LeverAccount) {
     let lever = LeverAccount::new().await;
-    let app = app_for(&lever, backend).await;
+    let hosts = hosts_for(&lever);
+    let app = spawn_app_configured(backend, |settings| {
+        settings.lever = hosts;
+        configure(settings);
+    })
+    .await;
+    app.create_user("admin@acme.test", Some("acme"), "admin")
+        .await;
+    connect(&app, &lever).await;
+    (app, lever)
+}
+
+/// Signs in the admin `admin@acme.test` (already created) and connects the organization `acme`
+/// to `lever` as `connected` describes.
+pub async fn connect(app: &TestApp, lever: &LeverAccount) {
     app.login("admin@acme.test").await;
 
     let response = app
@@ -278,5 +304,4 @@ pub async fn connected(backend: Backend) -> (TestApp, LeverAccount) {
         )
         .await;
     assert_eq!(response.status(), 303, "configuration saved");
-    (app, lever)
 }

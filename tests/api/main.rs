@@ -18,3 +18,4 @@ mod lever_sim;
 mod lever_world;
 mod login_limits;
 mod sessions;
+mod workers;
