@@ -133,6 +133,7 @@ diesel::table! {
         outcome -> Text,
         configuration_id -> Nullable<Text>,
         body -> Text,
+        candidate_name -> Nullable<Text>,
     }
 }
 

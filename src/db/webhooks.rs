@@ -143,6 +143,8 @@ pub struct WebhookEvent {
     pub outcome: String,
     pub configuration_id: Option<String>,
     pub body: String,
+    /// The candidate's name as Lever showed it when the delivery's job read the opportunity.
+    pub candidate_name: Option<String>,
 }
 
 #[derive(Clone, Debug, Insertable)]
@@ -183,6 +185,14 @@ pub fn set_outcome(
             webhook_events::outcome.eq(outcome),
             webhook_events::configuration_id.eq(configuration_id),
         ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records the candidate's name, read from Lever, for the Events page.
+pub fn set_candidate_name(conn: &mut DbConn, event_id: &str, name: &str) -> QueryResult<()> {
+    diesel::update(webhook_events::table.find(event_id))
+        .set(webhook_events::candidate_name.eq(name))
         .execute(conn)?;
     Ok(())
 }

@@ -386,6 +386,7 @@ mod tests {
                 outcome: String::new(),
                 configuration_id: None,
                 body: "{}".into(),
+                candidate_name: None,
             },
             job: None,
             deduplicate: false,

@@ -113,6 +113,15 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         }
         Err(e) => return Err(lever_failure(run, &connection, e).await),
     };
+    if !opportunity.name.is_empty() {
+        let (event, name) = (event_id.clone(), opportunity.name.clone());
+        jobs.db
+            .run(move |conn| {
+                db::webhooks::set_candidate_name(conn, &event, &name).map_err(DbError::from)
+            })
+            .await
+            .map_err(retry_db)?;
+    }
     // An earlier run of this job created assessments and stopped before their write-back was
     // done (a crash, a broken connection, Lever failing for a while): their links may be in
     // Lever already, so the write-back is finished whatever the candidate's stage and tags are

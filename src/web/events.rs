@@ -33,6 +33,8 @@ struct EventRow {
     received: String,
     event: String,
     opportunity: String,
+    /// The candidate's name, once the delivery's job has read it from Lever.
+    candidate: Option<String>,
     signature: (&'static str, &'static str),
     status: String,
     badge: &'static str,
@@ -127,6 +129,7 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
                 .map(|k| k.label.to_owned())
                 .unwrap_or(e.event.clone()),
             opportunity: e.opportunity_id.clone().unwrap_or_default(),
+            candidate: e.candidate_name.clone(),
             signature: match (e.signature_valid, e.status.as_str()) {
                 (true, _) => ("Valid", "ok"),
                 (false, "verification") => ("Not checked", "muted"),

@@ -130,6 +130,7 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
         outcome: String::new(),
         configuration_id: None,
         body: kept(body),
+        candidate_name: None,
     };
     if too_large {
         return reject(

@@ -103,6 +103,7 @@ async fn the_webhook_figures_migration_counts_deliveries_already_stored(backend:
                 outcome: String::new(),
                 configuration_id: None,
                 body: "{}".into(),
+                candidate_name: None,
             };
             diesel::insert_into(webhook_events::table)
                 .values(&row)

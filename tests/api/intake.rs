@@ -210,6 +210,7 @@ fn recorded(org_id: &str, opportunity: &str) -> Delivery {
             outcome: "Recorded by a test.".into(),
             configuration_id: None,
             body: "{}".into(),
+            candidate_name: None,
         },
         job: None,
         deduplicate: false,

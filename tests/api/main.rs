@@ -7,6 +7,7 @@ mod helpers;
 mod browser;
 mod confirmations;
 mod demo;
+mod events_page;
 mod foundation;
 mod hardening;
 mod health;
