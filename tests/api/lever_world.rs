@@ -7,7 +7,7 @@ use leverbridge::config::LeverHosts;
 use leverbridge::lever_sim::{spawn_sim, SimConfig, SimHandle};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::helpers::{location, spawn_app_with, Backend, Browser, TestApp};
 
 pub const TAG: &str = "coding-test";
 pub const TRIGGER: &str = "Phone interview";
@@ -224,7 +224,8 @@ pub async fn app_for(lever: &LeverAccount, backend: Backend) -> TestApp {
 
 /// leverbridge (admin signed in) and a Lever account, connected through the real pages: key
 /// tested, default user chosen, stage-change webhook pointed at the organization with its token
-/// pasted, and a take-home configuration on the trigger stage for `TAG`.
+/// pasted, and a take-home configuration on the trigger stage for `TAG` asking the library
+/// question “Rate limiter” (prompt “Write a token bucket.”).
 pub async fn connected(backend: Backend) -> (TestApp, LeverAccount) {
     let lever = LeverAccount::new().await;
     let app = app_for(&lever, backend).await;
@@ -263,6 +264,7 @@ pub async fn connected(backend: Backend) -> (TestApp, LeverAccount) {
         .await;
     assert_eq!(response.status(), 303);
 
+    let question = add_question(&app, "Rate limiter", "Write a token bucket.").await;
     let trigger = lever.stage(TRIGGER);
     let response = app
         .post_form(
@@ -271,12 +273,30 @@ pub async fn connected(backend: Backend) -> (TestApp, LeverAccount) {
             &[
                 ("trigger_stage_id", &trigger),
                 ("pad_kind", "take_home"),
-                ("question_title", "Rate limiter"),
-                ("question_prompt", "Write a token bucket."),
+                ("question_id", &question),
                 ("tag_name", TAG),
             ],
         )
         .await;
     assert_eq!(response.status(), 303, "configuration saved");
     (app, lever)
+}
+
+/// Adds a Python question to `acme`'s library through the Questions page; returns its id.
+pub async fn add_question(app: &Browser, title: &str, prompt: &str) -> String {
+    let response = app
+        .post_form(
+            "/orgs/acme/questions/new",
+            "/orgs/acme/questions/new",
+            &[
+                ("title", title),
+                ("prompt", prompt),
+                ("language", "python"),
+                ("starter_code", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303, "question added");
+    let to = location(&response);
+    to.rsplit('/').next().unwrap().to_owned()
 }
