@@ -14,3 +14,4 @@ mod integration;
 mod integration_pages;
 mod lever_sim;
 mod lever_world;
+mod questions;
