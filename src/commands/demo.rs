@@ -215,7 +215,7 @@ fn save_demo_question(conn: &mut db::DbConn, org_id: &str) -> Result<String, db:
 
 const DEMO_QUESTION_TITLE: &str = "Rate limiter";
 
-const DEMO_QUESTION_PROMPT: &str = r#"## Rate limiter
+const DEMO_QUESTION_PROMPT: &str = r#"## The task
 
 Our API lets each customer make **10 requests per second**, with bursts of up to **20**.
 Implement the limiter as a *token bucket*:
@@ -230,7 +230,9 @@ assert all(limiter.allow() for _ in range(20))
 assert not limiter.allow()
 ```
 
-Then explain, in a few sentences, how you would share one limit between several workers.
+## Then
+
+Explain, in a few sentences, how you would share one limit between several workers.
 "#;
 
 const DEMO_QUESTION_STARTER: &str = r#"import time

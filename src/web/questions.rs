@@ -387,10 +387,6 @@ fn save_in(
     target: Option<&str>,
     typed: &QuestionForm,
 ) -> Result<Saved, DbError> {
-    let valid = match validate(typed) {
-        Ok(valid) => valid,
-        Err(errors) => return Ok(Saved::Invalid(errors)),
-    };
     let existing = match target {
         Some(id) => match db::questions::find(conn, org_id, id)? {
             Some(q) => Some(q),
@@ -398,19 +394,24 @@ fn save_in(
         },
         None => None,
     };
-    if let Some(other) = db::questions::with_title(conn, org_id, &valid.title)? {
-        if Some(other.id.as_str()) != target {
-            let mut errors = HashMap::new();
-            errors.insert(
-                "title",
-                format!(
-                    "The library already has a question titled “{}”; give this one another title.",
-                    valid.title
-                ),
-            );
+    // Checked with the other fields, so every problem shows at once.
+    let title = typed.title.trim();
+    let taken = match db::questions::with_title(conn, org_id, title)? {
+        Some(other) if Some(other.id.as_str()) != target => Some(format!(
+            "The library already has a question titled “{title}”; give this one another title."
+        )),
+        _ => None,
+    };
+    let valid = match (validate(typed), taken) {
+        (Ok(valid), None) => valid,
+        (Ok(_), Some(taken)) => return Ok(Saved::Invalid(HashMap::from([("title", taken)]))),
+        (Err(mut errors), taken) => {
+            if let Some(taken) = taken {
+                errors.entry("title").or_insert(taken);
+            }
             return Ok(Saved::Invalid(errors));
         }
-    }
+    };
     let now = db::now();
     let question = Question {
         id: existing

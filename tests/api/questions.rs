@@ -142,10 +142,23 @@ async fn questions_are_added_edited_and_refused_field_by_field(backend: Backend)
     assert!(
         form.contains("value=\"FizzBuzz\"") && form.contains("<option value=\"python\" selected>")
     );
-    let response = post_question(&app, &edit, &[("title", "Two sum"), ("language", "go")]).await;
+    let response = post_question(
+        &app,
+        &edit,
+        &[
+            ("title", "Two sum"),
+            ("language", "go"),
+            ("starter_code", &long_code),
+        ],
+    )
+    .await;
     assert_eq!(response.status(), 422);
     let page = response.text().await.unwrap();
     assert!(page.contains("already has a question titled “Two sum”"));
+    assert!(
+        page.contains("Keep the starter code to 20000 characters"),
+        "both at once"
+    );
     assert!(
         page.contains("<option value=\"go\" selected>"),
         "what was chosen is kept"
