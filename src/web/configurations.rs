@@ -274,10 +274,11 @@ async fn save(
             })
             .await;
         match result {
-            // Another save took the same tag between the check and the insert (PostgreSQL runs
-            // them concurrently). Checking once more finds it and explains it beside the field.
+            // Another save took the same tag, or the chosen question was deleted, between the
+            // check and the insert (PostgreSQL runs them concurrently). Checking once more finds
+            // it and explains it beside the field.
             Err(DbError::Query(diesel::result::Error::DatabaseError(
-                DatabaseErrorKind::UniqueViolation,
+                DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ForeignKeyViolation,
                 _,
             ))) if first_try => first_try = false,
             result => break result?,
