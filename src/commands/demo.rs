@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::config::{self, DatabaseUrl, LeverHosts, Settings};
 use crate::crypto::{last_four, SecretKey};
 use crate::db::configurations::Configuration;
+use crate::db::questions::{Language, Question};
 use crate::db::webhooks::token_context;
 use crate::db::{self, Db};
 use crate::lever_access::connect_key;
@@ -133,11 +134,18 @@ pub async fn run() -> anyhow::Result<()> {
     let org_id = org.id.clone();
     db.run(move |conn| -> Result<(), db::DbError> {
         db::connection::write_transaction(conn, |conn| -> Result<(), db::DbError> {
-            db::webhooks::set_token(conn, &org_id, "candidateStageChange", &sealed, &last_four(&token))?;
+            db::webhooks::set_token(
+                conn,
+                &org_id,
+                "candidateStageChange",
+                &sealed,
+                &last_four(&token),
+            )?;
             // The simulator is new on every start, so is its pipeline: the demo configuration too.
             for old in db::configurations::list(conn, &org_id)? {
                 db::configurations::delete(conn, &org_id, &old.id)?;
             }
+            let question_id = save_demo_question(conn, &org_id)?;
             db::configurations::insert(
                 conn,
                 &Configuration {
@@ -145,12 +153,7 @@ pub async fn run() -> anyhow::Result<()> {
                     org_id: org_id.clone(),
                     trigger_stage_id: stage_id,
                     pad_kind: "take_home".into(),
-                    question_title: Some("Rate limiter".into()),
-                    question_prompt: Some(
-                        "Implement a token bucket that allows 10 requests per second with bursts of 20. \
-                         Explain how you would share it between several workers."
-                            .into(),
-                    ),
+                    question_id: Some(question_id),
                     tag_name: DEMO_TAG.into(),
                     created_at: db::now(),
                     updated_at: db::now(),
@@ -187,6 +190,63 @@ pub async fn run() -> anyhow::Result<()> {
         .await
         .context("the server stopped with an error")
 }
+
+/// The demo's take-home question, in the library (kept, and brought up to date, across starts).
+fn save_demo_question(conn: &mut db::DbConn, org_id: &str) -> Result<String, db::DbError> {
+    let now = db::now();
+    let existing = db::questions::with_title(conn, org_id, DEMO_QUESTION_TITLE)?;
+    let question = Question {
+        id: existing.as_ref().map_or_else(db::new_id, |q| q.id.clone()),
+        org_id: org_id.to_owned(),
+        title: DEMO_QUESTION_TITLE.into(),
+        prompt: DEMO_QUESTION_PROMPT.into(),
+        language: Language::Python.as_str().into(),
+        starter_code: DEMO_QUESTION_STARTER.into(),
+        created_at: existing.as_ref().map_or(now, |q| q.created_at),
+        updated_at: now,
+    };
+    if existing.is_some() {
+        db::questions::update(conn, &question)?;
+    } else {
+        db::questions::insert(conn, &question)?;
+    }
+    Ok(question.id)
+}
+
+const DEMO_QUESTION_TITLE: &str = "Rate limiter";
+
+const DEMO_QUESTION_PROMPT: &str = r#"## The task
+
+Our API lets each customer make **10 requests per second**, with bursts of up to **20**.
+Implement the limiter as a *token bucket*:
+
+- the bucket holds at most 20 tokens and starts full;
+- it gains 10 tokens per second, continuously;
+- `allow()` takes one token and returns `True`, or returns `False` when the bucket is empty.
+
+```python
+limiter = TokenBucket(rate=10, burst=20)
+assert all(limiter.allow() for _ in range(20))
+assert not limiter.allow()
+```
+
+## Then
+
+Explain, in a few sentences, how you would share one limit between several workers.
+"#;
+
+const DEMO_QUESTION_STARTER: &str = r#"import time
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int, clock=time.monotonic):
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+
+    def allow(self) -> bool:
+        raise NotImplementedError
+"#;
 
 fn demo_secret_key(url: &DatabaseUrl) -> anyhow::Result<SecretKey> {
     let DatabaseUrl::Sqlite(path) = url else {

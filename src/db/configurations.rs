@@ -14,11 +14,11 @@ pub struct Configuration {
     pub trigger_stage_id: String,
     /// `live` or `take_home`.
     pub pad_kind: String,
-    pub question_title: Option<String>,
-    pub question_prompt: Option<String>,
     pub tag_name: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The library question it asks: required for a take-home test, optional for a live one.
+    pub question_id: Option<String>,
 }
 
 pub fn list(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<Configuration>> {
@@ -77,8 +77,7 @@ pub fn update(conn: &mut DbConn, configuration: &Configuration) -> QueryResult<u
     .set((
         configurations::trigger_stage_id.eq(&configuration.trigger_stage_id),
         configurations::pad_kind.eq(&configuration.pad_kind),
-        configurations::question_title.eq(&configuration.question_title),
-        configurations::question_prompt.eq(&configuration.question_prompt),
+        configurations::question_id.eq(&configuration.question_id),
         configurations::tag_name.eq(&configuration.tag_name),
         configurations::updated_at.eq(super::now()),
     ))

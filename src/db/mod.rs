@@ -9,6 +9,7 @@ pub mod connection;
 pub mod lever;
 pub mod lever_calls;
 pub mod orgs;
+pub mod questions;
 pub mod schema;
 pub mod sessions;
 pub mod users;

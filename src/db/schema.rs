@@ -110,13 +110,27 @@ diesel::table! {
         org_id -> Text,
         trigger_stage_id -> Text,
         pad_kind -> Text,
-        question_title -> Nullable<Text>,
-        question_prompt -> Nullable<Text>,
         tag_name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        question_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    questions (id) {
+        id -> Text,
+        org_id -> Text,
+        title -> Text,
+        prompt -> Text,
+        language -> Text,
+        starter_code -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }
 }
+
+diesel::joinable!(configurations -> questions (question_id));
 
 diesel::table! {
     webhook_events (id) {
@@ -227,6 +241,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_tokens,
     configurations,
+    questions,
     webhook_events,
     webhook_event_stats,
     seen_tokens,

@@ -267,7 +267,7 @@ async fn create_assessment(
     candidate_name: &str,
     event_id: &str,
 ) -> Result<(Assessment, bool), JobFailure> {
-    let new = Assessment {
+    let mut new = Assessment {
         id: db::new_id(),
         org_id: configuration.org_id.clone(),
         configuration_id: configuration.id.clone(),
@@ -275,18 +275,28 @@ async fn create_assessment(
         candidate_name: candidate_name.to_owned(),
         token: crate::crypto::random_token(32),
         pad_kind: configuration.pad_kind.clone(),
-        question_title: configuration.question_title.clone(),
-        question_prompt: configuration.question_prompt.clone(),
+        question_title: None,
+        question_prompt: None,
         tag_name: configuration.tag_name.clone(),
         state: AssessmentState::Invited.as_str().into(),
         event_id: event_id.to_owned(),
         created_at: db::now(),
     };
+    let question_id = configuration.question_id.clone();
     run.jobs
         .db
         .run(move |conn| {
-            db::connection::write_transaction(conn, |conn| db::assessments::create_once(conn, &new))
-                .map_err(DbError::from)
+            db::connection::write_transaction(conn, |conn| {
+                // A copy: editing the question later leaves the assessments already sent alone.
+                if let Some(id) = question_id {
+                    if let Some(question) = db::questions::find(conn, &new.org_id, &id)? {
+                        new.question_title = Some(question.title);
+                        new.question_prompt = Some(question.prompt);
+                    }
+                }
+                db::assessments::create_once(conn, &new)
+            })
+            .map_err(DbError::from)
         })
         .await
         .map_err(retry_db)

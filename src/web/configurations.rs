@@ -14,6 +14,7 @@ use super::layout::{Chrome, Nav};
 use super::{render, render_invalid, see_other, WebError};
 use crate::db::configurations::Configuration;
 use crate::db::lever::CachedStage;
+use crate::db::questions::Question;
 use crate::db::{self, DbConn, DbError};
 use crate::domain::{pad_label, PadKind, TagName};
 use crate::lever_access::record_calls;
@@ -43,10 +44,10 @@ struct FormPage {
     id: Option<String>,
     stages: Vec<CachedStage>,
     kinds: Vec<(&'static str, &'static str)>,
+    /// The organization's question library, to pick from.
+    questions: Vec<Question>,
     form: ConfigurationForm,
     errors: HashMap<&'static str, String>,
-    max_title: usize,
-    max_prompt: usize,
 }
 
 #[derive(Clone, Default, Deserialize)]
@@ -56,9 +57,7 @@ pub struct ConfigurationForm {
     #[serde(default)]
     pad_kind: String,
     #[serde(default)]
-    question_title: String,
-    #[serde(default)]
-    question_prompt: String,
+    question_id: String,
     #[serde(default)]
     tag_name: String,
 }
@@ -68,8 +67,7 @@ impl ConfigurationForm {
         ConfigurationForm {
             trigger_stage_id: c.trigger_stage_id.clone(),
             pad_kind: c.pad_kind.clone(),
-            question_title: c.question_title.clone().unwrap_or_default(),
-            question_prompt: c.question_prompt.clone().unwrap_or_default(),
+            question_id: c.question_id.clone().unwrap_or_default(),
             tag_name: c.tag_name.clone(),
         }
     }
@@ -79,19 +77,16 @@ impl ConfigurationForm {
 struct Valid {
     stage_id: String,
     kind: PadKind,
-    question: Option<(String, String)>,
+    /// The id of one of the organization's questions.
+    question_id: Option<String>,
     tag: TagName,
 }
-
-/// The longest question title, in characters.
-const MAX_TITLE: usize = 200;
-/// The longest question prompt, in characters: room for a long take-home brief.
-const MAX_PROMPT: usize = 20_000;
 
 /// Checks every field, so the page can show every problem at once.
 fn validate(
     form: &ConfigurationForm,
     stages: &[CachedStage],
+    questions: &[Question],
 ) -> Result<Valid, HashMap<&'static str, String>> {
     let mut errors = HashMap::new();
     let stage_id = form.trigger_stage_id.trim();
@@ -104,44 +99,23 @@ fn validate(
     let kind = PadKind::parse(&form.pad_kind)
         .map_err(|e| errors.insert("pad_kind", e))
         .ok();
-    let (title, prompt) = (form.question_title.trim(), form.question_prompt.trim());
-    if title.chars().count() > MAX_TITLE {
-        errors.insert(
-            "question_title",
-            format!("Keep the title to {MAX_TITLE} characters or fewer."),
-        );
-    }
-    if prompt.chars().count() > MAX_PROMPT {
-        errors.insert(
-            "question_prompt",
-            format!(
-                "Keep the prompt to {MAX_PROMPT} characters or fewer (this one has {}).",
-                prompt.chars().count()
-            ),
-        );
-    }
-    let question = match (title.is_empty(), prompt.is_empty()) {
-        (true, true) => {
-            if kind.is_some_and(PadKind::needs_question) {
-                errors.insert(
-                    "question_title",
-                    "A take-home test needs a question: give it a title and a prompt.".into(),
-                );
-            }
-            None
-        }
-        (false, false) => Some((title.to_owned(), prompt.to_owned())),
-        (true, false) => {
-            errors.insert("question_title", "Give the question a title.".into());
-            None
-        }
-        (false, true) => {
+    let question_id = form.question_id.trim();
+    let question_id = if question_id.is_empty() {
+        if kind.is_some_and(PadKind::needs_question) {
             errors.insert(
-                "question_prompt",
-                "Write the question's prompt: what the candidate should do.".into(),
+                "question_id",
+                "A take-home test needs a question: choose one from your library.".into(),
             );
-            None
         }
+        None
+    } else if questions.iter().any(|q| q.id == question_id) {
+        Some(question_id.to_owned())
+    } else {
+        errors.insert(
+            "question_id",
+            "Choose one of the questions in your library.".into(),
+        );
+        None
     };
     let tag = TagName::parse(&form.tag_name)
         .map_err(|e| errors.insert("tag_name", e))
@@ -150,7 +124,7 @@ fn validate(
         (true, Some(kind), Some(tag)) => Ok(Valid {
             stage_id: stage_id.to_owned(),
             kind,
-            question,
+            question_id,
             tag,
         }),
         _ => Err(errors),
@@ -159,13 +133,14 @@ fn validate(
 
 pub async fn list(org: OrgReader) -> Result<HttpResponse, WebError> {
     let org_id = org.org.id.clone();
-    let (configurations, stages) = org
+    let (configurations, stages, questions) = org
         .state
         .db
         .run(move |conn| -> Result<_, DbError> {
             Ok((
                 db::configurations::list(conn, &org_id)?,
                 db::lever::stages(conn, &org_id)?,
+                db::questions::list(conn, &org_id)?,
             ))
         })
         .await?;
@@ -182,7 +157,12 @@ pub async fn list(org: OrgReader) -> Result<HttpResponse, WebError> {
             id: c.id.clone(),
             stage: stage_name(&c.trigger_stage_id),
             kind: pad_label(&c.pad_kind),
-            question: c.question_title.clone().unwrap_or_default(),
+            question: c
+                .question_id
+                .as_deref()
+                .and_then(|id| questions.iter().find(|q| q.id == id))
+                .map(|q| q.title.clone())
+                .unwrap_or_default(),
             tag: c.tag_name.clone(),
         })
         .collect();
@@ -203,10 +183,15 @@ async fn form_page(
     errors: HashMap<&'static str, String>,
 ) -> Result<FormPage, WebError> {
     let org_id = org.org.id.clone();
-    let stages = org
+    let (stages, questions) = org
         .state
         .db
-        .run(move |conn| db::lever::stages(conn, &org_id).map_err(WebError::from))
+        .run(move |conn| -> Result<_, DbError> {
+            Ok((
+                db::lever::stages(conn, &org_id)?,
+                db::questions::list(conn, &org_id)?,
+            ))
+        })
         .await?;
     let title = if id.is_some() {
         "Edit configuration"
@@ -221,10 +206,9 @@ async fn form_page(
             .iter()
             .map(|k| (k.as_str(), k.label()))
             .collect(),
+        questions,
         form,
         errors,
-        max_title: MAX_TITLE,
-        max_prompt: MAX_PROMPT,
     })
 }
 
@@ -290,10 +274,11 @@ async fn save(
             })
             .await;
         match result {
-            // Another save took the same tag between the check and the insert (PostgreSQL runs
-            // them concurrently). Checking once more finds it and explains it beside the field.
+            // Another save took the same tag, or the chosen question was deleted, between the
+            // check and the insert (PostgreSQL runs them concurrently). Checking once more finds
+            // it and explains it beside the field.
             Err(DbError::Query(diesel::result::Error::DatabaseError(
-                DatabaseErrorKind::UniqueViolation,
+                DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ForeignKeyViolation,
                 _,
             ))) if first_try => first_try = false,
             result => break result?,
@@ -322,7 +307,8 @@ fn save_in(
     typed: &ConfigurationForm,
 ) -> Result<Saved, DbError> {
     let stages = db::lever::stages(conn, org_id)?;
-    let valid = match validate(typed, &stages) {
+    let questions = db::questions::list(conn, org_id)?;
+    let valid = match validate(typed, &stages, &questions) {
         Ok(valid) => valid,
         Err(errors) => return Ok(Saved::Invalid(errors)),
     };
@@ -357,8 +343,7 @@ fn save_in(
         org_id: org_id.to_owned(),
         trigger_stage_id: valid.stage_id,
         pad_kind: valid.kind.as_str().into(),
-        question_title: valid.question.as_ref().map(|(t, _)| t.clone()),
-        question_prompt: valid.question.map(|(_, p)| p),
+        question_id: valid.question_id,
         tag_name: valid.tag.as_str().into(),
         created_at: existing.as_ref().map(|c| c.created_at).unwrap_or(now),
         updated_at: now,

@@ -11,6 +11,7 @@ pub enum Nav {
     Connection,
     Webhooks,
     Configurations,
+    Questions,
     Events,
 }
 
@@ -20,6 +21,7 @@ impl Nav {
         (Nav::Connection, "Connection", "/connection"),
         (Nav::Webhooks, "Webhooks", "/webhooks"),
         (Nav::Configurations, "Configurations", "/configurations"),
+        (Nav::Questions, "Questions", "/questions"),
         (Nav::Events, "Events", "/events"),
     ];
 }
@@ -53,11 +55,13 @@ pub struct Chrome {
 
 impl Chrome {
     pub fn new(page: &OrgPage, title: &str, active: Nav) -> Chrome {
-        // Reviewers see the pages about assessments, not the integration's settings.
+        // Reviewers see the pages about assessments (and the questions they score), not the
+        // integration's settings.
         let nav = Nav::ALL
             .iter()
             .filter(|(nav, _, _)| {
-                page.role != crate::domain::Role::Reviewer || *nav == Nav::Overview
+                page.role != crate::domain::Role::Reviewer
+                    || matches!(nav, Nav::Overview | Nav::Questions)
             })
             .map(|(nav, label, path)| NavItem {
                 label,

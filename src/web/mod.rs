@@ -16,6 +16,7 @@ mod login;
 pub mod login_guard;
 mod orgs;
 mod overview;
+mod questions;
 pub mod request_span;
 pub mod session;
 mod webhook_keys;
@@ -100,6 +101,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/configurations/{id}/delete",
                     web::post().to(configurations::delete),
                 )
+                .route("/questions", web::get().to(questions::list))
+                .route("/questions/new", web::get().to(questions::new))
+                .route("/questions/new", web::post().to(questions::create))
+                .route("/questions/{id}", web::get().to(questions::show))
+                .route("/questions/{id}/edit", web::get().to(questions::edit))
+                .route("/questions/{id}/edit", web::post().to(questions::update))
+                .route("/questions/{id}/delete", web::post().to(questions::delete))
                 .route("/events", web::get().to(events::list))
                 .route("/events/{job}/retry", web::post().to(events::retry)),
         );

@@ -196,6 +196,16 @@ async fn an_admin_sets_up_the_integration_and_a_recruiter_moves_a_candidate_in_a
     .await;
     wait_for_text(&client, "Signature token saved for Candidate Stage Change.").await;
 
+    // Questions: the library starts empty; add the take-home question.
+    click(&client, "nav.sidenav a[href='/orgs/acme/questions']").await;
+    wait_for_text(&client, "No questions yet.").await;
+    click(&client, ".page-header a.btn-primary").await;
+    wait_for_text(&client, "Starter code").await;
+    fill(&client, "#title", "Rate limiter").await;
+    fill(&client, "#prompt", "Write a token bucket.").await;
+    click(&client, "form.form button[type=submit]").await;
+    wait_for_text(&client, "Question added to the library.").await;
+
     // Configurations: add a take-home test on the trigger stage for the tag.
     click(&client, "nav.sidenav a[href='/orgs/acme/configurations']").await;
     wait_for_text(&client, "Lever stages").await;
@@ -223,8 +233,13 @@ async fn an_admin_sets_up_the_integration_and_a_recruiter_moves_a_candidate_in_a
             .as_deref(),
         Some(TAG)
     );
-    fill(&client, "#question_title", "Rate limiter").await;
-    fill(&client, "#question_prompt", "Write a token bucket.").await;
+    client
+        .find(Locator::Css("#question_id"))
+        .await
+        .unwrap()
+        .select_by_label("Rate limiter")
+        .await
+        .unwrap();
     click(&client, "form.form button[type=submit]").await;
     wait_for_text(&client, "Configuration created.").await;
 

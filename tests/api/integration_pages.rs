@@ -279,24 +279,12 @@ async fn invalid_configurations_are_refused_field_by_field(backend: Backend) {
         .unwrap()
         .contains("Choose Live interview or Take-home test."));
 
-    // Lengths are checked whichever question fields are filled in.
-    let response = submit(vec![
-        ("trigger_stage_id", lever.stage("On-site interview")),
-        ("pad_kind", "live".into()),
-        ("question_title", "t".repeat(201)),
-        ("tag_name", "long title".into()),
-    ])
-    .await;
-    assert_eq!(response.status(), 422);
-    let page = response.text().await.unwrap();
-    assert!(page.contains("Keep the title to 200 characters or fewer."));
-    assert!(page.contains("prompt: what the candidate should do."));
+    // The question must be one of the library's.
     let response = submit(vec![
         ("trigger_stage_id", lever.stage("On-site interview")),
         ("pad_kind", "take_home".into()),
-        ("question_title", "Two sum".into()),
-        ("question_prompt", "é".repeat(20_001)),
-        ("tag_name", "long prompt".into()),
+        ("question_id", "no-such-question".into()),
+        ("tag_name", "unknown question".into()),
     ])
     .await;
     assert_eq!(response.status(), 422);
@@ -304,7 +292,7 @@ async fn invalid_configurations_are_refused_field_by_field(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("Keep the prompt to 20000 characters or fewer (this one has 20001)."));
+        .contains("Choose one of the questions in your library."));
 
     // A live interview needs no question; the tag is trimmed and keeps its case.
     let response = submit(vec![

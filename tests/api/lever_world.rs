@@ -7,7 +7,7 @@ use leverbridge::config::{LeverHosts, Settings};
 use leverbridge::lever_sim::{spawn_sim, SimConfig, SimHandle};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_configured, spawn_app_with, Backend, TestApp};
+use crate::helpers::{location, spawn_app_configured, spawn_app_with, Backend, Browser, TestApp};
 
 pub const TAG: &str = "coding-test";
 pub const TRIGGER: &str = "Phone interview";
@@ -228,7 +228,8 @@ pub fn hosts_for(lever: &LeverAccount) -> LeverHosts {
 
 /// leverbridge (admin signed in) and a Lever account, connected through the real pages: key
 /// tested, default user chosen, stage-change webhook pointed at the organization with its token
-/// pasted, and a take-home configuration on the trigger stage for `TAG`.
+/// pasted, and a take-home configuration on the trigger stage for `TAG` asking the library
+/// question “Rate limiter” (prompt “Write a token bucket.”).
 pub async fn connected(backend: Backend) -> (TestApp, LeverAccount) {
     connected_with(backend, |_| {}).await
 }
@@ -289,6 +290,7 @@ pub async fn connect(app: &TestApp, lever: &LeverAccount) {
         .await;
     assert_eq!(response.status(), 303);
 
+    let question = add_question(app, "Rate limiter", "Write a token bucket.").await;
     let trigger = lever.stage(TRIGGER);
     let response = app
         .post_form(
@@ -297,11 +299,29 @@ pub async fn connect(app: &TestApp, lever: &LeverAccount) {
             &[
                 ("trigger_stage_id", &trigger),
                 ("pad_kind", "take_home"),
-                ("question_title", "Rate limiter"),
-                ("question_prompt", "Write a token bucket."),
+                ("question_id", &question),
                 ("tag_name", TAG),
             ],
         )
         .await;
     assert_eq!(response.status(), 303, "configuration saved");
+}
+
+/// Adds a Python question to `acme`'s library through the Questions page; returns its id.
+pub async fn add_question(app: &Browser, title: &str, prompt: &str) -> String {
+    let response = app
+        .post_form(
+            "/orgs/acme/questions/new",
+            "/orgs/acme/questions/new",
+            &[
+                ("title", title),
+                ("prompt", prompt),
+                ("language", "python"),
+                ("starter_code", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303, "question added");
+    let to = location(&response);
+    to.rsplit('/').next().unwrap().to_owned()
 }

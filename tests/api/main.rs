@@ -18,5 +18,6 @@ mod lever_hardening;
 mod lever_sim;
 mod lever_world;
 mod login_limits;
+mod questions;
 mod sessions;
 mod workers;
