@@ -292,7 +292,7 @@ async fn authorized(
             .account_of_key_mut(key)
             .and_then(|a| a.key_mut(key))
             .ok_or_else(|| ApiError::unauthorized("Invalid API key"))?;
-        if !api_key.bucket.try_take() {
+        if !api_key.bucket.try_take(state.config.rate_limit) {
             return Err(ApiError::too_many_requests(retry_after));
         }
         if let Some(endpoint) = &endpoint {

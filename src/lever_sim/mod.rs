@@ -23,6 +23,8 @@ mod page;
 mod paging;
 mod query;
 mod rate_limit;
+
+pub use rate_limit::RateLimit;
 mod seed;
 mod state;
 mod webhooks;
@@ -52,6 +54,9 @@ pub struct SimConfig {
     pub retry_base: Duration,
     /// How long a webhook receiver may take to answer before the attempt counts as failed.
     pub delivery_timeout: Duration,
+    /// Each API key's token bucket: Lever's 10 requests/s with bursts of 20 unless a test asks
+    /// for a faster account.
+    pub rate_limit: RateLimit,
 }
 
 impl Default for SimConfig {
@@ -60,6 +65,7 @@ impl Default for SimConfig {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             retry_base: Duration::from_secs(60),
             delivery_timeout: Duration::from_secs(10),
+            rate_limit: RateLimit::LEVER,
         }
     }
 }

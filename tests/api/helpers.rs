@@ -136,8 +136,10 @@ pub fn test_settings(url: DatabaseUrl, lever: LeverHosts) -> Settings {
             lever_backoff_base: std::time::Duration::from_millis(5),
             lever_max_retries: 3,
             lever_timeout: std::time::Duration::from_secs(3),
-            // Lever's own pace: the simulator enforces it per key, so a faster client would
-            // only collect 429s. Tests of the client alone may go faster.
+            // As fast as the tests' simulated Lever allows (`lever_world::TEST_RATE`), so no
+            // test waits at Lever's pace; `connected_at_levers_pace` keeps the real one.
+            lever_rate_per_sec: crate::lever_world::TEST_RATE.per_second,
+            lever_burst: crate::lever_world::TEST_RATE.burst as u32,
             ..Tuning::default()
         },
     }

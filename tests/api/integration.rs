@@ -455,11 +455,13 @@ async fn a_revoked_key_parks_work_until_reconnected(backend: Backend) {
 
 both_backends!(concurrent_workers_share_the_queue_without_doing_anything_twice);
 
+/// At Lever's real rate limit on both sides: twelve invitations of five calls each exceed the
+/// burst of 20, so the client's bucket must pace them for Lever to answer no 429.
 async fn concurrent_workers_share_the_queue_without_doing_anything_twice(backend: Backend) {
     use diesel::prelude::*;
     use leverbridge::db::schema::jobs;
 
-    let (app, lever) = connected(backend).await;
+    let (app, lever) = crate::lever_world::connected_at_levers_pace(backend).await;
     let mut candidates = Vec::new();
     for n in 0..12 {
         let id = lever.candidate(&format!("Candidate {n}"), &[TAG]).await;
@@ -503,6 +505,12 @@ async fn concurrent_workers_share_the_queue_without_doing_anything_twice(backend
         assert_eq!(links(&held).len(), 1, "{held}");
         assert_eq!(notes(&held).len(), 1, "{held}");
     }
+    let requests = lever.requests().await;
+    assert!(requests.len() > 20, "more calls than Lever's burst");
+    assert!(
+        requests.iter().all(|r| r["status"] != 429),
+        "the client kept to Lever's pace"
+    );
 }
 
 both_backends!(a_verification_replayed_as_a_stage_change_and_an_archived_candidate_do_nothing);

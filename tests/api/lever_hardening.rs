@@ -86,7 +86,7 @@ async fn more_than_a_page_of_users_and_stages_arrive_through_the_dashboard(backe
     }
 
     // Each later page was asked for with the token exactly as Lever gave it.
-    let log = requests(&lever).await;
+    let log = lever.requests().await;
     let paged: Vec<&str> = log
         .iter()
         .filter_map(|r| r["query"].as_str())
@@ -94,16 +94,6 @@ async fn more_than_a_page_of_users_and_stages_arrive_through_the_dashboard(backe
         .collect();
     assert_eq!(paged.len(), 2 + 1 + 1, "users ×2, stages ×2: {paged:?}");
     assert!(paged.iter().all(|query| query.contains("offset=%5B1%2C")));
-}
-
-async fn requests(lever: &LeverAccount) -> Vec<Value> {
-    let response = lever
-        .http
-        .get(lever.control("/requests"))
-        .send()
-        .await
-        .unwrap();
-    response.json::<Vec<Value>>().await.unwrap()
 }
 
 async fn the_connection_test_writes_nothing_to_lever(backend: Backend) {
@@ -121,7 +111,7 @@ async fn the_connection_test_writes_nothing_to_lever(backend: Backend) {
         "the one permission that cannot be probed without writing is named: {page}"
     );
 
-    let log = requests(&lever).await;
+    let log = lever.requests().await;
     assert!(log.len() > 10, "{log:?}");
     for request in &log {
         let (method, path) = (

@@ -4,10 +4,18 @@
 use std::time::Duration;
 
 use leverbridge::config::{LeverHosts, Settings};
-use leverbridge::lever_sim::{spawn_sim, SimConfig, SimHandle};
+use leverbridge::lever_sim::{spawn_sim, RateLimit, SimConfig, SimHandle};
 use serde_json::{json, Value};
 
 use crate::helpers::{location, spawn_app_configured, spawn_app_with, Backend, Browser, TestApp};
+
+/// The rate limit of the tests' simulated Lever and of leverbridge's client in the tests (see
+/// `helpers::test_settings`): fast enough that no test waits for it. `connected_at_levers_pace`
+/// keeps Lever's real limit on both sides.
+pub const TEST_RATE: RateLimit = RateLimit {
+    per_second: 1000.0,
+    burst: 2000.0,
+};
 
 pub const TAG: &str = "coding-test";
 pub const TRIGGER: &str = "Phone interview";
@@ -22,10 +30,17 @@ pub struct LeverAccount {
 }
 
 impl LeverAccount {
-    /// An account with a few users (one deactivated), Lever's pipeline and an all-permission key.
+    /// An account with a few users (one deactivated), Lever's pipeline and an all-permission key,
+    /// at a rate limit tests need not wait for (`TEST_RATE`).
     pub async fn new() -> LeverAccount {
+        LeverAccount::with_rate(TEST_RATE).await
+    }
+
+    /// The same account, its keys limited to `rate` (`RateLimit::LEVER` for Lever's own pace).
+    pub async fn with_rate(rate: RateLimit) -> LeverAccount {
         let sim = spawn_sim(SimConfig {
             retry_base: Duration::from_millis(20),
+            rate_limit: rate,
             ..Default::default()
         })
         .await
@@ -154,6 +169,17 @@ impl LeverAccount {
         .await
     }
 
+    /// Every API request Lever received, oldest first (method, path, query, status, …).
+    pub async fn requests(&self) -> Vec<Value> {
+        let response = self
+            .http
+            .get(self.control("/requests"))
+            .send()
+            .await
+            .unwrap();
+        response.json::<Vec<Value>>().await.unwrap()
+    }
+
     pub async fn deliveries(&self) -> Vec<Value> {
         let response = self
             .http
@@ -234,12 +260,30 @@ pub async fn connected(backend: Backend) -> (TestApp, LeverAccount) {
     connected_with(backend, |_| {}).await
 }
 
+/// `connected`, with Lever's real rate limit (10/s, bursts of 20) in the simulator and in
+/// leverbridge's client, as production runs.
+pub async fn connected_at_levers_pace(backend: Backend) -> (TestApp, LeverAccount) {
+    let lever = LeverAccount::with_rate(RateLimit::LEVER).await;
+    connected_to(lever, backend, |settings| {
+        settings.tuning.lever_rate_per_sec = RateLimit::LEVER.per_second;
+        settings.tuning.lever_burst = RateLimit::LEVER.burst as u32;
+    })
+    .await
+}
+
 /// `connected`, with test settings changed by `configure`.
 pub async fn connected_with(
     backend: Backend,
     configure: impl FnOnce(&mut Settings),
 ) -> (TestApp, LeverAccount) {
-    let lever = LeverAccount::new().await;
+    connected_to(LeverAccount::new().await, backend, configure).await
+}
+
+async fn connected_to(
+    lever: LeverAccount,
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> (TestApp, LeverAccount) {
     let hosts = hosts_for(&lever);
     let app = spawn_app_configured(backend, |settings| {
         settings.lever = hosts;
