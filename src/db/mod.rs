@@ -4,6 +4,7 @@
 //! called from async code through [`Db::run`], which moves them onto the blocking pool.
 
 pub mod assessments;
+pub mod cached;
 pub mod configurations;
 pub mod connection;
 pub mod lever;

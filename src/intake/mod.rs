@@ -5,8 +5,7 @@
 //! only then answers Lever. Every delivery is still stored with its job, atomically, before its
 //! 2xx; many share a commit, and SQLite has a single writer instead of several waiting on its lock.
 
-mod postgres;
-mod sqlite;
+mod store;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -146,7 +145,7 @@ fn writer(n: i32, db: Db, jobs: Arc<Jobs>, rx: Arc<std::sync::Mutex<mpsc::Receiv
         if checkpointed.elapsed() >= SQLITE_CHECKPOINT_EVERY {
             checkpointed = Instant::now();
             if let Some(DbConn::Sqlite(conn)) = writer.held.as_deref_mut() {
-                sqlite::checkpoint(conn);
+                checkpoint(conn);
             }
         }
     }
@@ -206,6 +205,14 @@ impl Writer {
     }
 }
 
+/// A passive checkpoint on the writer's own connection (see `SQLITE_CHECKPOINT_EVERY`).
+fn checkpoint(conn: &mut diesel::SqliteConnection) {
+    use diesel::connection::SimpleConnection;
+    if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+        tracing::warn!(error = %e, "SQLite checkpoint failed; it is tried again later");
+    }
+}
+
 /// Lever is told a delivery is stored only after its commit, so that commit must survive a power
 /// loss: on SQLite the writer's connection syncs the log on every commit (`synchronous = FULL`;
 /// other connections stay at NORMAL, their work is idempotent and runs again). PostgreSQL's
@@ -227,27 +234,8 @@ fn store_batch(
     deliveries: Vec<Delivery>,
     writer: i32,
 ) -> Result<Vec<Stored>, DbError> {
-    if matches!(conn, DbConn::Pg(_)) {
-        postgres::store_batch(conn, deliveries, writer)
-    } else {
-        sqlite::store_batch(conn, deliveries, writer)
-    }
+    store::store_batch(conn, deliveries, writer)
 }
-
-/// How a row of `webhook_event_stats` takes in a batch's tally for it (`excluded`): counts
-/// added, the later last delivery and last verification kept. Every right-hand side reads the row
-/// as it was.
-const ADD_TO_TALLY: &str = " ON CONFLICT (org_id, event, writer) DO UPDATE SET \
-     accepted = webhook_event_stats.accepted + excluded.accepted, \
-     rejected = webhook_event_stats.rejected + excluded.rejected, \
-     last_received_at = CASE WHEN excluded.last_received_at >= webhook_event_stats.last_received_at \
-     THEN excluded.last_received_at ELSE webhook_event_stats.last_received_at END, \
-     last_signature_valid = \
-     CASE WHEN excluded.last_received_at >= webhook_event_stats.last_received_at \
-     THEN excluded.last_signature_valid ELSE webhook_event_stats.last_signature_valid END, \
-     last_verification_at = CASE WHEN webhook_event_stats.last_verification_at IS NULL \
-     OR excluded.last_verification_at > webhook_event_stats.last_verification_at \
-     THEN excluded.last_verification_at ELSE webhook_event_stats.last_verification_at END";
 
 /// Whether the Webhooks page counts this event: only the events leverbridge handles are shown.
 fn counted(event: &WebhookEvent) -> bool {

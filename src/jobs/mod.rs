@@ -7,5 +7,5 @@ pub mod stage_change;
 pub mod worker;
 
 pub use kind::JobKind;
-pub use queue::{enqueue, NewJob};
+pub use queue::{enqueue, enqueue_rows, NewJob};
 pub use worker::{JobFailure, Jobs};

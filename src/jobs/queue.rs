@@ -10,6 +10,7 @@ use rand::Rng;
 
 use super::JobKind;
 use crate::config::Tuning;
+use crate::db::cached::Fixed;
 use crate::db::connection::write_transaction;
 use crate::db::schema::jobs;
 use crate::db::{self, webhooks, DbConn};
@@ -76,10 +77,31 @@ impl NewJob<'_> {
 /// Queues a job, due now. Call it inside the transaction that stores the job's cause.
 pub fn enqueue(conn: &mut DbConn, job: &NewJob<'_>) -> QueryResult<Job> {
     let row = job.row();
-    diesel::insert_into(jobs::table)
-        .values(&row)
-        .execute(conn)?;
+    enqueue_rows(conn, &[&row])?;
     Ok(row)
+}
+
+/// Queues jobs already made with [`NewJob::row`] (the intake makes them when it checks a
+/// delivery, so a batch stored again one by one keeps their ids): the one way jobs are inserted.
+pub fn enqueue_rows(conn: &mut DbConn, rows: &[&Job]) -> QueryResult<()> {
+    match conn {
+        // One cached single-row statement each: SQLite runs them without a round trip.
+        DbConn::Sqlite(c) => {
+            enum QueueJob {}
+            for row in rows {
+                Fixed::<QueueJob, _>::new(diesel::insert_into(jobs::table).values(*row))
+                    .execute(c)?;
+            }
+        }
+        // One statement for all: each statement is a round trip to the server.
+        DbConn::Pg(c) if !rows.is_empty() => {
+            diesel::insert_into(jobs::table)
+                .values(rows.to_vec())
+                .execute(c)?;
+        }
+        DbConn::Pg(_) => {}
+    }
+    Ok(())
 }
 
 /// Why a job is dead when its worker stopped without settling it on every attempt.
