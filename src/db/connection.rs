@@ -286,3 +286,21 @@ where
         }
     }
 }
+
+/// Runs `save` in a write transaction; if it loses a race to a concurrent save (a unique or
+/// foreign-key violation at its insert: PostgreSQL runs the check and the insert of two saves
+/// concurrently), runs it once more, when its own check finds what the other save did and can
+/// explain it to the user instead of failing.
+pub fn save_rechecked<T, F>(conn: &mut DbConn, mut save: F) -> Result<T, DbError>
+where
+    F: FnMut(&mut DbConn) -> Result<T, DbError>,
+{
+    use diesel::result::{DatabaseErrorKind, Error};
+    match write_transaction(conn, &mut save) {
+        Err(DbError::Query(Error::DatabaseError(
+            DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ForeignKeyViolation,
+            _,
+        ))) => write_transaction(conn, save),
+        result => result,
+    }
+}

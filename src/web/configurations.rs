@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use diesel::result::DatabaseErrorKind;
 use serde::Deserialize;
 
 use super::auth::{AdminPage, OrgPage, OrgReader};
@@ -261,29 +260,16 @@ async fn save(
     id: Option<String>,
     form: ConfigurationForm,
 ) -> Result<HttpResponse, WebError> {
-    let mut first_try = true;
-    let saved = loop {
-        let (org_id, target, typed) = (org.org.id.clone(), id.clone(), form.clone());
-        let result = org
-            .state
-            .db
-            .run(move |conn| {
-                db::connection::write_transaction(conn, |conn| {
-                    save_in(conn, &org_id, target.as_deref(), &typed)
-                })
+    let (org_id, target, typed) = (org.org.id.clone(), id.clone(), form.clone());
+    let saved = org
+        .state
+        .db
+        .run(move |conn| {
+            db::connection::save_rechecked(conn, |conn| {
+                save_in(conn, &org_id, target.as_deref(), &typed)
             })
-            .await;
-        match result {
-            // Another save took the same tag, or the chosen question was deleted, between the
-            // check and the insert (PostgreSQL runs them concurrently). Checking once more finds
-            // it and explains it beside the field.
-            Err(DbError::Query(diesel::result::Error::DatabaseError(
-                DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ForeignKeyViolation,
-                _,
-            ))) if first_try => first_try = false,
-            result => break result?,
-        }
-    };
+        })
+        .await?;
     match saved {
         Saved::Done(tag) => {
             let verb = if id.is_some() { "saved" } else { "created" };

@@ -342,28 +342,16 @@ async fn save(
     id: Option<String>,
     form: QuestionForm,
 ) -> Result<HttpResponse, WebError> {
-    let mut first_try = true;
-    let saved = loop {
-        let (org_id, target, typed) = (org.org.id.clone(), id.clone(), form.clone());
-        let result = org
-            .state
-            .db
-            .run(move |conn| {
-                db::connection::write_transaction(conn, |conn| {
-                    save_in(conn, &org_id, target.as_deref(), &typed)
-                })
+    let (org_id, target, typed) = (org.org.id.clone(), id.clone(), form.clone());
+    let saved = org
+        .state
+        .db
+        .run(move |conn| {
+            db::connection::save_rechecked(conn, |conn| {
+                save_in(conn, &org_id, target.as_deref(), &typed)
             })
-            .await;
-        match result {
-            // Another save took the same title between the check and the insert (PostgreSQL
-            // runs them concurrently). Checking once more finds it and explains it.
-            Err(DbError::Query(DieselError::DatabaseError(
-                DatabaseErrorKind::UniqueViolation,
-                _,
-            ))) if first_try => first_try = false,
-            result => break result?,
-        }
-    };
+        })
+        .await?;
     match saved {
         Saved::Done(question_id) => {
             let verb = if id.is_some() {
