@@ -16,6 +16,7 @@ both_backends!(
     support_reads_settings_read_only_and_reviewers_are_kept_out,
     the_default_user_and_prefix_chosen_on_settings_are_what_lever_gets,
     switched_off_write_backs_are_not_made,
+    work_waiting_for_a_default_user_resumes_when_one_is_chosen,
 );
 
 /// `acme`'s settings as the stage-change job reads them.
@@ -594,4 +595,44 @@ async fn the_missing_default_user_warnings_point_to_settings() {
     let page = app.get_html("/orgs/acme/settings").await;
     assert!(field(&page, "default_user_id").contains("Not chosen yet"));
     assert!(field(&page, "default_user_id").contains("<option value=\"\">Choose a user…</option>"));
+}
+
+async fn work_waiting_for_a_default_user_resumes_when_one_is_chosen(backend: Backend) {
+    use diesel::prelude::*;
+    use leverbridge::db::schema::lever_connections;
+
+    let (app, lever) = connected(backend).await;
+    // As if no default user had been chosen yet.
+    app.db
+        .run(|conn| {
+            diesel::update(lever_connections::table)
+                .set((
+                    lever_connections::default_user_id.eq(None::<String>),
+                    lever_connections::default_user_name.eq(None::<String>),
+                ))
+                .execute(conn)
+                .map_err(leverbridge::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    app.drain().await;
+    assert!(strings(&lever.opportunity(&ada).await, "links").is_empty());
+    let events = app.get_html("/orgs/acme/events").await;
+    assert!(
+        events.contains("Choose one on the Settings page.")
+            && events.contains("pick one on the Settings page"),
+        "{events}"
+    );
+
+    let response = save_settings(&app, &[("default_user_id", &lever.default_user)]).await;
+    assert_eq!(response.status(), 303);
+    let page = app.get_html("/orgs/acme/settings").await;
+    assert!(page.contains("Integration Bot is now the default Lever user"));
+    assert!(page.contains("1 waiting job(s) resumed."), "{page}");
+    assert_eq!(app.drain().await, 1);
+    let held = lever.opportunity(&ada).await;
+    assert_eq!(strings(&held, "links").len(), 1, "{held}");
+    assert_eq!(held["notes"][0]["authorId"], lever.default_user.as_str());
 }
