@@ -55,22 +55,40 @@ pub fn last_saved(conn: &mut DbConn, org_id: &str) -> QueryResult<Option<LastSav
         .map(|row| row.map(|(by, at)| LastSaved { by, at }))
 }
 
-/// Replaces the saved values with `values` (the default Lever user is saved with the
-/// connection, by `db::lever::set_default_user`). Run it in a transaction.
+/// Saves every value of `values` (the default Lever user is saved with the connection, by
+/// `db::lever::set_default_user`). An upsert, so two admins saving at once on PostgreSQL both
+/// succeed, the later one winning, instead of one colliding with the other's rows.
 #[tracing::instrument(skip_all, fields(org_id = %org_id))]
 pub fn save(conn: &mut DbConn, org_id: &str, values: &Values, by: &str) -> QueryResult<()> {
     let now = super::now();
-    diesel::delete(org_settings::table.filter(org_settings::org_id.eq(org_id))).execute(conn)?;
     for (name, value) in values.to_stored() {
-        diesel::insert_into(org_settings::table)
-            .values((
-                org_settings::org_id.eq(org_id),
-                org_settings::name.eq(name),
-                org_settings::value.eq(value),
-                org_settings::updated_by.eq(by),
-                org_settings::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        let row = (
+            org_settings::org_id.eq(org_id),
+            org_settings::name.eq(name),
+            org_settings::value.eq(&value),
+            org_settings::updated_by.eq(by),
+            org_settings::updated_at.eq(now),
+        );
+        let change = (
+            org_settings::value.eq(&value),
+            org_settings::updated_by.eq(by),
+            org_settings::updated_at.eq(now),
+        );
+        let target = (org_settings::org_id, org_settings::name);
+        match conn {
+            DbConn::Sqlite(c) => diesel::insert_into(org_settings::table)
+                .values(row)
+                .on_conflict(target)
+                .do_update()
+                .set(change)
+                .execute(c)?,
+            DbConn::Pg(c) => diesel::insert_into(org_settings::table)
+                .values(row)
+                .on_conflict(target)
+                .do_update()
+                .set(change)
+                .execute(c)?,
+        };
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ both_backends!(
     the_default_user_and_prefix_chosen_on_settings_are_what_lever_gets,
     switched_off_write_backs_are_not_made,
     work_waiting_for_a_default_user_resumes_when_one_is_chosen,
+    saves_at_the_same_moment_all_succeed,
 );
 
 /// `acme`'s settings as the stage-change job reads them.
@@ -635,4 +636,25 @@ async fn work_waiting_for_a_default_user_resumes_when_one_is_chosen(backend: Bac
     let held = lever.opportunity(&ada).await;
     assert_eq!(strings(&held, "links").len(), 1, "{held}");
     assert_eq!(held["notes"][0]["authorId"], lever.default_user.as_str());
+}
+
+async fn saves_at_the_same_moment_all_succeed(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+    let html = app.get_html("/orgs/acme/settings").await;
+    let token = csrf_in(&html);
+    let marks = ["51", "52", "53", "54", "55", "56"];
+    let saves = marks.iter().map(|mark| {
+        let mut fields = crate::lever_world::settings_form(&[
+            ("default_user_id", &lever.default_user),
+            ("pass_mark", mark),
+        ]);
+        fields.push(("csrf_token", &token));
+        let app = &app;
+        async move { app.post_raw("/orgs/acme/settings", &fields).await.status() }
+    });
+    for status in futures_util::future::join_all(saves).await {
+        assert_eq!(status, 303);
+    }
+    let saved = stored(&app).await.pass_mark.to_string();
+    assert!(marks.contains(&saved.as_str()), "{saved}");
 }
