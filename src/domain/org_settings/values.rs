@@ -1,204 +1,9 @@
-//! An organization's settings, the Settings page's fields: each declared once in [`SETTINGS`]
-//! with its label, help text, kind, default and validation, stored as text per organization and
-//! read as the typed [`OrgSettings`] (`db::settings::for_org`), defaults filling what was never
-//! saved.
+//! Settings' values: checked from a submitted form against their declarations, stored as text
+//! and read back, defaults filling what was never saved.
 
 use std::collections::HashMap;
 
-/// The parts of the Settings page, in order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Section {
-    Author,
-    WriteBack,
-    Assessments,
-}
-
-impl Section {
-    pub const ALL: [Section; 3] = [Section::Author, Section::WriteBack, Section::Assessments];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Section::Author => "Writing to Lever",
-            Section::WriteBack => "Write-backs",
-            Section::Assessments => "Assessments",
-        }
-    }
-
-    pub fn help(self) -> &'static str {
-        match self {
-            Section::Author => "Who leverbridge writes to Lever as, and who hears about results.",
-            Section::WriteBack => "What leverbridge puts on a candidate's Lever profile. Switching one off stops it for assessments from then on; what is already in Lever stays.",
-            Section::Assessments => "How long candidates have, and what passing means.",
-        }
-    }
-}
-
-/// What a setting holds, its default and the bounds it is checked against.
-#[derive(Clone, Copy, Debug)]
-pub enum Kind {
-    /// On or off (a checkbox).
-    Toggle { default: bool },
-    /// A whole number from `min` to `max`, counted in `unit`.
-    Number {
-        default: u32,
-        min: u32,
-        max: u32,
-        unit: &'static str,
-    },
-    /// The text that starts every progress tag.
-    TagPrefix { default: &'static str },
-    /// One of the organization's active Lever users, cached from Lever. Kept with the Lever
-    /// connection (a user of one Lever account means nothing to another), so it is not among
-    /// the values stored with the other settings.
-    LeverUser,
-    /// One of the organization's Lever stages, cached from Lever, or none (`none_label`).
-    LeverStage { none_label: &'static str },
-}
-
-/// One setting: how the page shows it and how its value is checked.
-#[derive(Debug)]
-pub struct Setting {
-    /// The form field's name and the stored value's key.
-    pub name: &'static str,
-    pub section: Section,
-    pub label: &'static str,
-    pub help: &'static str,
-    pub kind: Kind,
-}
-
-/// The longest progress-tag prefix, in characters.
-pub const MAX_TAG_PREFIX: usize = 40;
-
-pub const DEFAULT_USER: Setting = Setting {
-    name: "default_user_id",
-    section: Section::Author,
-    label: "Default Lever user",
-    help: "The author of every link, tag, note and feedback form leverbridge writes to Lever. A dedicated user such as “leverbridge Integration” makes automatic notes easy to recognise. Nothing is written to Lever until one is chosen.",
-    kind: Kind::LeverUser,
-};
-
-pub const NOTIFY_FOLLOWERS: Setting = Setting {
-    name: "notify_followers",
-    section: Section::Author,
-    label: "Notify the opportunity's followers of results",
-    help: "The note with an assessment's result notifies everyone following the candidate's opportunity in Lever. Switch this off to post results quietly.",
-    kind: Kind::Toggle { default: true },
-};
-
-pub const WRITE_LINK: Setting = Setting {
-    name: "write_link",
-    section: Section::WriteBack,
-    label: "Assessment link",
-    help: "Adds the candidate's assessment link to the opportunity's links, and removes it if the assessment is cancelled.",
-    kind: Kind::Toggle { default: true },
-};
-
-pub const WRITE_PROGRESS_TAGS: Setting = Setting {
-    name: "write_progress_tags",
-    section: Section::WriteBack,
-    label: "Progress tags",
-    help: "Keeps one tag on the opportunity saying where the assessment stands: Candidate Invited, then Assessment in Progress, then Passed, Failed or Expired, each after the prefix below.",
-    kind: Kind::Toggle { default: true },
-};
-
-pub const WRITE_NOTE: Setting = Setting {
-    name: "write_note",
-    section: Section::WriteBack,
-    label: "Notes",
-    help: "A note when the candidate is invited, with the link, and one with the result and score when the assessment is scored.",
-    kind: Kind::Toggle { default: true },
-};
-
-pub const WRITE_FEEDBACK: Setting = Setting {
-    name: "write_feedback",
-    section: Section::WriteBack,
-    label: "Feedback form",
-    help: "A scored feedback form: a rating from 1 to 4 derived from the score, the score, the result, the failure reason and the report link.",
-    kind: Kind::Toggle { default: true },
-};
-
-pub const WRITE_REPORT: Setting = Setting {
-    name: "write_report",
-    section: Section::WriteBack,
-    label: "Report file",
-    help: "The assessment's report, attached to the opportunity as a PDF file.",
-    kind: Kind::Toggle { default: true },
-};
-
-pub const TAG_PREFIX: Setting = Setting {
-    name: "progress_tag_prefix",
-    section: Section::WriteBack,
-    label: "Progress-tag prefix",
-    help: "Starts every progress tag, as in “leverbridge: Candidate Invited”. 1 to 40 characters, without a colon or spaces at either end. Tags already on candidates keep the prefix they were written with.",
-    kind: Kind::TagPrefix {
-        default: "leverbridge",
-    },
-};
-
-pub const TIME_LIMIT: Setting = Setting {
-    name: "time_limit_minutes",
-    section: Section::Assessments,
-    label: "Take-home time limit",
-    help: "How long a candidate has to finish a take-home test once they start it: 10 to 1440 minutes (24 hours).",
-    kind: Kind::Number {
-        default: 120,
-        min: 10,
-        max: 1440,
-        unit: "minutes",
-    },
-};
-
-pub const DAYS_TO_START: Setting = Setting {
-    name: "days_to_start",
-    section: Section::Assessments,
-    label: "Days to start",
-    help: "How many days after the invitation the candidate may still start; after that the assessment expires. 1 to 60 days.",
-    kind: Kind::Number {
-        default: 7,
-        min: 1,
-        max: 60,
-        unit: "days",
-    },
-};
-
-pub const PASS_MARK: Setting = Setting {
-    name: "pass_mark",
-    section: Section::Assessments,
-    label: "Pass mark",
-    help: "The lowest score, from 0 to 100, that passes.",
-    kind: Kind::Number {
-        default: 70,
-        min: 0,
-        max: 100,
-        unit: "points",
-    },
-};
-
-pub const PASS_STAGE: Setting = Setting {
-    name: "pass_stage_id",
-    section: Section::Assessments,
-    label: "Move passing candidates to",
-    help: "The Lever stage a candidate who passes is moved to. “Don't move” leaves that to your recruiters.",
-    kind: Kind::LeverStage {
-        none_label: "Don't move",
-    },
-};
-
-/// Every setting, in the page's order.
-pub const SETTINGS: &[&Setting] = &[
-    &DEFAULT_USER,
-    &NOTIFY_FOLLOWERS,
-    &WRITE_LINK,
-    &WRITE_PROGRESS_TAGS,
-    &WRITE_NOTE,
-    &WRITE_FEEDBACK,
-    &WRITE_REPORT,
-    &TAG_PREFIX,
-    &TIME_LIMIT,
-    &DAYS_TO_START,
-    &PASS_MARK,
-    &PASS_STAGE,
-];
+use super::declarations::{Kind, Setting, MAX_TAG_PREFIX, SETTINGS};
 
 /// A setting's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -406,28 +211,28 @@ impl Values {
             .collect()
     }
 
-    fn toggle(&self, setting: &Setting) -> bool {
+    pub(super) fn toggle(&self, setting: &Setting) -> bool {
         match self.get(setting) {
             Value::Toggle(on) => *on,
             other => unreachable!("{} holds {other:?}, not a toggle", setting.name),
         }
     }
 
-    fn number(&self, setting: &Setting) -> u32 {
+    pub(super) fn number(&self, setting: &Setting) -> u32 {
         match self.get(setting) {
             Value::Number(n) => *n,
             other => unreachable!("{} holds {other:?}, not a number", setting.name),
         }
     }
 
-    fn text(&self, setting: &Setting) -> String {
+    pub(super) fn text(&self, setting: &Setting) -> String {
         match self.get(setting) {
             Value::Text(text) => text.clone(),
             other => unreachable!("{} holds {other:?}, not text", setting.name),
         }
     }
 
-    fn choice(&self, setting: &Setting) -> Option<String> {
+    pub(super) fn choice(&self, setting: &Setting) -> Option<String> {
         match self.get(setting) {
             Value::Choice(id) => id.clone(),
             other => unreachable!("{} holds {other:?}, not a choice", setting.name),
@@ -435,124 +240,18 @@ impl Values {
     }
 }
 
-/// The Lever user leverbridge writes as (`perform_as`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DefaultUser {
-    pub id: String,
-    pub name: String,
-}
-
-/// Which write-backs to make.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WriteBacks {
-    pub link: bool,
-    pub progress_tags: bool,
-    /// The invitation note and the result note.
-    pub note: bool,
-    pub feedback_form: bool,
-    pub report_file: bool,
-}
-
-/// An organization's settings, typed; read with `db::settings::for_org`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OrgSettings {
-    /// `None` until an admin chooses one: nothing is written to Lever meanwhile.
-    pub default_user: Option<DefaultUser>,
-    /// Whether the result note notifies the opportunity's followers.
-    pub notify_followers: bool,
-    pub write_backs: WriteBacks,
-    /// Starts every progress tag: `{prefix}: Candidate Invited`.
-    pub progress_tag_prefix: String,
-    pub time_limit_minutes: u32,
-    pub days_to_start: u32,
-    /// The lowest passing score, 0–100.
-    pub pass_mark: u32,
-    /// The Lever stage a passing candidate is moved to, if any.
-    pub pass_stage_id: Option<String>,
-}
-
-impl OrgSettings {
-    /// The settings `values` hold, written as `default_user`.
-    pub fn new(values: &Values, default_user: Option<DefaultUser>) -> OrgSettings {
-        OrgSettings {
-            default_user,
-            notify_followers: values.toggle(&NOTIFY_FOLLOWERS),
-            write_backs: WriteBacks {
-                link: values.toggle(&WRITE_LINK),
-                progress_tags: values.toggle(&WRITE_PROGRESS_TAGS),
-                note: values.toggle(&WRITE_NOTE),
-                feedback_form: values.toggle(&WRITE_FEEDBACK),
-                report_file: values.toggle(&WRITE_REPORT),
-            },
-            progress_tag_prefix: values.text(&TAG_PREFIX),
-            time_limit_minutes: values.number(&TIME_LIMIT),
-            days_to_start: values.number(&DAYS_TO_START),
-            pass_mark: values.number(&PASS_MARK),
-            pass_stage_id: values.choice(&PASS_STAGE),
-        }
-    }
-
-    /// Every default, and no default Lever user.
-    pub fn defaults() -> OrgSettings {
-        OrgSettings::new(&Values::defaults(), None)
-    }
-
-    /// A progress tag, `{prefix}: {progress}`, e.g. `leverbridge: Candidate Invited`.
-    pub fn progress_tag(&self, progress: &str) -> String {
-        format!("{}: {progress}", self.progress_tag_prefix)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::org_settings::{
+        OrgSettings, DEFAULT_USER, PASS_MARK, PASS_STAGE, WRITE_REPORT,
+    };
 
     fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
-    }
-
-    #[test]
-    fn the_defaults_are_the_documented_ones() {
-        let defaults = OrgSettings::defaults();
-        assert_eq!(defaults.default_user, None);
-        assert!(defaults.notify_followers);
-        assert_eq!(
-            defaults.write_backs,
-            WriteBacks {
-                link: true,
-                progress_tags: true,
-                note: true,
-                feedback_form: true,
-                report_file: true
-            }
-        );
-        assert_eq!(
-            defaults.progress_tag("Candidate Invited"),
-            "leverbridge: Candidate Invited"
-        );
-        assert_eq!(
-            (
-                defaults.time_limit_minutes,
-                defaults.days_to_start,
-                defaults.pass_mark
-            ),
-            (120, 7, 70)
-        );
-        assert_eq!(defaults.pass_stage_id, None);
-    }
-
-    #[test]
-    fn names_are_unique_and_every_setting_has_help() {
-        let mut names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), SETTINGS.len());
-        assert!(SETTINGS
-            .iter()
-            .all(|s| !s.label.is_empty() && s.help.ends_with('.')));
     }
 
     #[test]
