@@ -6,8 +6,9 @@ pub mod write_back;
 
 pub use state::{AssessmentState, InvalidTransition};
 
-/// The progress tag put on an opportunity when its assessment is created.
-pub const INVITED_TAG: &str = "leverbridge: Candidate Invited";
+/// The progress an opportunity's tag shows once its assessment is created: the tag itself is
+/// `{prefix}: Candidate Invited`, with the organization's prefix (`OrgSettings::progress_tag`).
+pub const INVITED: &str = "Candidate Invited";
 
 /// The candidate's link to an assessment.
 pub fn link(public_url: &url::Url, token: &str) -> String {

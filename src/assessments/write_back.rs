@@ -1,11 +1,13 @@
-//! Writing a new assessment back to Lever: link, progress tag and note, each done once.
+//! Writing a new assessment back to Lever: link, progress tag and note, each done once and
+//! each only when its write-back is switched on in the organization's settings.
 //!
 //! Each completed step is recorded, so a job that runs again skips it. A link or tag the
 //! opportunity already shows is not added again; a note would be duplicated, so before creating
 //! one the opportunity's notes are searched for this assessment's reference.
 
 use crate::db::{self, assessments::Assessment, Db};
-use crate::domain::pad_label;
+use crate::domain::org_settings::WriteBacks;
+use crate::domain::{pad_label, OrgSettings};
 use crate::lever::{LeverClient, LeverError, NewNote, Opportunity};
 
 pub const STEP_LINK: &str = "link";
@@ -32,7 +34,25 @@ pub fn note_text(assessment: &Assessment, link: &str) -> String {
     )
 }
 
-/// Does every write-back step not yet recorded.
+/// What `invite` writes under `write_backs`, in words ("link, progress tag and note"), or
+/// `None` when they are all switched off.
+pub fn invite_summary(write_backs: &WriteBacks) -> Option<String> {
+    let steps: Vec<&str> = [
+        (write_backs.link, "link"),
+        (write_backs.progress_tags, "progress tag"),
+        (write_backs.note, "note"),
+    ]
+    .into_iter()
+    .filter_map(|(on, step)| on.then_some(step))
+    .collect();
+    match steps.as_slice() {
+        [] => None,
+        [one] => Some((*one).to_owned()),
+        [rest @ .., last] => Some(format!("{} and {last}", rest.join(", "))),
+    }
+}
+
+/// Does every write-back step switched on in `settings` and not yet recorded.
 pub async fn invite(
     db: &Db,
     client: &LeverClient,
@@ -40,11 +60,13 @@ pub async fn invite(
     link: &str,
     perform_as: &str,
     seen: &Opportunity,
+    settings: &OrgSettings,
 ) -> Result<(), LeverError> {
     let opportunity = assessment.opportunity_id.as_str();
-    let tag = crate::assessments::INVITED_TAG;
+    let tag = settings.progress_tag(crate::assessments::INVITED);
+    let on = settings.write_backs;
     // What Lever already shows (the job just read it) is not written again.
-    if !step_done(db, assessment, STEP_LINK).await {
+    if on.link && !step_done(db, assessment, STEP_LINK).await {
         if !seen.links.iter().any(|l| l == link) {
             client
                 .add_links(opportunity, &[link.to_owned()], perform_as)
@@ -52,15 +74,13 @@ pub async fn invite(
         }
         record(db, assessment, STEP_LINK).await;
     }
-    if !step_done(db, assessment, STEP_TAG).await {
-        if !seen.tags.iter().any(|t| t == tag) {
-            client
-                .add_tags(opportunity, &[tag.to_owned()], perform_as)
-                .await?;
+    if on.progress_tags && !step_done(db, assessment, STEP_TAG).await {
+        if !seen.tags.contains(&tag) {
+            client.add_tags(opportunity, &[tag], perform_as).await?;
         }
         record(db, assessment, STEP_TAG).await;
     }
-    if !step_done(db, assessment, STEP_NOTE).await {
+    if on.note && !step_done(db, assessment, STEP_NOTE).await {
         let reference = note_reference(assessment);
         let already = client
             .list_notes(opportunity)
@@ -96,5 +116,41 @@ async fn record(db: &Db, assessment: &Assessment, step: &'static str) {
     {
         // The step is done in Lever; if recording fails, a rerun repeats an idempotent call.
         tracing::error!(error = %e, step, "failed to record a completed write-back step");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::invite_summary;
+    use crate::domain::org_settings::WriteBacks;
+
+    #[test]
+    fn the_summary_names_what_is_switched_on() {
+        let all = WriteBacks {
+            link: true,
+            progress_tags: true,
+            note: true,
+            feedback_form: true,
+            report_file: true,
+        };
+        assert_eq!(
+            invite_summary(&all).as_deref(),
+            Some("link, progress tag and note")
+        );
+        let no_tag = WriteBacks {
+            progress_tags: false,
+            ..all
+        };
+        assert_eq!(invite_summary(&no_tag).as_deref(), Some("link and note"));
+        let note_only = WriteBacks {
+            link: false,
+            ..no_tag
+        };
+        assert_eq!(invite_summary(&note_only).as_deref(), Some("note"));
+        let none = WriteBacks {
+            note: false,
+            ..note_only
+        };
+        assert_eq!(invite_summary(&none), None);
     }
 }

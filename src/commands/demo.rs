@@ -86,6 +86,8 @@ pub async fn run() -> anyhow::Result<()> {
         DEMO_ADMIN,
     )
     .await?;
+    // Choose the default Lever user as an admin would on the Settings page; every other
+    // setting keeps its default.
     let (org_id, user) = (org.id.clone(), company.default_user_id.clone());
     db.run(move |conn| -> Result<(), db::DbError> {
         let name = db::lever::active_user(conn, &org_id, &user)?

@@ -13,6 +13,7 @@ pub mod orgs;
 pub mod questions;
 pub mod schema;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 pub mod webhooks;
 

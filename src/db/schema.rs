@@ -87,6 +87,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// An organization's saved settings by name (src/domain/org_settings.rs declares them).
+    org_settings (org_id, name) {
+        org_id -> Text,
+        name -> Text,
+        value -> Text,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     webhook_endpoints (org_id) {
         org_id -> Text,
         endpoint_key -> Text,
@@ -238,6 +249,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     lever_connections,
     lever_users,
     lever_stages,
+    org_settings,
     webhook_endpoints,
     webhook_tokens,
     configurations,

@@ -2,6 +2,7 @@
 
 mod email;
 mod new_password;
+pub mod org_settings;
 mod org_slug;
 mod pad_kind;
 mod role;
@@ -10,6 +11,7 @@ mod webhook_event;
 
 pub use email::Email;
 pub use new_password::{NewPassword, MIN_PASSWORD_LEN};
+pub use org_settings::OrgSettings;
 pub use org_slug::OrgSlug;
 pub use pad_kind::{pad_label, PadKind};
 pub use role::{MemberRole, Role};

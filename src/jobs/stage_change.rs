@@ -35,7 +35,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     let event_id = job.event_id.clone().unwrap_or_default();
     let org_id = job.org_id.clone();
 
-    let (configs, already_fired, connection, stage_names) = {
+    let (configs, already_fired, connection, stage_names, settings) = {
         let (org, stage) = (org_id.clone(), payload.to_stage_id.clone());
         let (opportunity, event) = (payload.opportunity_id.clone(), event_id.clone());
         jobs.db
@@ -49,7 +49,8 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
                     .into_iter()
                     .map(|s| (s.id, s.text))
                     .collect();
-                Ok((configs, already_fired, connection, names))
+                let settings = db::settings::for_org(conn, &org)?;
+                Ok((configs, already_fired, connection, names, settings))
             })
             .await
             .map_err(retry_db)?
@@ -97,7 +98,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     }
     let Some(perform_as) = connection.default_user_id.clone() else {
         return Err(JobFailure::Park(
-            "no default Lever user is chosen, so nothing can be written to Lever; pick one on the Connection page.".into(),
+            "no default Lever user is chosen, so nothing can be written to Lever; pick one on the Settings page.".into(),
         ));
     };
     let client = run.client(&connection)?;
@@ -165,6 +166,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
             &link,
             &perform_as,
             &opportunity,
+            &settings,
         )
         .await
         {
@@ -207,8 +209,12 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
             )
         })
         .collect();
+    let written = match write_back::invite_summary(&settings.write_backs) {
+        Some(steps) => format!("{steps} written to Lever as {author}"),
+        None => "nothing written to Lever (link, progress tag and note are switched off on the Settings page)".into(),
+    };
     let mut outcome = format!(
-        "{} for {}: link, progress tag and note written to Lever as {author}.",
+        "{} for {}: {written}.",
         capitalise(&described.join("; ")),
         opportunity.name
     );
@@ -334,7 +340,7 @@ async fn lever_failure(
         }),
         // Retrying the same request cannot help; most often the default user was deactivated.
         LeverError::BadRequest { message } => JobFailure::Park(format!(
-            "Lever refused the request ({message}); if the default Lever user was deactivated, choose another on the Connection page."
+            "Lever refused the request ({message}); if the default Lever user was deactivated, choose another on the Settings page."
         )),
         other => JobFailure::Retry(other.to_string()),
     }

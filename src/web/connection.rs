@@ -1,4 +1,5 @@
-//! Connection: test and save a Lever API key, choose the default Lever user, disconnect.
+//! Connection: test and save a Lever API key, disconnect. (The default Lever user, an account's
+//! user, is shown here and chosen on Settings.)
 
 use actix_web::HttpResponse;
 use askama::Template;
@@ -8,10 +9,8 @@ use super::auth::{AdminPage, OrgPage, OrgReader};
 use super::csrf::CsrfForm;
 use super::layout::{Chrome, Nav};
 use super::{render, render_invalid, see_other, WebError};
-use crate::db::connection::write_transaction;
-use crate::db::lever::{CachedUser, LeverConnection};
-use crate::db::{self, DbError};
-use crate::jobs::queue;
+use crate::db;
+use crate::db::lever::LeverConnection;
 use crate::lever::UNTESTED_PERMISSIONS;
 use crate::lever_access::{connect_key_with, ConnectError, Connected, Replacement, ENVIRONMENTS};
 
@@ -23,7 +22,6 @@ const DISCONNECT_CONSEQUENCE: &str = "leverbridge stops writing to Lever and que
 struct ConnectionPage {
     chrome: Chrome,
     connection: Option<ConnectionView>,
-    users: Vec<CachedUser>,
     environments: Vec<(&'static str, &'static str)>,
     environment: String,
     key_error: Option<String>,
@@ -52,7 +50,6 @@ struct ConnectionView {
     environment: String,
     last4: String,
     missing: Vec<String>,
-    default_user_id: String,
     default_user_name: Option<String>,
     connected_by: String,
     checked_at: String,
@@ -76,7 +73,6 @@ impl From<LeverConnection> for ConnectionView {
                 .map(|(_, label, _)| (*label).to_owned())
                 .unwrap_or(c.environment),
             last4: c.api_key_last4,
-            default_user_id: c.default_user_id.unwrap_or_default(),
             default_user_name: c.default_user_name,
             connected_by: c.connected_by,
             checked_at: c.checked_at.format("%-d %b %Y %H:%M UTC").to_string(),
@@ -96,15 +92,10 @@ struct Answer {
 
 async fn page(page: &OrgPage, answer: Answer) -> Result<ConnectionPage, WebError> {
     let org_id = page.org.id.clone();
-    let (connection, users) = page
+    let connection = page
         .state
         .db
-        .run(move |conn| -> Result<_, WebError> {
-            Ok((
-                db::lever::connection(conn, &org_id)?,
-                db::lever::active_users(conn, &org_id)?,
-            ))
-        })
+        .run(move |conn| db::lever::connection(conn, &org_id).map_err(WebError::from))
         .await?;
     let environment = answer
         .environment
@@ -113,7 +104,6 @@ async fn page(page: &OrgPage, answer: Answer) -> Result<ConnectionPage, WebError
     Ok(ConnectionPage {
         chrome: Chrome::new(page, "Connection", Nav::Connection),
         connection: connection.map(ConnectionView::from),
-        users,
         environments: ENVIRONMENTS
             .iter()
             .map(|(name, label, _)| (*name, *label))
@@ -266,49 +256,6 @@ async fn rerender(
         ..answer
     };
     render_invalid(&page(org, answer).await?)
-}
-
-#[derive(Deserialize)]
-pub struct DefaultUserForm {
-    user_id: String,
-}
-
-/// The author of everything leverbridge writes to Lever.
-pub async fn default_user(
-    org: AdminPage,
-    CsrfForm(form): CsrfForm<DefaultUserForm>,
-) -> Result<HttpResponse, WebError> {
-    let org_id = org.org.id.clone();
-    let chosen = org
-        .state
-        .db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<Option<(String, usize)>, DbError> {
-                if db::lever::connection(conn, &org_id)?.is_none() {
-                    return Ok(None);
-                }
-                let Some(user) = db::lever::active_user(conn, &org_id, form.user_id.trim())? else {
-                    return Ok(None);
-                };
-                db::lever::set_default_user(conn, &org_id, &user.id, &user.name)?;
-                Ok(Some((user.name, queue::unpark(conn, &org_id)?)))
-            })
-        })
-        .await?;
-    match chosen {
-        Some((name, resumed)) => {
-            org.flash("success", format!("{name} is now the default Lever user: notes, tags and links are written as them."));
-            if resumed > 0 {
-                org.state.jobs.wake();
-                org.flash("info", format!("{resumed} waiting job(s) resumed."));
-            }
-        }
-        None => org.flash(
-            "error",
-            "Choose one of the active Lever users listed; nothing was changed.",
-        ),
-    }
-    Ok(see_other(&org.url("/connection")))
 }
 
 #[derive(Deserialize)]

@@ -12,6 +12,7 @@ pub enum Nav {
     Webhooks,
     Configurations,
     Questions,
+    Settings,
     Events,
 }
 
@@ -22,6 +23,7 @@ impl Nav {
         (Nav::Webhooks, "Webhooks", "/webhooks"),
         (Nav::Configurations, "Configurations", "/configurations"),
         (Nav::Questions, "Questions", "/questions"),
+        (Nav::Settings, "Settings", "/settings"),
         (Nav::Events, "Events", "/events"),
     ];
 }

@@ -19,6 +19,7 @@ mod overview;
 mod questions;
 pub mod request_span;
 pub mod session;
+mod settings;
 mod webhook_keys;
 mod webhooks;
 
@@ -65,10 +66,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/connection", web::get().to(connection::show))
                 .route("/connection", web::post().to(connection::connect))
                 .route(
-                    "/connection/default-user",
-                    web::post().to(connection::default_user),
-                )
-                .route(
                     "/connection/disconnect",
                     web::post().to(connection::disconnect),
                 )
@@ -108,6 +105,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/questions/{id}/edit", web::get().to(questions::edit))
                 .route("/questions/{id}/edit", web::post().to(questions::update))
                 .route("/questions/{id}/delete", web::post().to(questions::delete))
+                .route("/settings", web::get().to(settings::show))
+                .route("/settings", web::post().to(settings::save))
                 .route("/events", web::get().to(events::list))
                 .route("/events/{job}/retry", web::post().to(events::retry)),
         );

@@ -81,7 +81,7 @@ pub async fn show(page: OrgPage) -> Result<HttpResponse, WebError> {
                 .and_then(|c| c.default_user_name.clone())
                 .map(|n| format!("Notes and tags are written as {n}."))
                 .unwrap_or_else(|| "Nothing is written to Lever until one is chosen.".into()),
-            href: page.url("/connection"),
+            href: page.url("/settings"),
         },
         Step {
             label: "Save the Candidate Stage Change signature token",

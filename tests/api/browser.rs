@@ -151,7 +151,7 @@ async fn an_admin_sets_up_the_integration_and_a_recruiter_moves_a_candidate_in_a
     wait_for_text(&client, "Integration set-up").await;
     assert_eq!(client.current_url().await.unwrap().path(), "/orgs/acme");
 
-    // Connection: paste the key, connect, choose the default Lever user.
+    // Connection: paste the key, connect.
     click(&client, "nav.sidenav a[href='/orgs/acme/connection']").await;
     wait_for_text(&client, "Lever API key").await;
     fill(&client, "#api_key", &lever.key).await;
@@ -162,18 +162,18 @@ async fn an_admin_sets_up_the_integration_and_a_recruiter_moves_a_candidate_in_a
     )
     .await;
     wait_for_text(&client, "every permission present").await;
+
+    // Settings: choose the default Lever user, everything else at its default.
+    click(&client, "nav.sidenav a[href='/orgs/acme/settings']").await;
+    wait_for_text(&client, "Progress-tag prefix").await;
     client
-        .find(Locator::Css("#user_id"))
+        .find(Locator::Css("#default_user_id"))
         .await
         .unwrap()
         .select_by_value(&lever.default_user)
         .await
         .unwrap();
-    click(
-        &client,
-        "form[action='/orgs/acme/connection/default-user'] button[type=submit]",
-    )
-    .await;
+    click(&client, "form.settings-form button[type=submit]").await;
     wait_for_text(&client, "Integration Bot is now the default Lever user").await;
 
     // Webhooks: copy the URL into Lever, paste Lever's signature token back.

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::both_backends;
 use crate::helpers::Backend;
-use crate::lever_world::{connected, webhook_url_in, LeverAccount, TAG, TRIGGER};
+use crate::lever_world::{connected, save_settings, webhook_url_in, LeverAccount, TAG, TRIGGER};
 
 both_backends!(
     reviewers_support_and_other_organizations_are_kept_out,
@@ -194,21 +194,16 @@ async fn a_bad_or_insufficient_key_is_explained_and_not_saved(backend: Backend) 
         );
     }
 
-    // The default Lever user must be one of the active users Lever listed.
-    let response = app
-        .post_form(
-            "/orgs/acme/connection",
-            "/orgs/acme/connection/default-user",
-            &[("user_id", "no-such-user")],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
-    let page = app.get_html("/orgs/acme/connection").await;
-    assert!(page.contains("Choose one of the active Lever users listed; nothing was changed."));
+    // The default Lever user (chosen on Settings) must be one of the active users Lever listed.
+    let response = save_settings(&app, &[("default_user_id", "no-such-user")]).await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Choose one of the active Lever users listed"));
     assert!(
         !page.contains("Gone Person"),
         "deactivated users are not offered"
     );
+    let page = app.get_html("/orgs/acme/connection").await;
     assert!(page.contains("Not chosen"));
 }
 

@@ -55,8 +55,12 @@ async fn more_than_a_page_of_users_and_stages_arrive_through_the_dashboard(backe
         page.contains("Connected to Lever: 252 users and 154 stages read"),
         "{page}"
     );
+    let settings = app.get_html("/orgs/acme/settings").await;
     for name in &users {
-        assert!(page.contains(name), "{name} offered as the default user");
+        assert!(
+            settings.contains(name),
+            "{name} offered as the default user"
+        );
     }
     let form = app.get_html("/orgs/acme/configurations/new").await;
     for text in &stages {

@@ -310,17 +310,10 @@ pub async fn connect(app: &TestApp, lever: &LeverAccount) {
         .await;
     assert_eq!(response.status(), 303, "the key is accepted");
     let page = app.get_html("/orgs/acme/connection").await;
-    assert!(
-        page.contains("Connected") && page.contains("Integration Bot"),
-        "{page}"
-    );
-    let response = app
-        .post_form(
-            "/orgs/acme/connection",
-            "/orgs/acme/connection/default-user",
-            &[("user_id", &lever.default_user)],
-        )
-        .await;
+    assert!(page.contains("Connected"), "{page}");
+    let settings = app.get_html("/orgs/acme/settings").await;
+    assert!(settings.contains("Integration Bot"), "{settings}");
+    let response = save_settings(app, &[("default_user_id", &lever.default_user)]).await;
     assert_eq!(response.status(), 303);
 
     let url = webhook_url_in(&app.get_html("/orgs/acme/webhooks").await);
@@ -349,6 +342,41 @@ pub async fn connect(app: &TestApp, lever: &LeverAccount) {
         )
         .await;
     assert_eq!(response.status(), 303, "configuration saved");
+}
+
+/// The Settings form at its defaults as a browser sends it (ticked boxes only, no default Lever
+/// user), with `changes` applied: a checkbox set to "" is left out, as an unticked one is.
+pub fn settings_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("notify_followers", "on"),
+        ("write_link", "on"),
+        ("write_progress_tags", "on"),
+        ("write_note", "on"),
+        ("write_feedback", "on"),
+        ("write_report", "on"),
+        ("progress_tag_prefix", "leverbridge"),
+        ("time_limit_minutes", "120"),
+        ("days_to_start", "7"),
+        ("pass_mark", "70"),
+        ("pass_stage_id", ""),
+    ];
+    for (name, value) in changes {
+        fields.retain(|(n, _)| n != name);
+        fields.push((name, value));
+    }
+    let checkbox = |name: &str| name == "notify_followers" || name.starts_with("write_");
+    fields.retain(|(name, value)| !(checkbox(name) && value.is_empty()));
+    fields
+}
+
+/// Submits `acme`'s Settings form: the defaults with `changes` applied (see `settings_form`).
+pub async fn save_settings(app: &Browser, changes: &[(&str, &str)]) -> reqwest::Response {
+    app.post_form(
+        "/orgs/acme/settings",
+        "/orgs/acme/settings",
+        &settings_form(changes),
+    )
+    .await
 }
 
 /// Adds a Python question to `acme`'s library through the Questions page; returns its id.

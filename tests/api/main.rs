@@ -20,4 +20,5 @@ mod lever_world;
 mod login_limits;
 mod questions;
 mod sessions;
+mod settings;
 mod workers;

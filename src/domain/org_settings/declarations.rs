@@ -1,0 +1,213 @@
+//! Every setting, declared once: the page's section, label and help text, the kind of value
+//! with its default and bounds. The Settings page draws one field per declaration, in order.
+
+/// The parts of the Settings page, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    Author,
+    WriteBack,
+    Assessments,
+}
+
+impl Section {
+    pub const ALL: [Section; 3] = [Section::Author, Section::WriteBack, Section::Assessments];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Author => "Writing to Lever",
+            Section::WriteBack => "Write-backs",
+            Section::Assessments => "Assessments",
+        }
+    }
+
+    pub fn help(self) -> &'static str {
+        match self {
+            Section::Author => "Who leverbridge writes to Lever as, and who hears about results.",
+            Section::WriteBack => "What leverbridge puts on a candidate's Lever profile. Switching one off stops it for assessments from then on; what is already in Lever stays.",
+            Section::Assessments => "How long candidates have, and what passing means.",
+        }
+    }
+}
+
+/// What a setting holds, its default and the bounds it is checked against.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// On or off (a checkbox).
+    Toggle { default: bool },
+    /// A whole number from `min` to `max`, counted in `unit`.
+    Number {
+        default: u32,
+        min: u32,
+        max: u32,
+        unit: &'static str,
+    },
+    /// The text that starts every progress tag.
+    TagPrefix { default: &'static str },
+    /// One of the organization's active Lever users, cached from Lever. Kept with the Lever
+    /// connection (a user of one Lever account means nothing to another), so it is not among
+    /// the values stored with the other settings.
+    LeverUser,
+    /// One of the organization's Lever stages, cached from Lever, or none (`none_label`).
+    LeverStage { none_label: &'static str },
+}
+
+/// One setting: how the page shows it and how its value is checked.
+#[derive(Debug)]
+pub struct Setting {
+    /// The form field's name and the stored value's key.
+    pub name: &'static str,
+    pub section: Section,
+    pub label: &'static str,
+    pub help: &'static str,
+    pub kind: Kind,
+}
+
+/// The longest progress-tag prefix, in characters.
+pub const MAX_TAG_PREFIX: usize = 40;
+
+pub const DEFAULT_USER: Setting = Setting {
+    name: "default_user_id",
+    section: Section::Author,
+    label: "Default Lever user",
+    help: "The author of every link, tag, note and feedback form leverbridge writes to Lever. A dedicated user such as “leverbridge Integration” makes automatic notes easy to recognise. Nothing is written to Lever until one is chosen.",
+    kind: Kind::LeverUser,
+};
+
+pub const NOTIFY_FOLLOWERS: Setting = Setting {
+    name: "notify_followers",
+    section: Section::Author,
+    label: "Notify the opportunity's followers of results",
+    help: "The note with an assessment's result notifies everyone following the candidate's opportunity in Lever. Switch this off to post results quietly.",
+    kind: Kind::Toggle { default: true },
+};
+
+pub const WRITE_LINK: Setting = Setting {
+    name: "write_link",
+    section: Section::WriteBack,
+    label: "Assessment link",
+    help: "Adds the candidate's assessment link to the opportunity's links, and removes it if the assessment is cancelled.",
+    kind: Kind::Toggle { default: true },
+};
+
+pub const WRITE_PROGRESS_TAGS: Setting = Setting {
+    name: "write_progress_tags",
+    section: Section::WriteBack,
+    label: "Progress tags",
+    help: "Keeps one tag on the opportunity saying where the assessment stands: Candidate Invited, then Assessment in Progress, then Passed, Failed or Expired, each after the prefix below.",
+    kind: Kind::Toggle { default: true },
+};
+
+pub const WRITE_NOTE: Setting = Setting {
+    name: "write_note",
+    section: Section::WriteBack,
+    label: "Notes",
+    help: "A note when the candidate is invited, with the link, and one with the result and score when the assessment is scored.",
+    kind: Kind::Toggle { default: true },
+};
+
+pub const WRITE_FEEDBACK: Setting = Setting {
+    name: "write_feedback",
+    section: Section::WriteBack,
+    label: "Feedback form",
+    help: "A scored feedback form: a rating from 1 to 4 derived from the score, the score, the result, the failure reason and the report link.",
+    kind: Kind::Toggle { default: true },
+};
+
+pub const WRITE_REPORT: Setting = Setting {
+    name: "write_report",
+    section: Section::WriteBack,
+    label: "Report file",
+    help: "The assessment's report, attached to the opportunity as a PDF file.",
+    kind: Kind::Toggle { default: true },
+};
+
+pub const TAG_PREFIX: Setting = Setting {
+    name: "progress_tag_prefix",
+    section: Section::WriteBack,
+    label: "Progress-tag prefix",
+    help: "Starts every progress tag, as in “leverbridge: Candidate Invited”. 1 to 40 characters, without a colon or spaces at either end. Tags already on candidates keep the prefix they were written with.",
+    kind: Kind::TagPrefix {
+        default: "leverbridge",
+    },
+};
+
+pub const TIME_LIMIT: Setting = Setting {
+    name: "time_limit_minutes",
+    section: Section::Assessments,
+    label: "Take-home time limit",
+    help: "How long a candidate has to finish a take-home test once they start it: 10 to 1440 minutes (24 hours).",
+    kind: Kind::Number {
+        default: 120,
+        min: 10,
+        max: 1440,
+        unit: "minutes",
+    },
+};
+
+pub const DAYS_TO_START: Setting = Setting {
+    name: "days_to_start",
+    section: Section::Assessments,
+    label: "Days to start",
+    help: "How many days after the invitation the candidate may still start; after that the assessment expires. 1 to 60 days.",
+    kind: Kind::Number {
+        default: 7,
+        min: 1,
+        max: 60,
+        unit: "days",
+    },
+};
+
+pub const PASS_MARK: Setting = Setting {
+    name: "pass_mark",
+    section: Section::Assessments,
+    label: "Pass mark",
+    help: "The lowest score, from 0 to 100, that passes.",
+    kind: Kind::Number {
+        default: 70,
+        min: 0,
+        max: 100,
+        unit: "points",
+    },
+};
+
+pub const PASS_STAGE: Setting = Setting {
+    name: "pass_stage_id",
+    section: Section::Assessments,
+    label: "Move passing candidates to",
+    help: "The Lever stage a candidate who passes is moved to. “Don't move” leaves that to your recruiters.",
+    kind: Kind::LeverStage {
+        none_label: "Don't move",
+    },
+};
+
+/// Every setting, in the page's order.
+pub const SETTINGS: &[&Setting] = &[
+    &DEFAULT_USER,
+    &NOTIFY_FOLLOWERS,
+    &WRITE_LINK,
+    &WRITE_PROGRESS_TAGS,
+    &WRITE_NOTE,
+    &WRITE_FEEDBACK,
+    &WRITE_REPORT,
+    &TAG_PREFIX,
+    &TIME_LIMIT,
+    &DAYS_TO_START,
+    &PASS_MARK,
+    &PASS_STAGE,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::SETTINGS;
+
+    #[test]
+    fn names_are_unique_and_every_setting_has_help() {
+        let mut names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SETTINGS.len());
+        assert!(SETTINGS
+            .iter()
+            .all(|s| !s.label.is_empty() && s.help.ends_with('.')));
+    }
+}
