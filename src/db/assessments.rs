@@ -67,6 +67,19 @@ pub fn create_once(conn: &mut DbConn, new: &Assessment) -> QueryResult<(Assessme
     Ok((new.clone(), true))
 }
 
+/// The organization's assessment for an opportunity under any configuration, the newest.
+pub fn by_opportunity_any(
+    conn: &mut DbConn,
+    opportunity_id: &str,
+) -> QueryResult<Option<Assessment>> {
+    assessments::table
+        .filter(assessments::opportunity_id.eq(opportunity_id))
+        .order(assessments::created_at.desc())
+        .select(Assessment::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn by_token(conn: &mut DbConn, token: &str) -> QueryResult<Option<Assessment>> {
     assessments::table
         .filter(assessments::token.eq(token))
@@ -102,4 +115,50 @@ pub fn record_step(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryR
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Where a page of the Assessments list starts: after this assessment, newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: NaiveDateTime,
+    pub id: String,
+}
+
+/// A page of an organization's assessments, newest first, optionally in one state, starting
+/// after `after` (keyset pagination: as fast on the thousandth page as on the first).
+pub fn page(
+    conn: &mut DbConn,
+    org_id: &str,
+    state: Option<&str>,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> QueryResult<Vec<Assessment>> {
+    let mut query = assessments::table
+        .filter(assessments::org_id.eq(org_id))
+        .select(Assessment::as_select())
+        .order((assessments::created_at.desc(), assessments::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(state) = state {
+        query = query.filter(assessments::state.eq(state.to_owned()));
+    }
+    if let Some(after) = after {
+        query = query.filter(
+            assessments::created_at
+                .lt(after.created_at)
+                .or(assessments::created_at
+                    .eq(after.created_at)
+                    .and(assessments::id.lt(after.id.clone()))),
+        );
+    }
+    query.load(conn)
+}
+
+/// How many of the organization's assessments are in each state.
+pub fn count_by_state(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<(String, i64)>> {
+    assessments::table
+        .filter(assessments::org_id.eq(org_id))
+        .group_by(assessments::state)
+        .select((assessments::state, diesel::dsl::count_star()))
+        .load(conn)
 }

@@ -8,6 +8,7 @@ use super::session::{self, Flash};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Nav {
     Overview,
+    Assessments,
     Connection,
     Webhooks,
     Configurations,
@@ -19,6 +20,7 @@ pub enum Nav {
 impl Nav {
     const ALL: &'static [(Nav, &'static str, &'static str)] = &[
         (Nav::Overview, "Overview", ""),
+        (Nav::Assessments, "Assessments", "/assessments"),
         (Nav::Connection, "Connection", "/connection"),
         (Nav::Webhooks, "Webhooks", "/webhooks"),
         (Nav::Configurations, "Configurations", "/configurations"),
@@ -63,7 +65,7 @@ impl Chrome {
             .iter()
             .filter(|(nav, _, _)| {
                 page.role != crate::domain::Role::Reviewer
-                    || matches!(nav, Nav::Overview | Nav::Questions)
+                    || matches!(nav, Nav::Overview | Nav::Assessments | Nav::Questions)
             })
             .map(|(nav, label, path)| NavItem {
                 label,

@@ -1,5 +1,6 @@
 //! The dashboard, the login, health checks: actix handlers, one module per page.
 
+mod assessments;
 pub mod auth;
 pub mod body_deadline;
 mod candidate;
@@ -63,6 +64,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/orgs/{org}")
                 .route("", web::get().to(overview::show))
+                .route("/assessments", web::get().to(assessments::list))
                 .route("/connection", web::get().to(connection::show))
                 .route("/connection", web::post().to(connection::connect))
                 .route(

@@ -20,6 +20,97 @@ struct OverviewPage {
     assessments: i64,
     jobs_waiting: i64,
     jobs_dead: i64,
+    funnel: Funnel,
+    recent: Vec<Recent>,
+}
+
+/// The assessment funnel, drawn on the server as an SVG bar chart.
+struct Funnel {
+    bars: Vec<Bar>,
+    height: u32,
+    cancelled: i64,
+}
+
+struct Bar {
+    label: &'static str,
+    count: i64,
+    /// Of the invited, in whole percent.
+    percent: i64,
+    width: u32,
+    y: u32,
+    text_y: u32,
+    count_x: u32,
+    class: &'static str,
+}
+
+/// One of the latest assessments.
+struct Recent {
+    candidate: String,
+    state: &'static str,
+    badge: &'static str,
+    when: String,
+}
+
+const BAR_X: u32 = 130;
+const BAR_MAX: u32 = 420;
+const BAR_HEIGHT: u32 = 26;
+const BAR_GAP: u32 = 10;
+
+impl Funnel {
+    /// invited → started → submitted → passed / failed / expired, from the count in each state:
+    /// an assessment further on counts in every step before its own.
+    fn from_counts(counts: &[(String, i64)]) -> Funnel {
+        use crate::assessments::AssessmentState::*;
+        let n = |state: crate::assessments::AssessmentState| {
+            counts
+                .iter()
+                .find(|(s, _)| s == state.as_str())
+                .map_or(0, |(_, n)| *n)
+        };
+        let (passed, failed, expired) = (n(Passed), n(Failed), n(Expired));
+        let submitted = n(Submitted) + passed + failed;
+        let started = n(Started) + submitted;
+        let invited = counts.iter().map(|(_, n)| n).sum::<i64>();
+        let steps = [
+            ("Invited", invited, "bar-invited"),
+            ("Started", started, "bar-started"),
+            ("Submitted", submitted, "bar-submitted"),
+            ("Passed", passed, "bar-passed"),
+            ("Failed", failed, "bar-failed"),
+            ("Expired", expired, "bar-expired"),
+        ];
+        let bars = steps
+            .iter()
+            .enumerate()
+            .map(|(i, (label, count, class))| {
+                let y = i as u32 * (BAR_HEIGHT + BAR_GAP);
+                let width = if invited == 0 {
+                    0
+                } else {
+                    ((*count as f64 / invited as f64) * BAR_MAX as f64).round() as u32
+                };
+                Bar {
+                    label,
+                    count: *count,
+                    percent: if invited == 0 {
+                        0
+                    } else {
+                        count * 100 / invited
+                    },
+                    width: width.max(u32::from(*count > 0) * 2),
+                    y,
+                    text_y: y + BAR_HEIGHT / 2 + 5,
+                    count_x: BAR_X + width + 8,
+                    class,
+                }
+            })
+            .collect::<Vec<_>>();
+        Funnel {
+            height: bars.len() as u32 * (BAR_HEIGHT + BAR_GAP) - BAR_GAP,
+            bars,
+            cancelled: n(Cancelled),
+        }
+    }
 }
 
 /// One line of the setup checklist.
@@ -32,21 +123,23 @@ struct Step {
 
 pub async fn show(page: OrgPage) -> Result<HttpResponse, WebError> {
     let org_id = page.org.id.clone();
-    let (members, connection, token, stats, configurations, assessments, jobs) = page
-        .state
-        .db
-        .run(move |conn| -> Result<_, DbError> {
-            Ok((
-                db::orgs::members(conn, &org_id)?,
-                db::lever::connection(conn, &org_id)?,
-                db::webhooks::token(conn, &org_id, STAGE_CHANGE)?,
-                db::webhooks::stats(conn, &org_id, STAGE_CHANGE)?,
-                db::configurations::list(conn, &org_id)?.len(),
-                db::assessments::count(conn, &org_id)?,
-                crate::jobs::queue::counts(conn, &org_id)?,
-            ))
-        })
-        .await?;
+    let (members, connection, token, stats, configurations, assessments, jobs, by_state, latest) =
+        page.state
+            .db
+            .run(move |conn| -> Result<_, DbError> {
+                Ok((
+                    db::orgs::members(conn, &org_id)?,
+                    db::lever::connection(conn, &org_id)?,
+                    db::webhooks::token(conn, &org_id, STAGE_CHANGE)?,
+                    db::webhooks::stats(conn, &org_id, STAGE_CHANGE)?,
+                    db::configurations::list(conn, &org_id)?.len(),
+                    db::assessments::count(conn, &org_id)?,
+                    crate::jobs::queue::counts(conn, &org_id)?,
+                    db::assessments::count_by_state(conn, &org_id)?,
+                    db::assessments::page(conn, &org_id, None, None, 5)?,
+                ))
+            })
+            .await?;
     let count = |state: &str| {
         jobs.iter()
             .find(|(s, _)| s == state)
@@ -121,5 +214,24 @@ pub async fn show(page: OrgPage) -> Result<HttpResponse, WebError> {
         assessments,
         jobs_waiting: count("parked") + count("queued") + count("running"),
         jobs_dead: count("dead"),
+        funnel: Funnel::from_counts(&by_state),
+        recent: latest
+            .into_iter()
+            .map(|a| {
+                let state = crate::assessments::AssessmentState::parse(&a.state)
+                    .unwrap_or(crate::assessments::AssessmentState::Invited);
+                Recent {
+                    candidate: a.candidate_name,
+                    state: state.label(),
+                    badge: match state {
+                        crate::assessments::AssessmentState::Passed => "ok",
+                        crate::assessments::AssessmentState::Failed => "bad",
+                        s if s.is_finished() => "muted",
+                        _ => "info",
+                    },
+                    when: a.created_at.format("%-d %b %H:%M UTC").to_string(),
+                }
+            })
+            .collect(),
     })
 }

@@ -4,6 +4,7 @@
 mod database;
 mod helpers;
 
+mod assessments_page;
 mod browser;
 mod confirmations;
 mod demo;

@@ -1,0 +1,196 @@
+//! Assessments: every assessment of the organization, newest first, with its candidate,
+//! configuration, state and times; filtered by state, a page at a time from a cursor.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+
+use super::auth::OrgPage;
+use super::layout::{Chrome, Nav};
+use super::{render, WebError};
+use crate::assessments::AssessmentState;
+use crate::db::assessments::Cursor;
+use crate::db::{self, DbError};
+use crate::domain::pad_label;
+
+const PER_PAGE: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "assessments.html")]
+struct AssessmentsPage {
+    chrome: Chrome,
+    rows: Vec<Row>,
+    /// (query value, label, count, selected) for each filter.
+    filters: Vec<(&'static str, &'static str, i64, bool)>,
+    /// The state filtered on, for the next page's link.
+    state: Option<&'static str>,
+    /// The cursor of the next (older) page, if there is one.
+    older: Option<String>,
+    /// Whether this is a later page (offer the way back to the newest).
+    later_page: bool,
+}
+
+struct Row {
+    candidate: String,
+    opportunity_id: String,
+    configuration: String,
+    kind: &'static str,
+    question: String,
+    state: &'static str,
+    badge: &'static str,
+    invited: String,
+    link: String,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    state: Option<String>,
+    after: Option<String>,
+}
+
+fn badge(state: AssessmentState) -> &'static str {
+    match state {
+        AssessmentState::Passed => "ok",
+        AssessmentState::Invited | AssessmentState::Started | AssessmentState::Submitted => "info",
+        AssessmentState::Failed => "bad",
+        AssessmentState::Expired | AssessmentState::Cancelled => "muted",
+    }
+}
+
+const CURSOR_TIME: &str = "%Y%m%dT%H%M%S%.6f";
+
+fn cursor_text(cursor: &Cursor) -> String {
+    format!("{}_{}", cursor.created_at.format(CURSOR_TIME), cursor.id)
+}
+
+fn parse_cursor(raw: &str) -> Result<Cursor, WebError> {
+    let bad = || {
+        WebError::BadRequest("That page link is not valid: start again from the first page.".into())
+    };
+    let (at, id) = raw.split_once('_').ok_or_else(bad)?;
+    let created_at = NaiveDateTime::parse_from_str(at, CURSOR_TIME).map_err(|_| bad())?;
+    if id.is_empty() || id.len() > 64 {
+        return Err(bad());
+    }
+    Ok(Cursor {
+        created_at,
+        id: id.to_owned(),
+    })
+}
+
+/// Every member of the organization (and support) may read the assessments.
+pub async fn list(org: OrgPage, query: web::Query<ListQuery>) -> Result<HttpResponse, WebError> {
+    let state = match query.state.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Some(AssessmentState::parse(raw).ok_or_else(|| {
+            WebError::BadRequest(format!("There is no assessment state “{raw}”."))
+        })?),
+    };
+    let after = query.after.as_deref().map(parse_cursor).transpose()?;
+    let org_id = org.org.id.clone();
+    let filter = state.map(AssessmentState::as_str);
+    let cursor = after.clone();
+    let (mut assessments, counts, configurations, stages) = org
+        .state
+        .db
+        .run(move |conn| -> Result<_, DbError> {
+            Ok((
+                db::assessments::page(conn, &org_id, filter, cursor.as_ref(), PER_PAGE + 1)?,
+                db::assessments::count_by_state(conn, &org_id)?,
+                db::configurations::list(conn, &org_id)?,
+                db::lever::stages(conn, &org_id)?,
+            ))
+        })
+        .await?;
+    let older = (assessments.len() as i64 > PER_PAGE).then(|| {
+        assessments.truncate(PER_PAGE as usize);
+        let last = assessments.last().expect("a full page");
+        cursor_text(&Cursor {
+            created_at: last.created_at,
+            id: last.id.clone(),
+        })
+    });
+    let stage_names: HashMap<&str, &str> = stages
+        .iter()
+        .map(|s| (s.id.as_str(), s.text.as_str()))
+        .collect();
+    let configuration_names: HashMap<&str, String> = configurations
+        .iter()
+        .map(|c| {
+            let stage = stage_names
+                .get(c.trigger_stage_id.as_str())
+                .copied()
+                .unwrap_or("a stage no longer in Lever");
+            (c.id.as_str(), format!("{stage} · {}", c.tag_name))
+        })
+        .collect();
+    let public_url = &org.state.settings.public_url;
+    let rows = assessments
+        .iter()
+        .map(|a| {
+            let state = AssessmentState::parse(&a.state).unwrap_or(AssessmentState::Invited);
+            Row {
+                candidate: a.candidate_name.clone(),
+                opportunity_id: a.opportunity_id.clone(),
+                configuration: configuration_names
+                    .get(a.configuration_id.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| format!("a deleted configuration · {}", a.tag_name)),
+                kind: pad_label(&a.pad_kind),
+                question: a.question_title.clone().unwrap_or_default(),
+                state: state.label(),
+                badge: badge(state),
+                invited: a.created_at.format("%-d %b %Y %H:%M").to_string(),
+                link: crate::assessments::link(public_url, &a.token),
+            }
+        })
+        .collect();
+    let count = |s: AssessmentState| {
+        counts
+            .iter()
+            .find(|(name, _)| name == s.as_str())
+            .map_or(0, |(_, n)| *n)
+    };
+    let mut filters = vec![(
+        "",
+        "All",
+        counts.iter().map(|(_, n)| n).sum(),
+        state.is_none(),
+    )];
+    filters.extend(
+        AssessmentState::ALL
+            .into_iter()
+            .map(|s| (s.as_str(), s.label(), count(s), state == Some(s))),
+    );
+    render(&AssessmentsPage {
+        chrome: Chrome::new(&org, "Assessments", Nav::Assessments),
+        rows,
+        filters,
+        state: filter,
+        older,
+        later_page: after.is_some(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_a_forged_one_is_refused() {
+        let cursor = Cursor {
+            created_at: chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+                .unwrap()
+                .and_hms_micro_opt(15, 4, 5, 123_456)
+                .unwrap(),
+            id: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
+        };
+        assert_eq!(parse_cursor(&cursor_text(&cursor)).unwrap(), cursor);
+        for forged in ["", "nonsense", "20261201T150405_", "yesterday_abc"] {
+            assert!(parse_cursor(forged).is_err(), "{forged}");
+        }
+    }
+}
