@@ -12,6 +12,7 @@ pub mod orgs;
 pub mod questions;
 pub mod schema;
 pub mod sessions;
+pub mod snapshots;
 pub mod users;
 pub mod webhooks;
 
