@@ -5,6 +5,7 @@ mod database;
 mod helpers;
 
 mod browser;
+mod candidate;
 mod confirmations;
 mod demo;
 mod events_page;

@@ -50,6 +50,8 @@ export function startEditor(form) {
       doc: textarea.value,
       extensions: [
         basicSetup,
+        // CodeMirror injects its styles in a <style> element; the page's CSP admits it by nonce.
+        EditorView.cspNonce.of(form.dataset.styleNonce || ""),
         editable.of(EditorView.editable.of(true)),
         keymap.of([indentWithTab]),
         language(form.dataset.language),
