@@ -73,10 +73,13 @@ pub struct Attempt {
 
 /// Where `assessment` stands at `now`, the deadline aside (see [`settle`]).
 pub fn phase(assessment: &Assessment, now: NaiveDateTime) -> Phase {
+    let state = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Cancelled);
+    if state == AssessmentState::Cancelled {
+        return Phase::Cancelled;
+    }
     if PadKind::parse(&assessment.pad_kind) != Ok(PadKind::TakeHome) {
         return Phase::Live;
     }
-    let state = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Cancelled);
     match state {
         AssessmentState::Invited => match assessment.start_by {
             Some(start_by) if now > start_by => Phase::LinkExpired,
@@ -282,4 +285,65 @@ fn end(
     assessment.submitted_at = submitted_at;
     assessment.time_ran_out = time_ran_out;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assessment(pad_kind: &str, state: AssessmentState, at: NaiveDateTime) -> Assessment {
+        Assessment {
+            id: "a".into(),
+            org_id: "o".into(),
+            configuration_id: "c".into(),
+            opportunity_id: "opp".into(),
+            candidate_name: "Ada".into(),
+            token: "t".into(),
+            pad_kind: pad_kind.into(),
+            question_title: None,
+            question_prompt: None,
+            tag_name: "tag".into(),
+            state: state.as_str().into(),
+            event_id: "e".into(),
+            created_at: at,
+            question_language: "python".into(),
+            starter_code: String::new(),
+            time_limit_minutes: Some(120),
+            start_by: Some(at + chrono::Duration::days(7)),
+            started_at: None,
+            deadline_at: None,
+            submitted_at: None,
+            time_ran_out: false,
+        }
+    }
+
+    #[test]
+    fn the_phase_follows_the_state_and_the_dates() {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let invited = assessment("take_home", AssessmentState::Invited, at);
+        assert_eq!(
+            phase(&invited, at),
+            Phase::Ready {
+                start_by: at + chrono::Duration::days(7)
+            }
+        );
+        assert_eq!(
+            phase(&invited, at + chrono::Duration::days(8)),
+            Phase::LinkExpired
+        );
+        let live = assessment("live", AssessmentState::Invited, at);
+        assert_eq!(phase(&live, at + chrono::Duration::days(30)), Phase::Live);
+        let withdrawn = assessment("live", AssessmentState::Cancelled, at);
+        assert_eq!(phase(&withdrawn, at), Phase::Cancelled);
+        let mut started = assessment("take_home", AssessmentState::Started, at);
+        started.deadline_at = Some(at + chrono::Duration::hours(2));
+        assert_eq!(
+            phase(&started, at),
+            Phase::InProgress {
+                deadline: at + chrono::Duration::hours(2)
+            }
+        );
+    }
 }
