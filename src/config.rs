@@ -130,6 +130,9 @@ pub struct Tuning {
     /// Lever calls per organization that may go at once before the steady rate applies
     /// (Lever allows bursts of 20).
     pub lever_burst: u32,
+    /// The time assessment deadlines are measured by: the system clock, or in tests one they
+    /// move forward.
+    pub clock: crate::clock::Clock,
 }
 
 /// Sign-in limits: password checks are deliberately costly (argon2 takes ~19 MiB and tens of
@@ -190,6 +193,7 @@ impl Default for Tuning {
             request_body_timeout: Duration::from_secs(20),
             lever_rate_per_sec: crate::lever::LEVER_RATE_PER_SEC,
             lever_burst: crate::lever::LEVER_BURST,
+            clock: crate::clock::Clock::system(),
         }
     }
 }

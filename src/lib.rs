@@ -1,6 +1,7 @@
 //! leverbridge: the assessment provider's side of a Lever ATS integration.
 
 pub mod assessments;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod crypto;

@@ -97,6 +97,11 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(pages::bad_request_handler))
                 .route("/static/style.css", web::get().to(stylesheet))
                 .route("/static/app.js", web::get().to(script))
+                .service(
+                    web::resource("/static/editor.js")
+                        .wrap(middleware::Compress::default())
+                        .route(web::get().to(pages::candidate::asset::editor_script)),
+                )
                 .configure(pages::routes)
                 .default_service(web::to(pages::not_found))
         })
@@ -170,16 +175,18 @@ impl Application {
     }
 }
 
+/// The Content-Security-Policy of every response (a page may add to it, as the candidate's editor
+/// adds a nonce for the styles its editor injects).
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'; object-src 'none'";
+
 /// Headers on every response: pages load scripts, styles and images from this site only and
 /// cannot be framed; other sites learn only our origin from links; HTTPS deployments tell
 /// browsers to use nothing else for a year.
 fn security_headers(https: bool) -> DefaultHeaders {
     let headers = DefaultHeaders::new()
-        .add((
-            "Content-Security-Policy",
-            "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; \
-             object-src 'none'",
-        ))
+        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "same-origin"));

@@ -1,10 +1,14 @@
-//! The assessment lifecycle. For now: created (the candidate is invited) and written back to
-//! Lever as a link, a progress tag and a note.
+//! The assessment lifecycle: created (the candidate is invited) and written back to Lever as a
+//! link, a progress tag and a note; then started, saved and submitted on the candidate's pages
+//! under the [`TakeHomeTerms`] it was sent with.
 
+pub mod attempt;
 pub mod state;
+pub mod terms;
 pub mod write_back;
 
 pub use state::{AssessmentState, InvalidTransition};
+pub use terms::TakeHomeTerms;
 
 /// The progress an opportunity's tag shows once its assessment is created: the tag itself is
 /// `{prefix}: Candidate Invited`, with the organization's prefix (`OrgSettings::progress_tag`).

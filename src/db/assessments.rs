@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{assessment_steps, assessments};
 use super::DbConn;
+use crate::assessments::AssessmentState;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = assessments)]
@@ -24,6 +25,19 @@ pub struct Assessment {
     /// The webhook event that created it.
     pub event_id: String,
     pub created_at: NaiveDateTime,
+    /// The question's language (a `Language` value) and starter code, copied like its title.
+    pub question_language: String,
+    pub starter_code: String,
+    /// The [`TakeHomeTerms`](crate::assessments::TakeHomeTerms) it was sent with; `None` for a
+    /// live interview pad, which has no clock.
+    pub time_limit_minutes: Option<i32>,
+    pub start_by: Option<NaiveDateTime>,
+    /// When the candidate pressed *Start*, and when the time then runs out.
+    pub started_at: Option<NaiveDateTime>,
+    pub deadline_at: Option<NaiveDateTime>,
+    pub submitted_at: Option<NaiveDateTime>,
+    /// Handed in by the deadline (its last save) rather than by the candidate.
+    pub time_ran_out: bool,
 }
 
 pub fn for_opportunity(
@@ -86,6 +100,61 @@ pub fn by_token(conn: &mut DbConn, token: &str) -> QueryResult<Option<Assessment
         .select(Assessment::as_select())
         .first(conn)
         .optional()
+}
+
+/// The assessment behind a candidate's link, locked until the transaction ends (PostgreSQL; on
+/// SQLite `BEGIN IMMEDIATE` already holds the only write lock), so a save and a submission, or
+/// two starts, never interleave.
+pub fn by_token_for_update(conn: &mut DbConn, token: &str) -> QueryResult<Option<Assessment>> {
+    let by_token = assessments::table.filter(assessments::token.eq(token));
+    match conn {
+        DbConn::Pg(pg) => by_token
+            .select(Assessment::as_select())
+            .for_update()
+            .first(pg)
+            .optional(),
+        DbConn::Sqlite(lite) => by_token
+            .select(Assessment::as_select())
+            .first(lite)
+            .optional(),
+    }
+}
+
+/// The candidate pressed *Start*: the clock runs until `deadline_at`.
+pub fn record_start(
+    conn: &mut DbConn,
+    id: &str,
+    state: AssessmentState,
+    started_at: NaiveDateTime,
+    deadline_at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(assessments::table.find(id))
+        .set((
+            assessments::state.eq(state.as_str()),
+            assessments::started_at.eq(Some(started_at)),
+            assessments::deadline_at.eq(Some(deadline_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The attempt ended: handed in (by the candidate, or by the deadline when `time_ran_out`), or
+/// expired with nothing saved.
+pub fn record_end(
+    conn: &mut DbConn,
+    id: &str,
+    state: AssessmentState,
+    submitted_at: Option<NaiveDateTime>,
+    time_ran_out: bool,
+) -> QueryResult<()> {
+    diesel::update(assessments::table.find(id))
+        .set((
+            assessments::state.eq(state.as_str()),
+            assessments::submitted_at.eq(submitted_at),
+            assessments::time_ran_out.eq(time_ran_out),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn count(conn: &mut DbConn, org_id: &str) -> QueryResult<i64> {

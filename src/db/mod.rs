@@ -14,6 +14,7 @@ pub mod questions;
 pub mod schema;
 pub mod sessions;
 pub mod settings;
+pub mod snapshots;
 pub mod users;
 pub mod webhooks;
 

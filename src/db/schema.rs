@@ -205,8 +205,29 @@ diesel::table! {
         state -> Text,
         event_id -> Text,
         created_at -> Timestamp,
+        question_language -> Text,
+        starter_code -> Text,
+        time_limit_minutes -> Nullable<Integer>,
+        start_by -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        deadline_at -> Nullable<Timestamp>,
+        submitted_at -> Nullable<Timestamp>,
+        time_ran_out -> Bool,
     }
 }
+
+diesel::table! {
+    /// Every save of a candidate's code, numbered from 1 per assessment, for playback.
+    snapshots (id) {
+        id -> Text,
+        assessment_id -> Text,
+        seq -> Integer,
+        code -> Text,
+        saved_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(snapshots -> assessments (assessment_id));
 
 diesel::table! {
     assessment_steps (assessment_id, step) {
@@ -260,5 +281,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     assessments,
     assessment_steps,
+    snapshots,
     lever_calls,
 );

@@ -11,12 +11,13 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::worker::{JobFailure, Run};
-use crate::assessments::{self, write_back, AssessmentState};
+use crate::assessments::{self, write_back, AssessmentState, TakeHomeTerms};
 use crate::db::assessments::Assessment;
 use crate::db::configurations::Configuration;
 use crate::db::lever::LeverConnection;
 use crate::db::{self, DbError};
-use crate::domain::pad_label;
+use crate::domain::OrgSettings;
+use crate::domain::{pad_label, PadKind};
 use crate::lever::{LeverError, Opportunity};
 
 /// The kind of job this file runs.
@@ -148,6 +149,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
             &payload.opportunity_id,
             &opportunity.name,
             &event_id,
+            &settings,
         )
         .await?;
         if !created && assessment.event_id != event_id {
@@ -272,7 +274,16 @@ async fn create_assessment(
     opportunity_id: &str,
     candidate_name: &str,
     event_id: &str,
+    settings: &OrgSettings,
 ) -> Result<(Assessment, bool), JobFailure> {
+    // Take-home tests carry their terms (from Settings) from the moment they are sent, so a later
+    // change of Settings does not move a deadline already given; live pads have no clock.
+    let terms = TakeHomeTerms {
+        time_limit_minutes: settings.time_limit_minutes as i32,
+        days_to_start: settings.days_to_start as i32,
+    };
+    let now = run.jobs.settings.tuning.clock.now();
+    let take_home = PadKind::parse(&configuration.pad_kind) == Ok(PadKind::TakeHome);
     let mut new = Assessment {
         id: db::new_id(),
         org_id: configuration.org_id.clone(),
@@ -286,7 +297,15 @@ async fn create_assessment(
         tag_name: configuration.tag_name.clone(),
         state: AssessmentState::Invited.as_str().into(),
         event_id: event_id.to_owned(),
-        created_at: db::now(),
+        created_at: now,
+        question_language: "plaintext".into(),
+        starter_code: String::new(),
+        time_limit_minutes: take_home.then_some(terms.time_limit_minutes),
+        start_by: take_home.then(|| terms.start_by(now)),
+        started_at: None,
+        deadline_at: None,
+        submitted_at: None,
+        time_ran_out: false,
     };
     let question_id = configuration.question_id.clone();
     run.jobs
@@ -298,6 +317,8 @@ async fn create_assessment(
                     if let Some(question) = db::questions::find(conn, &new.org_id, &id)? {
                         new.question_title = Some(question.title);
                         new.question_prompt = Some(question.prompt);
+                        new.question_language = question.language;
+                        new.starter_code = question.starter_code;
                     }
                 }
                 db::assessments::create_once(conn, &new)

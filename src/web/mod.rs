@@ -3,7 +3,7 @@
 mod assessments;
 pub mod auth;
 pub mod body_deadline;
-mod candidate;
+pub mod candidate;
 mod configurations;
 pub mod confirm;
 mod connection;
@@ -58,7 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/webhooks/lever/{key}",
             web::post().to(lever_webhook::receive),
         )
-        .route("/a/{token}", web::get().to(candidate::show))
+        .configure(candidate::routes)
         .route("/", web::get().to(orgs::home))
         .route("/orgs", web::get().to(orgs::index))
         .service(

@@ -126,3 +126,36 @@ async fn the_overview_draws_the_funnel_and_recent_assessments(backend: Backend) 
     assert_eq!(svg.matches(">0</text>").count(), 5, "{svg}");
     assert!(page.contains("Grace Hopper") && page.contains("All assessments"));
 }
+
+both_backends!(a_take_home_test_takes_its_terms_from_settings);
+
+async fn a_take_home_test_takes_its_terms_from_settings(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+    let response = crate::lever_world::save_settings(
+        &app,
+        &[
+            ("default_user_id", lever.default_user.as_str()),
+            ("time_limit_minutes", "45"),
+            ("days_to_start", "3"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    assert_eq!(app.drain().await, 1);
+    let assessment = app
+        .db
+        .run(move |conn| {
+            Ok::<_, DbError>(db::assessments::by_opportunity_any(conn, &ada)?.expect("created"))
+        })
+        .await
+        .unwrap();
+    assert_eq!(assessment.time_limit_minutes, Some(45));
+    assert_eq!(
+        assessment.start_by,
+        Some(assessment.created_at + Duration::days(3))
+    );
+    let start = app.get_html(&format!("/a/{}", assessment.token)).await;
+    assert!(start.contains("45 minutes"), "{start}");
+}

@@ -110,6 +110,20 @@ async fn wait_for_element_text(client: &Client, css: &str, expected: &str) {
     }
 }
 
+/// Waits (bounded) until the element at `css` reads `prefix` and then anything.
+async fn wait_for_element_text_prefix(client: &Client, css: &str, prefix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            if element.text().await.is_ok_and(|t| t.starts_with(prefix)) {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{css} never began “{prefix}”");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Waits (bounded) until the page shows `needle`, across a navigation a click started.
 async fn wait_for_text(client: &Client, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -269,8 +283,47 @@ async fn an_admin_sets_up_the_integration_and_a_recruiter_moves_a_candidate_in_a
 
     // The candidate follows the link; the admin sees why on Events.
     click(&client, &format!("#opp-{ada} td.links a[href*='/a/']")).await;
-    let text = wait_for_text(&client, "Write a token bucket.").await;
-    assert!(text.contains("Take-home test"));
+    let text = wait_for_text(&client, "Start the test").await;
+    assert!(text.contains("take-home coding test") && text.contains("Rate limiter"));
+    // Started, the question shows beside the editor (CodeMirror, built into static/editor.js).
+    click(&client, "form.candidate-start button").await;
+    wait_for_text(&client, "Write a token bucket.").await;
+    client
+        .wait()
+        .for_element(Locator::Css(
+            "#pad-form.pad-enhanced .cm-editor .cm-content",
+        ))
+        .await
+        .expect("the code editor replaces the plain textarea");
+    // Typing is saved within seconds (JSON autosave), with the page saying so.
+    client
+        .find(Locator::Css(".cm-content"))
+        .await
+        .unwrap()
+        .send_keys("print(42)")
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let saved = app
+            .db
+            .run(|conn| {
+                use diesel::prelude::*;
+                use leverbridge::db::schema::snapshots;
+                snapshots::table
+                    .select(snapshots::code)
+                    .load::<String>(conn)
+                    .map_err(leverbridge::db::DbError::from)
+            })
+            .await
+            .unwrap();
+        if saved.iter().any(|code| code.contains("print(42)")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never autosaved: {saved:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_element_text_prefix(&client, "#pad-status", "Saved ").await;
     client.goto(&app.url("/orgs/acme/events")).await.unwrap();
     wait_for_text(&client, "Configuration “coding-test” fired").await;
     client.close().await.unwrap();

@@ -75,7 +75,11 @@ async fn a_tagged_candidate_gets_an_assessment_and_nothing_else_does(backend: Ba
     let candidate_page = app.client.get(&ada_links[0]).send().await.unwrap();
     assert_eq!(candidate_page.status(), 200);
     let body = candidate_page.text().await.unwrap();
-    assert!(body.contains("Take-home test") && body.contains("Write a token bucket."));
+    assert!(body.contains("Take-home test") && body.contains("Rate limiter"));
+    assert!(
+        !body.contains("Write a token bucket."),
+        "the question shows once the clock starts"
+    );
 
     // An untagged candidate: nothing.
     let bob = lever.candidate("Bob Untagged", &["other"]).await;

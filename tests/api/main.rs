@@ -6,6 +6,7 @@ mod helpers;
 
 mod assessments_page;
 mod browser;
+mod candidate;
 mod confirmations;
 mod demo;
 mod events_page;

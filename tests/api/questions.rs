@@ -476,6 +476,14 @@ async fn an_assessment_keeps_the_question_it_was_sent_with(backend: Backend) {
         .to_owned();
     let note = held["notes"][0]["value"].as_str().unwrap();
     assert!(note.contains("Rate limiter"), "{note}");
+    // Started, the candidate's page shows the question beside the editor.
+    let started = app
+        .client
+        .post(format!("{link}/start"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 303);
     let page = app
         .client
         .get(&link)

@@ -1,0 +1,349 @@
+//! A candidate taking a take-home test through their link: start the clock once, save as often
+//! as they like until the deadline, submit. The deadline is the server's: once it has passed,
+//! the last save is the submission (marked "time ran out"), or the assessment expires when
+//! nothing was saved, and every further save is refused.
+//!
+//! Each step locks the assessment in a write transaction, so a save racing a submission (or two
+//! starts) cannot interleave.
+
+use chrono::NaiveDateTime;
+
+use super::{terms, AssessmentState, TakeHomeTerms};
+use crate::db::assessments::{self, Assessment};
+use crate::db::connection::write_transaction;
+use crate::db::snapshots::{self, Snapshot};
+use crate::db::DbConn;
+use crate::domain::PadKind;
+
+/// The most code one save may carry: 200 KB.
+pub const MAX_CODE_BYTES: usize = 200 * 1024;
+
+/// Where an attempt stands, as the candidate's pages show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// A live interview pad: no clock, the interviewer shares the pad.
+    Live,
+    /// Invited, and may start until `start_by`.
+    Ready { start_by: NaiveDateTime },
+    /// Invited, but `start_by` has passed.
+    LinkExpired,
+    /// Started; saves are accepted until `deadline`.
+    InProgress { deadline: NaiveDateTime },
+    /// Handed in (and perhaps already scored); `time_ran_out` when the deadline handed it in.
+    Submitted { time_ran_out: bool },
+    /// The time ran out with nothing saved.
+    Expired,
+    /// Withdrawn in Lever.
+    Cancelled,
+}
+
+/// A step the candidate asked for that cannot happen.
+#[derive(Debug, thiserror::Error)]
+pub enum AttemptError {
+    #[error("This link does not open an assessment. Check that you copied the whole link from your invitation, or ask the recruiter for a new one.")]
+    UnknownLink,
+    #[error("{}", refusal(.0))]
+    Closed(Phase),
+    #[error("The code is {} KB; at most {} KB can be saved. Nothing was saved.", .0.div_ceil(1024), MAX_CODE_BYTES / 1024)]
+    TooLarge(usize),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+fn refusal(phase: &Phase) -> &'static str {
+    match phase {
+        Phase::Live => "This is a live interview pad: your interviewer shares it with you during the interview. Nothing was saved.",
+        Phase::Ready { .. } => "The test has not been started yet: press Start on the assessment page first. Nothing was saved.",
+        Phase::LinkExpired => "This link has expired: the test had to be started by the date in your invitation. Ask the recruiter if you need a new one.",
+        Phase::InProgress { .. } => "The test is already in progress.",
+        Phase::Submitted { time_ran_out: true } => "The time is over: your last saved code was submitted when it ran out. Further changes are not saved.",
+        Phase::Submitted { time_ran_out: false } => "This test has already been submitted. Further changes are not saved.",
+        Phase::Expired => "The time is over, and no code had been saved, so there is nothing to submit. Further changes are not saved.",
+        Phase::Cancelled => "This assessment has been withdrawn by the recruiter. Nothing was saved.",
+    }
+}
+
+/// What the candidate's page shows now.
+pub struct Attempt {
+    pub assessment: Assessment,
+    pub phase: Phase,
+    /// The last save, if any.
+    pub latest: Option<Snapshot>,
+}
+
+/// Where `assessment` stands at `now`, the deadline aside (see [`settle`]).
+pub fn phase(assessment: &Assessment, now: NaiveDateTime) -> Phase {
+    let state = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Cancelled);
+    if state == AssessmentState::Cancelled {
+        return Phase::Cancelled;
+    }
+    if PadKind::parse(&assessment.pad_kind) != Ok(PadKind::TakeHome) {
+        return Phase::Live;
+    }
+    match state {
+        AssessmentState::Invited => match assessment.start_by {
+            Some(start_by) if now > start_by => Phase::LinkExpired,
+            Some(start_by) => Phase::Ready { start_by },
+            None => Phase::Ready {
+                start_by: TakeHomeTerms::default().start_by(assessment.created_at),
+            },
+        },
+        AssessmentState::Started => Phase::InProgress {
+            deadline: deadline_of(assessment),
+        },
+        AssessmentState::Submitted | AssessmentState::Passed | AssessmentState::Failed => {
+            Phase::Submitted {
+                time_ran_out: assessment.time_ran_out,
+            }
+        }
+        AssessmentState::Expired => Phase::Expired,
+        AssessmentState::Cancelled => Phase::Cancelled,
+    }
+}
+
+fn deadline_of(assessment: &Assessment) -> NaiveDateTime {
+    assessment.deadline_at.unwrap_or_else(|| {
+        let started = assessment.started_at.unwrap_or(assessment.created_at);
+        terms::deadline(started, time_limit(assessment))
+    })
+}
+
+/// The assessment's time limit in minutes.
+pub fn time_limit(assessment: &Assessment) -> i32 {
+    assessment
+        .time_limit_minutes
+        .unwrap_or(TakeHomeTerms::default().time_limit_minutes)
+}
+
+/// The attempt behind `token` as it stands at `now`; a started one whose deadline has passed is
+/// handed in (or expired) first.
+pub fn open(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<Attempt, AttemptError> {
+    let assessment = assessments::by_token(conn, token)?.ok_or(AttemptError::UnknownLink)?;
+    let assessment = match phase(&assessment, now) {
+        Phase::InProgress { deadline } if now >= deadline => {
+            write_transaction(conn, |conn| -> Result<_, AttemptError> {
+                let mut locked = locked(conn, token)?;
+                settle(conn, &mut locked, now)?;
+                Ok(locked)
+            })?
+        }
+        _ => assessment,
+    };
+    let latest = snapshots::latest(conn, &assessment.id)?;
+    Ok(Attempt {
+        phase: phase(&assessment, now),
+        assessment,
+        latest,
+    })
+}
+
+/// *Start*: the clock begins now and runs for the assessment's time limit. Starting again
+/// changes nothing (the deadline stays); returns the assessment as it then stands.
+pub fn start(
+    conn: &mut DbConn,
+    token: &str,
+    now: NaiveDateTime,
+) -> Result<Assessment, AttemptError> {
+    step(conn, token, now, |conn, assessment| {
+        match phase(assessment, now) {
+            Phase::Ready { .. } => {
+                let state = AssessmentState::Invited
+                    .advance(AssessmentState::Started)
+                    .expect("an invitation can start");
+                let deadline = terms::deadline(now, time_limit(assessment));
+                assessments::record_start(conn, &assessment.id, state, now, deadline)?;
+                assessment.state = state.as_str().into();
+                assessment.started_at = Some(now);
+                assessment.deadline_at = Some(deadline);
+                Ok(Ok(()))
+            }
+            Phase::InProgress { .. } => Ok(Ok(())),
+            closed => Ok(Err(AttemptError::Closed(closed))),
+        }
+    })
+    .map(|(assessment, ())| assessment)
+}
+
+/// An autosave (or *Save*): kept as one more snapshot, if the test is in progress.
+pub fn save(
+    conn: &mut DbConn,
+    token: &str,
+    code: &str,
+    now: NaiveDateTime,
+) -> Result<(Assessment, Snapshot), AttemptError> {
+    check_size(code)?;
+    step(conn, token, now, |conn, assessment| {
+        match phase(assessment, now) {
+            Phase::InProgress { .. } => Ok(Ok(snapshots::add(conn, &assessment.id, code, now)?)),
+            closed => Ok(Err(AttemptError::Closed(closed))),
+        }
+    })
+}
+
+/// *Submit*: `code` is kept as the last snapshot (unless it is the last save already) and the
+/// test is handed in.
+pub fn submit(
+    conn: &mut DbConn,
+    token: &str,
+    code: &str,
+    now: NaiveDateTime,
+) -> Result<Assessment, AttemptError> {
+    check_size(code)?;
+    step(conn, token, now, |conn, assessment| {
+        match phase(assessment, now) {
+            Phase::InProgress { .. } => {
+                let unchanged =
+                    snapshots::latest(conn, &assessment.id)?.is_some_and(|s| s.code == code);
+                if !unchanged {
+                    snapshots::add(conn, &assessment.id, code, now)?;
+                }
+                end(
+                    conn,
+                    assessment,
+                    AssessmentState::Submitted,
+                    Some(now),
+                    false,
+                )?;
+                Ok(Ok(()))
+            }
+            closed => Ok(Err(AttemptError::Closed(closed))),
+        }
+    })
+    .map(|(assessment, ())| assessment)
+}
+
+fn check_size(code: &str) -> Result<(), AttemptError> {
+    if code.len() > MAX_CODE_BYTES {
+        return Err(AttemptError::TooLarge(code.len()));
+    }
+    Ok(())
+}
+
+type StepResult<T> = Result<Result<T, AttemptError>, diesel::result::Error>;
+
+/// Runs `action` on the locked assessment after the deadline has had its effect. The deadline's
+/// effect is committed even when `action` refuses (the refusal itself changes nothing).
+fn step<T>(
+    conn: &mut DbConn,
+    token: &str,
+    now: NaiveDateTime,
+    action: impl FnOnce(&mut DbConn, &mut Assessment) -> StepResult<T>,
+) -> Result<(Assessment, T), AttemptError> {
+    write_transaction(conn, |conn| -> Result<_, AttemptError> {
+        let mut assessment = locked(conn, token)?;
+        settle(conn, &mut assessment, now)?;
+        let outcome = action(conn, &mut assessment)?;
+        Ok(outcome.map(|value| (assessment, value)))
+    })?
+}
+
+fn locked(conn: &mut DbConn, token: &str) -> Result<Assessment, AttemptError> {
+    assessments::by_token_for_update(conn, token)?.ok_or(AttemptError::UnknownLink)
+}
+
+/// When a started assessment's deadline has passed: its last save is the submission, made when
+/// the time ran out; with nothing saved it expires.
+fn settle(
+    conn: &mut DbConn,
+    assessment: &mut Assessment,
+    now: NaiveDateTime,
+) -> Result<(), diesel::result::Error> {
+    let Phase::InProgress { deadline } = phase(assessment, now) else {
+        return Ok(());
+    };
+    if now < deadline {
+        return Ok(());
+    }
+    if snapshots::latest(conn, &assessment.id)?.is_some() {
+        end(
+            conn,
+            assessment,
+            AssessmentState::Submitted,
+            Some(deadline),
+            true,
+        )
+    } else {
+        end(conn, assessment, AssessmentState::Expired, None, true)
+    }
+}
+
+fn end(
+    conn: &mut DbConn,
+    assessment: &mut Assessment,
+    to: AssessmentState,
+    submitted_at: Option<NaiveDateTime>,
+    time_ran_out: bool,
+) -> Result<(), diesel::result::Error> {
+    let from = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Cancelled);
+    let state = from.advance(to).map_err(|e| {
+        diesel::result::Error::QueryBuilderError(
+            format!("assessment {}: {e}", assessment.id).into(),
+        )
+    })?;
+    assessments::record_end(conn, &assessment.id, state, submitted_at, time_ran_out)?;
+    assessment.state = state.as_str().into();
+    assessment.submitted_at = submitted_at;
+    assessment.time_ran_out = time_ran_out;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assessment(pad_kind: &str, state: AssessmentState, at: NaiveDateTime) -> Assessment {
+        Assessment {
+            id: "a".into(),
+            org_id: "o".into(),
+            configuration_id: "c".into(),
+            opportunity_id: "opp".into(),
+            candidate_name: "Ada".into(),
+            token: "t".into(),
+            pad_kind: pad_kind.into(),
+            question_title: None,
+            question_prompt: None,
+            tag_name: "tag".into(),
+            state: state.as_str().into(),
+            event_id: "e".into(),
+            created_at: at,
+            question_language: "python".into(),
+            starter_code: String::new(),
+            time_limit_minutes: Some(120),
+            start_by: Some(at + chrono::Duration::days(7)),
+            started_at: None,
+            deadline_at: None,
+            submitted_at: None,
+            time_ran_out: false,
+        }
+    }
+
+    #[test]
+    fn the_phase_follows_the_state_and_the_dates() {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let invited = assessment("take_home", AssessmentState::Invited, at);
+        assert_eq!(
+            phase(&invited, at),
+            Phase::Ready {
+                start_by: at + chrono::Duration::days(7)
+            }
+        );
+        assert_eq!(
+            phase(&invited, at + chrono::Duration::days(8)),
+            Phase::LinkExpired
+        );
+        let live = assessment("live", AssessmentState::Invited, at);
+        assert_eq!(phase(&live, at + chrono::Duration::days(30)), Phase::Live);
+        let withdrawn = assessment("live", AssessmentState::Cancelled, at);
+        assert_eq!(phase(&withdrawn, at), Phase::Cancelled);
+        let mut started = assessment("take_home", AssessmentState::Started, at);
+        started.deadline_at = Some(at + chrono::Duration::hours(2));
+        assert_eq!(
+            phase(&started, at),
+            Phase::InProgress {
+                deadline: at + chrono::Duration::hours(2)
+            }
+        );
+    }
+}
