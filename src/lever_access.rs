@@ -324,7 +324,7 @@ mod tests {
             |tuning| LeverAccess::new(LeverHosts::default(), tuning, SecretKey::generate());
         let lever = format!("{:?}", access(Tuning::default()).limiters);
         assert!(
-            lever.contains("rate_per_sec: 10.0") && lever.contains("burst: 20"),
+            lever.contains("rate_per_sec: 9.0") && lever.contains("burst: 18"),
             "{lever}"
         );
         let fast = Tuning {

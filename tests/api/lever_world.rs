@@ -260,13 +260,14 @@ pub async fn connected(backend: Backend) -> (TestApp, LeverAccount) {
     connected_with(backend, |_| {}).await
 }
 
-/// `connected`, with Lever's real rate limit (10/s, bursts of 20) in the simulator and in
-/// leverbridge's client, as production runs.
+/// `connected`, with Lever's real rate limit (10/s, bursts of 20) in the simulator and
+/// leverbridge's client at its production pace (a tenth under it), as production runs.
 pub async fn connected_at_levers_pace(backend: Backend) -> (TestApp, LeverAccount) {
     let lever = LeverAccount::with_rate(RateLimit::LEVER).await;
     connected_to(lever, backend, |settings| {
-        settings.tuning.lever_rate_per_sec = RateLimit::LEVER.per_second;
-        settings.tuning.lever_burst = RateLimit::LEVER.burst as u32;
+        let production = leverbridge::config::Tuning::default();
+        settings.tuning.lever_rate_per_sec = production.lever_rate_per_sec;
+        settings.tuning.lever_burst = production.lever_burst;
     })
     .await
 }
