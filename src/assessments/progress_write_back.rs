@@ -1,6 +1,7 @@
-//! Writing an assessment's progress back to Lever after its invitation: when a reviewer scores
-//! it, `{prefix}: Passed` or `{prefix}: Failed` replaces whichever progress tag it carries
-//! (`{prefix}: Candidate Invited` or `{prefix}: Assessment in Progress`), a result note is written (notifying the followers per Settings) and a passing
+//! Writing an assessment's progress back to Lever after its invitation: when the candidate
+//! starts, `{prefix}: Assessment in Progress` replaces `{prefix}: Candidate Invited`; when a
+//! reviewer scores it, `{prefix}: Passed` or `{prefix}: Failed` replaces whichever progress tag
+//! it carries, a result note is written (notifying the followers per Settings) and a passing
 //! candidate moves to the Settings' pass stage. Each step only when Settings switches it on.
 //!
 //! What is written follows the assessment's state when the job runs, not the event that
@@ -25,6 +26,7 @@ pub const IN_PROGRESS: &str = "Assessment in Progress";
 pub const PASSED: &str = "Passed";
 pub const FAILED: &str = "Failed";
 
+pub const STEP_IN_PROGRESS_TAG: &str = "tag_in_progress";
 pub const STEP_RESULT_TAG: &str = "tag_result";
 pub const STEP_RESULT_NOTE: &str = "result_note";
 pub const STEP_PASS_STAGE: &str = "pass_stage";
@@ -71,16 +73,22 @@ fn result_progress(state: AssessmentState) -> Option<&'static str> {
 pub fn due_steps(state: AssessmentState, settings: &OrgSettings) -> Vec<&'static str> {
     let on = settings.write_backs;
     let mut steps = Vec::new();
-    if matches!(state, AssessmentState::Passed | AssessmentState::Failed) {
-        if on.progress_tags {
-            steps.push(STEP_RESULT_TAG);
+    match state {
+        AssessmentState::Started | AssessmentState::Submitted if on.progress_tags => {
+            steps.push(STEP_IN_PROGRESS_TAG)
         }
-        if on.note {
-            steps.push(STEP_RESULT_NOTE);
+        AssessmentState::Passed | AssessmentState::Failed => {
+            if on.progress_tags {
+                steps.push(STEP_RESULT_TAG);
+            }
+            if on.note {
+                steps.push(STEP_RESULT_NOTE);
+            }
+            if state == AssessmentState::Passed && settings.pass_stage_id.is_some() {
+                steps.push(STEP_PASS_STAGE);
+            }
         }
-        if state == AssessmentState::Passed && settings.pass_stage_id.is_some() {
-            steps.push(STEP_PASS_STAGE);
-        }
+        _ => {}
     }
     steps
 }
@@ -153,6 +161,11 @@ pub async fn write(
     let tag = |progress: &str| settings.progress_tag(progress);
     for step in pending {
         match step {
+            STEP_IN_PROGRESS_TAG => {
+                let wanted = tag(IN_PROGRESS);
+                let previous = [tag(INVITED)];
+                replace_tag(client, &opportunity, wanted, &previous, perform_as).await?;
+            }
             STEP_RESULT_TAG => {
                 let wanted = tag(result_progress(state).expect("a scored state"));
                 let previous = [tag(INVITED), tag(IN_PROGRESS)];
@@ -232,6 +245,11 @@ pub fn step_label(
         write_back::STEP_LINK => "Link added to the candidate's Lever profile".into(),
         write_back::STEP_TAG => format!("Tag “{}” added in Lever", tag(INVITED)),
         write_back::STEP_NOTE => "Invitation note written in Lever".into(),
+        STEP_IN_PROGRESS_TAG => format!(
+            "Tag “{}” replaced “{}” in Lever",
+            tag(IN_PROGRESS),
+            tag(INVITED)
+        ),
         STEP_RESULT_TAG => match result_progress(state) {
             Some(result) => format!("Tag “{}” replaced the progress tag in Lever", tag(result)),
             None => "Result tag replaced the progress tag in Lever".into(),
@@ -253,7 +271,10 @@ mod tests {
     #[test]
     fn the_steps_follow_the_state_and_the_settings() {
         let mut settings = OrgSettings::defaults();
-        assert!(due_steps(AssessmentState::Submitted, &settings).is_empty());
+        assert_eq!(
+            due_steps(AssessmentState::Started, &settings),
+            [STEP_IN_PROGRESS_TAG]
+        );
         assert_eq!(
             due_steps(AssessmentState::Passed, &settings),
             [STEP_RESULT_TAG, STEP_RESULT_NOTE]
@@ -272,6 +293,7 @@ mod tests {
             note: false,
             ..settings.write_backs
         };
+        assert!(due_steps(AssessmentState::Started, &settings).is_empty());
         assert_eq!(
             due_steps(AssessmentState::Passed, &settings),
             [STEP_PASS_STAGE]

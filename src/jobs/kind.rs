@@ -5,7 +5,8 @@
 pub enum JobKind {
     /// A candidate moved to a stage in Lever ([`super::stage_change`]).
     StageChange,
-    /// An assessment was scored: its progress tag, result note and stage are written to Lever ([`super::progress_write_back`]).
+    /// An assessment moved on (started, scored): its progress tag, result note and stage are
+    /// written to Lever ([`super::progress_write_back`]).
     ProgressWriteBack,
     /// Panics when run: how the unit tests make a job that panics.
     #[cfg(test)]

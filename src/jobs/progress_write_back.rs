@@ -1,4 +1,5 @@
-//! An assessment moved on (a reviewer scored it): write its progress back to Lever ([`crate::assessments::progress_write_back`] decides what and how).
+//! An assessment moved on (the candidate started, a reviewer scored it): write its progress
+//! back to Lever ([`crate::assessments::progress_write_back`] decides what and how).
 
 use super::stage_change::{lever_failure, retry_db};
 use super::worker::{JobFailure, Run};

@@ -1,7 +1,7 @@
 //! The reviewer's side: an assessment's detail page (timeline, submission, playback), the
-//! scoring form (who may score, what is refused), and the result written back to Lever when a
-//! reviewer scores: progress tags, the result note, the stage move; each only when Settings
-//! switches it on, and never twice.
+//! scoring form (who may score, what is refused), and the progress written back to Lever when
+//! the candidate starts and when a reviewer scores: progress tags, the result note, the stage
+//! move; each only when Settings switches it on, and never twice.
 
 use diesel::prelude::*;
 use leverbridge::assessments::{progress_write_back, AssessmentState};
@@ -144,9 +144,14 @@ async fn a_started_then_passed_assessment_is_shown_and_written_back(backend: Bac
     let (opportunity, path) = invite(&app, &lever, "Grace Hopper").await;
     assert!(tags(&lever.opportunity(&opportunity).await).contains(&INVITED.to_owned()));
 
+    // Starting queues the progress tag with the start itself.
     let candidate = app.as_new_session().await;
     let response = candidate.post_raw(&format!("{path}/start"), &[]).await;
     assert_eq!(response.status(), 303);
+    assert_eq!(app.drain().await, 1, "the start queued its write-back");
+    let held = tags(&lever.opportunity(&opportunity).await);
+    assert!(held.contains(&IN_PROGRESS.to_owned()), "{held:?}");
+    assert!(!held.contains(&INVITED.to_owned()), "replaced: {held:?}");
 
     for code in ["def allow():\n    pass", "def allow():\n    return True"] {
         let response = candidate
@@ -181,6 +186,7 @@ async fn a_started_then_passed_assessment_is_shown_and_written_back(backend: Bac
         "Submitted by the candidate",
         "Link added to the candidate&#39;s Lever profile",
         "Tag “leverbridge: Candidate Invited” added in Lever",
+        "Tag “leverbridge: Assessment in Progress” replaced “leverbridge: Candidate Invited” in Lever",
         "<h2 class=\"card-title\">Submission</h2>",
         "Snapshot 3 of 3",
         "<code class=\"language-python\">def allow():\n    return bucket.take() &#62; 0  # &#60;done&#62;</code>",
@@ -229,7 +235,7 @@ async fn a_started_then_passed_assessment_is_shown_and_written_back(backend: Bac
     assert!(scoring.scored_by.is_some() && scoring.scored_at.is_some());
     app.drain().await;
 
-    // Lever: the Passed tag replaced Invited; the note; the stage move.
+    // Lever: the Passed tag replaced In Progress; the note; the stage move.
     let held = lever.opportunity(&opportunity).await;
     let now_tags = tags(&held);
     assert!(now_tags.contains(&PASSED.to_owned()), "{now_tags:?}");
