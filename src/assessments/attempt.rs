@@ -8,7 +8,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::{terms, AssessmentState, TakeHomeTerms};
+use super::{progress_write_back, terms, AssessmentState, TakeHomeTerms};
 use crate::db::assessments::{self, Assessment};
 use crate::db::connection::write_transaction;
 use crate::db::snapshots::{self, Snapshot};
@@ -137,8 +137,9 @@ pub fn open(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<Attemp
     })
 }
 
-/// *Start*: the clock begins now and runs for the assessment's time limit. Starting again
-/// changes nothing (the deadline stays); returns the assessment as it then stands.
+/// *Start*: the clock begins now and runs for the assessment's time limit, and the progress
+/// tag's write-back to Lever is queued. Starting again changes nothing (the deadline stays);
+/// returns the assessment as it then stands.
 pub fn start(
     conn: &mut DbConn,
     token: &str,
@@ -155,6 +156,9 @@ pub fn start(
                 assessment.state = state.as_str().into();
                 assessment.started_at = Some(now);
                 assessment.deadline_at = Some(deadline);
+                // Lever's progress tag follows: queued with the start, so it is never lost.
+                let attempts = crate::config::Tuning::default().job_max_attempts;
+                progress_write_back::enqueue(conn, assessment, attempts)?;
                 Ok(Ok(()))
             }
             Phase::InProgress { .. } => Ok(Ok(())),

@@ -1,8 +1,11 @@
 //! The assessment lifecycle: created (the candidate is invited) and written back to Lever as a
 //! link, a progress tag and a note; then started, saved and submitted on the candidate's pages
-//! under the [`TakeHomeTerms`] it was sent with.
+//! under the [`TakeHomeTerms`] it was sent with; then scored by a reviewer, each step after the
+//! invitation written back to Lever by [`progress_write_back`].
 
 pub mod attempt;
+pub mod progress_write_back;
+pub mod scoring;
 pub mod state;
 pub mod terms;
 pub mod write_back;

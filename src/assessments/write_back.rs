@@ -101,14 +101,14 @@ pub async fn invite(
     Ok(())
 }
 
-async fn step_done(db: &Db, assessment: &Assessment, step: &'static str) -> bool {
+pub(super) async fn step_done(db: &Db, assessment: &Assessment, step: &'static str) -> bool {
     let id = assessment.id.clone();
     db.run(move |conn| db::assessments::step_done(conn, &id, step).map_err(db::DbError::from))
         .await
         .unwrap_or(false)
 }
 
-async fn record(db: &Db, assessment: &Assessment, step: &'static str) {
+pub(super) async fn record(db: &Db, assessment: &Assessment, step: &'static str) {
     let id = assessment.id.clone();
     if let Err(e) = db
         .run(move |conn| db::assessments::record_step(conn, &id, step).map_err(db::DbError::from))

@@ -157,6 +157,97 @@ pub fn record_end(
     Ok(())
 }
 
+/// A reviewer's score of an assessment; all `None` until it is scored. (The result is the
+/// assessment's state.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = assessments)]
+pub struct Scoring {
+    /// 0–100.
+    pub score: Option<i32>,
+    pub failure_reason: Option<String>,
+    /// The leverbridge user who scored it.
+    pub scored_by: Option<String>,
+    pub scored_at: Option<NaiveDateTime>,
+}
+
+/// The organization's assessment `id`.
+pub fn find(conn: &mut DbConn, org_id: &str, id: &str) -> QueryResult<Option<Assessment>> {
+    assessments::table
+        .filter(assessments::org_id.eq(org_id))
+        .filter(assessments::id.eq(id))
+        .select(Assessment::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The organization's assessment `id`, locked until the transaction ends (see
+/// [`by_token_for_update`]), so two reviewers scoring at once cannot both succeed.
+pub fn find_for_update(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+) -> QueryResult<Option<Assessment>> {
+    let query = assessments::table
+        .filter(assessments::org_id.eq(org_id))
+        .filter(assessments::id.eq(id));
+    match conn {
+        DbConn::Pg(pg) => query
+            .select(Assessment::as_select())
+            .for_update()
+            .first(pg)
+            .optional(),
+        DbConn::Sqlite(lite) => query.select(Assessment::as_select()).first(lite).optional(),
+    }
+}
+
+/// The assessment `id` whatever its organization (a job knows the id only).
+pub fn by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<(Assessment, Scoring)>> {
+    assessments::table
+        .find(id)
+        .select((Assessment::as_select(), Scoring::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// The score of assessment `id`.
+pub fn scoring(conn: &mut DbConn, id: &str) -> QueryResult<Scoring> {
+    assessments::table
+        .find(id)
+        .select(Scoring::as_select())
+        .first(conn)
+}
+
+/// A reviewer scored the assessment: it is now `state` (passed or failed).
+pub fn record_score(
+    conn: &mut DbConn,
+    id: &str,
+    state: AssessmentState,
+    score: i32,
+    failure_reason: Option<&str>,
+    scored_by: &str,
+    scored_at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(assessments::table.find(id))
+        .set((
+            assessments::state.eq(state.as_str()),
+            assessments::score.eq(Some(score)),
+            assessments::failure_reason.eq(failure_reason),
+            assessments::scored_by.eq(Some(scored_by)),
+            assessments::scored_at.eq(Some(scored_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The write-back steps done for the assessment and when, oldest first.
+pub fn steps(conn: &mut DbConn, assessment_id: &str) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    assessment_steps::table
+        .filter(assessment_steps::assessment_id.eq(assessment_id))
+        .order(assessment_steps::done_at.asc())
+        .select((assessment_steps::step, assessment_steps::done_at))
+        .load(conn)
+}
+
 pub fn count(conn: &mut DbConn, org_id: &str) -> QueryResult<i64> {
     assessments::table
         .filter(assessments::org_id.eq(org_id))

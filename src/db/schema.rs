@@ -213,6 +213,10 @@ diesel::table! {
         deadline_at -> Nullable<Timestamp>,
         submitted_at -> Nullable<Timestamp>,
         time_ran_out -> Bool,
+        score -> Nullable<Integer>,
+        failure_reason -> Nullable<Text>,
+        scored_by -> Nullable<Text>,
+        scored_at -> Nullable<Timestamp>,
     }
 }
 

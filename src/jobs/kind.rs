@@ -5,6 +5,9 @@
 pub enum JobKind {
     /// A candidate moved to a stage in Lever ([`super::stage_change`]).
     StageChange,
+    /// An assessment moved on (started, scored): its progress tag, result note and stage are
+    /// written to Lever ([`super::progress_write_back`]).
+    ProgressWriteBack,
     /// Panics when run: how the unit tests make a job that panics.
     #[cfg(test)]
     Panic,
@@ -14,6 +17,7 @@ impl JobKind {
     /// Every kind, for reading stored names back.
     const ALL: &'static [JobKind] = &[
         JobKind::StageChange,
+        JobKind::ProgressWriteBack,
         #[cfg(test)]
         JobKind::Panic,
     ];
@@ -22,6 +26,7 @@ impl JobKind {
     pub const fn as_str(self) -> &'static str {
         match self {
             JobKind::StageChange => "stage_change",
+            JobKind::ProgressWriteBack => "progress_write_back",
             #[cfg(test)]
             JobKind::Panic => "test_panic",
         }
@@ -49,6 +54,7 @@ mod tests {
             assert_eq!(JobKind::from_stored(kind.as_str()), Some(*kind));
         }
         assert_eq!(JobKind::StageChange.as_str(), "stage_change");
+        assert_eq!(JobKind::ProgressWriteBack.as_str(), "progress_write_back");
         assert_eq!(JobKind::from_stored("no_such_kind"), None);
     }
 }

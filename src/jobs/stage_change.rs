@@ -329,8 +329,8 @@ async fn create_assessment(
         .map_err(retry_db)
 }
 
-/// What a Lever error means for the job.
-async fn lever_failure(
+/// What a Lever error means for the job (the progress write-back's too).
+pub(super) async fn lever_failure(
     run: &Run<'_>,
     connection: &LeverConnection,
     error: LeverError,
@@ -367,7 +367,7 @@ async fn lever_failure(
     }
 }
 
-fn retry_db(e: DbError) -> JobFailure {
+pub(super) fn retry_db(e: DbError) -> JobFailure {
     JobFailure::Retry(format!("database: {e}"))
 }
 

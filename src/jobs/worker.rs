@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use super::crew::Crew;
 use super::queue::{self, Backoff, Job};
-use super::{stage_change, JobKind};
+use super::{progress_write_back, stage_change, JobKind};
 use crate::config::Settings;
 use crate::db::{self, Db, DbConn, DbError};
 use crate::lever::{LeverCall, LeverClient};
@@ -73,6 +73,7 @@ impl Run<'_> {
     async fn dispatch(&self) -> Result<(), JobFailure> {
         match self.job.kind() {
             Some(JobKind::StageChange) => stage_change::run(self).await,
+            Some(JobKind::ProgressWriteBack) => progress_write_back::run(self).await,
             #[cfg(test)]
             Some(JobKind::Panic) => panic!("a test job panicked"),
             None => Err(JobFailure::Retry(format!(

@@ -34,6 +34,8 @@ struct AssessmentsPage {
 }
 
 struct Row {
+    /// For the link to its detail page.
+    id: String,
     candidate: String,
     opportunity_id: String,
     configuration: String,
@@ -51,7 +53,8 @@ pub struct ListQuery {
     after: Option<String>,
 }
 
-fn badge(state: AssessmentState) -> &'static str {
+/// The badge colour of a state.
+pub(super) fn badge(state: AssessmentState) -> &'static str {
     match state {
         AssessmentState::Passed => "ok",
         AssessmentState::Invited | AssessmentState::Started | AssessmentState::Submitted => "info",
@@ -133,6 +136,7 @@ pub async fn list(org: OrgPage, query: web::Query<ListQuery>) -> Result<HttpResp
         .map(|a| {
             let state = AssessmentState::parse(&a.state).unwrap_or(AssessmentState::Invited);
             Row {
+                id: a.id.clone(),
                 candidate: a.candidate_name.clone(),
                 opportunity_id: a.opportunity_id.clone(),
                 configuration: configuration_names

@@ -1,5 +1,6 @@
 //! The dashboard, the login, health checks: actix handlers, one module per page.
 
+mod assessment_detail;
 mod assessments;
 pub mod auth;
 pub mod body_deadline;
@@ -65,6 +66,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/orgs/{org}")
                 .route("", web::get().to(overview::show))
                 .route("/assessments", web::get().to(assessments::list))
+                .route("/assessments/{id}", web::get().to(assessment_detail::show))
+                .route(
+                    "/assessments/{id}/score",
+                    web::post().to(assessment_detail::score),
+                )
                 .route("/connection", web::get().to(connection::show))
                 .route("/connection", web::post().to(connection::connect))
                 .route(

@@ -21,6 +21,7 @@ mod lever_sim;
 mod lever_world;
 mod login_limits;
 mod questions;
+mod scoring;
 mod sessions;
 mod settings;
 mod workers;

@@ -1,0 +1,303 @@
+//! Writing an assessment's progress back to Lever after its invitation: when the candidate
+//! starts, `{prefix}: Assessment in Progress` replaces `{prefix}: Candidate Invited`; when a
+//! reviewer scores it, `{prefix}: Passed` or `{prefix}: Failed` replaces whichever progress tag
+//! it carries, a result note is written (notifying the followers per Settings) and a passing
+//! candidate moves to the Settings' pass stage. Each step only when Settings switches it on.
+//!
+//! What is written follows the assessment's state when the job runs, not the event that
+//! queued it, so jobs that run late or out of order still leave Lever right. Each step is
+//! recorded in `assessment_steps` once done and skipped afterwards; a step whose recording
+//! was lost (a crash right after Lever answered) finds its work in Lever and does not repeat
+//! it: a tag present is not added, the note is found by its reference, a candidate already at
+//! the pass stage is not moved.
+
+use serde::{Deserialize, Serialize};
+
+use super::write_back::{self, record, step_done};
+use super::{AssessmentState, INVITED};
+use crate::db::assessments::{Assessment, Scoring};
+use crate::db::{Db, DbConn};
+use crate::domain::OrgSettings;
+use crate::jobs::{self, JobKind, NewJob};
+use crate::lever::{LeverClient, LeverError, NewNote};
+
+/// The progress tag of a started assessment: `{prefix}: Assessment in Progress`.
+pub const IN_PROGRESS: &str = "Assessment in Progress";
+pub const PASSED: &str = "Passed";
+pub const FAILED: &str = "Failed";
+
+pub const STEP_IN_PROGRESS_TAG: &str = "tag_in_progress";
+pub const STEP_RESULT_TAG: &str = "tag_result";
+pub const STEP_RESULT_NOTE: &str = "result_note";
+pub const STEP_PASS_STAGE: &str = "pass_stage";
+
+/// The job's payload.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Payload {
+    pub assessment_id: String,
+}
+
+/// Queues the write-back of `assessment`'s progress. Call it in the transaction that changes
+/// its state.
+pub fn enqueue(
+    conn: &mut DbConn,
+    assessment: &Assessment,
+    max_attempts: i32,
+) -> diesel::QueryResult<()> {
+    let payload = Payload {
+        assessment_id: assessment.id.clone(),
+    };
+    jobs::enqueue(
+        conn,
+        &NewJob {
+            org_id: &assessment.org_id,
+            kind: JobKind::ProgressWriteBack,
+            payload: serde_json::to_value(payload).expect("a payload of strings serialises"),
+            event_id: None,
+            max_attempts,
+        },
+    )?;
+    Ok(())
+}
+
+/// The progress tag of a scored assessment.
+fn result_progress(state: AssessmentState) -> Option<&'static str> {
+    match state {
+        AssessmentState::Passed => Some(PASSED),
+        AssessmentState::Failed => Some(FAILED),
+        _ => None,
+    }
+}
+
+/// The steps `assessment`'s state calls for under `settings`, in the order they are done.
+pub fn due_steps(state: AssessmentState, settings: &OrgSettings) -> Vec<&'static str> {
+    let on = settings.write_backs;
+    let mut steps = Vec::new();
+    match state {
+        AssessmentState::Started | AssessmentState::Submitted if on.progress_tags => {
+            steps.push(STEP_IN_PROGRESS_TAG)
+        }
+        AssessmentState::Passed | AssessmentState::Failed => {
+            if on.progress_tags {
+                steps.push(STEP_RESULT_TAG);
+            }
+            if on.note {
+                steps.push(STEP_RESULT_NOTE);
+            }
+            if state == AssessmentState::Passed && settings.pass_stage_id.is_some() {
+                steps.push(STEP_PASS_STAGE);
+            }
+        }
+        _ => {}
+    }
+    steps
+}
+
+/// The reference written into the result note, by which a rerun recognises it.
+pub fn result_note_reference(assessment: &Assessment) -> String {
+    format!("leverbridge result ref {}", assessment.id)
+}
+
+/// The result note: score, result, failure reason, who scored it and where to read it.
+pub fn result_note_text(
+    assessment: &Assessment,
+    scoring: &Scoring,
+    scorer: &str,
+    detail_url: &str,
+) -> String {
+    let state = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Failed);
+    let question = assessment
+        .question_title
+        .as_deref()
+        .map(|t| format!(" on “{t}”"))
+        .unwrap_or_default();
+    let mut text = format!(
+        "leverbridge result for {name}{question}: {result}, score {score}/100.",
+        name = assessment.candidate_name,
+        result = state.label(),
+        score = scoring.score.unwrap_or_default(),
+    );
+    if let Some(reason) = scoring.failure_reason.as_deref() {
+        text.push_str(&format!("\nFailure reason: {reason}"));
+    }
+    text.push_str(&format!(
+        "\nScored by {scorer}. Submission and playback: {detail_url}\n{}",
+        result_note_reference(assessment)
+    ));
+    text
+}
+
+/// Everything the result note needs beyond the assessment.
+pub struct ResultNote<'a> {
+    pub scoring: &'a Scoring,
+    /// Who scored it, as leverbridge knows them (their e-mail address).
+    pub scorer: &'a str,
+    /// The assessment's detail page on leverbridge.
+    pub detail_url: &'a str,
+}
+
+/// Does every step `assessment`'s state calls for that is switched on and not yet recorded.
+pub async fn write(
+    db: &Db,
+    client: &LeverClient,
+    assessment: &Assessment,
+    note: &ResultNote<'_>,
+    settings: &OrgSettings,
+    perform_as: &str,
+) -> Result<(), LeverError> {
+    let state = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Cancelled);
+    let mut pending = Vec::new();
+    for step in due_steps(state, settings) {
+        if !step_done(db, assessment, step).await {
+            pending.push(step);
+        }
+    }
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let opportunity_id = assessment.opportunity_id.as_str();
+    // Lever's tags and stage now decide what is still to write.
+    let opportunity = client.get_opportunity(opportunity_id).await?;
+    let tag = |progress: &str| settings.progress_tag(progress);
+    for step in pending {
+        match step {
+            STEP_IN_PROGRESS_TAG => {
+                let wanted = tag(IN_PROGRESS);
+                let previous = [tag(INVITED)];
+                replace_tag(client, &opportunity, wanted, &previous, perform_as).await?;
+            }
+            STEP_RESULT_TAG => {
+                let wanted = tag(result_progress(state).expect("a scored state"));
+                let previous = [tag(INVITED), tag(IN_PROGRESS)];
+                replace_tag(client, &opportunity, wanted, &previous, perform_as).await?;
+            }
+            STEP_RESULT_NOTE => {
+                let reference = result_note_reference(assessment);
+                let already = client
+                    .list_notes(opportunity_id)
+                    .await?
+                    .iter()
+                    .any(|n| n.body().contains(&reference));
+                if !already {
+                    let new = NewNote {
+                        value: result_note_text(
+                            assessment,
+                            note.scoring,
+                            note.scorer,
+                            note.detail_url,
+                        ),
+                        score: None,
+                        secret: false,
+                        notify_followers: settings.notify_followers,
+                    };
+                    client.create_note(opportunity_id, new, perform_as).await?;
+                }
+            }
+            STEP_PASS_STAGE => {
+                let stage = settings.pass_stage_id.as_deref().expect("a pass stage");
+                if opportunity.stage_id.as_deref() != Some(stage) {
+                    client
+                        .change_stage(opportunity_id, stage, perform_as)
+                        .await?;
+                }
+            }
+            other => unreachable!("no write-back step {other}"),
+        }
+        record(db, assessment, step).await;
+    }
+    Ok(())
+}
+
+/// Adds `wanted` unless the opportunity carries it, then removes those of `previous` it
+/// carries (in that order, so the candidate never goes without a progress tag).
+async fn replace_tag(
+    client: &LeverClient,
+    opportunity: &crate::lever::Opportunity,
+    wanted: String,
+    previous: &[String],
+    perform_as: &str,
+) -> Result<(), LeverError> {
+    let id = opportunity.id.as_str();
+    if !opportunity.tags.contains(&wanted) {
+        client.add_tags(id, &[wanted], perform_as).await?;
+    }
+    let carried: Vec<String> = previous
+        .iter()
+        .filter(|t| opportunity.tags.contains(t))
+        .cloned()
+        .collect();
+    if !carried.is_empty() {
+        client.remove_tags(id, &carried, perform_as).await?;
+    }
+    Ok(())
+}
+
+/// A write-back step of an assessment now in `state`, in words, for its timeline;
+/// `stage_name` names a stage id.
+pub fn step_label(
+    step: &str,
+    state: AssessmentState,
+    settings: &OrgSettings,
+    stage_name: &dyn Fn(&str) -> Option<String>,
+) -> String {
+    let tag = |progress: &str| settings.progress_tag(progress);
+    match step {
+        write_back::STEP_LINK => "Link added to the candidate's Lever profile".into(),
+        write_back::STEP_TAG => format!("Tag “{}” added in Lever", tag(INVITED)),
+        write_back::STEP_NOTE => "Invitation note written in Lever".into(),
+        STEP_IN_PROGRESS_TAG => format!(
+            "Tag “{}” replaced “{}” in Lever",
+            tag(IN_PROGRESS),
+            tag(INVITED)
+        ),
+        STEP_RESULT_TAG => match result_progress(state) {
+            Some(result) => format!("Tag “{}” replaced the progress tag in Lever", tag(result)),
+            None => "Result tag replaced the progress tag in Lever".into(),
+        },
+        STEP_RESULT_NOTE => "Result note written in Lever".into(),
+        STEP_PASS_STAGE => match settings.pass_stage_id.as_deref().and_then(stage_name) {
+            Some(name) => format!("Moved to the stage “{name}” in Lever"),
+            None => "Moved to the stage for passing candidates in Lever".into(),
+        },
+        other => format!("Lever write-back step “{other}” done"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::org_settings::WriteBacks;
+
+    #[test]
+    fn the_steps_follow_the_state_and_the_settings() {
+        let mut settings = OrgSettings::defaults();
+        assert_eq!(
+            due_steps(AssessmentState::Started, &settings),
+            [STEP_IN_PROGRESS_TAG]
+        );
+        assert_eq!(
+            due_steps(AssessmentState::Passed, &settings),
+            [STEP_RESULT_TAG, STEP_RESULT_NOTE]
+        );
+        settings.pass_stage_id = Some("s".into());
+        assert_eq!(
+            due_steps(AssessmentState::Passed, &settings),
+            [STEP_RESULT_TAG, STEP_RESULT_NOTE, STEP_PASS_STAGE]
+        );
+        assert_eq!(
+            due_steps(AssessmentState::Failed, &settings),
+            [STEP_RESULT_TAG, STEP_RESULT_NOTE]
+        );
+        settings.write_backs = WriteBacks {
+            progress_tags: false,
+            note: false,
+            ..settings.write_backs
+        };
+        assert!(due_steps(AssessmentState::Started, &settings).is_empty());
+        assert_eq!(
+            due_steps(AssessmentState::Passed, &settings),
+            [STEP_PASS_STAGE]
+        );
+        assert!(due_steps(AssessmentState::Invited, &settings).is_empty());
+    }
+}

@@ -1,0 +1,93 @@
+//! An assessment moved on (the candidate started, a reviewer scored it): write its progress
+//! back to Lever ([`crate::assessments::progress_write_back`] decides what and how).
+
+use super::stage_change::{lever_failure, retry_db};
+use super::worker::{JobFailure, Run};
+use crate::assessments::progress_write_back::{self, Payload, ResultNote};
+use crate::db::{self, DbError};
+use crate::lever::LeverError;
+
+/// The kind of job this file runs.
+pub const KIND: super::JobKind = super::JobKind::ProgressWriteBack;
+
+pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
+    let jobs = run.jobs;
+    let payload: Payload = serde_json::from_str(&run.job.payload)
+        .map_err(|e| JobFailure::Retry(format!("the job's payload is unreadable: {e}")))?;
+    let id = payload.assessment_id;
+    let found = jobs
+        .db
+        .run(move |conn| -> Result<_, DbError> {
+            let Some((assessment, scoring)) = db::assessments::by_id(conn, &id)? else {
+                return Ok(None);
+            };
+            let org = &assessment.org_id;
+            let connection = db::lever::connection(conn, org)?;
+            let settings = db::settings::for_org(conn, org)?;
+            let slug = db::orgs::find(conn, org)?
+                .map(|o| o.slug)
+                .unwrap_or_default();
+            let scorer = match scoring.scored_by.as_deref() {
+                Some(user) => db::users::find(conn, user)?.map(|u| u.email),
+                None => None,
+            };
+            Ok(Some((
+                assessment, scoring, connection, settings, slug, scorer,
+            )))
+        })
+        .await
+        .map_err(retry_db)?;
+    // The candidate's data was purged: there is nothing left to write.
+    let Some((assessment, scoring, connection, settings, slug, scorer)) = found else {
+        return Ok(());
+    };
+    let Some(connection) = connection else {
+        return Err(JobFailure::Park(
+            "Lever is not connected; connect an API key on the Connection page.".into(),
+        ));
+    };
+    if connection.is_broken() {
+        let reason = connection.status_message.clone().unwrap_or_default();
+        return Err(JobFailure::Park(format!(
+            "the Lever connection is broken ({reason}); reconnect it on the Connection page."
+        )));
+    }
+    let Some(perform_as) = connection.default_user_id.clone() else {
+        return Err(JobFailure::Park(
+            "no default Lever user is chosen, so nothing can be written to Lever; pick one on the Settings page.".into(),
+        ));
+    };
+    let client = run.client(&connection)?;
+    let detail_url = format!(
+        "{}/orgs/{slug}/assessments/{}",
+        jobs.settings.public_url.as_str().trim_end_matches('/'),
+        assessment.id
+    );
+    let note = ResultNote {
+        scoring: &scoring,
+        scorer: scorer.as_deref().unwrap_or("a former member"),
+        detail_url: &detail_url,
+    };
+    match progress_write_back::write(
+        &jobs.db,
+        &client,
+        &assessment,
+        &note,
+        &settings,
+        &perform_as,
+    )
+    .await
+    {
+        Ok(()) => Ok(()),
+        Err(LeverError::NotFound { message, .. }) => {
+            tracing::warn!(
+                assessment = %assessment.id,
+                opportunity = %assessment.opportunity_id,
+                %message,
+                "Lever no longer has the opportunity; its progress was not written"
+            );
+            Ok(())
+        }
+        Err(e) => Err(lever_failure(run, &connection, e).await),
+    }
+}

@@ -1,0 +1,451 @@
+//! One assessment, for its reviewers: the candidate's link, the timeline (invited, started,
+//! each save, submitted, scored, each write-back to Lever), the submission with a playback of
+//! every save (`?snapshot=N`, no JavaScript needed), and the scoring form. Every member of the
+//! organization (and support) may read it; reviewers and admins score.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+
+use super::assessments::badge;
+use super::auth::OrgPage;
+use super::csrf::CsrfForm;
+use super::layout::{Chrome, Nav};
+use super::{render, see_other, WebError};
+use crate::assessments::progress_write_back::{due_steps, step_label};
+use crate::assessments::scoring::{self, FieldErrors, ScoreInput, ScoringError};
+use crate::assessments::AssessmentState;
+use crate::db::assessments::{Assessment, Scoring};
+use crate::db::questions::language_label;
+use crate::db::snapshots::Snapshot;
+use crate::db::{self, DbError};
+use crate::domain::{pad_label, OrgSettings, PadKind, Role};
+
+#[derive(Template)]
+#[template(path = "assessment_detail.html")]
+struct DetailPage {
+    chrome: Chrome,
+    id: String,
+    candidate: String,
+    opportunity_id: String,
+    configuration: String,
+    kind: &'static str,
+    question: Option<String>,
+    state: &'static str,
+    badge: &'static str,
+    link: String,
+    timeline: Vec<Moment>,
+    playback: Option<Playback>,
+    /// Why there is no code to show, when there is none.
+    no_code: &'static str,
+    result: Option<ScoredView>,
+    form: FormView,
+}
+
+/// One line of the timeline.
+struct Moment {
+    at: NaiveDateTime,
+    what: String,
+    /// A save's number, linked to its place in the playback.
+    snapshot: Option<i32>,
+}
+
+/// The save being shown, and the way to the others.
+struct Playback {
+    seq: i32,
+    total: i32,
+    saved_at: String,
+    code: String,
+    language: String,
+    language_label: &'static str,
+    previous: Option<i32>,
+    next: Option<i32>,
+    /// Shown the last save, which is what was handed in.
+    is_submission: bool,
+}
+
+struct ScoredView {
+    score: i32,
+    result: &'static str,
+    badge: &'static str,
+    failure_reason: Option<String>,
+    by: String,
+    at: String,
+}
+
+/// The scoring form, as typed and with its errors.
+#[derive(Default)]
+struct FormView {
+    /// Whether this user may score this assessment now.
+    open: bool,
+    /// Why the form is not offered, when it is not.
+    closed: Option<String>,
+    /// A refusal of the last attempt to score.
+    refusal: Option<String>,
+    score: String,
+    result: String,
+    failure_reason: String,
+    errors: FieldErrors,
+    pass_mark: u32,
+    max_failure_reason: usize,
+}
+
+#[derive(Deserialize)]
+pub struct DetailQuery {
+    snapshot: Option<String>,
+}
+
+#[derive(Clone, Default, Deserialize)]
+pub struct ScoreForm {
+    #[serde(default)]
+    score: String,
+    #[serde(default)]
+    result: String,
+    #[serde(default)]
+    failure_reason: String,
+}
+
+/// Everything the page shows, read at once.
+struct Loaded {
+    assessment: Assessment,
+    scoring: Scoring,
+    snapshots: Vec<Snapshot>,
+    steps: Vec<(String, NaiveDateTime)>,
+    settings: OrgSettings,
+    configuration: String,
+    scorer: Option<String>,
+    stages: Vec<(String, String)>,
+}
+
+async fn load(org: &OrgPage, id: String) -> Result<Loaded, WebError> {
+    let org_id = org.org.id.clone();
+    let loaded = org
+        .state
+        .db
+        .run(move |conn| -> Result<_, DbError> {
+            let Some(assessment) = db::assessments::find(conn, &org_id, &id)? else {
+                return Ok(None);
+            };
+            let scoring = db::assessments::scoring(conn, &assessment.id)?;
+            let snapshots = db::snapshots::all(conn, &assessment.id)?;
+            let steps = db::assessments::steps(conn, &assessment.id)?;
+            let settings = db::settings::for_org(conn, &org_id)?;
+            let stages: Vec<(String, String)> = db::lever::stages(conn, &org_id)?
+                .into_iter()
+                .map(|s| (s.id, s.text))
+                .collect();
+            let configuration =
+                match db::configurations::find(conn, &org_id, &assessment.configuration_id)? {
+                    Some(c) => {
+                        let stage = stages
+                            .iter()
+                            .find(|(id, _)| *id == c.trigger_stage_id)
+                            .map(|(_, text)| text.as_str())
+                            .unwrap_or("a stage no longer in Lever");
+                        format!("{stage} · {}", c.tag_name)
+                    }
+                    None => format!("a deleted configuration · {}", assessment.tag_name),
+                };
+            let scorer = match scoring.scored_by.as_deref() {
+                Some(user) => Some(
+                    db::users::find(conn, user)?
+                        .map(|u| u.email)
+                        .unwrap_or_else(|| "a former member".into()),
+                ),
+                None => None,
+            };
+            Ok(Some(Loaded {
+                assessment,
+                scoring,
+                snapshots,
+                steps,
+                settings,
+                configuration,
+                scorer,
+                stages,
+            }))
+        })
+        .await?;
+    loaded.ok_or(WebError::NotFound)
+}
+
+/// Which save `?snapshot=` asks for: the last one (the submission) when it names none.
+fn chosen_snapshot(raw: Option<&str>, total: i32) -> Result<i32, WebError> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(total);
+    };
+    match raw.parse::<i32>() {
+        Ok(n) if (1..=total).contains(&n) => Ok(n),
+        _ if total == 0 => Err(WebError::BadRequest(format!(
+            "There is no save “{raw}” to play back: the candidate has saved nothing yet."
+        ))),
+        _ => Err(WebError::BadRequest(format!(
+            "There is no save “{raw}”: this attempt has saves 1 to {total}."
+        ))),
+    }
+}
+
+fn when(at: NaiveDateTime) -> String {
+    at.format("%-d %b %Y %H:%M:%S UTC").to_string()
+}
+
+fn timeline(loaded: &Loaded, state: AssessmentState) -> Vec<Moment> {
+    let a = &loaded.assessment;
+    let moment = |at, what: String| Moment {
+        at,
+        what,
+        snapshot: None,
+    };
+    let mut moments = vec![moment(a.created_at, "Invited: the link was created".into())];
+    if let Some(started) = a.started_at {
+        let until = a
+            .deadline_at
+            .map(|d| format!("; the time runs out at {}", when(d)))
+            .unwrap_or_default();
+        moments.push(moment(started, format!("Started by the candidate{until}")));
+    }
+    for s in &loaded.snapshots {
+        moments.push(Moment {
+            at: s.saved_at,
+            what: format!(
+                "Saved snapshot {} ({} lines)",
+                s.seq,
+                s.code.lines().count()
+            ),
+            snapshot: Some(s.seq),
+        });
+    }
+    if let Some(submitted) = a.submitted_at {
+        let how = if a.time_ran_out {
+            "Handed in when the time ran out (the last save)"
+        } else {
+            "Submitted by the candidate"
+        };
+        moments.push(moment(submitted, how.into()));
+    }
+    if let (Some(score), Some(at)) = (loaded.scoring.score, loaded.scoring.scored_at) {
+        let by = loaded.scorer.as_deref().unwrap_or("a former member");
+        moments.push(moment(
+            at,
+            format!(
+                "Scored {score}/100, {} by {by}",
+                state.label().to_lowercase()
+            ),
+        ));
+    }
+    let stage_name = |id: &str| {
+        loaded
+            .stages
+            .iter()
+            .find(|(s, _)| s == id)
+            .map(|(_, text)| text.clone())
+    };
+    for (step, at) in &loaded.steps {
+        moments.push(moment(
+            *at,
+            step_label(step, state, &loaded.settings, &stage_name),
+        ));
+    }
+    // Stable: what happened at the same moment keeps the order above.
+    moments.sort_by_key(|m| m.at);
+    moments
+}
+
+fn page(
+    org: &OrgPage,
+    loaded: Loaded,
+    snapshot: i32,
+    mut form: FormView,
+) -> Result<DetailPage, WebError> {
+    let a = &loaded.assessment;
+    let state = AssessmentState::parse(&a.state).unwrap_or(AssessmentState::Cancelled);
+    let total = loaded.snapshots.len() as i32;
+    let playback = loaded
+        .snapshots
+        .iter()
+        .find(|s| s.seq == snapshot)
+        .map(|s| Playback {
+            seq: s.seq,
+            total,
+            saved_at: when(s.saved_at),
+            code: s.code.clone(),
+            language: a.question_language.clone(),
+            language_label: language_label(&a.question_language),
+            previous: (s.seq > 1).then(|| s.seq - 1),
+            next: (s.seq < total).then(|| s.seq + 1),
+            is_submission: s.seq == total && a.submitted_at.is_some(),
+        });
+    let no_code = match state {
+        _ if PadKind::parse(&a.pad_kind) != Ok(PadKind::TakeHome) => {
+            "A live interview pad keeps no saves to play back."
+        }
+        AssessmentState::Invited => "The candidate has not started yet.",
+        AssessmentState::Expired => "The time ran out with nothing saved.",
+        _ => "The candidate has saved nothing yet.",
+    };
+    let result = match (state, loaded.scoring.score) {
+        (AssessmentState::Passed | AssessmentState::Failed, Some(score)) => Some(ScoredView {
+            score,
+            result: state.label(),
+            badge: badge(state),
+            failure_reason: loaded.scoring.failure_reason.clone(),
+            by: loaded
+                .scorer
+                .clone()
+                .unwrap_or_else(|| "a former member".into()),
+            at: loaded.scoring.scored_at.map(when).unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    let may_score = matches!(org.role, Role::Admin | Role::Reviewer);
+    form.closed = match state {
+        AssessmentState::Submitted if may_score => None,
+        AssessmentState::Submitted => {
+            Some("Support staff read assessments; reviewers and admins score them.".into())
+        }
+        AssessmentState::Passed | AssessmentState::Failed => None,
+        AssessmentState::Invited | AssessmentState::Started => Some(
+            "The scoring form opens once the candidate has submitted (or their time runs out)."
+                .into(),
+        ),
+        AssessmentState::Expired | AssessmentState::Cancelled => Some(format!(
+            "This assessment is {}: there is nothing to score.",
+            state.label().to_lowercase()
+        )),
+    };
+    form.open = state == AssessmentState::Submitted && may_score;
+    form.pass_mark = loaded.settings.pass_mark;
+    form.max_failure_reason = scoring::MAX_FAILURE_REASON;
+    let timeline = timeline(&loaded, state);
+    let a = loaded.assessment;
+    Ok(DetailPage {
+        chrome: Chrome::new(org, &a.candidate_name, Nav::Assessments),
+        link: crate::assessments::link(&org.state.settings.public_url, &a.token),
+        id: a.id,
+        candidate: a.candidate_name,
+        opportunity_id: a.opportunity_id,
+        configuration: loaded.configuration,
+        kind: pad_label(&a.pad_kind),
+        question: a.question_title,
+        state: state.label(),
+        badge: badge(state),
+        timeline,
+        playback,
+        no_code,
+        result,
+        form,
+    })
+}
+
+pub async fn show(
+    org: OrgPage,
+    path: web::Path<(String, String)>,
+    query: web::Query<DetailQuery>,
+) -> Result<HttpResponse, WebError> {
+    let loaded = load(&org, path.1.clone()).await?;
+    let snapshot = chosen_snapshot(query.snapshot.as_deref(), loaded.snapshots.len() as i32)?;
+    render(&page(&org, loaded, snapshot, FormView::default())?)
+}
+
+/// Scores the assessment: reviewers and admins, once, when it is submitted. A refusal shows the
+/// page again with the reason (422 for the fields, 409 for the assessment's state) and changes
+/// nothing.
+pub async fn score(
+    org: OrgPage,
+    path: web::Path<(String, String)>,
+    CsrfForm(form): CsrfForm<ScoreForm>,
+) -> Result<HttpResponse, WebError> {
+    if !matches!(org.role, Role::Admin | Role::Reviewer) {
+        return Err(WebError::Forbidden(
+            "Support staff have read-only access to organizations: only its reviewers and admins score assessments. Nothing was changed.".into(),
+        ));
+    }
+    let id = path.1.clone();
+    let (org_id, user_id) = (org.org.id.clone(), org.user.id.clone());
+    let now = org.state.settings.tuning.clock.now();
+    let attempts = org.state.settings.tuning.job_max_attempts;
+    let typed = form.clone();
+    let outcome = org
+        .state
+        .db
+        .run(move |conn| -> Result<_, DbError> {
+            let settings = db::settings::for_org(conn, &org_id)?;
+            let input = ScoreInput {
+                score: &typed.score,
+                result: &typed.result,
+                failure_reason: &typed.failure_reason,
+            };
+            let verdict = match scoring::check(&input, settings.pass_mark) {
+                Ok(verdict) => verdict,
+                Err(errors) => return Ok(Err(ScoringError::Invalid(errors))),
+            };
+            // What the write-back will do, for the message (the job reads Settings again).
+            let writes = !due_steps(verdict.result, &settings).is_empty();
+            match scoring::score(conn, &org_id, &id, &verdict, &user_id, now, attempts) {
+                Ok(_) => Ok(Ok((verdict, writes))),
+                Err(ScoringError::Database(e)) => Err(DbError::from(e)),
+                Err(refused) => Ok(Err(refused)),
+            }
+        })
+        .await?;
+    let detail = org.url(&format!("/assessments/{}", path.1));
+    let refused = match outcome {
+        Ok((verdict, writes)) => {
+            org.state.jobs.wake();
+            let lever = if writes {
+                "The result is being written to Lever."
+            } else {
+                "Nothing is written to Lever: its write-backs are switched off on the Settings page."
+            };
+            org.flash(
+                "success",
+                format!(
+                    "Scored {}/100: {}. {lever}",
+                    verdict.score,
+                    verdict.result.label().to_lowercase()
+                ),
+            );
+            return Ok(see_other(&detail));
+        }
+        Err(refused) => refused,
+    };
+    let (status, errors) = match refused {
+        ScoringError::Missing => return Err(WebError::NotFound),
+        ScoringError::Invalid(ref errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors.clone()),
+        _ => (StatusCode::CONFLICT, FieldErrors::new()),
+    };
+    let loaded = load(&org, path.1.clone()).await?;
+    let total = loaded.snapshots.len() as i32;
+    let view = FormView {
+        refusal: Some(refused.to_string()),
+        score: form.score,
+        result: form.result,
+        failure_reason: form.failure_reason,
+        errors,
+        ..FormView::default()
+    };
+    let body = page(&org, loaded, total, view)?.render()?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_snapshot_asked_for_must_exist() {
+        assert_eq!(chosen_snapshot(None, 3).unwrap(), 3);
+        assert_eq!(chosen_snapshot(Some(""), 3).unwrap(), 3);
+        assert_eq!(chosen_snapshot(Some("1"), 3).unwrap(), 1);
+        for bad in ["0", "4", "-1", "two"] {
+            let refused = chosen_snapshot(Some(bad), 3).unwrap_err().to_string();
+            assert!(refused.contains("saves 1 to 3"), "{bad}: {refused}");
+        }
+        let none = chosen_snapshot(Some("1"), 0).unwrap_err().to_string();
+        assert!(none.contains("saved nothing"), "{none}");
+    }
+}
