@@ -528,7 +528,8 @@ async fn an_assessment_keeps_the_question_it_was_sent_with(backend: Backend) {
     // The next candidate gets the question as it is now.
     let bob = lever.candidate("Bob Builder", &[TAG]).await;
     lever.move_to(&bob, TRIGGER).await;
-    assert_eq!(app.drain().await, 1);
+    // Bob's invitation, and the In Progress tag for Ada, who started her test above.
+    assert_eq!(app.drain().await, 2);
     use leverbridge::db::schema::assessments;
     let mut conn = app.db.get().unwrap();
     let mut titles: Vec<(String, Option<String>)> = assessments::table
