@@ -288,8 +288,44 @@ fn end(
     assessment.state = state.as_str().into();
     assessment.submitted_at = submitted_at;
     assessment.time_ran_out = time_ran_out;
+    if state == AssessmentState::Expired {
+        // Lever's Expired tag and note follow, queued with the change so they are never lost.
+        let attempts = crate::config::Tuning::default().job_max_attempts;
+        progress_write_back::enqueue(conn, assessment, attempts)?;
+    }
     Ok(())
 }
+
+/// Expires what has run out by `now`, a batch at a time (the periodic sweep): invitations not
+/// started by their date, and started tests past their deadline (whose last save, if any, is
+/// then the submission). Each is changed under its row lock, so sweeps running at once in
+/// several processes, or a candidate opening the link meanwhile, change it only once. Returns
+/// how many changed.
+pub fn expire_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, diesel::result::Error> {
+    let tokens = assessments::due_to_expire(conn, now, EXPIRY_BATCH)?;
+    let mut changed = 0;
+    for token in tokens {
+        let expired = write_transaction(conn, |conn| -> Result<bool, diesel::result::Error> {
+            let Some(mut assessment) = assessments::by_token_for_update(conn, &token)? else {
+                return Ok(false);
+            };
+            let before = assessment.state.clone();
+            match phase(&assessment, now) {
+                Phase::LinkExpired => {
+                    end(conn, &mut assessment, AssessmentState::Expired, None, false)?
+                }
+                Phase::InProgress { .. } => settle(conn, &mut assessment, now)?,
+                _ => {}
+            }
+            Ok(assessment.state != before)
+        })?;
+        changed += usize::from(expired);
+    }
+    Ok(changed)
+}
+
+/// Most assessments one sweep expires; the next sweep takes the rest.
+const EXPIRY_BATCH: i64 = 100;
 
 #[cfg(test)]
 mod tests {

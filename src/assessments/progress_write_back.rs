@@ -2,7 +2,9 @@
 //! starts, `{prefix}: Assessment in Progress` replaces `{prefix}: Candidate Invited`; when a
 //! reviewer scores it, `{prefix}: Passed` or `{prefix}: Failed` replaces whichever progress tag
 //! it carries, a result note is written (notifying the followers per Settings) and a passing
-//! candidate moves to the Settings' pass stage. Each step only when Settings switches it on.
+//! candidate moves to the Settings' pass stage; when it expires (not started by its date, or its
+//! time ran out with nothing saved), `{prefix}: Expired` replaces the progress tag and a note
+//! says why. Each step only when Settings switches it on.
 //!
 //! What is written follows the assessment's state when the job runs, not the event that
 //! queued it, so jobs that run late or out of order still leave Lever right. Each step is
@@ -25,6 +27,7 @@ use crate::lever::{LeverClient, LeverError, NewNote};
 pub const IN_PROGRESS: &str = "Assessment in Progress";
 pub const PASSED: &str = "Passed";
 pub const FAILED: &str = "Failed";
+pub const EXPIRED: &str = "Expired";
 
 pub const STEP_IN_PROGRESS_TAG: &str = "tag_in_progress";
 pub const STEP_RESULT_TAG: &str = "tag_result";
@@ -65,6 +68,7 @@ fn result_progress(state: AssessmentState) -> Option<&'static str> {
     match state {
         AssessmentState::Passed => Some(PASSED),
         AssessmentState::Failed => Some(FAILED),
+        AssessmentState::Expired => Some(EXPIRED),
         _ => None,
     }
 }
@@ -77,7 +81,7 @@ pub fn due_steps(state: AssessmentState, settings: &OrgSettings) -> Vec<&'static
         AssessmentState::Started | AssessmentState::Submitted if on.progress_tags => {
             steps.push(STEP_IN_PROGRESS_TAG)
         }
-        AssessmentState::Passed | AssessmentState::Failed => {
+        AssessmentState::Passed | AssessmentState::Failed | AssessmentState::Expired => {
             if on.progress_tags {
                 steps.push(STEP_RESULT_TAG);
             }
@@ -111,6 +115,20 @@ pub fn result_note_text(
         .as_deref()
         .map(|t| format!(" on “{t}”"))
         .unwrap_or_default();
+    if state == AssessmentState::Expired {
+        let why = match (assessment.started_at, assessment.start_by) {
+            (None, Some(by)) => {
+                format!("it was not started by {}", by.format("%-d %b %Y %H:%M UTC"))
+            }
+            (None, None) => "it was not started in time".to_owned(),
+            (Some(_), _) => "the time ran out with no code saved".to_owned(),
+        };
+        return format!(
+            "leverbridge result for {name}{question}: Expired ({why}).\nDetails: {detail_url}\n{}",
+            result_note_reference(assessment),
+            name = assessment.candidate_name,
+        );
+    }
     let mut text = format!(
         "leverbridge result for {name}{question}: {result}, score {score}/100.",
         name = assessment.candidate_name,
@@ -299,5 +317,11 @@ mod tests {
             [STEP_PASS_STAGE]
         );
         assert!(due_steps(AssessmentState::Invited, &settings).is_empty());
+        settings.write_backs = OrgSettings::defaults().write_backs;
+        assert_eq!(
+            due_steps(AssessmentState::Expired, &settings),
+            [STEP_RESULT_TAG, STEP_RESULT_NOTE],
+            "an expired assessment never moves stage"
+        );
     }
 }

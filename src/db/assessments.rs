@@ -322,3 +322,25 @@ pub fn count_by_state(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<(Strin
         .select((assessments::state, diesel::dsl::count_star()))
         .load(conn)
 }
+
+/// Tokens of take-home assessments that have run out by `now`: invitations past their start-by
+/// date, and started tests past their deadline. At most `limit`, oldest first.
+pub fn due_to_expire(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    assessments::table
+        .filter(
+            assessments::state
+                .eq("invited")
+                .and(assessments::start_by.lt(now))
+                .or(assessments::state
+                    .eq("started")
+                    .and(assessments::deadline_at.lt(now))),
+        )
+        .order(assessments::created_at.asc())
+        .limit(limit)
+        .select(assessments::token)
+        .load(conn)
+}

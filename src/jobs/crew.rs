@@ -12,6 +12,9 @@ use super::queue;
 use super::Jobs;
 use crate::db::DbError;
 
+/// How often each worker expires the assessments that have run out.
+const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(60);
+
 /// The workers this process runs.
 pub(super) struct Crew {
     /// How many were started; zero in a process that runs none by design.
@@ -108,9 +111,34 @@ impl Jobs {
         }
     }
 
+    /// Expires the assessments that have run out by now (`attempt::expire_due`) and wakes the
+    /// workers for the Lever write-backs that queued. Each worker does it once a minute; tests
+    /// call it after moving the clock.
+    pub async fn expire_due(&self) -> Result<usize, DbError> {
+        let now = self.settings.tuning.clock.now();
+        let changed = self
+            .db
+            .run(move |conn| {
+                crate::assessments::attempt::expire_due(conn, now).map_err(DbError::from)
+            })
+            .await?;
+        if changed > 0 {
+            tracing::info!(changed, "assessments expired");
+            self.wake();
+        }
+        Ok(changed)
+    }
+
     async fn work(self: Arc<Self>, name: String) {
         let mut stop = self.crew.stop.subscribe();
+        let mut swept: Option<std::time::Instant> = None;
         while !*stop.borrow() {
+            if swept.is_none_or(|at| at.elapsed() >= EXPIRY_SWEEP_EVERY) {
+                swept = Some(std::time::Instant::now());
+                if let Err(e) = self.expire_due().await {
+                    tracing::error!(error = %e, worker = %name, "could not expire assessments");
+                }
+            }
             let pause = match self.run_next(&name).await {
                 Ok(true) => continue,
                 Ok(false) => Duration::from_secs(1),

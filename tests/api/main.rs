@@ -10,6 +10,7 @@ mod candidate;
 mod confirmations;
 mod demo;
 mod events_page;
+mod expiry;
 mod foundation;
 mod hardening;
 mod health;
