@@ -2,7 +2,7 @@
 //! back to Lever ([`crate::assessments::progress_write_back`] decides what and how).
 
 use super::stage_change::{lever_failure, retry_db};
-use super::worker::{JobFailure, Run};
+use super::worker::{writable_connection, JobFailure, Run};
 use crate::assessments::progress_write_back::{self, Payload, ResultNote};
 use crate::db::{self, DbError};
 use crate::lever::LeverError;
@@ -41,22 +41,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     let Some((assessment, scoring, connection, settings, slug, scorer)) = found else {
         return Ok(());
     };
-    let Some(connection) = connection else {
-        return Err(JobFailure::Park(
-            "Lever is not connected; connect an API key on the Connection page.".into(),
-        ));
-    };
-    if connection.is_broken() {
-        let reason = connection.status_message.clone().unwrap_or_default();
-        return Err(JobFailure::Park(format!(
-            "the Lever connection is broken ({reason}); reconnect it on the Connection page."
-        )));
-    }
-    let Some(perform_as) = connection.default_user_id.clone() else {
-        return Err(JobFailure::Park(
-            "no default Lever user is chosen, so nothing can be written to Lever; pick one on the Settings page.".into(),
-        ));
-    };
+    let (connection, perform_as) = writable_connection(connection)?;
     let client = run.client(&connection)?;
     let detail_url = format!(
         "{}/orgs/{slug}/assessments/{}",

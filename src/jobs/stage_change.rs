@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::worker::{JobFailure, Run};
+use super::worker::{writable_connection, JobFailure, Run};
 use crate::assessments::{self, write_back, AssessmentState, TakeHomeTerms};
 use crate::db::assessments::Assessment;
 use crate::db::configurations::Configuration;
@@ -86,22 +86,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         let outcome = format!("Stage “{to_stage}” is not the trigger stage of any configuration.");
         return settle("ignored", outcome, None).await;
     }
-    let Some(connection) = connection else {
-        return Err(JobFailure::Park(
-            "Lever is not connected; connect an API key on the Connection page.".into(),
-        ));
-    };
-    if connection.is_broken() {
-        let reason = connection.status_message.clone().unwrap_or_default();
-        return Err(JobFailure::Park(format!(
-            "the Lever connection is broken ({reason}); reconnect it on the Connection page."
-        )));
-    }
-    let Some(perform_as) = connection.default_user_id.clone() else {
-        return Err(JobFailure::Park(
-            "no default Lever user is chosen, so nothing can be written to Lever; pick one on the Settings page.".into(),
-        ));
-    };
+    let (connection, perform_as) = writable_connection(connection)?;
     let client = run.client(&connection)?;
 
     let opportunity = match client.get_opportunity(&payload.opportunity_id).await {

@@ -264,6 +264,31 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "no message".into())
 }
 
+/// The organization's Lever connection if leverbridge may write with it, and the default Lever
+/// user to write as; otherwise the job is parked with the reason in words (reconnecting or
+/// choosing a user requeues it).
+pub fn writable_connection(
+    connection: Option<db::lever::LeverConnection>,
+) -> Result<(db::lever::LeverConnection, String), JobFailure> {
+    let Some(connection) = connection else {
+        return Err(JobFailure::Park(
+            "Lever is not connected; connect an API key on the Connection page.".into(),
+        ));
+    };
+    if connection.is_broken() {
+        let reason = connection.status_message.clone().unwrap_or_default();
+        return Err(JobFailure::Park(format!(
+            "the Lever connection is broken ({reason}); reconnect it on the Connection page."
+        )));
+    }
+    let Some(perform_as) = connection.default_user_id.clone() else {
+        return Err(JobFailure::Park(
+            "no default Lever user is chosen, so nothing can be written to Lever; pick one on the Settings page.".into(),
+        ));
+    };
+    Ok((connection, perform_as))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use super::auth::{AdminPage, OrgPage, OrgReader};
 use super::confirm::{Confirmation, Confirmed};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{Chrome, Nav};
-use super::{render, render_invalid, see_other, WebError};
+use super::{render, render_invalid, see_other, FormSaved, WebError};
 use crate::db::configurations::Configuration;
 use crate::db::lever::CachedStage;
 use crate::db::questions::Question;
@@ -249,12 +249,6 @@ pub async fn update(
     save(org, Some(path.1.clone()), form).await
 }
 
-enum Saved {
-    Done(String),
-    Invalid(HashMap<&'static str, String>),
-    Missing,
-}
-
 async fn save(
     org: AdminPage,
     id: Option<String>,
@@ -271,16 +265,16 @@ async fn save(
         })
         .await?;
     match saved {
-        Saved::Done(tag) => {
+        FormSaved::Done(tag) => {
             let verb = if id.is_some() { "saved" } else { "created" };
             org.flash("success", format!("Configuration {verb}. Candidates tagged “{tag}” in Lever now get an assessment at its trigger stage."));
             Ok(see_other(&org.url("/configurations")))
         }
-        Saved::Invalid(errors) => {
+        FormSaved::Invalid(errors) => {
             let page = form_page(&org, id, form, errors).await?;
             render_invalid(&page)
         }
-        Saved::Missing => Err(WebError::NotFound),
+        FormSaved::Missing => Err(WebError::NotFound),
     }
 }
 
@@ -291,17 +285,17 @@ fn save_in(
     org_id: &str,
     target: Option<&str>,
     typed: &ConfigurationForm,
-) -> Result<Saved, DbError> {
+) -> Result<FormSaved, DbError> {
     let stages = db::lever::stages(conn, org_id)?;
     let questions = db::questions::list(conn, org_id)?;
     let valid = match validate(typed, &stages, &questions) {
         Ok(valid) => valid,
-        Err(errors) => return Ok(Saved::Invalid(errors)),
+        Err(errors) => return Ok(FormSaved::Invalid(errors)),
     };
     let existing = match target {
         Some(id) => match db::configurations::find(conn, org_id, id)? {
             Some(c) => Some(c),
-            None => return Ok(Saved::Missing),
+            None => return Ok(FormSaved::Missing),
         },
         None => None,
     };
@@ -317,7 +311,7 @@ fn save_in(
                 "tag_name",
                 format!("The tag “{}” is already used by the configuration at “{stage}”; each configuration needs its own tag.", valid.tag.as_str()),
             );
-            return Ok(Saved::Invalid(errors));
+            return Ok(FormSaved::Invalid(errors));
         }
     }
     let now = db::now();
@@ -339,7 +333,7 @@ fn save_in(
     } else {
         db::configurations::insert(conn, &configuration)?;
     }
-    Ok(Saved::Done(configuration.tag_name))
+    Ok(FormSaved::Done(configuration.tag_name))
 }
 
 pub async fn delete(

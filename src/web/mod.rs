@@ -134,6 +134,14 @@ pub fn render_invalid<T: Template>(page: &T) -> Result<HttpResponse, WebError> {
         .body(page.render()?))
 }
 
+/// What saving a form came to: saved (with the id or name the success message needs), refused
+/// field by field, or its row was not there to update.
+pub enum FormSaved {
+    Done(String),
+    Invalid(std::collections::HashMap<&'static str, String>),
+    Missing,
+}
+
 /// A 303 redirect, the answer to every successful form post.
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

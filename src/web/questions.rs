@@ -12,7 +12,7 @@ use super::auth::{AdminPage, OrgPage};
 use super::confirm::{Confirmation, Confirmed};
 use super::csrf::CsrfForm;
 use super::layout::{Chrome, Nav};
-use super::{render, render_invalid, see_other, WebError};
+use super::{render, render_invalid, see_other, FormSaved, WebError};
 use crate::db::configurations::Configuration;
 use crate::db::questions::{language_label, Language, Question};
 use crate::db::{self, DbConn, DbError};
@@ -331,12 +331,6 @@ pub async fn update(
     save(org, Some(path.1.clone()), form).await
 }
 
-enum Saved {
-    Done(String),
-    Invalid(HashMap<&'static str, String>),
-    Missing,
-}
-
 async fn save(
     org: AdminPage,
     id: Option<String>,
@@ -353,7 +347,7 @@ async fn save(
         })
         .await?;
     match saved {
-        Saved::Done(question_id) => {
+        FormSaved::Done(question_id) => {
             let verb = if id.is_some() {
                 "saved"
             } else {
@@ -362,8 +356,8 @@ async fn save(
             org.flash("success", format!("Question {verb}."));
             Ok(see_other(&org.url(&format!("/questions/{question_id}"))))
         }
-        Saved::Invalid(errors) => render_invalid(&form_page(&org, id, form, errors)),
-        Saved::Missing => Err(WebError::NotFound),
+        FormSaved::Invalid(errors) => render_invalid(&form_page(&org, id, form, errors)),
+        FormSaved::Missing => Err(WebError::NotFound),
     }
 }
 
@@ -374,11 +368,11 @@ fn save_in(
     org_id: &str,
     target: Option<&str>,
     typed: &QuestionForm,
-) -> Result<Saved, DbError> {
+) -> Result<FormSaved, DbError> {
     let existing = match target {
         Some(id) => match db::questions::find(conn, org_id, id)? {
             Some(q) => Some(q),
-            None => return Ok(Saved::Missing),
+            None => return Ok(FormSaved::Missing),
         },
         None => None,
     };
@@ -392,12 +386,12 @@ fn save_in(
     };
     let valid = match (validate(typed), taken) {
         (Ok(valid), None) => valid,
-        (Ok(_), Some(taken)) => return Ok(Saved::Invalid(HashMap::from([("title", taken)]))),
+        (Ok(_), Some(taken)) => return Ok(FormSaved::Invalid(HashMap::from([("title", taken)]))),
         (Err(mut errors), taken) => {
             if let Some(taken) = taken {
                 errors.entry("title").or_insert(taken);
             }
-            return Ok(Saved::Invalid(errors));
+            return Ok(FormSaved::Invalid(errors));
         }
     };
     let now = db::now();
@@ -419,7 +413,7 @@ fn save_in(
     } else {
         db::questions::insert(conn, &question)?;
     }
-    Ok(Saved::Done(question.id))
+    Ok(FormSaved::Done(question.id))
 }
 
 enum Deleted {

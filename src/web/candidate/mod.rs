@@ -93,10 +93,7 @@ pub async fn start(
         attempt::start(conn, &token, now)
     })
     .await?;
-    match started {
-        Ok(_) => Ok(see_other(&format!("/a/{raw}"))),
-        Err(e) => pages::refusal_page(&e, &raw),
-    }
+    back_to_the_link(started, &raw)
 }
 
 /// *Save* without JavaScript: keeps the code as a snapshot and shows the editor again.
@@ -112,10 +109,7 @@ pub async fn save(
         attempt::save(conn, &token, &code, now)
     })
     .await?;
-    match saved {
-        Ok(_) => Ok(see_other(&format!("/a/{raw}"))),
-        Err(e) => pages::refusal_page(&e, &raw),
-    }
+    back_to_the_link(saved, &raw)
 }
 
 /// *Submit*: hands the code in and shows the submitted page.
@@ -131,9 +125,14 @@ pub async fn submit(
         attempt::submit(conn, &token, &code, now)
     })
     .await?;
-    match submitted {
+    back_to_the_link(submitted, &raw)
+}
+
+/// After a form's step: back to the link's page, or the page that says why the step was refused.
+fn back_to_the_link<T>(done: Result<T, AttemptError>, raw: &str) -> Result<HttpResponse, WebError> {
+    match done {
         Ok(_) => Ok(see_other(&format!("/a/{raw}"))),
-        Err(e) => pages::refusal_page(&e, &raw),
+        Err(e) => pages::refusal_page(&e, raw),
     }
 }
 
