@@ -176,6 +176,7 @@ pub fn save(
     now: NaiveDateTime,
 ) -> Result<(Assessment, Snapshot), AttemptError> {
     check_size(code)?;
+    let code = &plain_line_breaks(code);
     step(conn, token, now, |conn, assessment| {
         match phase(assessment, now) {
             Phase::InProgress { .. } => Ok(Ok(snapshots::add(conn, &assessment.id, code, now)?)),
@@ -193,11 +194,12 @@ pub fn submit(
     now: NaiveDateTime,
 ) -> Result<Assessment, AttemptError> {
     check_size(code)?;
+    let code = &plain_line_breaks(code);
     step(conn, token, now, |conn, assessment| {
         match phase(assessment, now) {
             Phase::InProgress { .. } => {
                 let unchanged =
-                    snapshots::latest(conn, &assessment.id)?.is_some_and(|s| s.code == code);
+                    snapshots::latest(conn, &assessment.id)?.is_some_and(|s| s.code == *code);
                 if !unchanged {
                     snapshots::add(conn, &assessment.id, code, now)?;
                 }
@@ -214,6 +216,12 @@ pub fn submit(
         }
     })
     .map(|(assessment, ())| assessment)
+}
+
+/// Code as the editor holds it: browsers send a form's textarea with `\r\n` line breaks, the
+/// editor's JSON autosave with `\n`, and the same code must compare equal either way.
+fn plain_line_breaks(code: &str) -> String {
+    code.replace("\r\n", "\n")
 }
 
 fn check_size(code: &str) -> Result<(), AttemptError> {

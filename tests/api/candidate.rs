@@ -240,10 +240,18 @@ async fn a_candidate_starts_once_saves_and_submits(backend: Backend) {
     );
     assert_eq!(kept.iter().map(|s| s.seq).collect::<Vec<_>>(), [1, 2]);
 
-    // Submit.
+    // Submit: the form sends the autosaved code with a browser's \r\n line breaks, which is
+    // the same code, so no third copy is kept.
     clock.advance(Duration::minutes(5));
+    let (status, _) = post_json(
+        &candidate,
+        &format!("{path}/autosave"),
+        json!({"code": "final\nanswer"}),
+    )
+    .await;
+    assert_eq!(status, 200);
     let response = candidate
-        .post_raw(&format!("{path}/submit"), &[("code", "final")])
+        .post_raw(&format!("{path}/submit"), &[("code", "final\r\nanswer")])
         .await;
     assert_eq!(response.status(), 303);
     let submitted = assessment(&app, &path).await;
@@ -254,10 +262,9 @@ async fn a_candidate_starts_once_saves_and_submits(backend: Backend) {
         took >= Duration::minutes(16) && took < Duration::minutes(17),
         "{took}"
     );
-    assert_eq!(
-        snapshots(&app, &started.id).await.last().unwrap().code,
-        "final"
-    );
+    let kept = snapshots(&app, &started.id).await;
+    assert_eq!(kept.len(), 3, "the submission is the last autosave");
+    assert_eq!(kept.last().unwrap().code, "final\nanswer");
     let (status, done) = page(&candidate, &path).await;
     assert_eq!(status, 200);
     assert!(
