@@ -6,7 +6,8 @@
 //! - `/v1/…`: Lever's API (Basic auth with an API key, permissions, `perform_as`, paging,
 //!   rate limit, faults).
 //! - `/_sim/api/…`: the control API (JSON) to set up accounts and read back their state.
-//! - `/_sim`: a small page listing candidates, with a button per stage.
+//! - `/_sim`: pages listing candidates, with a button per stage, and each candidate's own
+//!   page with its notes, feedback and files.
 
 mod actions;
 mod api;
@@ -20,6 +21,9 @@ mod control_events;
 mod error;
 mod faults;
 mod page;
+mod page_candidate;
+mod page_feedback;
+mod page_layout;
 mod paging;
 mod query;
 mod rate_limit;

@@ -1305,3 +1305,307 @@ async fn scripted_answers_replace_the_next_matching_requests() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "only error statuses");
 }
+
+impl Sim {
+    /// A `/_sim` page: its status and HTML.
+    async fn page(&self, path: &str) -> (StatusCode, String) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (resp.status(), resp.text().await.unwrap())
+    }
+
+    fn candidate_page(&self) -> String {
+        format!("/_sim/accounts/{}/opportunities/{}", self.acct, self.opp)
+    }
+
+    /// A note written through Lever's API as the account's active user.
+    async fn note(&self, body: Value) {
+        let path = format!("/opportunities/{}/notes", self.opp);
+        let (status, answer) = send(
+            self.api(Method::POST, &path)
+                .query(&[("perform_as", &self.user)])
+                .json(&body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+
+    /// A file uploaded through Lever's API as the account's active user.
+    async fn upload(&self, name: &str, content_type: &str, bytes: Vec<u8>) {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(name.to_string())
+            .mime_str(content_type)
+            .unwrap();
+        let (status, answer) = send(
+            self.api(Method::POST, &format!("/opportunities/{}/files", self.opp))
+                .query(&[("perform_as", &self.user)])
+                .multipart(reqwest::multipart::Form::new().part("file", part)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+}
+
+/// Asserts `needles` occur in `html` in this order.
+fn assert_in_order(html: &str, needles: &[&str]) {
+    let mut from = 0;
+    for needle in needles {
+        let at = html[from..]
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing (or out of order) in {html}"));
+        from += at + needle.len();
+    }
+}
+
+#[tokio::test]
+async fn the_candidate_page_shows_notes_feedback_and_files() {
+    let sim = sim().await;
+    let page = sim.candidate_page();
+    let (status, html) = sim.page(&page).await;
+    assert_eq!(status, StatusCode::OK);
+    for empty in ["No notes yet.", "No feedback yet.", "No files yet."] {
+        assert!(html.contains(empty), "{empty}");
+    }
+
+    // Notes: newest first, with their author's name, the notify flag and their line breaks.
+    let result = "Assessment result: PASSED\nScore: 87 / 100\n\nReviewer notes:\n  - clean code";
+    sim.note(json!({"value": result, "score": 3, "notifyFollowers": true}))
+        .await;
+    sim.note(json!({"value": "Secret aside", "secret": true}))
+        .await;
+    // Feedback: a leverbridge-shaped form; the fields show in the template's order.
+    let fields = json!([
+        {"type": "score-system", "text": "Rating", "options": ["1 - Strong No Hire", "2 - No Hire", "3 - Hire", "4 - Strong Hire"]},
+        {"type": "number", "text": "Score"},
+        {"type": "dropdown", "text": "Result", "options": ["Passed", "Failed"]},
+        {"type": "textarea", "text": "Failure reason"},
+        {"type": "text", "text": "Report link"},
+    ]);
+    let (status, template) = send(
+        sim.api(Method::POST, "/feedback_templates")
+            .query(&[("perform_as", &sim.user)])
+            .json(&json!({"text": "Assessment result", "fields": fields})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{template}");
+    let id = |i: usize| template["data"]["fields"][i]["id"].clone();
+    let report = "https://reports.example/r/1";
+    let values = json!([
+        {"id": id(4), "value": report},
+        {"id": id(0), "value": "3 - Hire"},
+        {"id": id(1), "value": 87},
+        {"id": id(2), "value": "Passed"},
+    ]);
+    let (status, answer) = send(
+        sim.api(
+            Method::POST,
+            &format!("/opportunities/{}/feedback", sim.opp),
+        )
+        .query(&[("perform_as", &sim.user)])
+        .json(&json!({"baseTemplateId": template["data"]["id"], "fieldValues": values})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    // A file: its size in KB and a working download link.
+    let pdf: Vec<u8> = b"%PDF-1.4\n"
+        .iter()
+        .copied()
+        .chain((0..3000).map(|i| (i % 251) as u8))
+        .collect();
+    sim.upload("Assessment report.pdf", "application/pdf", pdf.clone())
+        .await;
+
+    let (status, html) = sim.page(&page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<title>Cara Candidate – Lever simulator</title>"));
+    assert_in_order(
+        &html,
+        &[
+            "id=\"notes\"",
+            "Ann Admin",
+            "Secret",
+            "Followers not notified",
+            "Secret aside",
+            "Ann Admin",
+            "Score 3/4",
+            "Followers notified",
+            &format!("<div class=\"text\">{result}</div>"),
+        ],
+    );
+    assert_in_order(
+        &html,
+        &[
+            "id=\"feedback\"",
+            "Assessment result",
+            "by Ann Admin",
+            "<th>Rating</th><td>3 - Hire</td>",
+            "<th>Score</th><td>87</td>",
+            "<th>Result</th><td>Passed</td>",
+            "<th>Failure reason</th><td><span class=\"muted\">–</span></td>",
+            &format!("<th>Report link</th><td><a href=\"{report}\""),
+        ],
+    );
+    assert_in_order(
+        &html,
+        &[
+            "id=\"files\"",
+            "Assessment report.pdf",
+            "2.9 KB",
+            "Ann Admin",
+        ],
+    );
+    let href = html
+        .split("class=\"download\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a download link");
+    let resp = sim
+        .http
+        .get(format!("{}{href}", sim.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let header = |name: &str| resp.headers()[name].to_str().unwrap().to_string();
+    assert_eq!(header("Content-Type"), "application/pdf");
+    assert_eq!(
+        header("Content-Disposition"),
+        "inline; filename=\"Assessment report.pdf\""
+    );
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), pdf);
+}
+
+#[tokio::test]
+async fn the_account_page_counts_each_candidate_s_activity_and_links_to_it() {
+    let sim = sim().await;
+    let quiet = sim.candidate("Quinn Quiet").await;
+    sim.note(json!({"value": "one"})).await;
+    sim.note(json!({"value": "two"})).await;
+    sim.upload("cv.txt", "text/plain", b"CV".to_vec()).await;
+    let (status, html) = sim.page(&format!("/_sim/accounts/{}", sim.acct)).await;
+    assert_eq!(status, StatusCode::OK);
+    let row = |id: &str| {
+        let start = html.find(&format!("<tr id=\"opp-{id}\"")).expect("a row");
+        html[start..start + html[start..].find("</tr>").unwrap()].to_string()
+    };
+    let page = sim.candidate_page();
+    let busy = row(&sim.opp);
+    assert!(busy.contains(&format!(
+        "<a class=\"name\" href=\"{page}\">Cara Candidate</a>"
+    )));
+    assert!(busy.contains(&format!(
+        "<td class=\"activity\" data-label=\"Activity\"><a href=\"{page}#notes\">2 notes</a> · \
+         <a href=\"{page}#files\">1 file</a></td>"
+    )));
+    assert!(busy.contains(&format!(
+        "button name=\"stageId\" value=\"{}\"",
+        sim.stages[1]
+    )));
+    assert!(row(&quiet).contains(
+        "<td class=\"activity\" data-label=\"Activity\"><span class=\"muted\">–</span></td>"
+    ));
+    let (status, candidate) = sim.page(&page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(candidate.contains("Notes (2)") && candidate.contains("Files (1)"));
+}
+
+#[tokio::test]
+async fn moving_a_candidate_from_its_page_returns_to_its_page() {
+    let sim = sim().await;
+    let page = sim.candidate_page();
+    let (_, html) = sim.page(&page).await;
+    assert!(html.contains(&format!(
+        "<input type=\"hidden\" name=\"back\" value=\"{page}\">"
+    )));
+    let resp = sim
+        .http
+        .post(format!("{}{page}/move", sim.base))
+        .form(&[("stageId", sim.stages[1].as_str()), ("back", page.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        resp.headers()["Location"].to_str().unwrap(),
+        format!("{page}#opp-{}", sim.opp)
+    );
+    let (_, html) = sim.page(&page).await;
+    assert!(html.contains("<dd class=\"stage\">Assessment</dd>"));
+}
+
+#[tokio::test]
+async fn unknown_accounts_candidates_and_files_answer_a_404_page() {
+    let sim = sim().await;
+    let page = sim.candidate_page();
+    for path in [
+        format!("/_sim/accounts/{NIL_ID}"),
+        format!("/_sim/accounts/{NIL_ID}/opportunities/{}", sim.opp),
+        format!("/_sim/accounts/{}/opportunities/{NIL_ID}", sim.acct),
+        format!("{page}/files/{NIL_ID}"),
+    ] {
+        let resp = sim
+            .http
+            .get(format!("{}{path}", sim.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(resp.headers()["Content-Type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let html = resp.text().await.unwrap();
+        assert!(
+            html.contains("<h2>Not found</h2>") && html.contains(NIL_ID),
+            "{path}: {html}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_candidate_page_shows_markup_from_the_api_as_text() {
+    let sim = sim().await;
+    sim.note(json!({"value": "<script>alert(1)</script>\nbye"}))
+        .await;
+    sim.acct_ok(
+        "POST",
+        &format!("/opportunities/{}/tags", sim.opp),
+        json!({"add": ["<img src=x onerror=alert(2)>"]}),
+    )
+    .await;
+    sim.upload(
+        "<b>cv</b>.html",
+        "text/html",
+        b"<script>alert(3)</script>".to_vec(),
+    )
+    .await;
+    let (status, html) = sim.page(&sim.candidate_page()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("<script>") && !html.contains("<img") && !html.contains("<b>cv"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;\nbye"));
+    assert!(html.contains("&lt;img src=x onerror=alert(2)&gt;"));
+    assert!(html.contains("&lt;b&gt;cv&lt;/b&gt;.html"));
+    // An uploaded page never runs on the simulator's origin: it downloads instead.
+    let file_id = sim.state().await["files"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = sim
+        .http
+        .get(format!(
+            "{}{}/files/{file_id}",
+            sim.base,
+            sim.candidate_page()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers()["Content-Disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment;"));
+}
