@@ -5,6 +5,7 @@
 
 pub mod attempt;
 pub mod progress_write_back;
+pub mod report;
 pub mod scoring;
 pub mod state;
 pub mod terms;
