@@ -4,8 +4,11 @@
 //! invitation written back to Lever by [`progress_write_back`].
 
 pub mod attempt;
+pub mod feedback_form;
 pub mod progress_write_back;
+pub mod record;
 pub mod report;
+pub mod result_write_back;
 pub mod scoring;
 pub mod state;
 pub mod terms;

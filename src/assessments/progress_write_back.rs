@@ -1,8 +1,10 @@
 //! Writing an assessment's progress back to Lever after its invitation: when the candidate
 //! starts, `{prefix}: Assessment in Progress` replaces `{prefix}: Candidate Invited`; when a
 //! reviewer scores it, `{prefix}: Passed` or `{prefix}: Failed` replaces whichever progress tag
-//! it carries, a result note is written (notifying the followers per Settings) and a passing
-//! candidate moves to the Settings' pass stage; when it expires (not started by its date, or its
+//! it carries, a result note is written (notifying the followers per Settings), the result is
+//! submitted as a feedback form and the PDF report attached as a file
+//! ([`result_write_back`](super::result_write_back)), and a passing candidate moves to the
+//! Settings' pass stage; when it expires (not started by its date, or its
 //! time ran out with nothing saved), `{prefix}: Expired` replaces the progress tag and a note
 //! says why. Each step only when Settings switches it on.
 //!
@@ -10,12 +12,17 @@
 //! queued it, so jobs that run late or out of order still leave Lever right. Each step is
 //! recorded in `assessment_steps` once done and skipped afterwards; a step whose recording
 //! was lost (a crash right after Lever answered) finds its work in Lever and does not repeat
-//! it: a tag present is not added, the note is found by its reference, a candidate already at
-//! the pass stage is not moved.
+//! it: a tag present is not added, the note is found by its reference, the feedback and the
+//! file are looked for when an earlier run began them, a candidate already at the pass stage
+//! is not moved.
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::write_back::{self, record, step_done};
+use super::record::AssessmentRecord;
+use super::result_write_back::{self, ResultError, STEP_FEEDBACK, STEP_REPORT};
+use super::write_back::{self, record as record_step, step_done};
 use super::{AssessmentState, INVITED};
 use crate::db::assessments::{Assessment, Scoring};
 use crate::db::{Db, DbConn};
@@ -88,6 +95,13 @@ pub fn due_steps(state: AssessmentState, settings: &OrgSettings) -> Vec<&'static
             if on.note {
                 steps.push(STEP_RESULT_NOTE);
             }
+            let scored = state != AssessmentState::Expired;
+            if scored && on.feedback_form {
+                steps.push(STEP_FEEDBACK);
+            }
+            if scored && on.report_file {
+                steps.push(STEP_REPORT);
+            }
             if state == AssessmentState::Passed && settings.pass_stage_id.is_some() {
                 steps.push(STEP_PASS_STAGE);
             }
@@ -107,8 +121,9 @@ pub fn result_note_text(
     assessment: &Assessment,
     scoring: &Scoring,
     scorer: &str,
-    detail_url: &str,
+    links: &ResultLinks<'_>,
 ) -> String {
+    let detail_url = links.detail_url;
     let state = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Failed);
     let question = assessment
         .question_title
@@ -139,31 +154,38 @@ pub fn result_note_text(
         text.push_str(&format!("\nFailure reason: {reason}"));
     }
     text.push_str(&format!(
-        "\nScored by {scorer}. Submission and playback: {detail_url}\n{}",
+        "\nScored by {scorer}. Submission and playback: {detail_url}\nReport (PDF): {}\n{}",
+        links.report_url,
         result_note_reference(assessment)
     ));
     text
 }
 
-/// Everything the result note needs beyond the assessment.
-pub struct ResultNote<'a> {
-    pub scoring: &'a Scoring,
-    /// Who scored it, as leverbridge knows them (their e-mail address).
-    pub scorer: &'a str,
-    /// The assessment's detail page on leverbridge.
+/// Where the result can be read on leverbridge.
+pub struct ResultLinks<'a> {
+    /// The assessment's detail page.
     pub detail_url: &'a str,
+    /// Its PDF report.
+    pub report_url: &'a str,
 }
 
-/// Does every step `assessment`'s state calls for that is switched on and not yet recorded.
+impl ResultLinks<'_> {
+    /// The report's address for a detail page's.
+    pub fn report_url(detail_url: &str) -> String {
+        format!("{detail_url}/report.pdf")
+    }
+}
+
+/// Does every step the assessment's state calls for that is switched on and not yet recorded.
 pub async fn write(
     db: &Db,
     client: &LeverClient,
-    assessment: &Assessment,
-    note: &ResultNote<'_>,
-    settings: &OrgSettings,
+    record: &Arc<AssessmentRecord>,
+    links: &ResultLinks<'_>,
     perform_as: &str,
-) -> Result<(), LeverError> {
-    let state = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Cancelled);
+) -> Result<(), ResultError> {
+    let (assessment, settings) = (&record.assessment, &record.settings);
+    let state = record.state();
     let mut pending = Vec::new();
     for step in due_steps(state, settings) {
         if !step_done(db, assessment, step).await {
@@ -200,9 +222,9 @@ pub async fn write(
                     let new = NewNote {
                         value: result_note_text(
                             assessment,
-                            note.scoring,
-                            note.scorer,
-                            note.detail_url,
+                            &record.scoring,
+                            record.scorer.as_deref().unwrap_or("a former member"),
+                            links,
                         ),
                         score: None,
                         secret: false,
@@ -210,6 +232,14 @@ pub async fn write(
                     };
                     client.create_note(opportunity_id, new, perform_as).await?;
                 }
+            }
+            STEP_FEEDBACK => {
+                result_write_back::feedback(db, client, record, links.report_url, perform_as)
+                    .await?
+            }
+            STEP_REPORT => {
+                result_write_back::report_file(db, client, record, links.detail_url, perform_as)
+                    .await?
             }
             STEP_PASS_STAGE => {
                 let stage = settings.pass_stage_id.as_deref().expect("a pass stage");
@@ -221,7 +251,7 @@ pub async fn write(
             }
             other => unreachable!("no write-back step {other}"),
         }
-        record(db, assessment, step).await;
+        record_step(db, assessment, step).await;
     }
     Ok(())
 }
@@ -273,6 +303,8 @@ pub fn step_label(
             None => "Result tag replaced the progress tag in Lever".into(),
         },
         STEP_RESULT_NOTE => "Result note written in Lever".into(),
+        STEP_FEEDBACK => "Feedback form submitted in Lever".into(),
+        STEP_REPORT => "PDF report attached in Lever".into(),
         STEP_PASS_STAGE => match settings.pass_stage_id.as_deref().and_then(stage_name) {
             Some(name) => format!("Moved to the stage “{name}” in Lever"),
             None => "Moved to the stage for passing candidates in Lever".into(),
@@ -295,22 +327,41 @@ mod tests {
         );
         assert_eq!(
             due_steps(AssessmentState::Passed, &settings),
-            [STEP_RESULT_TAG, STEP_RESULT_NOTE]
+            [
+                STEP_RESULT_TAG,
+                STEP_RESULT_NOTE,
+                STEP_FEEDBACK,
+                STEP_REPORT
+            ]
         );
         settings.pass_stage_id = Some("s".into());
         assert_eq!(
             due_steps(AssessmentState::Passed, &settings),
-            [STEP_RESULT_TAG, STEP_RESULT_NOTE, STEP_PASS_STAGE]
+            [
+                STEP_RESULT_TAG,
+                STEP_RESULT_NOTE,
+                STEP_FEEDBACK,
+                STEP_REPORT,
+                STEP_PASS_STAGE
+            ]
         );
         assert_eq!(
             due_steps(AssessmentState::Failed, &settings),
-            [STEP_RESULT_TAG, STEP_RESULT_NOTE]
+            [
+                STEP_RESULT_TAG,
+                STEP_RESULT_NOTE,
+                STEP_FEEDBACK,
+                STEP_REPORT
+            ]
         );
         settings.write_backs = WriteBacks {
             progress_tags: false,
             note: false,
+            feedback_form: false,
             ..settings.write_backs
         };
+        assert_eq!(due_steps(AssessmentState::Failed, &settings), [STEP_REPORT]);
+        settings.write_backs.report_file = false;
         assert!(due_steps(AssessmentState::Started, &settings).is_empty());
         assert_eq!(
             due_steps(AssessmentState::Passed, &settings),
@@ -321,7 +372,7 @@ mod tests {
         assert_eq!(
             due_steps(AssessmentState::Expired, &settings),
             [STEP_RESULT_TAG, STEP_RESULT_NOTE],
-            "an expired assessment never moves stage"
+            "an expired assessment has no feedback or report and never moves stage"
         );
     }
 }

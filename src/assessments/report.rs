@@ -74,9 +74,11 @@ pub fn render(report: &Report<'_>) -> Result<Vec<u8>, ReportError> {
     Ok(layout::render(&faces, &rows, &chrome, metadata)?)
 }
 
-/// The report's file name, e.g. `leverbridge-report-grace-hopper-0193ab12.pdf`: the
-/// candidate's name in lower-case ASCII ("candidate" when nothing is left of it) and the first
-/// 8 characters of the assessment's id.
+/// The report's file name, e.g. `leverbridge-report-grace-hopper-3b1f2a9c0d11.pdf`: the
+/// candidate's name in lower-case ASCII ("candidate" when nothing is left of it) and the last
+/// 12 characters of the assessment's id. Ids are UUIDv7, whose first characters are the time
+/// they were made and whose last are random: the file name tells one assessment's report from
+/// another's, which is how a rerun finds a report it already attached.
 pub fn file_name(candidate_name: &str, assessment_id: &str) -> String {
     let mut slug = String::new();
     for c in candidate_name.chars().flat_map(ascii_letters) {
@@ -91,9 +93,9 @@ pub fn file_name(candidate_name: &str, assessment_id: &str) -> String {
     let slug = if slug.is_empty() { "candidate" } else { slug };
     let id: String = assessment_id
         .chars()
-        .take(8)
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
+    let id = &id[id.len().saturating_sub(12)..];
     match id.is_empty() {
         true => format!("leverbridge-report-{slug}.pdf"),
         false => format!("leverbridge-report-{slug}-{}.pdf", id.to_ascii_lowercase()),
@@ -329,27 +331,27 @@ mod tests {
     }
 
     #[test]
-    fn file_names_are_ascii_slugs_with_the_short_id() {
+    fn file_names_are_ascii_slugs_with_the_ids_random_end() {
         let id = "0193ab12-7c1d-7e55-9f00-3b1f2a9c0d11";
         assert_eq!(
             file_name("Grace Hopper", id),
-            "leverbridge-report-grace-hopper-0193ab12.pdf"
+            "leverbridge-report-grace-hopper-3b1f2a9c0d11.pdf"
         );
         assert_eq!(
             file_name("Łukasz Żółć", id),
-            "leverbridge-report-lukasz-zolc-0193ab12.pdf"
+            "leverbridge-report-lukasz-zolc-3b1f2a9c0d11.pdf"
         );
         assert_eq!(
             file_name("  José O'Brien-Straße ", id),
-            "leverbridge-report-jose-o-brien-strasse-0193ab12.pdf"
+            "leverbridge-report-jose-o-brien-strasse-3b1f2a9c0d11.pdf"
         );
         assert_eq!(
             file_name("", id),
-            "leverbridge-report-candidate-0193ab12.pdf"
+            "leverbridge-report-candidate-3b1f2a9c0d11.pdf"
         );
         assert_eq!(
             file_name("李小龍 🎉", id),
-            "leverbridge-report-candidate-0193ab12.pdf"
+            "leverbridge-report-candidate-3b1f2a9c0d11.pdf"
         );
         assert_eq!(
             file_name("Grace Hopper", "ab12"),

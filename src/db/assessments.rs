@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{assessment_steps, assessments};
+use super::schema::{assessment_step_attempts, assessment_steps, assessments};
 use super::DbConn;
 use crate::assessments::AssessmentState;
 
@@ -272,6 +272,31 @@ pub fn record_step(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryR
             assessment_steps::assessment_id.eq(assessment_id),
             assessment_steps::step.eq(step),
             assessment_steps::done_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether a step that creates something in Lever was begun before (and so may have created
+/// it, even if it was never recorded as done).
+pub fn attempted(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryResult<bool> {
+    Ok(assessment_step_attempts::table
+        .find((assessment_id, step))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// Notes that a step is about to create something in Lever.
+pub fn record_attempt(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryResult<()> {
+    if attempted(conn, assessment_id, step)? {
+        return Ok(());
+    }
+    diesel::insert_into(assessment_step_attempts::table)
+        .values((
+            assessment_step_attempts::assessment_id.eq(assessment_id),
+            assessment_step_attempts::step.eq(step),
+            assessment_step_attempts::attempted_at.eq(super::now()),
         ))
         .execute(conn)?;
     Ok(())

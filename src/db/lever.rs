@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{lever_connections, lever_stages, lever_users};
+use super::schema::{lever_connections, lever_feedback_templates, lever_stages, lever_users};
 use super::DbConn;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -86,6 +86,8 @@ pub fn save_connection(conn: &mut DbConn, new: NewConnection) -> QueryResult<()>
     };
     let previous = connection(conn, new.org_id)?;
     diesel::delete(lever_connections::table.find(new.org_id)).execute(conn)?;
+    // The new key may reach another Lever account, which has not got the template.
+    forget_feedback_template(conn, new.org_id)?;
     let keep_default = previous
         .and_then(|p| p.default_user_id.zip(p.default_user_name))
         .filter(|(id, _)| {
@@ -153,9 +155,11 @@ pub fn mark_broken(
     Ok(())
 }
 
-/// Disconnect: forget the key and the cached Lever users (stages stay for the configurations).
+/// Disconnect: forget the key, the cached Lever users and the feedback template (stages stay
+/// for the configurations).
 pub fn delete_connection(conn: &mut DbConn, org_id: &str) -> QueryResult<usize> {
     diesel::delete(lever_users::table.filter(lever_users::org_id.eq(org_id))).execute(conn)?;
+    forget_feedback_template(conn, org_id)?;
     diesel::delete(lever_connections::table.find(org_id)).execute(conn)
 }
 
@@ -224,4 +228,41 @@ pub fn stages(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<CachedStage>> 
         .order(lever_stages::position.asc())
         .select(CachedStage::as_select())
         .load(conn)
+}
+
+/// The feedback template leverbridge created in the organization's Lever account: its id and
+/// its fields (JSON, as `crate::assessments::feedback_template` writes them).
+pub fn feedback_template(conn: &mut DbConn, org_id: &str) -> QueryResult<Option<(String, String)>> {
+    lever_feedback_templates::table
+        .find(org_id)
+        .select((
+            lever_feedback_templates::template_id,
+            lever_feedback_templates::fields,
+        ))
+        .first(conn)
+        .optional()
+}
+
+pub fn save_feedback_template(
+    conn: &mut DbConn,
+    org_id: &str,
+    template_id: &str,
+    fields: &str,
+) -> QueryResult<()> {
+    super::connection::write_transaction(conn, |conn| {
+        forget_feedback_template(conn, org_id)?;
+        diesel::insert_into(lever_feedback_templates::table)
+            .values((
+                lever_feedback_templates::org_id.eq(org_id),
+                lever_feedback_templates::template_id.eq(template_id),
+                lever_feedback_templates::fields.eq(fields),
+                lever_feedback_templates::created_at.eq(super::now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+pub fn forget_feedback_template(conn: &mut DbConn, org_id: &str) -> QueryResult<usize> {
+    diesel::delete(lever_feedback_templates::table.find(org_id)).execute(conn)
 }

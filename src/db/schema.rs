@@ -242,6 +242,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    assessment_step_attempts (assessment_id, step) {
+        assessment_id -> Text,
+        step -> Text,
+        attempted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lever_feedback_templates (org_id) {
+        org_id -> Text,
+        template_id -> Text,
+        fields -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     lever_calls (id) {
         id -> Text,
         org_id -> Text,
@@ -285,6 +302,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     assessments,
     assessment_steps,
+    assessment_step_attempts,
+    lever_feedback_templates,
     snapshots,
     lever_calls,
 );

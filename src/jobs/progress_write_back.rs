@@ -3,7 +3,9 @@
 
 use super::stage_change::{lever_failure, retry_db};
 use super::worker::{writable_connection, JobFailure, Run};
-use crate::assessments::progress_write_back::{self, Payload, ResultNote};
+use crate::assessments::progress_write_back::{self, Payload, ResultLinks};
+use crate::assessments::record;
+use crate::assessments::result_write_back::ResultError;
 use crate::db::{self, DbError};
 use crate::lever::LeverError;
 
@@ -18,53 +20,41 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     let found = jobs
         .db
         .run(move |conn| -> Result<_, DbError> {
-            let Some((assessment, scoring)) = db::assessments::by_id(conn, &id)? else {
+            let Some((assessment, _)) = db::assessments::by_id(conn, &id)? else {
                 return Ok(None);
             };
-            let org = &assessment.org_id;
-            let connection = db::lever::connection(conn, org)?;
-            let settings = db::settings::for_org(conn, org)?;
-            let slug = db::orgs::find(conn, org)?
+            let org = assessment.org_id;
+            let Some(record) = record::load(conn, &org, &id)? else {
+                return Ok(None);
+            };
+            let connection = db::lever::connection(conn, &org)?;
+            let slug = db::orgs::find(conn, &org)?
                 .map(|o| o.slug)
                 .unwrap_or_default();
-            let scorer = match scoring.scored_by.as_deref() {
-                Some(user) => db::users::find(conn, user)?.map(|u| u.email),
-                None => None,
-            };
-            Ok(Some((
-                assessment, scoring, connection, settings, slug, scorer,
-            )))
+            Ok(Some((record, connection, slug)))
         })
         .await
         .map_err(retry_db)?;
     // The candidate's data was purged: there is nothing left to write.
-    let Some((assessment, scoring, connection, settings, slug, scorer)) = found else {
+    let Some((record, connection, slug)) = found else {
         return Ok(());
     };
     let (connection, perform_as) = writable_connection(connection)?;
     let client = run.client(&connection)?;
+    let record = std::sync::Arc::new(record);
+    let assessment = &record.assessment;
     let detail_url = format!(
         "{}/orgs/{slug}/assessments/{}",
         jobs.settings.public_url.as_str().trim_end_matches('/'),
         assessment.id
     );
-    let note = ResultNote {
-        scoring: &scoring,
-        scorer: scorer.as_deref().unwrap_or("a former member"),
+    let links = ResultLinks {
         detail_url: &detail_url,
+        report_url: &ResultLinks::report_url(&detail_url),
     };
-    match progress_write_back::write(
-        &jobs.db,
-        &client,
-        &assessment,
-        &note,
-        &settings,
-        &perform_as,
-    )
-    .await
-    {
+    match progress_write_back::write(&jobs.db, &client, &record, &links, &perform_as).await {
         Ok(()) => Ok(()),
-        Err(LeverError::NotFound { message, .. }) => {
+        Err(ResultError::Lever(LeverError::NotFound { message, .. })) => {
             tracing::warn!(
                 assessment = %assessment.id,
                 opportunity = %assessment.opportunity_id,
@@ -73,6 +63,8 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
             );
             Ok(())
         }
-        Err(e) => Err(lever_failure(run, &connection, e).await),
+        Err(ResultError::Lever(e)) => Err(lever_failure(run, &connection, e).await),
+        // Trying again makes the same document: the failure needs a person.
+        Err(e @ ResultError::Report(_)) => Err(JobFailure::Park(e.to_string())),
     }
 }

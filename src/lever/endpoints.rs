@@ -9,7 +9,7 @@ use super::error::LeverError;
 use super::lenient::{decode_one, decode_page};
 use super::request::ApiRequest;
 use super::types::{
-    CreatedFeedback, CreatedNote, FeedbackTemplate, NewFeedbackTemplate, NewNote, Note,
+    CreatedFeedback, CreatedNote, Feedback, FeedbackTemplate, NewFeedbackTemplate, NewNote, Note,
     Opportunity, Posting, Stage, Tag, UploadedFile, User, Webhook,
 };
 
@@ -202,6 +202,20 @@ impl LeverClient {
             .creates_resource()
             .file(filename, content_type, bytes);
         self.call(request).await
+    }
+
+    /// The opportunity's files (every page; Lever may send the list as a bare array).
+    #[tracing::instrument(skip_all, fields(opportunity_id = %opportunity_id))]
+    pub async fn list_files(&self, opportunity_id: &str) -> Result<Vec<UploadedFile>, LeverError> {
+        self.list_all(&["opportunities", opportunity_id, "files"])
+            .await
+    }
+
+    /// The opportunity's completed feedback forms (every page).
+    #[tracing::instrument(skip_all, fields(opportunity_id = %opportunity_id))]
+    pub async fn list_feedback(&self, opportunity_id: &str) -> Result<Vec<Feedback>, LeverError> {
+        self.list_all(&["opportunities", opportunity_id, "feedback"])
+            .await
     }
 
     /// Submits a completed feedback form based on `template_id`.

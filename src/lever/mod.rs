@@ -27,8 +27,8 @@ pub use permissions::{
 };
 pub use rate_limit::{RateLimiters, TokenBucket, LEVER_BURST, LEVER_RATE_PER_SEC};
 pub use types::{
-    CreatedFeedback, CreatedNote, FeedbackTemplate, FieldOption, NewFeedbackTemplate, NewNote,
-    NewTemplateField, Note, Opportunity, OpportunityUrls, Posting, Stage, Tag, TemplateField,
-    UploadedFile, User, Webhook,
+    CreatedFeedback, CreatedNote, Feedback, FeedbackField, FeedbackTemplate, FieldOption,
+    NewFeedbackTemplate, NewNote, NewTemplateField, Note, Opportunity, OpportunityUrls, Posting,
+    Stage, Tag, TemplateField, UploadedFile, User, Webhook,
 };
 pub use webhook::{sign, signature_is_valid, StageChange, WebhookDelivery, WebhookParseError};

@@ -212,7 +212,40 @@ pub struct CreatedFeedback {
     pub id: String,
 }
 
-/// The response to `POST /opportunities/:id/files`.
+/// A completed feedback form (`GET /opportunities/:id/feedback`): the template's fields,
+/// each with its value.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Feedback {
+    #[serde(deserialize_with = "de_string")]
+    pub id: String,
+    #[serde(deserialize_with = "de_string")]
+    pub base_template_id: String,
+    #[serde(deserialize_with = "de_vec")]
+    pub fields: Vec<FeedbackField>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct FeedbackField {
+    #[serde(deserialize_with = "de_string")]
+    pub id: String,
+    #[serde(deserialize_with = "de_string")]
+    pub text: String,
+    pub value: Option<Value>,
+}
+
+impl Feedback {
+    /// Whether any field's text value contains `needle`.
+    pub fn mentions(&self, needle: &str) -> bool {
+        self.fields
+            .iter()
+            .any(|f| matches!(&f.value, Some(Value::String(s)) if s.contains(needle)))
+    }
+}
+
+/// A file on an opportunity: the response to `POST /opportunities/:id/files`, and an item
+/// of `GET /opportunities/:id/files`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct UploadedFile {

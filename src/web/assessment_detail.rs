@@ -6,7 +6,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use super::assessments::badge;
@@ -14,14 +13,14 @@ use super::auth::OrgPage;
 use super::csrf::CsrfForm;
 use super::layout::{Chrome, Nav};
 use super::{render, see_other, WebError};
-use crate::assessments::progress_write_back::{due_steps, step_label};
+use crate::assessments::progress_write_back::due_steps;
+use crate::assessments::record::{self, when, AssessmentRecord, Moment};
+use crate::assessments::report;
 use crate::assessments::scoring::{self, FieldErrors, ScoreInput, ScoringError};
 use crate::assessments::AssessmentState;
-use crate::db::assessments::{Assessment, Scoring};
 use crate::db::questions::language_label;
-use crate::db::snapshots::Snapshot;
 use crate::db::{self, DbError};
-use crate::domain::{pad_label, OrgSettings, PadKind, Role};
+use crate::domain::{pad_label, PadKind, Role};
 
 #[derive(Template)]
 #[template(path = "assessment_detail.html")]
@@ -42,14 +41,6 @@ struct DetailPage {
     no_code: &'static str,
     result: Option<ScoredView>,
     form: FormView,
-}
-
-/// One line of the timeline.
-struct Moment {
-    at: NaiveDateTime,
-    what: String,
-    /// A save's number, linked to its place in the playback.
-    snapshot: Option<i32>,
 }
 
 /// The save being shown, and the way to the others.
@@ -107,66 +98,12 @@ pub struct ScoreForm {
     failure_reason: String,
 }
 
-/// Everything the page shows, read at once.
-struct Loaded {
-    assessment: Assessment,
-    scoring: Scoring,
-    snapshots: Vec<Snapshot>,
-    steps: Vec<(String, NaiveDateTime)>,
-    settings: OrgSettings,
-    configuration: String,
-    scorer: Option<String>,
-    stages: Vec<(String, String)>,
-}
-
-async fn load(org: &OrgPage, id: String) -> Result<Loaded, WebError> {
+async fn load(org: &OrgPage, id: String) -> Result<AssessmentRecord, WebError> {
     let org_id = org.org.id.clone();
     let loaded = org
         .state
         .db
-        .run(move |conn| -> Result<_, DbError> {
-            let Some(assessment) = db::assessments::find(conn, &org_id, &id)? else {
-                return Ok(None);
-            };
-            let scoring = db::assessments::scoring(conn, &assessment.id)?;
-            let snapshots = db::snapshots::all(conn, &assessment.id)?;
-            let steps = db::assessments::steps(conn, &assessment.id)?;
-            let settings = db::settings::for_org(conn, &org_id)?;
-            let stages: Vec<(String, String)> = db::lever::stages(conn, &org_id)?
-                .into_iter()
-                .map(|s| (s.id, s.text))
-                .collect();
-            let configuration =
-                match db::configurations::find(conn, &org_id, &assessment.configuration_id)? {
-                    Some(c) => {
-                        let stage = stages
-                            .iter()
-                            .find(|(id, _)| *id == c.trigger_stage_id)
-                            .map(|(_, text)| text.as_str())
-                            .unwrap_or("a stage no longer in Lever");
-                        format!("{stage} · {}", c.tag_name)
-                    }
-                    None => format!("a deleted configuration · {}", assessment.tag_name),
-                };
-            let scorer = match scoring.scored_by.as_deref() {
-                Some(user) => Some(
-                    db::users::find(conn, user)?
-                        .map(|u| u.email)
-                        .unwrap_or_else(|| "a former member".into()),
-                ),
-                None => None,
-            };
-            Ok(Some(Loaded {
-                assessment,
-                scoring,
-                snapshots,
-                steps,
-                settings,
-                configuration,
-                scorer,
-                stages,
-            }))
-        })
+        .run(move |conn| record::load(conn, &org_id, &id))
         .await?;
     loaded.ok_or(WebError::NotFound)
 }
@@ -187,75 +124,9 @@ fn chosen_snapshot(raw: Option<&str>, total: i32) -> Result<i32, WebError> {
     }
 }
 
-fn when(at: NaiveDateTime) -> String {
-    at.format("%-d %b %Y %H:%M:%S UTC").to_string()
-}
-
-fn timeline(loaded: &Loaded, state: AssessmentState) -> Vec<Moment> {
-    let a = &loaded.assessment;
-    let moment = |at, what: String| Moment {
-        at,
-        what,
-        snapshot: None,
-    };
-    let mut moments = vec![moment(a.created_at, "Invited: the link was created".into())];
-    if let Some(started) = a.started_at {
-        let until = a
-            .deadline_at
-            .map(|d| format!("; the time runs out at {}", when(d)))
-            .unwrap_or_default();
-        moments.push(moment(started, format!("Started by the candidate{until}")));
-    }
-    for s in &loaded.snapshots {
-        moments.push(Moment {
-            at: s.saved_at,
-            what: format!(
-                "Saved snapshot {} ({} lines)",
-                s.seq,
-                s.code.lines().count()
-            ),
-            snapshot: Some(s.seq),
-        });
-    }
-    if let Some(submitted) = a.submitted_at {
-        let how = if a.time_ran_out {
-            "Handed in when the time ran out (the last save)"
-        } else {
-            "Submitted by the candidate"
-        };
-        moments.push(moment(submitted, how.into()));
-    }
-    if let (Some(score), Some(at)) = (loaded.scoring.score, loaded.scoring.scored_at) {
-        let by = loaded.scorer.as_deref().unwrap_or("a former member");
-        moments.push(moment(
-            at,
-            format!(
-                "Scored {score}/100, {} by {by}",
-                state.label().to_lowercase()
-            ),
-        ));
-    }
-    let stage_name = |id: &str| {
-        loaded
-            .stages
-            .iter()
-            .find(|(s, _)| s == id)
-            .map(|(_, text)| text.clone())
-    };
-    for (step, at) in &loaded.steps {
-        moments.push(moment(
-            *at,
-            step_label(step, state, &loaded.settings, &stage_name),
-        ));
-    }
-    // Stable: what happened at the same moment keeps the order above.
-    moments.sort_by_key(|m| m.at);
-    moments
-}
-
 fn page(
     org: &OrgPage,
-    loaded: Loaded,
+    loaded: AssessmentRecord,
     snapshot: i32,
     mut form: FormView,
 ) -> Result<DetailPage, WebError> {
@@ -318,7 +189,7 @@ fn page(
     form.open = state == AssessmentState::Submitted && may_score;
     form.pass_mark = loaded.settings.pass_mark;
     form.max_failure_reason = scoring::MAX_FAILURE_REASON;
-    let timeline = timeline(&loaded, state);
+    let timeline = loaded.timeline();
     let a = loaded.assessment;
     Ok(DetailPage {
         chrome: Chrome::new(org, &a.candidate_name, Nav::Assessments),
@@ -347,6 +218,36 @@ pub async fn show(
     let loaded = load(&org, path.1.clone()).await?;
     let snapshot = chosen_snapshot(query.snapshot.as_deref(), loaded.snapshots.len() as i32)?;
     render(&page(&org, loaded, snapshot, FormView::default())?)
+}
+
+/// The assessment's PDF report (the file attached in Lever, made afresh), once it is scored.
+pub async fn report(
+    org: OrgPage,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let record = std::sync::Arc::new(load(&org, path.1.clone()).await?);
+    let detail_url = format!(
+        "{}{}",
+        org.state.settings.public_url.as_str().trim_end_matches('/'),
+        org.url(&format!("/assessments/{}", record.assessment.id))
+    );
+    let pdf = match record.report_pdf_off_thread(&detail_url).await {
+        Some(made) => made.map_err(|e| anyhow::Error::new(e).context("the PDF report"))?,
+        None => {
+            return Err(WebError::Conflict(format!(
+                "The report is made once the assessment is scored; this one is {}.",
+                record.state().label().to_lowercase()
+            )))
+        }
+    };
+    let name = report::file_name(&record.assessment.candidate_name, &record.assessment.id);
+    Ok(HttpResponse::Ok()
+        .content_type(report::CONTENT_TYPE)
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"{name}\""),
+        ))
+        .body(pdf))
 }
 
 /// Scores the assessment: reviewers and admins, once, when it is submitted. A refusal shows the

@@ -18,6 +18,9 @@ pub enum WebError {
     CsrfRejected,
     #[error("{0}")]
     BadRequest(String),
+    /// The thing asked for is not ready, or no longer possible, in its current state.
+    #[error("{0}")]
+    Conflict(String),
     #[error("sign-in required")]
     LoginRequired { next: String },
     #[error("The request is too large.")]
@@ -59,6 +62,7 @@ impl WebError {
             WebError::Forbidden(_) => "You can't do that here",
             WebError::CsrfRejected => "Form expired",
             WebError::BadRequest(_) => "That request could not be understood",
+            WebError::Conflict(_) => "Not available yet",
             WebError::PayloadTooLarge => "Request too large",
             WebError::LoginRequired { .. } => "Sign in",
             WebError::Unexpected(_) => "Something went wrong on our side",
@@ -72,6 +76,7 @@ impl ResponseError for WebError {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Forbidden(_) | WebError::CsrfRejected => StatusCode::FORBIDDEN,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             WebError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,

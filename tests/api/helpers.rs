@@ -361,3 +361,8 @@ impl TestApp {
         app
     }
 }
+
+/// The text of a PDF (the report), as a reader would copy it; panics on a malformed PDF.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    pdf_extract::extract_text_from_mem(pdf).expect("a readable PDF")
+}

@@ -22,6 +22,7 @@ mod lever_sim;
 mod lever_world;
 mod login_limits;
 mod questions;
+mod results_in_lever;
 mod scoring;
 mod sessions;
 mod settings;

@@ -21,14 +21,14 @@ both_backends!(
     a_rerun_of_the_write_back_writes_nothing_twice,
 );
 
-const INVITED: &str = "leverbridge: Candidate Invited";
-const IN_PROGRESS: &str = "leverbridge: Assessment in Progress";
-const PASSED: &str = "leverbridge: Passed";
-const FAILED: &str = "leverbridge: Failed";
+pub(crate) const INVITED: &str = "leverbridge: Candidate Invited";
+pub(crate) const IN_PROGRESS: &str = "leverbridge: Assessment in Progress";
+pub(crate) const PASSED: &str = "leverbridge: Passed";
+pub(crate) const FAILED: &str = "leverbridge: Failed";
 
 /// A candidate tagged for the configuration, moved to its trigger stage and invited; returns
 /// their opportunity id and the path of their link.
-async fn invite(app: &TestApp, lever: &LeverAccount, name: &str) -> (String, String) {
+pub(crate) async fn invite(app: &TestApp, lever: &LeverAccount, name: &str) -> (String, String) {
     let id = lever.candidate(name, &[TAG]).await;
     lever.move_to(&id, TRIGGER).await;
     assert_eq!(app.drain().await, 1);
@@ -41,7 +41,7 @@ async fn invite(app: &TestApp, lever: &LeverAccount, name: &str) -> (String, Str
     (id, path)
 }
 
-async fn assessment(app: &TestApp, path: &str) -> (Assessment, Scoring) {
+pub(crate) async fn assessment(app: &TestApp, path: &str) -> (Assessment, Scoring) {
     let token = path.trim_start_matches("/a/").to_owned();
     app.db
         .run(move |conn| -> Result<_, DbError> {
@@ -53,11 +53,11 @@ async fn assessment(app: &TestApp, path: &str) -> (Assessment, Scoring) {
         .unwrap()
 }
 
-fn state(a: &Assessment) -> AssessmentState {
+pub(crate) fn state(a: &Assessment) -> AssessmentState {
     AssessmentState::parse(&a.state).unwrap()
 }
 
-fn tags(held: &Value) -> Vec<String> {
+pub(crate) fn tags(held: &Value) -> Vec<String> {
     held["tags"]
         .as_array()
         .unwrap()
@@ -66,7 +66,7 @@ fn tags(held: &Value) -> Vec<String> {
         .collect()
 }
 
-fn notes_with<'a>(held: &'a Value, text: &str) -> Vec<&'a Value> {
+pub(crate) fn notes_with<'a>(held: &'a Value, text: &str) -> Vec<&'a Value> {
     held["notes"]
         .as_array()
         .unwrap()
@@ -76,7 +76,7 @@ fn notes_with<'a>(held: &'a Value, text: &str) -> Vec<&'a Value> {
 }
 
 /// The candidate starts, saves each of `saves`, then submits the last one again.
-async fn take_the_test(app: &TestApp, path: &str, saves: &[&str]) -> Browser {
+pub(crate) async fn take_the_test(app: &TestApp, path: &str, saves: &[&str]) -> Browser {
     let candidate = app.as_new_session().await;
     let response = candidate.post_raw(&format!("{path}/start"), &[]).await;
     assert_eq!(response.status(), 303);
@@ -103,7 +103,11 @@ async fn member(app: &TestApp, email: &str, role: &str) -> Browser {
     browser
 }
 
-async fn score(browser: &Browser, detail: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+pub(crate) async fn score(
+    browser: &Browser,
+    detail: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String, String) {
     let response = browser
         .post_form(detail, &format!("{detail}/score"), fields)
         .await;
@@ -113,7 +117,7 @@ async fn score(browser: &Browser, detail: &str, fields: &[(&str, &str)]) -> (u16
 }
 
 /// Saves `acme`'s Settings with `changes`, keeping the default Lever user chosen.
-async fn settings(
+pub(crate) async fn settings(
     app: &TestApp,
     lever: &LeverAccount,
     changes: &[(&str, &str)],
@@ -125,7 +129,7 @@ async fn settings(
 
 /// Every write (POST, PUT, DELETE) Lever received for the opportunity (the connection test
 /// probes others).
-async fn writes(lever: &LeverAccount, opportunity: &str) -> Vec<String> {
+pub(crate) async fn writes(lever: &LeverAccount, opportunity: &str) -> Vec<String> {
     lever
         .requests()
         .await
@@ -463,7 +467,12 @@ async fn write_backs_switched_off_are_absent_in_lever(backend: Backend) {
     let response = settings(
         &app,
         &lever,
-        &[("write_progress_tags", ""), ("write_note", "")],
+        &[
+            ("write_progress_tags", ""),
+            ("write_note", ""),
+            ("write_feedback", ""),
+            ("write_report", ""),
+        ],
     )
     .await;
     assert_eq!(response.status(), 303);
@@ -482,6 +491,8 @@ async fn write_backs_switched_off_are_absent_in_lever(backend: Backend) {
         notes_with(&held, "leverbridge").is_empty(),
         "no note: {held}"
     );
+    assert_eq!(held["feedback"], serde_json::json!([]), "no feedback");
+    assert_eq!(held["files"], serde_json::json!([]), "no report file");
     assert_eq!(
         held["stage"],
         lever.stage(TRIGGER).as_str(),
@@ -565,7 +576,7 @@ async fn nothing_changed(app: &TestApp, path: &str) {
 }
 
 /// Queues the progress write-back of assessment `id` again, as a retry would.
-async fn requeue(app: &TestApp, id: &str) {
+pub(crate) async fn requeue(app: &TestApp, id: &str) {
     let id = id.to_owned();
     app.db
         .run(move |conn| -> Result<_, DbError> {

@@ -1,0 +1,2 @@
+DROP TABLE assessment_step_attempts;
+DROP TABLE lever_feedback_templates;

@@ -1,0 +1,218 @@
+//! Everything leverbridge knows about one assessment, read at once: what its detail page shows,
+//! what its PDF report prints and what its result write-back needs.
+
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+
+use super::progress_write_back::step_label;
+use super::report::{self, Report, ReportError};
+use super::AssessmentState;
+use crate::db::assessments::{Assessment, Scoring};
+use crate::db::questions::language_label;
+use crate::db::snapshots::Snapshot;
+use crate::db::{self, DbConn, DbError};
+use crate::domain::OrgSettings;
+
+pub struct AssessmentRecord {
+    pub assessment: Assessment,
+    pub scoring: Scoring,
+    pub snapshots: Vec<Snapshot>,
+    /// The write-back steps done in Lever, oldest first.
+    pub steps: Vec<(String, NaiveDateTime)>,
+    pub settings: OrgSettings,
+    /// The organization's name.
+    pub organization: String,
+    /// The configuration it came from, as "{trigger stage} · {tag}".
+    pub configuration: String,
+    /// Who scored it (an e-mail address), once scored.
+    pub scorer: Option<String>,
+    /// Lever's stages as cached: `(id, name)`.
+    pub stages: Vec<(String, String)>,
+}
+
+/// One line of the timeline.
+pub struct Moment {
+    pub at: NaiveDateTime,
+    pub what: String,
+    /// A save's number, linked to its place in the playback.
+    pub snapshot: Option<i32>,
+}
+
+/// A time as the timeline and the report show it.
+pub fn when(at: NaiveDateTime) -> String {
+    at.format("%-d %b %Y %H:%M:%S UTC").to_string()
+}
+
+/// The organization's assessment `id`, with everything about it; `None` when it has none.
+pub fn load(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+) -> Result<Option<AssessmentRecord>, DbError> {
+    let Some(assessment) = db::assessments::find(conn, org_id, id)? else {
+        return Ok(None);
+    };
+    let scoring = db::assessments::scoring(conn, &assessment.id)?;
+    let snapshots = db::snapshots::all(conn, &assessment.id)?;
+    let steps = db::assessments::steps(conn, &assessment.id)?;
+    let settings = db::settings::for_org(conn, org_id)?;
+    let organization = db::orgs::find(conn, org_id)?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    let stages: Vec<(String, String)> = db::lever::stages(conn, org_id)?
+        .into_iter()
+        .map(|s| (s.id, s.text))
+        .collect();
+    let configuration = match db::configurations::find(conn, org_id, &assessment.configuration_id)?
+    {
+        Some(c) => {
+            let stage = stages
+                .iter()
+                .find(|(id, _)| *id == c.trigger_stage_id)
+                .map(|(_, text)| text.as_str())
+                .unwrap_or("a stage no longer in Lever");
+            format!("{stage} · {}", c.tag_name)
+        }
+        None => format!("a deleted configuration · {}", assessment.tag_name),
+    };
+    let scorer = match scoring.scored_by.as_deref() {
+        Some(user) => Some(
+            db::users::find(conn, user)?
+                .map(|u| u.email)
+                .unwrap_or_else(|| "a former member".into()),
+        ),
+        None => None,
+    };
+    Ok(Some(AssessmentRecord {
+        assessment,
+        scoring,
+        snapshots,
+        steps,
+        settings,
+        organization,
+        configuration,
+        scorer,
+        stages,
+    }))
+}
+
+impl AssessmentRecord {
+    pub fn state(&self) -> AssessmentState {
+        AssessmentState::parse(&self.assessment.state).unwrap_or(AssessmentState::Cancelled)
+    }
+
+    /// What was handed in (or saved last): the last snapshot's code.
+    pub fn submission(&self) -> Option<&str> {
+        self.snapshots.last().map(|s| s.code.as_str())
+    }
+
+    pub fn stage_name(&self, id: &str) -> Option<String> {
+        self.stages
+            .iter()
+            .find(|(s, _)| s == id)
+            .map(|(_, text)| text.clone())
+    }
+
+    /// Invited, started, each save, submitted, scored and each write-back, oldest first.
+    pub fn timeline(&self) -> Vec<Moment> {
+        let a = &self.assessment;
+        let state = self.state();
+        let moment = |at, what: String| Moment {
+            at,
+            what,
+            snapshot: None,
+        };
+        let mut moments = vec![moment(a.created_at, "Invited: the link was created".into())];
+        if let Some(started) = a.started_at {
+            let until = a
+                .deadline_at
+                .map(|d| format!("; the time runs out at {}", when(d)))
+                .unwrap_or_default();
+            moments.push(moment(started, format!("Started by the candidate{until}")));
+        }
+        for s in &self.snapshots {
+            moments.push(Moment {
+                at: s.saved_at,
+                what: format!(
+                    "Saved snapshot {} ({} lines)",
+                    s.seq,
+                    s.code.lines().count()
+                ),
+                snapshot: Some(s.seq),
+            });
+        }
+        if let Some(submitted) = a.submitted_at {
+            let how = if a.time_ran_out {
+                "Handed in when the time ran out (the last save)"
+            } else {
+                "Submitted by the candidate"
+            };
+            moments.push(moment(submitted, how.into()));
+        }
+        if let (Some(score), Some(at)) = (self.scoring.score, self.scoring.scored_at) {
+            let by = self.scorer.as_deref().unwrap_or("a former member");
+            moments.push(moment(
+                at,
+                format!(
+                    "Scored {score}/100, {} by {by}",
+                    state.label().to_lowercase()
+                ),
+            ));
+        }
+        let stage_name = |id: &str| self.stage_name(id);
+        for (step, at) in &self.steps {
+            moments.push(moment(
+                *at,
+                step_label(step, state, &self.settings, &stage_name),
+            ));
+        }
+        // Stable: what happened at the same moment keeps the order above.
+        moments.sort_by_key(|m| m.at);
+        moments
+    }
+
+    /// The PDF report of a scored assessment; `None` until it is scored.
+    pub fn report_pdf(&self, detail_url: &str) -> Option<Result<Vec<u8>, ReportError>> {
+        let state = self.state();
+        if !matches!(state, AssessmentState::Passed | AssessmentState::Failed) {
+            return None;
+        }
+        let (score, scored_at) = (self.scoring.score?, self.scoring.scored_at?);
+        let timeline: Vec<(NaiveDateTime, String)> = self
+            .timeline()
+            .into_iter()
+            .map(|m| (m.at, m.what))
+            .collect();
+        let a = &self.assessment;
+        let report = Report {
+            organization: &self.organization,
+            candidate_name: &a.candidate_name,
+            question_title: a.question_title.as_deref().unwrap_or("No question"),
+            question_prompt: a.question_prompt.as_deref().unwrap_or_default(),
+            language: language_label(&a.question_language),
+            submission: self.submission().unwrap_or_default(),
+            score,
+            result: state.label(),
+            failure_reason: self.scoring.failure_reason.as_deref(),
+            scored_by: self.scorer.as_deref().unwrap_or("a former member"),
+            scored_at,
+            timeline: &timeline,
+            detail_url,
+        };
+        Some(report::render(&report))
+    }
+
+    /// [`report_pdf`](Self::report_pdf) on a thread meant for blocking work: laying out a long
+    /// submission takes a while, which the async workers should not wait through.
+    pub async fn report_pdf_off_thread(
+        self: &Arc<Self>,
+        detail_url: &str,
+    ) -> Option<Result<Vec<u8>, ReportError>> {
+        let (record, url) = (Arc::clone(self), detail_url.to_owned());
+        match tokio::task::spawn_blocking(move || record.report_pdf(&url)).await {
+            Ok(made) => made,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+}
