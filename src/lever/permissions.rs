@@ -23,7 +23,7 @@ use super::types::{Stage, Tag, User};
 /// |---|---|---|
 /// | read opportunity | `GET /opportunities/NIL` | a read |
 /// | read posting | `GET /postings/NIL` | a read |
-/// | list opportunity notes | `GET /opportunities/NIL/notes` | a read |
+/// | list opportunity notes, files, feedback | `GET /opportunities/NIL/notes`, `/files`, `/feedback` | reads (the files and feedback are looked for only when a write-back is rerun after a crash) |
 /// | list feedback templates | `GET /feedback_templates?limit=1` | a read |
 /// | add / remove opportunity tag | `POST /opportunities/NIL/addTags`, `/removeTags` `{"tags":["leverbridge-permission-check"]}` | no opportunity has the id [`NIL_OPPORTUNITY_ID`]: Lever answers 404 |
 /// | add / remove opportunity link | `POST /opportunities/NIL/addLinks`, `/removeLinks` `{"links":["https://leverbridge.invalid/permission-check"]}` | the same 404 |
@@ -129,7 +129,9 @@ pub const REQUIRED_PERMISSIONS: &[&str] = &[
     "list opportunity notes",
     "create opportunity note",
     "upload opportunity file",
+    "list opportunity files",
     "create opportunity feedback",
+    "list opportunity feedback",
     "list feedback templates",
     "create feedback template",
 ];
@@ -265,6 +267,14 @@ fn probes(perform_as: &str, oauth: bool) -> Vec<(&'static str, ApiRequest)> {
         (
             "list opportunity notes",
             ApiRequest::new(Method::GET, &["opportunities", nil, "notes"]),
+        ),
+        (
+            "list opportunity files",
+            ApiRequest::new(Method::GET, &["opportunities", nil, "files"]),
+        ),
+        (
+            "list opportunity feedback",
+            ApiRequest::new(Method::GET, &["opportunities", nil, "feedback"]),
         ),
         (
             "list feedback templates",

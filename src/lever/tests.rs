@@ -477,7 +477,7 @@ async fn probe_reports_nothing_missing_for_a_complete_key() {
     }
     let file_probe = calls
         .iter()
-        .find(|call| call.path.contains("/files"))
+        .find(|call| call.method == "POST" && call.path.contains("/files"))
         .unwrap();
     assert_eq!(
         file_probe.path,
@@ -540,6 +540,7 @@ async fn oauth_probe_skips_write_endpoints() {
     assert!(report.is_complete());
     let calls = client.take_calls();
     assert!(calls.iter().all(|call| call.method == "GET"), "{calls:?}");
-    // users, stages, tags, then the read probes: opportunity, posting, notes, templates.
-    assert_eq!(calls.len(), 7);
+    // users, stages, tags, then the read probes: opportunity, posting, notes, files, feedback,
+    // templates.
+    assert_eq!(calls.len(), 9);
 }
