@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use actix_web::HttpResponse;
 use sha2::{Digest, Sha256};
 
-const EDITOR_JS: &[u8] = include_bytes!("../../../static/editor.js");
+const EDITOR_JS: &[u8] = include_bytes!("../../static/editor.js");
 
 /// `/static/editor.js?v=…`: a new build gets a new URL, so browsers may cache each for a year.
 pub fn editor_script_url() -> &'static str {
