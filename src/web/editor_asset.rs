@@ -1,6 +1,7 @@
-//! `static/editor.js`, the candidate's editor (CodeMirror 6 and the page's own script), built
-//! from `static/editor/` with npm and committed, so neither the binary nor CI needs npm. It is
-//! compiled into the binary and served under a versioned URL with a year-long cache lifetime.
+//! `static/editor.js`: the candidate's editor, and the highlighting of the code reviewers read
+//! (CodeMirror 6, its parsers and the pages' own script), built from `static/editor/` with npm
+//! and committed, so neither the binary nor CI needs npm. It is compiled into the binary and
+//! served under a versioned URL with a year-long cache lifetime.
 
 use std::sync::OnceLock;
 
