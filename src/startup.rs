@@ -100,7 +100,7 @@ impl Application {
                 .service(
                     web::resource("/static/editor.js")
                         .wrap(middleware::Compress::default())
-                        .route(web::get().to(pages::candidate::asset::editor_script)),
+                        .route(web::get().to(pages::editor_asset::editor_script)),
                 )
                 .configure(pages::routes)
                 .default_service(web::to(pages::not_found))

@@ -1,7 +1,8 @@
 //! One assessment, for its reviewers: the candidate's link, the timeline (invited, started,
 //! each save, submitted, scored, each write-back to Lever), the submission with a playback of
-//! every save (`?snapshot=N`, no JavaScript needed), and the scoring form. Every member of the
-//! organization (and support) may read it; reviewers and admins score.
+//! every save (`?snapshot=N`, no JavaScript needed; `static/editor.js` highlights the code), and
+//! the scoring form. Every member of the organization (and support) may read it; reviewers and
+//! admins score.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -11,6 +12,7 @@ use serde::Deserialize;
 use super::assessments::badge;
 use super::auth::OrgPage;
 use super::csrf::CsrfForm;
+use super::editor_asset::editor_script_url;
 use super::layout::{Chrome, Nav};
 use super::{render, see_other, WebError};
 use crate::assessments::progress_write_back::due_steps;
@@ -37,6 +39,8 @@ struct DetailPage {
     link: String,
     timeline: Vec<Moment>,
     playback: Option<Playback>,
+    /// Highlights the code played back (`static/editor.js`).
+    script_url: &'static str,
     /// Why there is no code to show, when there is none.
     no_code: &'static str,
     result: Option<ScoredView>,
@@ -204,6 +208,7 @@ fn page(
         badge: badge(state),
         timeline,
         playback,
+        script_url: editor_script_url(),
         no_code,
         result,
         form,

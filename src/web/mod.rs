@@ -9,6 +9,7 @@ mod configurations;
 pub mod confirm;
 mod connection;
 pub mod csrf;
+pub mod editor_asset;
 pub mod error;
 mod events;
 mod health;

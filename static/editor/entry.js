@@ -1,15 +1,19 @@
-// The candidate's editor page, bundled with CodeMirror into ../editor.js (see README.md).
-// The page works without it: a plain textarea that saves and submits as a form. This turns the
-// textarea into a highlighting editor, saves it as JSON every few seconds and on blur, and
-// counts down to the server's deadline (rendered into data attributes; no inline script, as the
-// Content-Security-Policy forbids it).
+// The pages' script, bundled with CodeMirror into ../editor.js (see README.md). Every page works
+// without it.
+//
+// On the candidate's editor page (`#pad-form`), a plain textarea that saves and submits as a
+// form: this turns the textarea into a highlighting editor, saves it as JSON every few seconds
+// and on blur, and counts down to the server's deadline (rendered into data attributes; no
+// inline script, as the Content-Security-Policy forbids it).
+//
+// On any page, `<code data-highlight="…">` (a submission, for its reviewers) is highlighted
+// with the editor's parsers.
 import { startCountdown } from "./src/countdown.js";
 import { startEditor } from "./src/editor.js";
+import { highlight } from "./src/highlight.js";
 
-function main() {
-  const form = document.getElementById("pad-form");
+function startPad(form) {
   const countdown = document.getElementById("countdown");
-  if (!form) return;
   const pad = startEditor(form);
   if (countdown) {
     startCountdown(countdown, {
@@ -19,6 +23,12 @@ function main() {
       onOver: () => pad.timeIsOver(),
     });
   }
+}
+
+function main() {
+  const form = document.getElementById("pad-form");
+  if (form) startPad(form);
+  document.querySelectorAll("code[data-highlight]").forEach(highlight);
 }
 
 if (document.readyState === "loading") {

@@ -156,6 +156,25 @@ async fn wait_for_the_editor(client: &Client) {
         .expect("the code editor replaces the plain textarea");
 }
 
+/// The highlighted tokens of the code shown in `#submission`, once `static/editor.js` has
+/// highlighted it: each token's classes, text and colour.
+async fn highlighted_tokens(client: &Client) -> Vec<(String, String, String)> {
+    client
+        .wait()
+        .for_element(Locator::Css("#submission code[data-highlight] span"))
+        .await
+        .expect("the submission is highlighted");
+    let tokens = client
+        .execute(
+            "return [...document.querySelectorAll('#submission code span')]
+                 .map((s) => [s.className, s.textContent, getComputedStyle(s).color]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(tokens).unwrap()
+}
+
 /// Every snapshot's code in the database, oldest first.
 async fn saved_codes(app: &TestApp) -> Vec<String> {
     app.db
@@ -349,7 +368,7 @@ async fn an_admin_sets_up_the_integration_and_a_recruiter_moves_a_candidate_in_a
 /// The take-home question's starter code in this test, and what the candidate types after it.
 const STARTER: &str = "# A token bucket: allow() says whether a request may pass.";
 const FIRST_BURST: &str = "rate = 10";
-const SECOND_BURST: &str = "burst = 20";
+const SECOND_BURST: &str = "def allow(): return rate > 0";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_candidate_takes_the_test_and_a_reviewer_plays_it_back_and_scores_it_in_a_browser() {
@@ -484,6 +503,25 @@ async fn a_candidate_takes_the_test_and_a_reviewer_plays_it_back_and_scores_it_i
         .await
         .is_err());
 
+    // Highlighted like the editor: the parser's tokens, in the editor's colours.
+    let tokens = highlighted_tokens(&client).await;
+    for token in [
+        ("tok-comment", STARTER),
+        ("tok-number", "10"),
+        ("tok-keyword", "def"),
+        ("tok-variableName tok-definition", "allow"),
+        ("tok-keyword", "return"),
+    ] {
+        assert!(
+            tokens
+                .iter()
+                .any(|(c, t, _)| (c.as_str(), t.as_str()) == token),
+            "{token:?} in {tokens:?}"
+        );
+    }
+    let keyword = tokens.iter().find(|(c, _, _)| c == "tok-keyword").unwrap();
+    assert_eq!(keyword.2, "rgb(119, 0, 136)", "the editor's keyword colour");
+
     // Playback: the slider back to the first save (the first burst at most), then Next to the last.
     client
         .find(Locator::Css("#snapshot"))
@@ -509,6 +547,13 @@ async fn a_candidate_takes_the_test_and_a_reviewer_plays_it_back_and_scores_it_i
         code.starts_with(STARTER) && first.starts_with(&code) && !code.contains(SECOND_BURST),
         "the first save holds the first burst only: {code}"
     );
+    let tokens = highlighted_tokens(&client).await;
+    assert_eq!(tokens[0].0, "tok-comment", "{tokens:?}");
+    assert_eq!(tokens[0].1, STARTER, "{tokens:?}");
+    assert!(
+        !tokens.iter().any(|(c, _, _)| c == "tok-keyword"),
+        "no keyword yet: {tokens:?}"
+    );
     for seq in 2..=total {
         click(&client, "#submission a[rel=next]").await;
         wait_for_element_text(
@@ -518,6 +563,16 @@ async fn a_candidate_takes_the_test_and_a_reviewer_plays_it_back_and_scores_it_i
         )
         .await;
         assert_eq!(text_of(&client, "#submission code").await, codes[seq - 1]);
+        let tokens = highlighted_tokens(&client).await;
+        assert_eq!(tokens[0].1, STARTER, "snapshot {seq}: {tokens:?}");
+        let keywords: Vec<&str> = tokens
+            .iter()
+            .filter(|(c, _, _)| c == "tok-keyword")
+            .map(|(_, t, _)| t.as_str())
+            .collect();
+        if codes[seq - 1].contains(SECOND_BURST) {
+            assert_eq!(keywords, ["def", "return"], "snapshot {seq}: {tokens:?}");
+        }
     }
     assert_eq!(
         text_of(&client, "#submission .card-title").await,

@@ -193,7 +193,9 @@ async fn a_started_then_passed_assessment_is_shown_and_written_back(backend: Bac
         "Tag “leverbridge: Assessment in Progress” replaced “leverbridge: Candidate Invited” in Lever",
         "<h2 class=\"card-title\">Submission</h2>",
         "Snapshot 3 of 3",
-        "<code class=\"language-python\">def allow():\n    return bucket.take() &#62; 0  # &#60;done&#62;</code>",
+        "<code class=\"language-python\" data-highlight=\"python\">def allow():\n    return bucket.take() &#62; 0  # &#60;done&#62;</code>",
+        // The script that highlights it; without it the code reads the same, in plain text.
+        "<script src=\"/static/editor.js?v=",
         "href=\"?snapshot=2#submission\" rel=\"prev\"",
         "The pass mark is 70",
         "Save score",
@@ -364,6 +366,7 @@ async fn bad_or_repeated_scores_are_refused_and_change_nothing(backend: Backend)
     let page = reviewer.get_html(&detail).await;
     assert!(page.contains("The scoring form opens once the candidate has submitted"));
     assert!(page.contains("The candidate has not started yet."));
+    assert!(!page.contains("/static/editor.js"), "no code to highlight");
     let (status, _, body) = score(&reviewer, &detail, &[("score", "90"), ("result", "")]).await;
     assert_eq!(status, 409, "{body}");
     assert!(

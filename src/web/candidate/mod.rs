@@ -5,7 +5,6 @@
 //! makes it a CodeMirror editor with autosave and a countdown), and a clear page for every
 //! other state. The deadline is the server's ([`crate::assessments::attempt`]).
 
-pub mod asset;
 mod autosave;
 mod pages;
 

@@ -5,9 +5,9 @@ use actix_web::HttpResponse;
 use askama::Template;
 use chrono::NaiveDateTime;
 
-use super::asset::editor_script_url;
 use crate::assessments::attempt::{time_limit, Attempt, AttemptError, Phase, MAX_CODE_BYTES};
 use crate::db::questions::language_label;
+use crate::web::editor_asset::editor_script_url;
 use crate::web::questions::prompt_html;
 use crate::web::WebError;
 

@@ -3,27 +3,9 @@ import { basicSetup } from "codemirror";
 import { EditorView, keymap } from "@codemirror/view";
 import { Compartment, EditorState } from "@codemirror/state";
 import { indentWithTab } from "@codemirror/commands";
-import { python } from "@codemirror/lang-python";
-import { javascript } from "@codemirror/lang-javascript";
-import { java } from "@codemirror/lang-java";
-import { cpp } from "@codemirror/lang-cpp";
-import { go } from "@codemirror/lang-go";
-import { rust } from "@codemirror/lang-rust";
+import { languageSupport } from "./languages.js";
 
 const AUTOSAVE_MS = 5000;
-
-function language(name) {
-  switch (name) {
-    case "python": return [python()];
-    case "javascript": return [javascript()];
-    case "typescript": return [javascript({ typescript: true })];
-    case "java": return [java()];
-    case "cpp": return [cpp()];
-    case "go": return [go()];
-    case "rust": return [rust()];
-    default: return [];
-  }
-}
 
 function clockTime(date) {
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -54,7 +36,7 @@ export function startEditor(form) {
         EditorView.cspNonce.of(form.dataset.styleNonce || ""),
         editable.of(EditorView.editable.of(true)),
         keymap.of([indentWithTab]),
-        language(form.dataset.language),
+        languageSupport(form.dataset.language) || [],
         EditorView.contentAttributes.of({ "aria-label": "Your code" }),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) {

@@ -1,13 +1,14 @@
-//! `static/editor.js`, the candidate's editor (CodeMirror 6 and the page's own script), built
-//! from `static/editor/` with npm and committed, so neither the binary nor CI needs npm. It is
-//! compiled into the binary and served under a versioned URL with a year-long cache lifetime.
+//! `static/editor.js`: the candidate's editor, and the highlighting of the code reviewers read
+//! (CodeMirror 6, its parsers and the pages' own script), built from `static/editor/` with npm
+//! and committed, so neither the binary nor CI needs npm. It is compiled into the binary and
+//! served under a versioned URL with a year-long cache lifetime.
 
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
 use sha2::{Digest, Sha256};
 
-const EDITOR_JS: &[u8] = include_bytes!("../../../static/editor.js");
+const EDITOR_JS: &[u8] = include_bytes!("../../static/editor.js");
 
 /// `/static/editor.js?v=…`: a new build gets a new URL, so browsers may cache each for a year.
 pub fn editor_script_url() -> &'static str {
