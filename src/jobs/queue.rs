@@ -354,6 +354,31 @@ pub fn find(conn: &mut DbConn, job_id: &str) -> QueryResult<Option<Job>> {
         .optional()
 }
 
+/// The most recent job of `kind` for the organization whose payload names `assessment_id` and
+/// that is in trouble: waiting to retry after a failure, parked or dead. For the assessment's
+/// page, since such jobs have no webhook delivery on Events.
+pub fn trouble_for_assessment(
+    conn: &mut DbConn,
+    org_id: &str,
+    kind: JobKind,
+    assessment_id: &str,
+) -> QueryResult<Option<Job>> {
+    let names_it = format!("%\"assessment_id\":\"{assessment_id}\"%");
+    jobs::table
+        .filter(jobs::org_id.eq(org_id))
+        .filter(jobs::kind.eq(kind.as_str()))
+        .filter(
+            jobs::state
+                .eq_any(["parked", "dead"])
+                .or(jobs::state.eq("queued").and(jobs::attempts.gt(0))),
+        )
+        .filter(jobs::payload.like(names_it))
+        .order(jobs::updated_at.desc())
+        .select(Job::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Jobs per state for an organization, for the Overview and Events pages.
 pub fn counts(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<(String, i64)>> {
     use diesel::dsl::count_star;

@@ -10,8 +10,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::assessments::badge;
-use super::auth::OrgPage;
-use super::csrf::CsrfForm;
+use super::auth::{OrgPage, OrgReader};
+use super::csrf::{CsrfForm, NoFields};
 use super::editor_asset::editor_script_url;
 use super::layout::{Chrome, Nav};
 use super::{render, see_other, WebError};
@@ -23,6 +23,8 @@ use crate::assessments::AssessmentState;
 use crate::db::questions::language_label;
 use crate::db::{self, DbError};
 use crate::domain::{pad_label, PadKind, Role};
+use crate::jobs::queue::{self, Job};
+use crate::jobs::JobKind;
 
 #[derive(Template)]
 #[template(path = "assessment_detail.html")]
@@ -38,6 +40,7 @@ struct DetailPage {
     badge: &'static str,
     link: String,
     timeline: Vec<Moment>,
+    trouble: Option<Trouble>,
     playback: Option<Playback>,
     /// Highlights the code played back (`static/editor.js`).
     script_url: &'static str,
@@ -102,14 +105,63 @@ pub struct ScoreForm {
     failure_reason: String,
 }
 
-async fn load(org: &OrgPage, id: String) -> Result<AssessmentRecord, WebError> {
+/// The assessment, and its write-back job if that is in trouble.
+async fn load(org: &OrgPage, id: String) -> Result<(AssessmentRecord, Option<Job>), WebError> {
     let org_id = org.org.id.clone();
     let loaded = org
         .state
         .db
-        .run(move |conn| record::load(conn, &org_id, &id))
+        .run(move |conn| -> Result<_, DbError> {
+            let Some(record) = record::load(conn, &org_id, &id)? else {
+                return Ok(None);
+            };
+            let trouble = queue::trouble_for_assessment(
+                conn,
+                &org_id,
+                JobKind::ProgressWriteBack,
+                &record.assessment.id,
+            )?;
+            Ok(Some((record, trouble)))
+        })
         .await?;
     loaded.ok_or(WebError::NotFound)
+}
+
+/// What the page says about a write-back to Lever that failed.
+struct Trouble {
+    message: String,
+    /// The dead job a Retry would queue again.
+    retry: bool,
+}
+
+fn trouble(job: Option<Job>, role: Role) -> Option<Trouble> {
+    let job = job?;
+    let error = job
+        .last_error
+        .unwrap_or_else(|| "no reason was recorded".into());
+    let (message, retry) = match job.state.as_str() {
+        "dead" => (
+            format!(
+                "Writing this assessment's progress to Lever failed {} times and stopped: {error}",
+                job.attempts
+            ),
+            matches!(role, Role::Admin | Role::Support),
+        ),
+        "parked" => (
+            format!("Writing this assessment's progress to Lever waits: {error}"),
+            false,
+        ),
+        _ => (
+            format!(
+                "Writing this assessment's progress to Lever failed (attempt {} of {}): {error} The next attempt is at {}.",
+                job.attempts,
+                job.max_attempts,
+                when(job.run_at)
+            ),
+            false,
+        ),
+    };
+    Some(Trouble { message, retry })
 }
 
 /// Which save `?snapshot=` asks for: the last one (the submission) when it names none.
@@ -130,7 +182,7 @@ fn chosen_snapshot(raw: Option<&str>, total: i32) -> Result<i32, WebError> {
 
 fn page(
     org: &OrgPage,
-    loaded: AssessmentRecord,
+    (loaded, job): (AssessmentRecord, Option<Job>),
     snapshot: i32,
     mut form: FormView,
 ) -> Result<DetailPage, WebError> {
@@ -207,6 +259,7 @@ fn page(
         state: state.label(),
         badge: badge(state),
         timeline,
+        trouble: trouble(job, org.role),
         playback,
         script_url: editor_script_url(),
         no_code,
@@ -221,7 +274,7 @@ pub async fn show(
     query: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, WebError> {
     let loaded = load(&org, path.1.clone()).await?;
-    let snapshot = chosen_snapshot(query.snapshot.as_deref(), loaded.snapshots.len() as i32)?;
+    let snapshot = chosen_snapshot(query.snapshot.as_deref(), loaded.0.snapshots.len() as i32)?;
     render(&page(&org, loaded, snapshot, FormView::default())?)
 }
 
@@ -230,7 +283,7 @@ pub async fn report(
     org: OrgPage,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    let record = std::sync::Arc::new(load(&org, path.1.clone()).await?);
+    let record = std::sync::Arc::new(load(&org, path.1.clone()).await?.0);
     let detail_url = format!(
         "{}{}",
         org.state.settings.public_url.as_str().trim_end_matches('/'),
@@ -253,6 +306,42 @@ pub async fn report(
             format!("inline; filename=\"{name}\""),
         ))
         .body(pdf))
+}
+
+/// Retry on the assessment's page: its dead write-back job gets a fresh set of attempts
+/// (admins and support staff, as on Events).
+pub async fn retry(
+    org: OrgReader,
+    path: web::Path<(String, String)>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, WebError> {
+    let (org_id, id) = (org.org.id.clone(), path.1.clone());
+    let requeued = org
+        .state
+        .db
+        .run(move |conn| -> Result<bool, DbError> {
+            let dead =
+                queue::trouble_for_assessment(conn, &org_id, JobKind::ProgressWriteBack, &id)?
+                    .filter(|job| job.state == "dead");
+            match dead {
+                Some(job) => Ok(queue::retry(conn, &org_id, &job.id)?),
+                None => Ok(false),
+            }
+        })
+        .await?;
+    if requeued {
+        org.state.jobs.wake();
+        org.flash(
+            "success",
+            "Queued again; the timeline shows each step once it is written to Lever.",
+        );
+    } else {
+        org.flash(
+            "error",
+            "Nothing is waiting for a retry (it may already have run).",
+        );
+    }
+    Ok(see_other(&org.url(&format!("/assessments/{}", path.1))))
 }
 
 /// Scores the assessment: reviewers and admins, once, when it is submitted. A refusal shows the
@@ -323,7 +412,7 @@ pub async fn score(
         _ => (StatusCode::CONFLICT, FieldErrors::new()),
     };
     let loaded = load(&org, path.1.clone()).await?;
-    let total = loaded.snapshots.len() as i32;
+    let total = loaded.0.snapshots.len() as i32;
     let view = FormView {
         refusal: Some(refused.to_string()),
         score: form.score,

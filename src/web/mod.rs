@@ -69,6 +69,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/assessments", web::get().to(assessments::list))
                 .route("/assessments/{id}", web::get().to(assessment_detail::show))
                 .route(
+                    "/assessments/{id}/retry",
+                    web::post().to(assessment_detail::retry),
+                )
+                .route(
                     "/assessments/{id}/report.pdf",
                     web::get().to(assessment_detail::report),
                 )

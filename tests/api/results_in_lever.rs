@@ -19,6 +19,7 @@ both_backends!(
     the_feedback_form_and_the_report_file_each_follow_settings,
     a_rerun_after_a_crash_at_any_step_writes_nothing_twice,
     a_template_lost_on_either_side_is_found_again_not_duplicated,
+    a_failed_write_back_shows_on_the_assessment_with_a_retry,
 );
 
 /// A tagged candidate moved to the trigger stage and invited (other jobs, such as the webhook
@@ -500,4 +501,94 @@ async fn a_template_lost_on_either_side_is_found_again_not_duplicated(backend: B
     assert_eq!(forms.len(), 1, "{forms:?}");
     assert_eq!(value(&forms[0].1, "Rating"), "4 - Strong Hire");
     assert_eq!(templates(&lever).await.len(), 1, "never a second template");
+}
+
+async fn a_failed_write_back_shows_on_the_assessment_with_a_retry(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+    // Lever refuses the feedback form: the job is parked with Lever's reason.
+    lever
+        .set_faults(serde_json::json!({"scripted": [
+            {"method": "POST", "pathEndsWith": "/feedback", "status": 400}
+        ]}))
+        .await;
+    let (opportunity, detail) = scored(
+        &app,
+        &lever,
+        "Katherine Johnson",
+        "orbit = 1",
+        &[("score", "77"), ("result", "passed")],
+    )
+    .await;
+    let page = app.get_html(&detail).await;
+    assert!(
+        page.contains(
+            "Writing this assessment&#39;s progress to Lever waits: Lever refused the request"
+        ),
+        "{page}"
+    );
+    assert!(
+        !page.contains("/retry\""),
+        "a parked job has no Retry: {page}"
+    );
+    assert_eq!(
+        lever.opportunity(&opportunity).await["feedback"],
+        serde_json::json!([])
+    );
+
+    // The same job out of attempts: Retry for admins (and support), not for reviewers.
+    let id = detail.rsplit('/').next().unwrap().to_owned();
+    let needle = format!("%{id}%");
+    app.db
+        .run(move |conn| -> Result<_, DbError> {
+            use leverbridge::db::schema::jobs;
+            diesel::update(
+                jobs::table
+                    .filter(jobs::payload.like(needle))
+                    .filter(jobs::state.eq("parked")),
+            )
+            .set((jobs::state.eq("dead"), jobs::attempts.eq(13)))
+            .execute(conn)
+            .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+    let page = app.get_html(&detail).await;
+    assert!(
+        page.contains(
+            "Writing this assessment&#39;s progress to Lever failed 13 times and stopped"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("action=\"{detail}/retry\"")),
+        "{page}"
+    );
+    app.create_user("reviewer@acme.test", Some("acme"), "reviewer")
+        .await;
+    let reviewer = app.as_new_session().await;
+    reviewer.login("reviewer@acme.test").await;
+    let page = reviewer.get_html(&detail).await;
+    assert!(page.contains("failed 13 times and stopped") && !page.contains("/retry\""));
+    let response = reviewer
+        .post_form(&detail, &format!("{detail}/retry"), &[])
+        .await;
+    assert_eq!(response.status(), 403);
+
+    let response = app
+        .post_form(&detail, &format!("{detail}/retry"), &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    app.drain().await;
+    let forms = feedback_forms(&lever, &opportunity).await;
+    assert_eq!(forms.len(), 1, "written on the retry: {forms:?}");
+    let page = app.get_html(&detail).await;
+    assert!(!page.contains("write-back-trouble"), "{page}");
+    assert!(page.contains("Feedback form submitted in Lever"));
+    // Nothing left to retry.
+    let response = app
+        .post_form(&detail, &format!("{detail}/retry"), &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    let page = app.get_html(&detail).await;
+    assert!(page.contains("Nothing is waiting for a retry"), "{page}");
 }
