@@ -195,11 +195,12 @@ fn page(
     form.max_failure_reason = scoring::MAX_FAILURE_REASON;
     let timeline = loaded.timeline();
     let a = loaded.assessment;
+    let candidate = a.shown_name();
     Ok(DetailPage {
-        chrome: Chrome::new(org, &a.candidate_name, Nav::Assessments),
+        chrome: Chrome::new(org, &candidate, Nav::Assessments),
         link: crate::assessments::link(&org.state.settings.public_url, &a.token),
         id: a.id,
-        candidate: a.candidate_name,
+        candidate,
         opportunity_id: a.opportunity_id,
         configuration: loaded.configuration,
         kind: pad_label(&a.pad_kind),
