@@ -153,6 +153,9 @@ fn page(
             is_submission: s.seq == total && a.submitted_at.is_some(),
         });
     let no_code = match state {
+        _ if loaded.withdrawal.purged_at.is_some() => {
+            "The candidate was deleted in Lever: their saves were erased."
+        }
         _ if PadKind::parse(&a.pad_kind) != Ok(PadKind::TakeHome) => {
             "A live interview pad keeps no saves to play back."
         }

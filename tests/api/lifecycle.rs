@@ -538,6 +538,7 @@ async fn deleting_a_candidate_erases_their_text_from_every_table(backend: Backen
         .await;
     assert!(page.contains("A candidate deleted in Lever"), "{page}");
     assert!(page.contains("Withdrawn: the candidate was deleted in Lever"));
+    assert!(page.contains("The candidate was deleted in Lever: their saves were erased."));
     let response = app.get(&started_path).await;
     assert_eq!(response.status(), 410, "the link shows the withdrawn page");
 
