@@ -12,6 +12,7 @@ pub mod result_write_back;
 pub mod scoring;
 pub mod state;
 pub mod terms;
+pub mod withdrawal;
 pub mod write_back;
 
 pub use state::{AssessmentState, InvalidTransition};

@@ -35,11 +35,15 @@ pub const IN_PROGRESS: &str = "Assessment in Progress";
 pub const PASSED: &str = "Passed";
 pub const FAILED: &str = "Failed";
 pub const EXPIRED: &str = "Expired";
+/// The progress tag of a withdrawn assessment (its candidate was archived, hired or deleted).
+pub const CANCELLED: &str = "Cancelled";
 
 pub const STEP_IN_PROGRESS_TAG: &str = "tag_in_progress";
 pub const STEP_RESULT_TAG: &str = "tag_result";
 pub const STEP_RESULT_NOTE: &str = "result_note";
 pub const STEP_PASS_STAGE: &str = "pass_stage";
+pub const STEP_UNLINK: &str = "unlink";
+pub const STEP_CANCELLED_TAG: &str = "tag_cancelled";
 
 /// The job's payload.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -106,6 +110,14 @@ pub fn due_steps(state: AssessmentState, settings: &OrgSettings) -> Vec<&'static
                 steps.push(STEP_PASS_STAGE);
             }
         }
+        // The link comes off whatever Settings say now: it may have been written while the
+        // link write-back was on, and it no longer leads anywhere but the withdrawn page.
+        AssessmentState::Cancelled => {
+            steps.push(STEP_UNLINK);
+            if on.progress_tags {
+                steps.push(STEP_CANCELLED_TAG);
+            }
+        }
         _ => {}
     }
     steps
@@ -161,8 +173,10 @@ pub fn result_note_text(
     text
 }
 
-/// Where the result can be read on leverbridge.
+/// Where the assessment and its result can be read on leverbridge.
 pub struct ResultLinks<'a> {
+    /// The candidate's link (the one written to Lever with the invitation).
+    pub candidate_link: &'a str,
     /// The assessment's detail page.
     pub detail_url: &'a str,
     /// Its PDF report.
@@ -208,6 +222,19 @@ pub async fn write(
             }
             STEP_RESULT_TAG => {
                 let wanted = tag(result_progress(state).expect("a scored state"));
+                let previous = [tag(INVITED), tag(IN_PROGRESS)];
+                replace_tag(client, &opportunity, wanted, &previous, perform_as).await?;
+            }
+            STEP_UNLINK => {
+                let link = links.candidate_link.to_owned();
+                if opportunity.links.contains(&link) {
+                    client
+                        .remove_links(opportunity_id, &[link], perform_as)
+                        .await?;
+                }
+            }
+            STEP_CANCELLED_TAG => {
+                let wanted = tag(CANCELLED);
                 let previous = [tag(INVITED), tag(IN_PROGRESS)];
                 replace_tag(client, &opportunity, wanted, &previous, perform_as).await?;
             }
@@ -302,6 +329,11 @@ pub fn step_label(
             Some(result) => format!("Tag “{}” replaced the progress tag in Lever", tag(result)),
             None => "Result tag replaced the progress tag in Lever".into(),
         },
+        STEP_UNLINK => "Link removed from the candidate's Lever profile".into(),
+        STEP_CANCELLED_TAG => format!(
+            "Tag “{}” replaced the progress tag in Lever",
+            tag(CANCELLED)
+        ),
         STEP_RESULT_NOTE => "Result note written in Lever".into(),
         STEP_FEEDBACK => "Feedback form submitted in Lever".into(),
         STEP_REPORT => "PDF report attached in Lever".into(),
@@ -368,7 +400,16 @@ mod tests {
             [STEP_PASS_STAGE]
         );
         assert!(due_steps(AssessmentState::Invited, &settings).is_empty());
+        assert_eq!(
+            due_steps(AssessmentState::Cancelled, &settings),
+            [STEP_UNLINK],
+            "the link comes off even when its write-back is switched off now"
+        );
         settings.write_backs = OrgSettings::defaults().write_backs;
+        assert_eq!(
+            due_steps(AssessmentState::Cancelled, &settings),
+            [STEP_UNLINK, STEP_CANCELLED_TAG]
+        );
         assert_eq!(
             due_steps(AssessmentState::Expired, &settings),
             [STEP_RESULT_TAG, STEP_RESULT_NOTE],

@@ -11,12 +11,15 @@ use super::AssessmentState;
 use crate::db::assessments::{Assessment, Scoring};
 use crate::db::questions::language_label;
 use crate::db::snapshots::Snapshot;
+use crate::db::withdrawals::Withdrawal;
 use crate::db::{self, DbConn, DbError};
 use crate::domain::OrgSettings;
 
 pub struct AssessmentRecord {
     pub assessment: Assessment,
     pub scoring: Scoring,
+    /// When and why it was withdrawn, and whether its candidate's data was erased.
+    pub withdrawal: Withdrawal,
     pub snapshots: Vec<Snapshot>,
     /// The write-back steps done in Lever, oldest first.
     pub steps: Vec<(String, NaiveDateTime)>,
@@ -54,6 +57,7 @@ pub fn load(
         return Ok(None);
     };
     let scoring = db::assessments::scoring(conn, &assessment.id)?;
+    let withdrawal = db::withdrawals::of(conn, &assessment.id)?;
     let snapshots = db::snapshots::all(conn, &assessment.id)?;
     let steps = db::assessments::steps(conn, &assessment.id)?;
     let settings = db::settings::for_org(conn, org_id)?;
@@ -87,6 +91,7 @@ pub fn load(
     Ok(Some(AssessmentRecord {
         assessment,
         scoring,
+        withdrawal,
         snapshots,
         steps,
         settings,
@@ -158,6 +163,21 @@ impl AssessmentRecord {
                     "Scored {score}/100, {} by {by}",
                     state.label().to_lowercase()
                 ),
+            ));
+        }
+        if let Some(at) = self.withdrawal.cancelled_at {
+            let why = super::withdrawal::LeftPipeline::parse(
+                self.withdrawal.cancel_reason.as_deref().unwrap_or_default(),
+            )
+            .map_or("the candidate left the pipeline in Lever", |left| {
+                left.because()
+            });
+            moments.push(moment(at, format!("Withdrawn: {why}")));
+        }
+        if let Some(at) = self.withdrawal.purged_at {
+            moments.push(moment(
+                at,
+                "The candidate's name, score and saves were erased from leverbridge".into(),
             ));
         }
         let stage_name = |id: &str| self.stage_name(id);

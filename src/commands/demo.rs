@@ -1,6 +1,7 @@
 //! `leverbridge demo`: the service on a local SQLite file beside a built-in Lever simulator,
 //! already connected: a seeded organization and users, the simulator's demo company, the
-//! stage-change webhook pointed at leverbridge with its token saved, and a configuration.
+//! webhooks (stage change, archive, hire, deletion) pointed at leverbridge with their tokens
+//! saved, and a configuration.
 //! Moving a tagged candidate on the simulator's page shows the link and tag there at once.
 
 use anyhow::Context;
@@ -98,7 +99,8 @@ pub async fn run() -> anyhow::Result<()> {
     })
     .await?;
 
-    // Point the simulator's stage-change webhook at leverbridge, as a Super Admin would in Lever.
+    // Point the simulator's webhooks at leverbridge, as a Super Admin would in Lever: the stage
+    // change, and the archive, hire and deletion that withdraw an assessment.
     let org_id = org.id.clone();
     let endpoint = db
         .run(move |conn| db::webhooks::endpoint_key(conn, &org_id).map_err(db::DbError::from))
@@ -106,27 +108,32 @@ pub async fn run() -> anyhow::Result<()> {
     let webhook_url = app
         .settings()
         .absolute_url(&format!("/webhooks/lever/{endpoint}"));
-    let control = format!(
-        "{}/_sim/api/accounts/{}/webhooks/candidateStageChange",
-        sim.base_url(),
-        company.account_id
-    );
-    let answer: serde_json::Value = reqwest::Client::new()
-        .put(&control)
-        .json(&json!({ "url": webhook_url }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let token = answer["signatureToken"]
-        .as_str()
-        .context("the simulator returned no signature token")?
-        .to_owned();
-    let sealed = app
-        .settings()
-        .secret_key
-        .seal(&token_context(&org.id, "candidateStageChange"), &token);
+    let mut tokens = Vec::new();
+    for kind in crate::domain::WEBHOOK_EVENTS {
+        let control = format!(
+            "{}/_sim/api/accounts/{}/webhooks/{}",
+            sim.base_url(),
+            company.account_id,
+            kind.name
+        );
+        let answer: serde_json::Value = reqwest::Client::new()
+            .put(&control)
+            .json(&json!({ "url": webhook_url }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let token = answer["signatureToken"]
+            .as_str()
+            .context("the simulator returned no signature token")?
+            .to_owned();
+        let sealed = app
+            .settings()
+            .secret_key
+            .seal(&token_context(&org.id, kind.name), &token);
+        tokens.push((kind.name, sealed, last_four(&token)));
+    }
     let stage_id = company
         .stages
         .iter()
@@ -136,13 +143,9 @@ pub async fn run() -> anyhow::Result<()> {
     let org_id = org.id.clone();
     db.run(move |conn| -> Result<(), db::DbError> {
         db::connection::write_transaction(conn, |conn| -> Result<(), db::DbError> {
-            db::webhooks::set_token(
-                conn,
-                &org_id,
-                "candidateStageChange",
-                &sealed,
-                &last_four(&token),
-            )?;
+            for (event, sealed, last4) in &tokens {
+                db::webhooks::set_token(conn, &org_id, event, sealed, last4)?;
+            }
             // The simulator is new on every start, so is its pipeline: the demo configuration too.
             for old in db::configurations::list(conn, &org_id)? {
                 db::configurations::delete(conn, &org_id, &old.id)?;

@@ -40,6 +40,18 @@ pub struct Assessment {
     pub time_ran_out: bool,
 }
 
+impl Assessment {
+    /// The candidate's name as pages show it; once a deleted candidate's name was erased, words
+    /// that say so.
+    pub fn shown_name(&self) -> String {
+        if self.candidate_name.trim().is_empty() {
+            "A candidate deleted in Lever".into()
+        } else {
+            self.candidate_name.clone()
+        }
+    }
+}
+
 pub fn for_opportunity(
     conn: &mut DbConn,
     configuration_id: &str,

@@ -17,6 +17,7 @@ pub mod settings;
 pub mod snapshots;
 pub mod users;
 pub mod webhooks;
+pub mod withdrawals;
 
 pub use connection::{Db, DbConn, DbError};
 

@@ -217,6 +217,9 @@ diesel::table! {
         failure_reason -> Nullable<Text>,
         scored_by -> Nullable<Text>,
         scored_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        cancel_reason -> Nullable<Text>,
+        purged_at -> Nullable<Timestamp>,
     }
 }
 

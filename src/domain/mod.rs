@@ -16,4 +16,6 @@ pub use org_slug::OrgSlug;
 pub use pad_kind::{pad_label, PadKind};
 pub use role::{MemberRole, Role};
 pub use tag_name::TagName;
-pub use webhook_event::{webhook_event, WebhookEventKind, STAGE_CHANGE, WEBHOOK_EVENTS};
+pub use webhook_event::{
+    webhook_event, WebhookEventKind, ARCHIVE_CHANGE, DELETED, HIRED, STAGE_CHANGE, WEBHOOK_EVENTS,
+};

@@ -11,6 +11,9 @@ pub struct WebhookEventKind {
 }
 
 pub const STAGE_CHANGE: &str = "candidateStageChange";
+pub const ARCHIVE_CHANGE: &str = "candidateArchiveChange";
+pub const HIRED: &str = "candidateHired";
+pub const DELETED: &str = "candidateDeleted";
 
 pub const WEBHOOK_EVENTS: &[WebhookEventKind] = &[
     WebhookEventKind {
@@ -20,21 +23,21 @@ pub const WEBHOOK_EVENTS: &[WebhookEventKind] = &[
         required: true,
     },
     WebhookEventKind {
-        name: "candidateArchiveChange",
+        name: ARCHIVE_CHANGE,
         label: "Candidate Archive State Change",
-        purpose: "Recorded on the Events page.",
+        purpose: "Withdraws a candidate's unfinished assessment when they are archived: its link is removed and its progress tag becomes Cancelled.",
         required: false,
     },
     WebhookEventKind {
-        name: "candidateHired",
+        name: HIRED,
         label: "Candidate Hired",
-        purpose: "Recorded on the Events page.",
+        purpose: "Withdraws a hired candidate's unfinished assessment, as archiving does.",
         required: false,
     },
     WebhookEventKind {
-        name: "candidateDeleted",
+        name: DELETED,
         label: "Candidate Deleted",
-        purpose: "Recorded on the Events page.",
+        purpose: "Withdraws a deleted candidate's assessments and erases their name, code and score from leverbridge.",
         required: false,
     },
 ];

@@ -5,6 +5,7 @@ pub mod kind;
 pub mod progress_write_back;
 pub mod queue;
 pub mod stage_change;
+pub mod withdrawal;
 pub mod worker;
 
 pub use kind::JobKind;

@@ -1,13 +1,16 @@
-//! An assessment moved on (the candidate started, a reviewer scored it): write its progress
-//! back to Lever ([`crate::assessments::progress_write_back`] decides what and how).
+//! An assessment moved on (the candidate started, a reviewer scored it, it was withdrawn):
+//! write its progress back to Lever ([`crate::assessments::progress_write_back`] decides what
+//! and how).
+
+use std::sync::Arc;
 
 use super::stage_change::{lever_failure, retry_db};
 use super::worker::{writable_connection, JobFailure, Run};
 use crate::assessments::progress_write_back::{self, Payload, ResultLinks};
-use crate::assessments::record;
+use crate::assessments::record::{self, AssessmentRecord};
 use crate::assessments::result_write_back::ResultError;
 use crate::db::{self, DbError};
-use crate::lever::LeverError;
+use crate::lever::{LeverClient, LeverError};
 
 /// The kind of job this file runs.
 pub const KIND: super::JobKind = super::JobKind::ProgressWriteBack;
@@ -35,29 +38,21 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         })
         .await
         .map_err(retry_db)?;
-    // The candidate's data was purged: there is nothing left to write.
-    let Some((record, connection, slug)) = found else {
+    // The candidate was deleted in Lever and their data erased: there is nothing left to write.
+    let Some((record, connection, slug)) =
+        found.filter(|(r, _, _)| r.withdrawal.purged_at.is_none())
+    else {
         return Ok(());
     };
     let (connection, perform_as) = writable_connection(connection)?;
     let client = run.client(&connection)?;
-    let record = std::sync::Arc::new(record);
-    let assessment = &record.assessment;
-    let detail_url = format!(
-        "{}/orgs/{slug}/assessments/{}",
-        jobs.settings.public_url.as_str().trim_end_matches('/'),
-        assessment.id
-    );
-    let links = ResultLinks {
-        detail_url: &detail_url,
-        report_url: &ResultLinks::report_url(&detail_url),
-    };
-    match progress_write_back::write(&jobs.db, &client, &record, &links, &perform_as).await {
+    let record = Arc::new(record);
+    match write(run, &client, &record, &slug, &perform_as).await {
         Ok(()) => Ok(()),
         Err(ResultError::Lever(LeverError::NotFound { message, .. })) => {
             tracing::warn!(
-                assessment = %assessment.id,
-                opportunity = %assessment.opportunity_id,
+                assessment = %record.assessment.id,
+                opportunity = %record.assessment.opportunity_id,
                 %message,
                 "Lever no longer has the opportunity; its progress was not written"
             );
@@ -67,4 +62,28 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         // Trying again makes the same document: the failure needs a person.
         Err(e @ ResultError::Report(_)) => Err(JobFailure::Park(e.to_string())),
     }
+}
+
+/// Writes what `record`'s state calls for to Lever, for the organization whose short name is
+/// `slug` (the links in a result note point at its pages).
+pub(super) async fn write(
+    run: &Run<'_>,
+    client: &LeverClient,
+    record: &Arc<AssessmentRecord>,
+    slug: &str,
+    perform_as: &str,
+) -> Result<(), ResultError> {
+    let public_url = &run.jobs.settings.public_url;
+    let assessment = &record.assessment;
+    let detail_url = format!(
+        "{}/orgs/{slug}/assessments/{}",
+        public_url.as_str().trim_end_matches('/'),
+        assessment.id
+    );
+    let links = ResultLinks {
+        candidate_link: &crate::assessments::link(public_url, &assessment.token),
+        detail_url: &detail_url,
+        report_url: &ResultLinks::report_url(&detail_url),
+    };
+    progress_write_back::write(&run.jobs.db, client, record, &links, perform_as).await
 }

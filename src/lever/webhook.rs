@@ -165,6 +165,25 @@ impl WebhookDelivery {
         }
     }
 
+    /// The opportunity `data` names (`opportunityId`, or the deprecated `candidateId`).
+    pub fn opportunity_id(&self) -> Option<String> {
+        let id = |name: &str| self.data.get(name).and_then(value_to_id);
+        id("opportunityId").or_else(|| id("candidateId"))
+    }
+
+    /// What a `candidateArchiveChange` says the candidate became: `Some(true)` archived (Lever
+    /// sends `toArchived` as an object with `archivedAt` and `reason`; `true` or a reason alone
+    /// count too), `Some(false)` restored (`null`, `false` or an empty string), `None` when
+    /// `toArchived` is absent.
+    pub fn to_archived(&self) -> Option<bool> {
+        match self.data.get("toArchived")? {
+            Value::Null => Some(false),
+            Value::Bool(archived) => Some(*archived),
+            Value::String(reason) => Some(!reason.trim().is_empty()),
+            Value::Object(_) | Value::Array(_) | Value::Number(_) => Some(true),
+        }
+    }
+
     /// The stage change in `data` (`opportunityId`, or the deprecated `candidateId`, and
     /// `toStageId`), if the delivery carries one.
     pub fn stage_change(&self) -> Option<StageChange> {
@@ -331,6 +350,45 @@ mod tests {
         let preferred = delivery(KNOWN_SIGNATURE).stage_change().unwrap();
         assert_eq!(preferred.opportunity_id, "o1");
         assert_eq!(preferred.from_stage_id, None);
+    }
+
+    #[test]
+    fn archive_changes_read_leniently() {
+        let archive = |data: &str| {
+            WebhookDelivery::parse(
+                format!(
+                    r#"{{"triggeredAt": 1, "event": "candidateArchiveChange", "data": {data},
+                        "token": "t", "signature": "s"}}"#
+                )
+                .as_bytes(),
+            )
+            .unwrap()
+        };
+        let archived = archive(
+            r#"{"opportunityId": "o1", "fromArchived": null,
+                "toArchived": {"archivedAt": 1431454330072, "reason": "r-hired"}}"#,
+        );
+        assert_eq!(archived.to_archived(), Some(true));
+        assert_eq!(archived.opportunity_id().as_deref(), Some("o1"));
+        let restored = archive(
+            r#"{"candidateId": "o2", "toArchived": null, "fromArchived": {"reason": "x"}}"#,
+        );
+        assert_eq!(restored.to_archived(), Some(false));
+        assert_eq!(restored.opportunity_id().as_deref(), Some("o2"));
+        assert_eq!(
+            archive(r#"{"opportunityId": "o", "toArchived": true}"#).to_archived(),
+            Some(true)
+        );
+        assert_eq!(
+            archive(r#"{"opportunityId": "o", "toArchived": false}"#).to_archived(),
+            Some(false)
+        );
+        assert_eq!(
+            archive(r#"{"opportunityId": "o", "toArchived": "reason-id"}"#).to_archived(),
+            Some(true)
+        );
+        assert_eq!(archive(r#"{"opportunityId": "o"}"#).to_archived(), None);
+        assert_eq!(archive(r#"{"toArchived": true}"#).opportunity_id(), None);
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         "/accounts/{acct}/opportunities/{id}/archive",
         post().to(archive),
     )
+    .route("/accounts/{acct}/opportunities/{id}/hire", post().to(hire))
     .route(
         "/accounts/{acct}/opportunities/{id}",
         delete().to(delete_opportunity),
@@ -124,6 +125,16 @@ async fn archive(state: Data, path: web::Path<(String, String)>, body: web::Byte
         .then(|| change.reason.unwrap_or_else(|| "Archived".to_string()));
     act(state, &acct_id, &id, |acct| {
         actions::set_archived(acct, &id, reason.as_deref())
+    })
+    .await
+}
+
+/// Hires the candidate as Lever does: archived with the reason "Hired", which announces both
+/// `candidateArchiveChange` and `candidateHired`.
+async fn hire(state: Data, path: web::Path<(String, String)>) -> Answer {
+    let (acct_id, id) = path.into_inner();
+    act(state, &acct_id, &id, |acct| {
+        actions::set_archived(acct, &id, Some(actions::HIRED_REASON))
     })
     .await
 }

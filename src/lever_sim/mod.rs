@@ -24,6 +24,7 @@ mod page;
 mod page_candidate;
 mod page_feedback;
 mod page_layout;
+mod page_lifecycle;
 mod paging;
 mod query;
 mod rate_limit;

@@ -31,7 +31,8 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/accounts/{acct}/opportunities/{id}/files/{file_id}",
             web::get().to(page_candidate::file),
-        );
+        )
+        .configure(super::page_lifecycle::routes);
 }
 
 const TITLE: &str = "Lever simulator";

@@ -113,10 +113,11 @@ fn profile_html(acct: &Account, opp: &Opportunity) -> String {
     );
     format!(
         "<section class=\"card profile\" id=\"opp-{id}\"><h2>{name}{badges}</h2>\
-         <dl class=\"facts\">{facts}</dl><h3>Move to</h3>{form}</section>",
+         <dl class=\"facts\">{facts}</dl><h3>Move to</h3>{form}<h3>Pipeline</h3>{pipeline}</section>",
         id = esc(&opp.id),
         name = esc(&opp.name),
         form = move_form_html(acct, opp, &candidate_url(acct, opp)),
+        pipeline = super::page_lifecycle::buttons_html(acct, opp),
     )
 }
 

@@ -30,6 +30,8 @@ table.stack td[data-label]::before{content:attr(data-label);display:block;font-s
 form.move{display:flex;flex-wrap:wrap;gap:4px}
 form.move button{font-size:11px;padding:3px 7px;border:1px solid #c5cbd6;background:#fff;border-radius:4px;cursor:pointer}
 form.move button:hover{background:#eef3ff}form.move button:disabled{background:#2b3a55;color:#fff;border-color:#2b3a55;cursor:default}
+form.move button.danger{color:#b42318;border-color:#e4a7a1}form.move button.danger:hover{background:#fdecea}
+.lifecycle{display:flex;flex-wrap:wrap;gap:4px}form.move a{align-self:center;margin-left:8px}
 .ok{color:#17803d;font-weight:600}.failed{color:#b42318;font-weight:600}.pending{color:#b25e09;font-weight:600}
 .chips>span{margin-right:12px}
 .candidate-page{max-width:980px}.crumbs{margin:0 0 12px}

@@ -205,6 +205,9 @@ fn page(
             is_submission: s.seq == total && a.submitted_at.is_some(),
         });
     let no_code = match state {
+        _ if loaded.withdrawal.purged_at.is_some() => {
+            "The candidate was deleted in Lever: their saves were erased."
+        }
         _ if PadKind::parse(&a.pad_kind) != Ok(PadKind::TakeHome) => {
             "A live interview pad keeps no saves to play back."
         }
@@ -247,11 +250,12 @@ fn page(
     form.max_failure_reason = scoring::MAX_FAILURE_REASON;
     let timeline = loaded.timeline();
     let a = loaded.assessment;
+    let candidate = a.shown_name();
     Ok(DetailPage {
-        chrome: Chrome::new(org, &a.candidate_name, Nav::Assessments),
+        chrome: Chrome::new(org, &candidate, Nav::Assessments),
         link: crate::assessments::link(&org.state.settings.public_url, &a.token),
         id: a.id,
-        candidate: a.candidate_name,
+        candidate,
         opportunity_id: a.opportunity_id,
         configuration: loaded.configuration,
         kind: pad_label(&a.pad_kind),

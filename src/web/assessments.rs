@@ -137,7 +137,7 @@ pub async fn list(org: OrgPage, query: web::Query<ListQuery>) -> Result<HttpResp
             let state = AssessmentState::parse(&a.state).unwrap_or(AssessmentState::Invited);
             Row {
                 id: a.id.clone(),
-                candidate: a.candidate_name.clone(),
+                candidate: a.shown_name(),
                 opportunity_id: a.opportunity_id.clone(),
                 configuration: configuration_names
                     .get(a.configuration_id.as_str())

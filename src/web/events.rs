@@ -52,7 +52,7 @@ pub struct PageQuery {
 
 fn badge(status: &str) -> &'static str {
     match status {
-        "fired" | "verification" => "ok",
+        "fired" | "withdrawn" | "verification" => "ok",
         "queued" | "recorded" => "info",
         "waiting" | "duplicate" => "warn",
         "rejected" | "failed" => "bad",

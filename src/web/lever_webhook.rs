@@ -12,11 +12,14 @@ use serde_json::json;
 
 use super::webhook_keys::OrgKeys;
 use super::AppState;
+use crate::assessments::withdrawal::LeftPipeline;
 use crate::db;
 use crate::db::webhooks::WebhookEvent;
-use crate::domain::{webhook_event, WebhookEventKind, STAGE_CHANGE, WEBHOOK_EVENTS};
+use crate::domain::{
+    webhook_event, WebhookEventKind, ARCHIVE_CHANGE, DELETED, HIRED, STAGE_CHANGE, WEBHOOK_EVENTS,
+};
 use crate::intake::{Delivery, IntakeError, Stored};
-use crate::jobs::{queue, stage_change};
+use crate::jobs::{queue, stage_change, withdrawal};
 use crate::lever::{signature_is_valid, WebhookDelivery};
 
 /// Largest delivery accepted.
@@ -148,7 +151,7 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
     event.event = delivery.event.clone();
     event.token = Some(delivery.token.clone());
     event.triggered_at = Some(delivery.triggered_at);
-    event.opportunity_id = stage.as_ref().map(|s| s.opportunity_id.clone());
+    event.opportunity_id = delivery.opportunity_id();
     event.to_stage_id = stage.as_ref().map(|s| s.to_stage_id.clone());
     let Some(kind) = webhook_event(&delivery.event) else {
         let reason = format!("leverbridge does not handle the event “{}”", event.event);
@@ -225,53 +228,91 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
             message: "verified".into(),
         };
     }
-    match stage {
-        Some(change) if kind.name == STAGE_CHANGE => {
-            event.status = "queued".into();
-            event.outcome = "Accepted; queued for processing.".into();
+    let left = match kind.name {
+        ARCHIVE_CHANGE => match delivery.to_archived() {
+            Some(false) => {
+                event.status = "ignored".into();
+                event.outcome = "The candidate was restored from the archive in Lever: nothing to do (a withdrawn assessment stays withdrawn; moving the candidate into a trigger stage sends a new one).".into();
+                return recorded(event);
+            }
+            // Archived, or not said: the job asks Lever.
+            _ => Some(LeftPipeline::Archived),
+        },
+        HIRED => Some(LeftPipeline::Hired),
+        DELETED => Some(LeftPipeline::Deleted),
+        _ => None,
+    };
+    let job = match (left, stage) {
+        (Some(left), _) => {
+            let Some(opportunity_id) = event.opportunity_id.clone() else {
+                return reject(
+                    event,
+                    400,
+                    format!("a {} delivery needs data.opportunityId", kind.name),
+                );
+            };
+            let payload = withdrawal::Payload {
+                opportunity_id,
+                left: left.as_str().into(),
+            };
+            (withdrawal::KIND, serde_json::to_value(payload))
+        }
+        (None, Some(change)) if kind.name == STAGE_CHANGE => {
             let payload = stage_change::Payload {
                 opportunity_id: change.opportunity_id,
                 to_stage_id: change.to_stage_id,
             };
-            let job = queue::NewJob {
-                org_id: &org.org_id,
-                kind: stage_change::KIND,
-                payload: serde_json::to_value(payload).expect("serialisable"),
-                event_id: Some(&event.id),
-                max_attempts,
-            }
-            .row();
-            Checked {
-                delivery: Delivery {
-                    event,
-                    job: Some(job),
-                    deduplicate: true,
-                },
-                status: 200,
-                message: "accepted".into(),
-            }
+            (stage_change::KIND, serde_json::to_value(payload))
         }
-        None if kind.name == STAGE_CHANGE => reject(
-            event,
-            400,
-            "a candidateStageChange delivery needs data.opportunityId and data.toStageId".into(),
-        ),
-        _ => {
+        (None, None) if kind.name == STAGE_CHANGE => {
+            return reject(
+                event,
+                400,
+                "a candidateStageChange delivery needs data.opportunityId and data.toStageId"
+                    .into(),
+            )
+        }
+        (None, _) => {
             event.status = "recorded".into();
             event.outcome = format!(
                 "Recorded; leverbridge takes no action on {} yet.",
                 kind.label
             );
-            Checked {
-                delivery: Delivery {
-                    event,
-                    job: None,
-                    deduplicate: true,
-                },
-                status: 200,
-                message: "recorded".into(),
-            }
+            return recorded(event);
         }
+    };
+    event.status = "queued".into();
+    event.outcome = "Accepted; queued for processing.".into();
+    let (kind, payload) = job;
+    let job = queue::NewJob {
+        org_id: &org.org_id,
+        kind,
+        payload: payload.expect("serialisable"),
+        event_id: Some(&event.id),
+        max_attempts,
+    }
+    .row();
+    Checked {
+        delivery: Delivery {
+            event,
+            job: Some(job),
+            deduplicate: true,
+        },
+        status: 200,
+        message: "accepted".into(),
+    }
+}
+
+/// A verified delivery stored without a job.
+fn recorded(event: WebhookEvent) -> Checked {
+    Checked {
+        delivery: Delivery {
+            event,
+            job: None,
+            deduplicate: true,
+        },
+        status: 200,
+        message: "recorded".into(),
     }
 }
 

@@ -221,7 +221,7 @@ pub async fn show(page: OrgPage) -> Result<HttpResponse, WebError> {
                 let state = crate::assessments::AssessmentState::parse(&a.state)
                     .unwrap_or(crate::assessments::AssessmentState::Invited);
                 Recent {
-                    candidate: a.candidate_name,
+                    candidate: a.shown_name(),
                     state: state.label(),
                     badge: match state {
                         crate::assessments::AssessmentState::Passed => "ok",

@@ -20,6 +20,7 @@ mod integration_pages;
 mod lever_hardening;
 mod lever_sim;
 mod lever_world;
+mod lifecycle;
 mod login_limits;
 mod questions;
 mod results_in_lever;

@@ -1,0 +1,187 @@
+//! Assessments withdrawn because their candidate left the pipeline in Lever (archived, hired,
+//! deleted), and the erasure of a deleted candidate's personal data.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::assessments::Assessment;
+use super::schema::{assessments, snapshots, webhook_events};
+use super::DbConn;
+use crate::assessments::AssessmentState;
+
+/// When and why an assessment was withdrawn, and whether its candidate's data was erased.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = assessments)]
+pub struct Withdrawal {
+    pub cancelled_at: Option<NaiveDateTime>,
+    /// `archived`, `hired` or `deleted` (a [`crate::assessments::withdrawal::LeftPipeline`]).
+    pub cancel_reason: Option<String>,
+    pub purged_at: Option<NaiveDateTime>,
+}
+
+/// What a delivery's body says once its candidate was deleted in Lever.
+pub const ERASED_BODY: &str = "(erased: the candidate was deleted in Lever)";
+/// What stands for a deleted candidate's name in the outcomes that named them.
+pub const ERASED_NAME: &str = "a candidate deleted in Lever";
+
+/// Every assessment of the organization for the opportunity, oldest first, with its withdrawal.
+pub fn for_candidate(
+    conn: &mut DbConn,
+    org_id: &str,
+    opportunity_id: &str,
+) -> QueryResult<Vec<(Assessment, Withdrawal)>> {
+    assessments::table
+        .filter(assessments::org_id.eq(org_id))
+        .filter(assessments::opportunity_id.eq(opportunity_id))
+        .order((assessments::created_at.asc(), assessments::id.asc()))
+        .select((Assessment::as_select(), Withdrawal::as_select()))
+        .load(conn)
+}
+
+/// The withdrawal of assessment `id`.
+pub fn of(conn: &mut DbConn, id: &str) -> QueryResult<Withdrawal> {
+    assessments::table
+        .find(id)
+        .select(Withdrawal::as_select())
+        .first(conn)
+}
+
+/// Withdraws assessment `id` if it is still `from` (a candidate's start or submission racing the
+/// withdrawal wins or loses as a whole); returns whether it was withdrawn.
+pub fn withdraw(
+    conn: &mut DbConn,
+    id: &str,
+    from: AssessmentState,
+    reason: &str,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let to = from
+        .advance(AssessmentState::Cancelled)
+        .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
+    let changed = diesel::update(
+        assessments::table
+            .find(id)
+            .filter(assessments::state.eq(from.as_str())),
+    )
+    .set((
+        assessments::state.eq(to.as_str()),
+        assessments::cancelled_at.eq(Some(at)),
+        assessments::cancel_reason.eq(Some(reason)),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// The organization's deliveries about the opportunity: those it was parsed from, and any other
+/// whose body names it (a rejected one is stored before its fields are read).
+fn deliveries_about(
+    conn: &mut DbConn,
+    org_id: &str,
+    opportunity_id: &str,
+) -> QueryResult<Vec<(String, Option<String>, String)>> {
+    let pattern = format!("%{}%", like_escaped(opportunity_id));
+    webhook_events::table
+        .filter(webhook_events::org_id.eq(org_id))
+        .filter(
+            webhook_events::opportunity_id
+                .eq(opportunity_id)
+                .or(webhook_events::body.like(pattern).escape('\\')),
+        )
+        .select((
+            webhook_events::id,
+            webhook_events::candidate_name,
+            webhook_events::outcome,
+        ))
+        .load(conn)
+}
+
+/// Whether leverbridge holds anything about the opportunity apart from the delivery `except`.
+pub fn knows_candidate(
+    conn: &mut DbConn,
+    org_id: &str,
+    opportunity_id: &str,
+    except: &str,
+) -> QueryResult<bool> {
+    if !for_candidate(conn, org_id, opportunity_id)?.is_empty() {
+        return Ok(true);
+    }
+    Ok(deliveries_about(conn, org_id, opportunity_id)?
+        .iter()
+        .any(|(id, _, _)| id != except))
+}
+
+/// What an erasure removed, for the event's outcome.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Erased {
+    pub assessments: usize,
+    pub saves: usize,
+    pub deliveries: usize,
+}
+
+/// Erases what leverbridge holds of a deleted candidate: on their assessments the name, the
+/// score and its reason (the rows keep their ids, states and times, so the funnel still counts
+/// them), every save of their code, and on the deliveries about them the body, the name and the
+/// name in the outcome. Call it in a write transaction.
+pub fn erase_candidate(
+    conn: &mut DbConn,
+    org_id: &str,
+    opportunity_id: &str,
+    at: NaiveDateTime,
+) -> QueryResult<Erased> {
+    let held = for_candidate(conn, org_id, opportunity_id)?;
+    let deliveries = deliveries_about(conn, org_id, opportunity_id)?;
+    // Every name the candidate was known by here, longest first (a name inside another).
+    let mut names: Vec<String> = held
+        .iter()
+        .map(|(a, _)| a.candidate_name.clone())
+        .chain(deliveries.iter().filter_map(|(_, name, _)| name.clone()))
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .collect();
+    names.sort_by_key(|name| std::cmp::Reverse(name.len()));
+    names.dedup();
+
+    let ids: Vec<String> = held.iter().map(|(a, _)| a.id.clone()).collect();
+    let saves = diesel::delete(snapshots::table.filter(snapshots::assessment_id.eq_any(&ids)))
+        .execute(conn)?;
+    diesel::update(assessments::table.filter(assessments::id.eq_any(&ids)))
+        .set((
+            assessments::candidate_name.eq(""),
+            assessments::score.eq(None::<i32>),
+            assessments::failure_reason.eq(None::<String>),
+            assessments::purged_at.eq(Some(at)),
+        ))
+        .execute(conn)?;
+    for (id, _, outcome) in &deliveries {
+        let outcome = names.iter().fold(outcome.clone(), |text, name| {
+            text.replace(name, ERASED_NAME)
+        });
+        diesel::update(webhook_events::table.find(id))
+            .set((
+                webhook_events::body.eq(ERASED_BODY),
+                webhook_events::candidate_name.eq(None::<String>),
+                webhook_events::outcome.eq(outcome),
+            ))
+            .execute(conn)?;
+    }
+    Ok(Erased {
+        assessments: ids.len(),
+        saves,
+        deliveries: deliveries.len(),
+    })
+}
+
+/// `text` matched literally by `LIKE … ESCAPE '\'`.
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns_match_the_id_literally() {
+        assert_eq!(super::like_escaped("a_b%c\\d"), "a\\_b\\%c\\\\d");
+    }
+}
