@@ -8,6 +8,9 @@ pub enum JobKind {
     /// An assessment moved on (started, scored): its progress tag, result note and stage are
     /// written to Lever ([`super::progress_write_back`]).
     ProgressWriteBack,
+    /// A member picked the question of a recruiter's-choice configuration: the choice link
+    /// leaves Lever and the invitation is written ([`super::question_chosen`]).
+    QuestionChosen,
     /// Panics when run: how the unit tests make a job that panics.
     #[cfg(test)]
     Panic,
@@ -18,6 +21,7 @@ impl JobKind {
     const ALL: &'static [JobKind] = &[
         JobKind::StageChange,
         JobKind::ProgressWriteBack,
+        JobKind::QuestionChosen,
         #[cfg(test)]
         JobKind::Panic,
     ];
@@ -27,6 +31,7 @@ impl JobKind {
         match self {
             JobKind::StageChange => "stage_change",
             JobKind::ProgressWriteBack => "progress_write_back",
+            JobKind::QuestionChosen => "question_chosen",
             #[cfg(test)]
             JobKind::Panic => "test_panic",
         }
@@ -55,6 +60,7 @@ mod tests {
         }
         assert_eq!(JobKind::StageChange.as_str(), "stage_change");
         assert_eq!(JobKind::ProgressWriteBack.as_str(), "progress_write_back");
+        assert_eq!(JobKind::QuestionChosen.as_str(), "question_chosen");
         assert_eq!(JobKind::from_stored("no_such_kind"), None);
     }
 }

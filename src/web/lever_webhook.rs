@@ -232,6 +232,7 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
             let payload = stage_change::Payload {
                 opportunity_id: change.opportunity_id,
                 to_stage_id: change.to_stage_id,
+                send_now: None,
             };
             let job = queue::NewJob {
                 org_id: &org.org_id,
