@@ -8,7 +8,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::OrgReader;
+use super::auth::OrgPage;
 use super::csrf::CsrfForm;
 use super::layout::{Chrome, Nav};
 use super::{render, render_invalid, see_other, WebError};
@@ -47,7 +47,7 @@ struct Loaded {
     stages: Vec<(String, String)>,
 }
 
-async fn load(org: &OrgReader, id: String) -> Result<Loaded, WebError> {
+async fn load(org: &OrgPage, id: String) -> Result<Loaded, WebError> {
     let org_id = org.org.id.clone();
     org.state
         .db
@@ -69,7 +69,7 @@ async fn load(org: &OrgReader, id: String) -> Result<Loaded, WebError> {
 }
 
 fn page(
-    org: &OrgReader,
+    org: &OrgPage,
     loaded: Loaded,
     chosen: String,
     errors: HashMap<&'static str, String>,
@@ -130,7 +130,7 @@ fn page(
 }
 
 pub async fn show(
-    org: OrgReader,
+    org: OrgPage,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let loaded = load(&org, path.1.clone()).await?;
@@ -138,7 +138,7 @@ pub async fn show(
 }
 
 pub async fn choose(
-    org: OrgReader,
+    org: OrgPage,
     path: web::Path<(String, String)>,
     CsrfForm(form): CsrfForm<ChoiceForm>,
 ) -> Result<HttpResponse, WebError> {
