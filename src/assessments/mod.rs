@@ -4,14 +4,18 @@
 //! invitation written back to Lever by [`progress_write_back`].
 
 pub mod attempt;
+pub mod create;
 pub mod feedback_form;
+pub mod invite_again;
 pub mod progress_write_back;
+pub mod question_choice;
 pub mod record;
 pub mod report;
 pub mod result_write_back;
 pub mod scoring;
 pub mod state;
 pub mod terms;
+pub mod trigger;
 pub mod withdrawal;
 pub mod write_back;
 

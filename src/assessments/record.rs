@@ -23,6 +23,8 @@ pub struct AssessmentRecord {
     pub snapshots: Vec<Snapshot>,
     /// The write-back steps done in Lever, oldest first.
     pub steps: Vec<(String, NaiveDateTime)>,
+    /// Lines its columns and steps do not tell (invited again, sent now, question chosen).
+    pub history: Vec<(NaiveDateTime, String)>,
     pub settings: OrgSettings,
     /// The organization's name.
     pub organization: String,
@@ -60,6 +62,7 @@ pub fn load(
     let withdrawal = db::withdrawals::of(conn, &assessment.id)?;
     let snapshots = db::snapshots::all(conn, &assessment.id)?;
     let steps = db::assessments::steps(conn, &assessment.id)?;
+    let history = db::assessment_history::lines(conn, &assessment.id)?;
     let settings = db::settings::for_org(conn, org_id)?;
     let organization = db::orgs::find(conn, org_id)?
         .map(|o| o.name)
@@ -70,15 +73,13 @@ pub fn load(
         .collect();
     let configuration = match db::configurations::find(conn, org_id, &assessment.configuration_id)?
     {
-        Some(c) => {
-            let stage = stages
+        Some(c) => c.summary(&|id| {
+            stages
                 .iter()
-                .find(|(id, _)| *id == c.trigger_stage_id)
-                .map(|(_, text)| text.as_str())
-                .unwrap_or("a stage no longer in Lever");
-            format!("{stage} · {}", c.tag_name)
-        }
-        None => format!("a deleted configuration · {}", assessment.tag_name),
+                .find(|(s, _)| s == id)
+                .map(|(_, text)| text.clone())
+        }),
+        None => db::configurations::deleted_name(&assessment.tag_name),
     };
     let scorer = match scoring.scored_by.as_deref() {
         Some(user) => Some(
@@ -94,6 +95,7 @@ pub fn load(
         withdrawal,
         snapshots,
         steps,
+        history,
         settings,
         organization,
         configuration,
@@ -186,6 +188,9 @@ impl AssessmentRecord {
                 *at,
                 step_label(step, state, &self.settings, &stage_name),
             ));
+        }
+        for (at, what) in &self.history {
+            moments.push(moment(*at, what.clone()));
         }
         // Stable: what happened at the same moment keeps the order above.
         moments.sort_by_key(|m| m.at);

@@ -7,7 +7,7 @@
 
 use crate::db::{self, assessments::Assessment, Db};
 use crate::domain::org_settings::WriteBacks;
-use crate::domain::{pad_label, OrgSettings};
+use crate::domain::{pad_label, OrgSettings, PadKind};
 use crate::lever::{LeverClient, LeverError, NewNote, Opportunity};
 
 pub const STEP_LINK: &str = "link";
@@ -19,18 +19,31 @@ pub fn note_reference(assessment: &Assessment) -> String {
     format!("leverbridge ref {}", assessment.id)
 }
 
+/// The invitation note. A live interview's is the interviewer's note: the pad's link, to open
+/// at the interview (CodeSignal's interview trigger stages).
 pub fn note_text(assessment: &Assessment, link: &str) -> String {
     let question = assessment
         .question_title
         .as_deref()
         .map(|t| format!(" on “{t}”"))
         .unwrap_or_default();
+    let tag = if assessment.tag_name.is_empty() {
+        String::new()
+    } else {
+        format!(" (tag “{}”)", assessment.tag_name)
+    };
+    let reference = note_reference(assessment);
+    let name = &assessment.candidate_name;
+    if PadKind::parse(&assessment.pad_kind) == Ok(PadKind::Live) {
+        return format!(
+            "Interview note: leverbridge created a live interview pad{question} for {name}{tag}.\n\
+             Interviewer, open the pad at the interview and give the candidate the same link; \
+             the session is kept for playback.\nPad: {link}\n{reference}"
+        );
+    }
     format!(
-        "leverbridge created a {kind}{question} for {name} (tag “{tag}”).\nLink: {link}\n{reference}",
+        "leverbridge created a {kind}{question} for {name}{tag}.\nLink: {link}\n{reference}",
         kind = pad_label(&assessment.pad_kind).to_lowercase(),
-        name = assessment.candidate_name,
-        tag = assessment.tag_name,
-        reference = note_reference(assessment),
     )
 }
 
@@ -52,7 +65,19 @@ pub fn invite_summary(write_backs: &WriteBacks) -> Option<String> {
     }
 }
 
-/// Does every write-back step switched on in `settings` and not yet recorded.
+/// Whether `invite` skips the steps already recorded, or looks at Lever again for each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Steps {
+    /// The first invitation (and its reruns): a recorded step is done.
+    Pending,
+    /// Invited again: whatever Lever no longer shows (a recruiter removed the tag, say) is
+    /// written again; what it shows is left alone, and the note is found by its reference.
+    Recheck,
+}
+
+/// Does every write-back step switched on in `settings` and not yet recorded (or, under
+/// [`Steps::Recheck`], not shown by Lever).
+#[allow(clippy::too_many_arguments)]
 pub async fn invite(
     db: &Db,
     client: &LeverClient,
@@ -61,12 +86,14 @@ pub async fn invite(
     perform_as: &str,
     seen: &Opportunity,
     settings: &OrgSettings,
+    steps: Steps,
 ) -> Result<(), LeverError> {
+    let recheck = steps == Steps::Recheck;
     let opportunity = assessment.opportunity_id.as_str();
     let tag = settings.progress_tag(crate::assessments::INVITED);
     let on = settings.write_backs;
     // What Lever already shows (the job just read it) is not written again.
-    if on.link && !step_done(db, assessment, STEP_LINK).await {
+    if on.link && (recheck || !step_done(db, assessment, STEP_LINK).await) {
         if !seen.links.iter().any(|l| l == link) {
             client
                 .add_links(opportunity, &[link.to_owned()], perform_as)
@@ -74,13 +101,13 @@ pub async fn invite(
         }
         record(db, assessment, STEP_LINK).await;
     }
-    if on.progress_tags && !step_done(db, assessment, STEP_TAG).await {
+    if on.progress_tags && (recheck || !step_done(db, assessment, STEP_TAG).await) {
         if !seen.tags.contains(&tag) {
             client.add_tags(opportunity, &[tag], perform_as).await?;
         }
         record(db, assessment, STEP_TAG).await;
     }
-    if on.note && !step_done(db, assessment, STEP_NOTE).await {
+    if on.note && (recheck || !step_done(db, assessment, STEP_NOTE).await) {
         let reference = note_reference(assessment);
         let already = client
             .list_notes(opportunity)

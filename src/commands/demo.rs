@@ -13,6 +13,7 @@ use crate::db::configurations::Configuration;
 use crate::db::questions::{Language, Question};
 use crate::db::webhooks::token_context;
 use crate::db::{self, Db};
+use crate::domain::{QuestionSource, TriggerStyle};
 use crate::lever_access::connect_key;
 use crate::lever_sim::{seed_demo, spawn_sim, SimConfig};
 use crate::startup::Application;
@@ -156,12 +157,16 @@ pub async fn run() -> anyhow::Result<()> {
                 &Configuration {
                     id: db::new_id(),
                     org_id: org_id.clone(),
-                    trigger_stage_id: stage_id,
+                    trigger_stage_id: Some(stage_id),
                     pad_kind: "take_home".into(),
                     question_id: Some(question_id),
-                    tag_name: DEMO_TAG.into(),
+                    tag_name: Some(DEMO_TAG.into()),
                     created_at: db::now(),
                     updated_at: db::now(),
+                    trigger_style: TriggerStyle::Tag.as_str().into(),
+                    stage_prefix: None,
+                    question_source: QuestionSource::Library.as_str().into(),
+                    question_tag_prefix: None,
                 },
             )?;
             Ok(())

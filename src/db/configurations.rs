@@ -1,24 +1,106 @@
-//! Configurations: which trigger stage and tag create which kind of assessment.
+//! Configurations: which candidates, at which stages, get which kind of assessment, and where
+//! its question comes from.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::configurations;
 use super::DbConn;
+use crate::domain::{QuestionSource, TriggerStyle};
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = configurations)]
 pub struct Configuration {
     pub id: String,
     pub org_id: String,
-    pub trigger_stage_id: String,
+    /// The stage it fires at; `None` for a stage-name prefix.
+    pub trigger_stage_id: Option<String>,
     /// `live` or `take_home`.
     pub pad_kind: String,
-    pub tag_name: String,
+    /// The tag a candidate must carry; only for the tag trigger style.
+    pub tag_name: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-    /// The library question it asks: required for a take-home test, optional for a live one.
+    /// The library question it asks (question source `library`): required for a take-home
+    /// test, optional for a live one.
     pub question_id: Option<String>,
+    /// A [`TriggerStyle`] as stored.
+    pub trigger_style: String,
+    /// The stage-name prefix of the `stage_prefix` style.
+    pub stage_prefix: Option<String>,
+    /// A [`QuestionSource`] as stored.
+    pub question_source: String,
+    /// The posting-tag prefix of the `posting_tag` source: a posting tag `{prefix} {title}`.
+    pub question_tag_prefix: Option<String>,
+}
+
+impl Configuration {
+    /// Its trigger style; a value this version does not know reads as the tag style, which
+    /// fires for the fewest candidates.
+    pub fn style(&self) -> TriggerStyle {
+        TriggerStyle::parse(&self.trigger_style).unwrap_or(TriggerStyle::Tag)
+    }
+
+    pub fn question_source(&self) -> QuestionSource {
+        QuestionSource::parse(&self.question_source).unwrap_or(QuestionSource::Library)
+    }
+
+    /// Whether it fires at the stage `stage_id` named `stage_name` (its name as Lever's stages
+    /// were last read; `None` when unknown), whoever the candidate is.
+    pub fn watches(&self, stage_id: &str, stage_name: Option<&str>) -> bool {
+        match self.style() {
+            TriggerStyle::Tag | TriggerStyle::Stage => {
+                self.trigger_stage_id.as_deref() == Some(stage_id)
+            }
+            TriggerStyle::StagePrefix => match (&self.stage_prefix, stage_name) {
+                (Some(prefix), Some(name)) => name.starts_with(prefix.as_str()),
+                _ => false,
+            },
+        }
+    }
+
+    /// How pages and Events name it: its tag, or where it fires when it needs none.
+    pub fn name(&self, stage_name: &dyn Fn(&str) -> Option<String>) -> String {
+        match (self.style(), &self.tag_name) {
+            (TriggerStyle::Tag, Some(tag)) => format!("“{tag}”"),
+            (TriggerStyle::StagePrefix, _) => format!(
+                "for stages “{}…”",
+                self.stage_prefix.as_deref().unwrap_or_default()
+            ),
+            _ => format!("for everyone at “{}”", self.stage_label(stage_name)),
+        }
+    }
+
+    /// Where it fires: the trigger stage's name, or the prefix.
+    pub fn stage_label(&self, stage_name: &dyn Fn(&str) -> Option<String>) -> String {
+        match (&self.trigger_stage_id, &self.stage_prefix) {
+            (Some(id), _) => stage_name(id).unwrap_or_else(|| "a stage no longer in Lever".into()),
+            (None, Some(prefix)) => format!("Stages named “{prefix}…”"),
+            (None, None) => "no stage".into(),
+        }
+    }
+
+    /// Who it fires for: its tag, or "every candidate".
+    pub fn who(&self) -> String {
+        match (self.style(), &self.tag_name) {
+            (TriggerStyle::Tag, Some(tag)) => tag.clone(),
+            _ => "every candidate".into(),
+        }
+    }
+
+    /// "{where} · {who}", as the Assessments page and the assessment's detail show it.
+    pub fn summary(&self, stage_name: &dyn Fn(&str) -> Option<String>) -> String {
+        format!("{} · {}", self.stage_label(stage_name), self.who())
+    }
+}
+
+/// How an assessment names its configuration once that is deleted: by the tag it carried.
+pub fn deleted_name(tag: &str) -> String {
+    if tag.is_empty() {
+        "a deleted configuration".into()
+    } else {
+        format!("a deleted configuration · {tag}")
+    }
 }
 
 pub fn list(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<Configuration>> {
@@ -48,19 +130,6 @@ pub fn with_tag(conn: &mut DbConn, org_id: &str, tag: &str) -> QueryResult<Optio
         .optional()
 }
 
-pub fn for_stage(
-    conn: &mut DbConn,
-    org_id: &str,
-    stage_id: &str,
-) -> QueryResult<Vec<Configuration>> {
-    configurations::table
-        .filter(configurations::org_id.eq(org_id))
-        .filter(configurations::trigger_stage_id.eq(stage_id))
-        .order(configurations::created_at.asc())
-        .select(Configuration::as_select())
-        .load(conn)
-}
-
 pub fn insert(conn: &mut DbConn, configuration: &Configuration) -> QueryResult<()> {
     diesel::insert_into(configurations::table)
         .values(configuration)
@@ -79,6 +148,10 @@ pub fn update(conn: &mut DbConn, configuration: &Configuration) -> QueryResult<u
         configurations::pad_kind.eq(&configuration.pad_kind),
         configurations::question_id.eq(&configuration.question_id),
         configurations::tag_name.eq(&configuration.tag_name),
+        configurations::trigger_style.eq(&configuration.trigger_style),
+        configurations::stage_prefix.eq(&configuration.stage_prefix),
+        configurations::question_source.eq(&configuration.question_source),
+        configurations::question_tag_prefix.eq(&configuration.question_tag_prefix),
         configurations::updated_at.eq(super::now()),
     ))
     .execute(conn)

@@ -3,6 +3,7 @@
 //! Queries are plain `fn(&mut DbConn, …) -> QueryResult<T>` functions, one file per table group,
 //! called from async code through [`Db::run`], which moves them onto the blocking pool.
 
+pub mod assessment_history;
 pub mod assessments;
 pub mod cached;
 pub mod configurations;
@@ -10,6 +11,7 @@ pub mod connection;
 pub mod lever;
 pub mod lever_calls;
 pub mod orgs;
+pub mod question_choices;
 pub mod questions;
 pub mod schema;
 pub mod sessions;

@@ -119,12 +119,42 @@ diesel::table! {
     configurations (id) {
         id -> Text,
         org_id -> Text,
-        trigger_stage_id -> Text,
+        trigger_stage_id -> Nullable<Text>,
         pad_kind -> Text,
-        tag_name -> Text,
+        tag_name -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         question_id -> Nullable<Text>,
+        trigger_style -> Text,
+        stage_prefix -> Nullable<Text>,
+        question_source -> Text,
+        question_tag_prefix -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Recruiter's choice: a candidate waiting for a member to pick the question.
+    question_choices (id) {
+        id -> Text,
+        org_id -> Text,
+        configuration_id -> Text,
+        opportunity_id -> Text,
+        candidate_name -> Text,
+        event_id -> Text,
+        created_at -> Timestamp,
+        assessment_id -> Nullable<Text>,
+        chosen_by -> Nullable<Text>,
+        chosen_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Timeline lines of an assessment beyond its columns and steps, each recorded once by key.
+    assessment_history (assessment_id, key) {
+        assessment_id -> Text,
+        key -> Text,
+        happened_at -> Timestamp,
+        what -> Text,
     }
 }
 
@@ -306,6 +336,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     assessments,
     assessment_steps,
     assessment_step_attempts,
+    assessment_history,
+    question_choices,
     lever_feedback_templates,
     snapshots,
     lever_calls,

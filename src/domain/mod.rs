@@ -7,6 +7,7 @@ mod org_slug;
 mod pad_kind;
 mod role;
 mod tag_name;
+mod trigger;
 mod webhook_event;
 
 pub use email::Email;
@@ -16,6 +17,7 @@ pub use org_slug::OrgSlug;
 pub use pad_kind::{pad_label, PadKind};
 pub use role::{MemberRole, Role};
 pub use tag_name::TagName;
+pub use trigger::{parse_prefix, QuestionSource, TriggerStyle};
 pub use webhook_event::{
     webhook_event, WebhookEventKind, ARCHIVE_CHANGE, DELETED, HIRED, STAGE_CHANGE, WEBHOOK_EVENTS,
 };

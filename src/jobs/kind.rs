@@ -11,6 +11,9 @@ pub enum JobKind {
     /// A candidate was archived, hired or deleted in Lever: their unfinished assessments are
     /// withdrawn ([`super::withdrawal`]).
     Withdrawal,
+    /// A member picked the question of a recruiter's-choice configuration: the choice link
+    /// leaves Lever and the invitation is written ([`super::question_chosen`]).
+    QuestionChosen,
     /// Panics when run: how the unit tests make a job that panics.
     #[cfg(test)]
     Panic,
@@ -22,6 +25,7 @@ impl JobKind {
         JobKind::StageChange,
         JobKind::ProgressWriteBack,
         JobKind::Withdrawal,
+        JobKind::QuestionChosen,
         #[cfg(test)]
         JobKind::Panic,
     ];
@@ -32,6 +36,7 @@ impl JobKind {
             JobKind::StageChange => "stage_change",
             JobKind::ProgressWriteBack => "progress_write_back",
             JobKind::Withdrawal => "withdrawal",
+            JobKind::QuestionChosen => "question_chosen",
             #[cfg(test)]
             JobKind::Panic => "test_panic",
         }
@@ -61,6 +66,7 @@ mod tests {
         assert_eq!(JobKind::StageChange.as_str(), "stage_change");
         assert_eq!(JobKind::ProgressWriteBack.as_str(), "progress_write_back");
         assert_eq!(JobKind::Withdrawal.as_str(), "withdrawal");
+        assert_eq!(JobKind::QuestionChosen.as_str(), "question_chosen");
         assert_eq!(JobKind::from_stored("no_such_kind"), None);
     }
 }

@@ -3,6 +3,7 @@
 mod crew;
 pub mod kind;
 pub mod progress_write_back;
+pub mod question_chosen;
 pub mod queue;
 pub mod stage_change;
 pub mod withdrawal;

@@ -1,24 +1,33 @@
-//! A candidate moved to a stage in Lever: if a configuration fires, create its assessment and
-//! write it back to Lever.
+//! A candidate moved to a stage in Lever: each configuration watching the stage (its trigger
+//! stage, or a stage-name prefix) fires or says why not ([`crate::assessments::trigger`]); one
+//! that fires creates its assessment and writes it back to Lever, or, for a recruiter's choice,
+//! writes the link to the page where the question is picked. A candidate moved back into a
+//! trigger stage gets no second assessment: invited again before starting, nothing after.
 //!
 //! The webhook's `data` is not signed, so the opportunity is read again from Lever and must
-//! really be at the trigger stage and carry the configuration's tag. The candidate's own tags
-//! decide: Lever copies a posting's tags onto the candidates who apply, so a candidate whose
-//! tag was removed is exempt even when the posting still carries it.
+//! really be at the stage. The candidate's own tags decide: Lever copies a posting's tags onto
+//! the candidates who apply, so a candidate whose tag was removed is exempt even when the
+//! posting still carries it. A posting's tags are read only to pick a question.
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::worker::{writable_connection, JobFailure, Run};
-use crate::assessments::{self, write_back, AssessmentState, TakeHomeTerms};
+use crate::assessments::create::{self, For};
+use crate::assessments::invite_again::{invite_again, InviteAgainError, Reentry};
+use crate::assessments::question_choice::{choice_link, write_choice_link};
+use crate::assessments::trigger::{self, Pick, Skip};
+use crate::assessments::write_back::{self, Steps};
+use crate::assessments::{self, AssessmentState};
 use crate::db::assessments::Assessment;
 use crate::db::configurations::Configuration;
 use crate::db::lever::LeverConnection;
+use crate::db::question_choices::QuestionChoice;
+use crate::db::questions::Question;
 use crate::db::{self, DbError};
-use crate::domain::OrgSettings;
-use crate::domain::{pad_label, PadKind};
-use crate::lever::{LeverError, Opportunity};
+use crate::domain::{pad_label, OrgSettings};
+use crate::lever::{LeverClient, LeverError, Opportunity, Posting};
 
 /// The kind of job this file runs.
 pub const KIND: super::JobKind = super::JobKind::StageChange;
@@ -27,7 +36,56 @@ pub const KIND: super::JobKind = super::JobKind::StageChange;
 pub struct Payload {
     pub opportunity_id: String,
     pub to_stage_id: String,
+    /// An admin pressed *Send now* on Events for a delivery ignored because the candidate
+    /// lacked the tag: this configuration fires as if the tag had been there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_now: Option<SendNow>,
 }
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SendNow {
+    pub configuration_id: String,
+    /// Who pressed it (an e-mail address).
+    pub by: String,
+}
+
+/// What the job read before deciding.
+struct Known {
+    configs: Vec<Configuration>,
+    connection: Option<LeverConnection>,
+    stage_names: HashMap<String, String>,
+    settings: OrgSettings,
+    questions: Vec<Question>,
+    slug: String,
+}
+
+/// Everything one configuration's action needs.
+struct Ctx<'a> {
+    run: &'a Run<'a>,
+    client: &'a LeverClient,
+    connection: &'a LeverConnection,
+    perform_as: &'a str,
+    opportunity: &'a Opportunity,
+    settings: &'a OrgSettings,
+    event_id: &'a str,
+    to_stage: &'a str,
+    slug: &'a str,
+}
+
+/// What one configuration that fired came to.
+enum Acted {
+    /// A new assessment, written back.
+    Fired(String),
+    /// A recruiter's choice: the link to choose the question written.
+    Choice(String),
+    /// Moved back before starting: invited again, or the choice link written again.
+    Again(String),
+    /// Moved back after starting: nothing sent.
+    NotAgain(String),
+}
+
+/// The job ends with this outcome on the event.
+struct Settle(&'static str, String);
 
 pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     let (jobs, job) = (run.jobs, run.job);
@@ -35,35 +93,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         .map_err(|e| JobFailure::Retry(format!("the job's payload is unreadable: {e}")))?;
     let event_id = job.event_id.clone().unwrap_or_default();
     let org_id = job.org_id.clone();
-
-    let (configs, already_fired, connection, stage_names, settings) = {
-        let (org, stage) = (org_id.clone(), payload.to_stage_id.clone());
-        let (opportunity, event) = (payload.opportunity_id.clone(), event_id.clone());
-        jobs.db
-            .run(move |conn| -> Result<_, DbError> {
-                let configs = db::configurations::for_stage(conn, &org, &stage)?;
-                let ids: Vec<String> = configs.iter().map(|c| c.id.clone()).collect();
-                let already_fired =
-                    db::assessments::configurations_fired_by(conn, &ids, &opportunity, &event)?;
-                let connection = db::lever::connection(conn, &org)?;
-                let names: HashMap<String, String> = db::lever::stages(conn, &org)?
-                    .into_iter()
-                    .map(|s| (s.id, s.text))
-                    .collect();
-                let settings = db::settings::for_org(conn, &org)?;
-                Ok((configs, already_fired, connection, names, settings))
-            })
-            .await
-            .map_err(retry_db)?
-    };
-    let stage_name = |id: &str| {
-        stage_names
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_owned())
-    };
-    let to_stage = stage_name(&payload.to_stage_id);
-    let settle = |status: &'static str, outcome: String, configuration: Option<String>| {
+    let settle = |Settle(status, outcome): Settle, configuration: Option<String>| {
         let event_id = event_id.clone();
         async move {
             jobs.db
@@ -81,14 +111,73 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
                 .map_err(retry_db)
         }
     };
+    let (settled, configuration) = decide_and_act(run, &payload, &org_id, &event_id).await?;
+    settle(settled, configuration).await
+}
 
-    if configs.is_empty() {
-        let outcome = format!("Stage “{to_stage}” is not the trigger stage of any configuration.");
-        return settle("ignored", outcome, None).await;
+async fn decide_and_act(
+    run: &Run<'_>,
+    payload: &Payload,
+    org_id: &str,
+    event_id: &str,
+) -> Result<(Settle, Option<String>), JobFailure> {
+    let jobs = run.jobs;
+    let mut known = {
+        let org = org_id.to_owned();
+        jobs.db
+            .run(move |conn| -> Result<_, DbError> {
+                Ok(Known {
+                    configs: db::configurations::list(conn, &org)?,
+                    connection: db::lever::connection(conn, &org)?,
+                    stage_names: db::lever::stages(conn, &org)?
+                        .into_iter()
+                        .map(|s| (s.id, s.text))
+                        .collect(),
+                    settings: db::settings::for_org(conn, &org)?,
+                    questions: db::questions::list(conn, &org)?,
+                    slug: db::orgs::find(conn, &org)?
+                        .map(|o| o.slug)
+                        .unwrap_or_default(),
+                })
+            })
+            .await
+            .map_err(retry_db)?
+    };
+    let to_stage_id = payload.to_stage_id.as_str();
+    let send_now = payload.send_now.as_ref();
+    // A stage added in Lever since its stages were read may begin with a prefix.
+    if send_now.is_none()
+        && trigger::needs_stage_refresh(
+            &known.configs,
+            known.stage_names.get(to_stage_id).map(String::as_str),
+        )
+    {
+        refresh_stages(run, &mut known, org_id).await?;
     }
-    let (connection, perform_as) = writable_connection(connection)?;
+    let stage_name = |id: &str| known.stage_names.get(id).cloned();
+    let name_or_id = |id: &str| stage_name(id).unwrap_or_else(|| id.to_owned());
+    let to_stage = name_or_id(to_stage_id);
+    let watching: Vec<&Configuration> = match send_now {
+        Some(now) => known
+            .configs
+            .iter()
+            .filter(|c| c.id == now.configuration_id)
+            .collect(),
+        None => trigger::watching(
+            &known.configs,
+            to_stage_id,
+            stage_name(to_stage_id).as_deref(),
+        ),
+    };
+    if watching.is_empty() {
+        let outcome = match send_now {
+            Some(now) => format!("{} pressed Send now, but the configuration has been deleted since; nothing was created.", now.by),
+            None => format!("Stage “{to_stage}” is not the trigger stage of any configuration."),
+        };
+        return Ok((Settle("ignored", outcome), None));
+    }
+    let (connection, perform_as) = writable_connection(known.connection.clone())?;
     let client = run.client(&connection)?;
-
     let opportunity = match client.get_opportunity(&payload.opportunity_id).await {
         Ok(opportunity) => opportunity,
         Err(LeverError::NotFound { .. }) => {
@@ -96,12 +185,12 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
                 "Lever has no opportunity {} (deleted?); nothing was created.",
                 payload.opportunity_id
             );
-            return settle("ignored", outcome, None).await;
+            return Ok((Settle("ignored", outcome), None));
         }
         Err(e) => return Err(lever_failure(run, &connection, e).await),
     };
     if !opportunity.name.is_empty() {
-        let (event, name) = (event_id.clone(), opportunity.name.clone());
+        let (event, name) = (event_id.to_owned(), opportunity.name.clone());
         jobs.db
             .run(move |conn| {
                 db::webhooks::set_candidate_name(conn, &event, &name).map_err(DbError::from)
@@ -109,209 +198,460 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
             .await
             .map_err(retry_db)?;
     }
-    // An earlier run of this job created assessments and stopped before their write-back was
-    // done (a crash, a broken connection, Lever failing for a while): their links may be in
-    // Lever already, so the write-back is finished whatever the candidate's stage and tags are
-    // now, and nothing new is created.
-    let matching: Vec<&Configuration> = if already_fired.is_empty() {
-        match fires(&opportunity, &payload.to_stage_id, &configs, &stage_name) {
-            Ok(matching) => matching,
-            Err(outcome) => return settle("ignored", outcome, None).await,
-        }
+
+    // An earlier run of this job created assessments (or choices) and stopped before their
+    // write-back was done (a crash, a broken connection, Lever failing for a while): their
+    // links may be in Lever already, so the write-back is finished whatever the candidate's
+    // stage and tags are now, and nothing new is decided.
+    let already = {
+        let ids: Vec<String> = watching.iter().map(|c| c.id.clone()).collect();
+        let (opp, event) = (payload.opportunity_id.clone(), event_id.to_owned());
+        jobs.db
+            .run(move |conn| {
+                db::assessments::configurations_fired_by(conn, &ids, &opp, &event)
+                    .map_err(DbError::from)
+            })
+            .await
+            .map_err(retry_db)?
+    };
+    let decisions: Vec<(&Configuration, Result<Pick, Skip>)> = if !already.is_empty() {
+        watching
+            .into_iter()
+            .filter(|c| already.contains(&c.id))
+            .map(|c| (c, Ok(Pick::Question(c.question_id.clone()))))
+            .collect()
     } else {
-        configs
-            .iter()
-            .filter(|c| already_fired.contains(&c.id))
+        if let Some(reason) =
+            trigger::candidate_blocked(&opportunity, to_stage_id, &name_or_id, send_now.is_some())
+        {
+            return Ok((Settle("ignored", reason), None));
+        }
+        let posting = posting_if_needed(run, &client, &connection, &watching, &opportunity).await?;
+        watching
+            .into_iter()
+            .map(|c| {
+                let decided = trigger::tag_check(c, &opportunity, send_now.is_some())
+                    .and_then(|()| trigger::pick(c, posting.as_ref(), &known.questions));
+                (c, decided)
+            })
             .collect()
     };
 
-    let mut fired = Vec::new();
-    let mut duplicates = Vec::new();
-    for configuration in matching {
-        let (assessment, created) = create_assessment(
-            run,
-            configuration,
-            &payload.opportunity_id,
-            &opportunity.name,
-            &event_id,
-            &settings,
-        )
-        .await?;
-        if !created && assessment.event_id != event_id {
-            duplicates.push(format!(
-                "configuration “{}” already fired for this opportunity (on {})",
-                configuration.tag_name,
-                assessment.created_at.format("%-d %b %Y %H:%M:%S UTC")
-            ));
-            continue;
-        }
-        let link = assessments::link(&jobs.settings.public_url, &assessment.token);
-        match write_back::invite(
-            &jobs.db,
-            &client,
-            &assessment,
-            &link,
-            &perform_as,
-            &opportunity,
-            &settings,
-        )
-        .await
-        {
-            Ok(()) => {}
-            Err(LeverError::NotFound { message, endpoint }) => {
-                // Only the opportunity's own 404 says it is gone; a list under it may 404 alone.
-                let outcome = if endpoint.as_deref() == Some("list opportunity notes") {
-                    format!(
-                        "Lever answered 404 Not Found ({message}) to listing the notes of opportunity {}, which it had just shown; the link and the tag were written, the note was not.",
-                        payload.opportunity_id
-                    )
-                } else {
-                    format!(
-                        "Lever no longer has opportunity {} (deleted while leverbridge wrote to it).",
-                        payload.opportunity_id
-                    )
-                };
-                return settle("ignored", outcome, None).await;
-            }
-            Err(e) => return Err(lever_failure(run, &connection, e).await),
-        }
-        fired.push(configuration);
-    }
-
-    let author = connection.default_user_name.clone().unwrap_or(perform_as);
-    if fired.is_empty() {
-        let outcome = format!(
-            "Duplicate: {}. Nothing new was created.",
-            duplicates.join("; ")
-        );
-        return settle("duplicate", outcome, None).await;
-    }
-    let described: Vec<String> = fired
-        .iter()
-        .map(|c| {
-            format!(
-                "configuration “{}” fired ({} at “{to_stage}”)",
-                c.tag_name,
-                pad_label(&c.pad_kind)
-            )
-        })
-        .collect();
-    let written = match write_back::invite_summary(&settings.write_backs) {
-        Some(steps) => format!("{steps} written to Lever as {author}"),
-        None => "nothing written to Lever (link, progress tag and note are switched off on the Settings page)".into(),
+    let ctx = Ctx {
+        run,
+        client: &client,
+        connection: &connection,
+        perform_as: &perform_as,
+        opportunity: &opportunity,
+        settings: &known.settings,
+        event_id,
+        to_stage: &to_stage,
+        slug: &known.slug,
     };
-    let mut outcome = format!(
-        "{} for {}: {written}.",
-        capitalise(&described.join("; ")),
-        opportunity.name
-    );
-    if !duplicates.is_empty() {
-        outcome.push_str(&format!(
-            " Skipped as duplicates: {}.",
-            duplicates.join("; ")
-        ));
+    let mut acted = Vec::new();
+    let mut skipped = Vec::new();
+    for (configuration, decided) in decisions {
+        match decided {
+            Ok(pick) => match act(&ctx, configuration, pick, send_now).await {
+                Ok(done) => acted.push((configuration, done)),
+                Err(Stop::Settle(settled)) => return Ok((settled, None)),
+                Err(Stop::Fail(failure)) => return Err(failure),
+            },
+            Err(skip) => skipped.push((configuration, skip)),
+        }
     }
-    settle("fired", outcome, Some(fired[0].id.clone())).await
+    let author = connection
+        .default_user_name
+        .clone()
+        .unwrap_or(perform_as.clone());
+    Ok(compose(
+        &acted,
+        &skipped,
+        &opportunity.name,
+        &to_stage,
+        &author,
+        &known.settings,
+        send_now,
+        &stage_name,
+    ))
 }
 
-/// The configurations the opportunity, as Lever now shows it, fires at `to_stage_id`; or why none
-/// fires, in words.
-fn fires<'c>(
-    opportunity: &Opportunity,
-    to_stage_id: &str,
-    configs: &'c [Configuration],
-    stage_name: &dyn Fn(&str) -> String,
-) -> Result<Vec<&'c Configuration>, String> {
-    let to_stage = stage_name(to_stage_id);
-    if opportunity.archived {
-        return Err("The candidate is archived in Lever; nothing was created.".to_owned());
-    }
-    if opportunity.stage_id.as_deref() != Some(to_stage_id) {
-        let now_at = opportunity
-            .stage_id
-            .as_deref()
-            .map(stage_name)
-            .unwrap_or_else(|| "no stage".into());
-        return Err(format!(
-            "Lever shows the candidate at “{now_at}”, not “{to_stage}” (a webhook's data is not signed, so Lever decides); nothing was created."
-        ));
-    }
-    let matching: Vec<&Configuration> = configs
-        .iter()
-        .filter(|c| opportunity.tags.contains(&c.tag_name))
-        .collect();
-    if matching.is_empty() {
-        let wanted: Vec<String> = configs
-            .iter()
-            .map(|c| format!("“{}”", c.tag_name))
-            .collect();
-        return Err(format!(
-            "The candidate lacks the tag {} that stage “{to_stage}” requires; nothing was created.",
-            wanted.join(" or ")
-        ));
-    }
-    Ok(matching)
-}
-
-async fn create_assessment(
-    run: &Run<'_>,
-    configuration: &Configuration,
-    opportunity_id: &str,
-    candidate_name: &str,
-    event_id: &str,
-    settings: &OrgSettings,
-) -> Result<(Assessment, bool), JobFailure> {
-    // Take-home tests carry their terms (from Settings) from the moment they are sent, so a later
-    // change of Settings does not move a deadline already given; live pads have no clock.
-    let terms = TakeHomeTerms {
-        time_limit_minutes: settings.time_limit_minutes as i32,
-        days_to_start: settings.days_to_start as i32,
+/// Reads Lever's stages again into the cache (a stage id arrived that the cache lacks).
+async fn refresh_stages(run: &Run<'_>, known: &mut Known, org_id: &str) -> Result<(), JobFailure> {
+    let (connection, _) = writable_connection(known.connection.clone())?;
+    let client = run.client(&connection)?;
+    let stages = match client.list_stages().await {
+        Ok(stages) => stages,
+        Err(e) => return Err(lever_failure(run, &connection, e).await),
     };
-    let now = run.jobs.settings.tuning.clock.now();
-    let take_home = PadKind::parse(&configuration.pad_kind) == Ok(PadKind::TakeHome);
-    let mut new = Assessment {
-        id: db::new_id(),
-        org_id: configuration.org_id.clone(),
-        configuration_id: configuration.id.clone(),
-        opportunity_id: opportunity_id.to_owned(),
-        candidate_name: candidate_name.to_owned(),
-        token: crate::crypto::random_token(32),
-        pad_kind: configuration.pad_kind.clone(),
-        question_title: None,
-        question_prompt: None,
-        tag_name: configuration.tag_name.clone(),
-        state: AssessmentState::Invited.as_str().into(),
-        event_id: event_id.to_owned(),
-        created_at: now,
-        question_language: "plaintext".into(),
-        starter_code: String::new(),
-        time_limit_minutes: take_home.then_some(terms.time_limit_minutes),
-        start_by: take_home.then(|| terms.start_by(now)),
-        started_at: None,
-        deadline_at: None,
-        submitted_at: None,
-        time_ran_out: false,
-    };
-    let question_id = configuration.question_id.clone();
+    if stages.is_empty() {
+        return Ok(());
+    }
+    let pairs: Vec<(String, String)> = stages.into_iter().map(|s| (s.id, s.text)).collect();
+    known.stage_names = pairs.iter().cloned().collect();
+    let org = org_id.to_owned();
     run.jobs
         .db
         .run(move |conn| {
             db::connection::write_transaction(conn, |conn| {
-                // A copy: editing the question later leaves the assessments already sent alone.
-                if let Some(id) = question_id {
-                    if let Some(question) = db::questions::find(conn, &new.org_id, &id)? {
-                        new.question_title = Some(question.title);
-                        new.question_prompt = Some(question.prompt);
-                        new.question_language = question.language;
-                        new.starter_code = question.starter_code;
-                    }
-                }
-                db::assessments::create_once(conn, &new)
+                db::lever::replace_stages(conn, &org, &pairs)
             })
             .map_err(DbError::from)
         })
         .await
         .map_err(retry_db)
+}
+
+/// The candidate's posting, read only when a configuration that may fire picks its question
+/// by the posting's tag; `None` when the candidate applied to none (or Lever lost it).
+async fn posting_if_needed(
+    run: &Run<'_>,
+    client: &LeverClient,
+    connection: &LeverConnection,
+    watching: &[&Configuration],
+    opportunity: &Opportunity,
+) -> Result<Option<Posting>, JobFailure> {
+    let needed = watching.iter().any(|c| {
+        c.question_source() == crate::domain::QuestionSource::PostingTag
+            && trigger::tag_check(c, opportunity, true).is_ok()
+    });
+    let Some(posting_id) = opportunity.posting_id.as_deref().filter(|_| needed) else {
+        return Ok(None);
+    };
+    match client.get_posting(posting_id).await {
+        Ok(posting) => Ok(Some(posting)),
+        Err(LeverError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(lever_failure(run, connection, e).await),
+    }
+}
+
+/// Why one configuration's action ended the job early.
+enum Stop {
+    Settle(Settle),
+    Fail(JobFailure),
+}
+
+impl From<JobFailure> for Stop {
+    fn from(failure: JobFailure) -> Self {
+        Stop::Fail(failure)
+    }
+}
+
+/// Creates (once) and writes back what a configuration that fired calls for.
+async fn act(
+    ctx: &Ctx<'_>,
+    configuration: &Configuration,
+    pick: Pick,
+    send_now: Option<&SendNow>,
+) -> Result<Acted, Stop> {
+    let db = &ctx.run.jobs.db;
+    let opportunity_id = ctx.opportunity.id.clone();
+    let now = ctx.run.jobs.settings.tuning.clock.now();
+    let question_id = match pick {
+        Pick::Question(id) => id,
+        Pick::Recruiter => {
+            let existing = {
+                let (c, o) = (configuration.id.clone(), opportunity_id.clone());
+                db.run(move |conn| {
+                    db::assessments::for_opportunity(conn, &c, &o).map_err(DbError::from)
+                })
+                .await
+                .map_err(retry_db)?
+            };
+            match existing {
+                // The question was chosen after an earlier move: this is a re-entry.
+                Some(assessment) => return reenter(ctx, configuration, assessment).await,
+                None => return choice(ctx, configuration, now).await,
+            }
+        }
+    };
+    let (assessment, created) = {
+        let (c, settings) = (configuration.clone(), ctx.settings.clone());
+        let (name, event) = (ctx.opportunity.name.clone(), ctx.event_id.to_owned());
+        let sent_by = send_now.map(|s| s.by.clone());
+        let to_stage = ctx.to_stage.to_owned();
+        db.run(move |conn| {
+            db::connection::write_transaction(conn, |conn| {
+                let made = create::create_once(
+                    conn,
+                    &c,
+                    For {
+                        opportunity_id: &opportunity_id,
+                        candidate_name: &name,
+                        event_id: &event,
+                        question_id: question_id.as_deref(),
+                    },
+                    &settings,
+                    now,
+                )?;
+                if let (Some(by), true) = (&sent_by, made.1) {
+                    db::assessment_history::record(
+                        conn,
+                        &made.0.id,
+                        "sent_now",
+                        now,
+                        &format!("Sent now by {by} on Events: the candidate lacked the tag when moved to “{to_stage}”"),
+                    )?;
+                }
+                Ok(made)
+            })
+            .map_err(|e: diesel::result::Error| DbError::from(e))
+        })
+        .await
+        .map_err(retry_db)?
+    };
+    if !created && assessment.event_id != ctx.event_id {
+        return reenter(ctx, configuration, assessment).await;
+    }
+    let link = assessments::link(&ctx.run.jobs.settings.public_url, &assessment.token);
+    let written = write_back::invite(
+        db,
+        ctx.client,
+        &assessment,
+        &link,
+        ctx.perform_as,
+        ctx.opportunity,
+        ctx.settings,
+        Steps::Pending,
+    )
+    .await;
+    lever_outcome(ctx, written).await?;
+    let question = assessment
+        .question_title
+        .as_deref()
+        .filter(|_| configuration.question_source() == crate::domain::QuestionSource::PostingTag)
+        .map(|t| format!(", question “{t}” named by the posting's tag"))
+        .unwrap_or_default();
+    Ok(Acted::Fired(format!(
+        "configuration {} fired ({} at “{}”{question})",
+        configuration.name(&|_| Some(ctx.to_stage.to_owned())),
+        pad_label(&configuration.pad_kind),
+        ctx.to_stage,
+    )))
+}
+
+/// A recruiter's-choice configuration fired: the choice (once) and its link in Lever.
+async fn choice(
+    ctx: &Ctx<'_>,
+    configuration: &Configuration,
+    now: chrono::NaiveDateTime,
+) -> Result<Acted, Stop> {
+    let new = QuestionChoice {
+        id: db::new_id(),
+        org_id: configuration.org_id.clone(),
+        configuration_id: configuration.id.clone(),
+        opportunity_id: ctx.opportunity.id.clone(),
+        candidate_name: ctx.opportunity.name.clone(),
+        event_id: ctx.event_id.to_owned(),
+        created_at: now,
+        assessment_id: None,
+        chosen_by: None,
+        chosen_at: None,
+    };
+    let (choice, created) = ctx
+        .run
+        .jobs
+        .db
+        .run(move |conn| {
+            db::connection::write_transaction(conn, |conn| {
+                db::question_choices::create_once(conn, &new)
+            })
+            .map_err(DbError::from)
+        })
+        .await
+        .map_err(retry_db)?;
+    let link = choice_link(&ctx.run.jobs.settings.public_url, ctx.slug, &choice.id);
+    let written = write_choice_link(ctx.client, ctx.opportunity, &link, ctx.perform_as).await;
+    lever_outcome(ctx, written).await?;
+    let name = configuration.name(&|_| Some(ctx.to_stage.to_owned()));
+    Ok(if created || choice.event_id == ctx.event_id {
+        Acted::Choice(format!(
+            "Configuration {name} fired ({}, recruiter's choice, at “{}”) for {}: the link to choose the question is on the candidate in Lever; the candidate is invited once a member of the organization chooses.",
+            pad_label(&configuration.pad_kind),
+            ctx.to_stage,
+            ctx.opportunity.name,
+        ))
+    } else {
+        Acted::Again(format!(
+            "Configuration {name} already fired for this opportunity (on {}) and its question is still to be chosen: the link to choose it is on the candidate in Lever again.",
+            when(choice.created_at),
+        ))
+    })
+}
+
+/// The candidate came back to a trigger whose assessment exists: invited again if not
+/// started, else nothing.
+async fn reenter(
+    ctx: &Ctx<'_>,
+    configuration: &Configuration,
+    assessment: Assessment,
+) -> Result<Acted, Stop> {
+    let name = configuration.name(&|_| Some(ctx.to_stage.to_owned()));
+    let fired = format!(
+        "Configuration {name} already fired for this opportunity (on {})",
+        when(assessment.created_at)
+    );
+    let state = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Cancelled);
+    if state != AssessmentState::Invited {
+        let why = match state {
+            AssessmentState::Started => format!(
+                "{} started it{} and it is in progress",
+                assessment.candidate_name,
+                assessment
+                    .started_at
+                    .map(|at| format!(" on {}", when(at)))
+                    .unwrap_or_default()
+            ),
+            AssessmentState::Submitted => format!("{} has submitted it", assessment.candidate_name),
+            other => format!("it is {}", other.label().to_lowercase()),
+        };
+        return Ok(Acted::NotAgain(format!(
+            "{fired}; {why}, so the invitation was not sent again."
+        )));
+    }
+    let link = assessments::link(&ctx.run.jobs.settings.public_url, &assessment.token);
+    let again = invite_again(
+        &ctx.run.jobs.db,
+        ctx.client,
+        &assessment,
+        &link,
+        ctx.perform_as,
+        ctx.opportunity,
+        ctx.settings,
+        Reentry {
+            event_id: ctx.event_id,
+            stage: ctx.to_stage,
+            at: ctx.run.jobs.settings.tuning.clock.now(),
+        },
+    )
+    .await;
+    match again {
+        Ok(()) => {}
+        Err(InviteAgainError::Db(e)) => return Err(retry_db(e).into()),
+        Err(InviteAgainError::Lever(e)) => lever_outcome(ctx, Err(e)).await?,
+    }
+    let what = match write_back::invite_summary(&ctx.settings.write_backs) {
+        Some(steps) => format!("its {steps} are on the candidate in Lever again"),
+        None => "nothing is written to Lever (switched off on the Settings page)".into(),
+    };
+    Ok(Acted::Again(format!(
+        "{fired}, and {} has not started it: invited again ({what}); no second assessment.",
+        assessment.candidate_name
+    )))
+}
+
+/// What a Lever failure during a write-back means: the opportunity gone ends the job with
+/// that outcome; anything else is the job's failure.
+async fn lever_outcome(ctx: &Ctx<'_>, written: Result<(), LeverError>) -> Result<(), Stop> {
+    match written {
+        Ok(()) => Ok(()),
+        Err(LeverError::NotFound { message, endpoint }) => {
+            // Only the opportunity's own 404 says it is gone; a list under it may 404 alone.
+            let outcome = if endpoint.as_deref() == Some("list opportunity notes") {
+                format!(
+                    "Lever answered 404 Not Found ({message}) to listing the notes of opportunity {}, which it had just shown; the link and the tag were written, the note was not.",
+                    ctx.opportunity.id
+                )
+            } else {
+                format!(
+                    "Lever no longer has opportunity {} (deleted while leverbridge wrote to it).",
+                    ctx.opportunity.id
+                )
+            };
+            Err(Stop::Settle(Settle("ignored", outcome)))
+        }
+        Err(e) => Err(Stop::Fail(lever_failure(ctx.run, ctx.connection, e).await)),
+    }
+}
+
+/// The event's outcome, in words, and the configuration it names.
+#[allow(clippy::too_many_arguments)]
+fn compose(
+    acted: &[(&Configuration, Acted)],
+    skipped: &[(&Configuration, Skip)],
+    candidate: &str,
+    to_stage: &str,
+    author: &str,
+    settings: &OrgSettings,
+    send_now: Option<&SendNow>,
+    stage_name: &dyn Fn(&str) -> Option<String>,
+) -> (Settle, Option<String>) {
+    let mut sentences = Vec::new();
+    let fired: Vec<&str> = acted
+        .iter()
+        .filter_map(|(_, a)| match a {
+            Acted::Fired(line) => Some(line.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !fired.is_empty() {
+        let written = match write_back::invite_summary(&settings.write_backs) {
+            Some(steps) => format!("{steps} written to Lever as {author}"),
+            None => "nothing written to Lever (link, progress tag and note are switched off on the Settings page)".into(),
+        };
+        sentences.push(format!(
+            "{} for {candidate}: {written}.",
+            capitalise(&fired.join("; "))
+        ));
+    }
+    for (_, a) in acted {
+        match a {
+            Acted::Choice(s) | Acted::Again(s) | Acted::NotAgain(s) => sentences.push(s.clone()),
+            Acted::Fired(_) => {}
+        }
+    }
+    let any = |f: fn(&Acted) -> bool| acted.iter().any(|(_, a)| f(a));
+    let status = if any(|a| matches!(a, Acted::Fired(_) | Acted::Choice(_))) {
+        "fired"
+    } else if any(|a| matches!(a, Acted::Again(_))) {
+        "reinvited"
+    } else if !acted.is_empty() {
+        "duplicate"
+    } else if skipped
+        .iter()
+        .all(|(_, s)| matches!(s, Skip::MissingTag(_)))
+    {
+        "no_tag"
+    } else {
+        "ignored"
+    };
+    if status == "no_tag" {
+        let wanted: Vec<String> = skipped
+            .iter()
+            .filter_map(|(_, s)| match s {
+                Skip::MissingTag(tag) => Some(format!("“{tag}”")),
+                _ => None,
+            })
+            .collect();
+        sentences.push(format!(
+            "The candidate lacks the tag {} that stage “{to_stage}” requires; nothing was created. If the tag was added after the move, an admin can send it now.",
+            wanted.join(" or ")
+        ));
+    } else if !skipped.is_empty() {
+        let lines: Vec<String> = skipped
+            .iter()
+            .map(|(c, s)| format!("configuration {}: {}", c.name(stage_name), s.describe()))
+            .collect();
+        let tail = if acted.is_empty() {
+            "; nothing was created."
+        } else {
+            "."
+        };
+        sentences.push(format!("Not fired: {}{tail}", lines.join("; ")));
+    }
+    let mut outcome = sentences.join(" ");
+    if let (Some(now), "fired") = (send_now, status) {
+        outcome = format!(
+            "Sent now by {} (the candidate lacked the tag at the move). {outcome}",
+            now.by
+        );
+    }
+    let configuration = acted.first().map(|(c, _)| c.id.clone());
+    (Settle(status, outcome), configuration)
+}
+
+fn when(at: chrono::NaiveDateTime) -> String {
+    at.format("%-d %b %Y %H:%M:%S UTC").to_string()
 }
 
 /// What a Lever error means for the job (the progress write-back's too).

@@ -29,6 +29,11 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(move_form),
         )
         .route(
+            "/accounts/{acct}/opportunities/{id}/tags",
+            web::post().to(page_candidate::edit_tags),
+        )
+        .route("/accounts/{acct}/stages", web::post().to(add_stage))
+        .route(
             "/accounts/{acct}/opportunities/{id}/files/{file_id}",
             web::get().to(page_candidate::file),
         )
@@ -89,6 +94,15 @@ fn account_section(acct: &Account, back: &str) -> String {
             .map(|p| format!("<span id=\"posting-{}\">{}</span>", esc(&p.id), esc(&p.text)))
             .collect::<Vec<_>>()
             .join(", "),
+    );
+    let _ = write!(
+        s,
+        "<form class=\"stage-add\" method=\"post\" action=\"/_sim/accounts/{id}/stages\">\
+         <input type=\"hidden\" name=\"back\" value=\"{back}\">\
+         <label>Add a pipeline stage <input name=\"text\" type=\"text\" maxlength=\"100\" required \
+         placeholder=\"e.g. CodeScreen Assessment\"></label> <button>Add stage</button></form>",
+        id = esc(&acct.id),
+        back = esc(back),
     );
     let _ = write!(s, "<h3>Candidates ({})</h3>", acct.opportunities.len());
     if acct.opportunities.is_empty() {
@@ -306,5 +320,29 @@ async fn move_form(
         .unwrap_or_else(|| "/_sim".into());
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", format!("{back}#opp-{id}")))
+        .finish())
+}
+
+#[derive(Deserialize)]
+struct StageForm {
+    text: String,
+    back: Option<String>,
+}
+
+/// *Add stage*: a stage added to the pipeline at run time, as an admin does in Lever's
+/// settings; it gets a stage button beside every candidate at once.
+async fn add_stage(state: Data, path: web::Path<String>, form: web::Form<StageForm>) -> Answer {
+    let acct_id = path.into_inner();
+    let form = form.into_inner();
+    with_acct(&state, &acct_id, |acct| {
+        actions::create_stage(acct, form.text.trim(), None, false)
+            .map_err(ControlError::bad_request)
+    })?;
+    let back = form
+        .back
+        .filter(|b| b.starts_with("/_sim") && !b.contains("//"))
+        .unwrap_or_else(|| "/_sim".into());
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", back))
         .finish())
 }

@@ -1,18 +1,20 @@
 //! A candidate's own page, `/_sim/accounts/{acct}/opportunities/{id}`: what Lever's candidate
 //! profile shows of the opportunity (stage, posting, tags, links, followers), the stage
-//! buttons, and in full its notes, feedback forms and files, so whatever leverbridge wrote
-//! back can be read. Plus the route that serves a stored file's bytes.
+//! buttons, forms to add and remove the candidate's tags (as a recruiter does on the profile),
+//! and in full its notes, feedback forms and files, so whatever leverbridge wrote back can be
+//! read. Plus the route that serves a stored file's bytes.
 
 use std::fmt::Write;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
+use super::actions;
 use super::control::Data;
-use super::page::{candidate_url, links_html, move_form_html, posting_text, stage_text, tags_html};
+use super::page::{candidate_url, links_html, move_form_html, posting_text, stage_text};
 use super::page_feedback::feedback_html;
 use super::page_layout::{esc, file_size, not_found, page, time, DASH};
-use super::state::{Account, Note, Opportunity, StoredFile};
+use super::state::{now_ms, Account, Note, Opportunity, StoredFile};
 
 /// `GET /_sim/accounts/{acct}/opportunities/{id}`
 pub(crate) async fn show(state: Data, path: web::Path<(String, String)>) -> HttpResponse {
@@ -99,7 +101,7 @@ fn profile_html(acct: &Account, opp: &Opportunity) -> String {
             .map_or(DASH.into(), |o| user_name(acct, Some(o))),
     );
     fact("Followers", "followers", users_html(acct, &opp.followers));
-    fact("Tags", "tags", tags_html(opp));
+    fact("Tags", "tags", tag_forms_html(acct, opp));
     fact("Links", "links", links_html(opp));
     fact("Sources", "sources", or_dash(esc(&opp.sources.join(", "))));
     fact(
@@ -119,6 +121,71 @@ fn profile_html(acct: &Account, opp: &Opportunity) -> String {
         form = move_form_html(acct, opp, &candidate_url(acct, opp)),
         pipeline = super::page_lifecycle::buttons_html(acct, opp),
     )
+}
+
+/// The tags, each with a button removing it, and a form adding one. Lever sends no webhook
+/// for a tag change: the tag matters at the next move (or for *Send now* in leverbridge).
+fn tag_forms_html(acct: &Account, opp: &Opportunity) -> String {
+    let action = format!("{}/tags", esc(&candidate_url(acct, opp)));
+    let chips: String = opp
+        .tags
+        .iter()
+        .map(|t| {
+            format!(
+                "<form class=\"tag-edit\" method=\"post\" action=\"{action}\"><span class=\"tag\">{tag}\
+                 <button name=\"remove\" value=\"{tag}\" title=\"Remove the tag {tag}\" aria-label=\"Remove the tag {tag}\">×</button></span></form>",
+                tag = esc(t),
+            )
+        })
+        .collect();
+    let chips = if chips.is_empty() {
+        DASH.to_owned()
+    } else {
+        chips
+    };
+    format!(
+        "<div class=\"tag-list\">{chips}</div><form class=\"tag-add\" method=\"post\" action=\"{action}\">\
+         <input name=\"add\" type=\"text\" maxlength=\"100\" required placeholder=\"Add a tag\" aria-label=\"Tag to add\">\
+         <button>Add tag</button></form>"
+    )
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct TagForm {
+    add: Option<String>,
+    remove: Option<String>,
+}
+
+/// `POST /_sim/accounts/{acct}/opportunities/{id}/tags`: adds (`add`) or removes (`remove`) a
+/// tag, then back to the candidate's page.
+pub(crate) async fn edit_tags(
+    state: Data,
+    path: web::Path<(String, String)>,
+    form: web::Form<TagForm>,
+) -> HttpResponse {
+    let (acct_id, id) = path.into_inner();
+    let form = form.into_inner();
+    let mut world = state.lock();
+    let Some(acct) = world.account_mut(&acct_id) else {
+        return not_found(&format!("There is no account {acct_id}."));
+    };
+    let Some(opp) = acct.opportunity_mut(&id) else {
+        return not_found(&format!("There is no opportunity {id}."));
+    };
+    let clean = |t: Option<String>| {
+        t.map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    actions::edit_list(&mut opp.tags, &clean(form.add), &clean(form.remove));
+    opp.updated_at = now_ms();
+    HttpResponse::SeeOther()
+        .insert_header((
+            "Location",
+            format!("/_sim/accounts/{acct_id}/opportunities/{id}#opp-{id}"),
+        ))
+        .finish()
 }
 
 /// Text with its `http(s)://` URLs made links; everything escaped.

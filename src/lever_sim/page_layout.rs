@@ -48,6 +48,12 @@ article{border-top:1px solid #eceef2;padding:12px 0}section.card>h3+article{bord
 table.fields{table-layout:fixed;margin-top:8px}table.fields th{width:32%;padding-top:8px;text-transform:none;letter-spacing:0;font-size:13px;font-weight:600;color:#3b4254}
 table.fields td{white-space:pre-wrap;overflow-wrap:anywhere}
 table.files{table-layout:fixed}table.files th.size{width:90px}table.files th.when{width:210px}table.files th.by{width:150px}
+form.tag-edit{display:inline}form.tag-edit button{border:0;background:none;color:#2450a6;cursor:pointer;padding:0 0 0 4px;font-size:13px;line-height:1}
+form.tag-edit button:hover{color:#a33}.tag-list{margin-bottom:6px}
+form.tag-add,form.stage-add{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin:4px 0}
+form.tag-add input,form.stage-add input{font:inherit;min-width:17em;padding:3px 6px;border:1px solid #c5cbd6;border-radius:4px}
+form.tag-add button,form.stage-add button{font-size:12px;padding:3px 9px;border:1px solid #c5cbd6;background:#fff;border-radius:4px;cursor:pointer}
+form.stage-add{margin:10px 0 0;color:#6b7385;font-size:13px}
 @media (max-width:700px){main{padding:12px}section.account,section.card{padding:12px}dl.facts{grid-template-columns:1fr}}
 ";
 

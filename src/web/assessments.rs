@@ -123,11 +123,8 @@ pub async fn list(org: OrgPage, query: web::Query<ListQuery>) -> Result<HttpResp
     let configuration_names: HashMap<&str, String> = configurations
         .iter()
         .map(|c| {
-            let stage = stage_names
-                .get(c.trigger_stage_id.as_str())
-                .copied()
-                .unwrap_or("a stage no longer in Lever");
-            (c.id.as_str(), format!("{stage} · {}", c.tag_name))
+            let name = |id: &str| stage_names.get(id).map(|s| s.to_string());
+            (c.id.as_str(), c.summary(&name))
         })
         .collect();
     let public_url = &org.state.settings.public_url;
@@ -142,7 +139,7 @@ pub async fn list(org: OrgPage, query: web::Query<ListQuery>) -> Result<HttpResp
                 configuration: configuration_names
                     .get(a.configuration_id.as_str())
                     .cloned()
-                    .unwrap_or_else(|| format!("a deleted configuration · {}", a.tag_name)),
+                    .unwrap_or_else(|| crate::db::configurations::deleted_name(&a.tag_name)),
                 kind: pad_label(&a.pad_kind),
                 question: a.question_title.clone().unwrap_or_default(),
                 state: state.label(),

@@ -1,4 +1,5 @@
-//! Configurations: which trigger stage and tag create which kind of assessment.
+//! Configurations: which candidates, at which stages, get which kind of assessment, and where
+//! its question comes from (every trigger style, `domain::TriggerStyle` and `QuestionSource`).
 
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ use crate::db::configurations::Configuration;
 use crate::db::lever::CachedStage;
 use crate::db::questions::Question;
 use crate::db::{self, DbConn, DbError};
-use crate::domain::{pad_label, PadKind, TagName};
+use crate::domain::{pad_label, parse_prefix, PadKind, QuestionSource, TagName, TriggerStyle};
 use crate::lever_access::record_calls;
 
 #[derive(Template)]
@@ -31,8 +32,10 @@ struct Row {
     id: String,
     stage: String,
     kind: &'static str,
+    /// The library question's title, or where the question comes from.
     question: String,
-    tag: String,
+    /// The tag, or "every candidate".
+    who: String,
 }
 
 #[derive(Template)]
@@ -43,87 +46,196 @@ struct FormPage {
     id: Option<String>,
     stages: Vec<CachedStage>,
     kinds: Vec<(&'static str, &'static str)>,
+    /// Each trigger style and question source: (value, label, help).
+    styles: Vec<(&'static str, &'static str, &'static str)>,
+    sources: Vec<(&'static str, &'static str, &'static str)>,
     /// The organization's question library, to pick from.
     questions: Vec<Question>,
     form: ConfigurationForm,
     errors: HashMap<&'static str, String>,
 }
 
+/// A form without the trigger style or question source (posted before they existed) means
+/// today's behaviour: the tag at one stage, a library question.
 #[derive(Clone, Default, Deserialize)]
 pub struct ConfigurationForm {
+    #[serde(default = "tag_style")]
+    trigger_style: String,
     #[serde(default)]
     trigger_stage_id: String,
     #[serde(default)]
+    stage_prefix: String,
+    #[serde(default)]
     pad_kind: String,
+    #[serde(default = "library_source")]
+    question_source: String,
     #[serde(default)]
     question_id: String,
     #[serde(default)]
+    question_tag_prefix: String,
+    #[serde(default)]
     tag_name: String,
+}
+
+fn tag_style() -> String {
+    TriggerStyle::Tag.as_str().into()
+}
+
+fn library_source() -> String {
+    QuestionSource::Library.as_str().into()
 }
 
 impl ConfigurationForm {
     fn from_configuration(c: &Configuration) -> Self {
         ConfigurationForm {
-            trigger_stage_id: c.trigger_stage_id.clone(),
+            trigger_style: c.trigger_style.clone(),
+            trigger_stage_id: c.trigger_stage_id.clone().unwrap_or_default(),
+            stage_prefix: c.stage_prefix.clone().unwrap_or_default(),
             pad_kind: c.pad_kind.clone(),
+            question_source: c.question_source.clone(),
             question_id: c.question_id.clone().unwrap_or_default(),
-            tag_name: c.tag_name.clone(),
+            question_tag_prefix: c.question_tag_prefix.clone().unwrap_or_default(),
+            tag_name: c.tag_name.clone().unwrap_or_default(),
         }
     }
 }
 
 /// A form that passed every check.
 struct Valid {
-    stage_id: String,
+    style: TriggerStyle,
+    stage_id: Option<String>,
+    stage_prefix: Option<String>,
     kind: PadKind,
+    source: QuestionSource,
     /// The id of one of the organization's questions.
     question_id: Option<String>,
-    tag: TagName,
+    question_tag_prefix: Option<String>,
+    tag: Option<TagName>,
 }
 
-/// Checks every field, so the page can show every problem at once.
+/// Checks every field, so the page can show every problem at once. A field the chosen trigger
+/// style or question source does not read must be empty: a value there says the admin meant
+/// something this configuration would not do.
 fn validate(
     form: &ConfigurationForm,
     stages: &[CachedStage],
     questions: &[Question],
 ) -> Result<Valid, HashMap<&'static str, String>> {
     let mut errors = HashMap::new();
+    let style = TriggerStyle::parse(&form.trigger_style)
+        .map_err(|e| errors.insert("trigger_style", e))
+        .ok();
     let stage_id = form.trigger_stage_id.trim();
-    if !stages.iter().any(|s| s.id == stage_id) {
-        errors.insert(
-            "trigger_stage_id",
-            "Choose one of your Lever stages.".to_owned(),
-        );
+    let typed_prefix = form.stage_prefix.trim();
+    let (mut stage, mut stage_prefix) = (None, None);
+    match style {
+        Some(TriggerStyle::Tag | TriggerStyle::Stage) => {
+            if stages.iter().any(|s| s.id == stage_id) {
+                stage = Some(stage_id.to_owned());
+            } else {
+                errors.insert(
+                    "trigger_stage_id",
+                    "Choose one of your Lever stages.".to_owned(),
+                );
+            }
+            if !typed_prefix.is_empty() {
+                errors.insert("stage_prefix", "Only the prefix trigger reads a stage-name prefix: clear it, or choose “Every stage whose name begins with a prefix”.".to_owned());
+            }
+        }
+        Some(TriggerStyle::StagePrefix) => {
+            match parse_prefix(typed_prefix, "stage-name prefix") {
+                Ok(prefix) => stage_prefix = Some(prefix),
+                Err(e) => {
+                    errors.insert("stage_prefix", e);
+                }
+            }
+            if !stage_id.is_empty() {
+                errors.insert("trigger_stage_id", "A prefix configuration fires at every stage whose name begins with the prefix: leave the trigger stage empty.".to_owned());
+            }
+        }
+        None => {}
     }
+    let typed_tag = form.tag_name.trim();
+    let tag = match style {
+        Some(TriggerStyle::Tag) => TagName::parse(typed_tag)
+            .map_err(|e| errors.insert("tag_name", e))
+            .ok(),
+        Some(_) if !typed_tag.is_empty() => {
+            errors.insert("tag_name", "Only the tag trigger reads a tag: clear it, or choose “Tagged candidates at a trigger stage”.".to_owned());
+            None
+        }
+        _ => None,
+    };
     let kind = PadKind::parse(&form.pad_kind)
         .map_err(|e| errors.insert("pad_kind", e))
         .ok();
-    let question_id = form.question_id.trim();
-    let question_id = if question_id.is_empty() {
-        if kind.is_some_and(PadKind::needs_question) {
-            errors.insert(
-                "question_id",
-                "A take-home test needs a question: choose one from your library.".into(),
-            );
-        }
-        None
-    } else if questions.iter().any(|q| q.id == question_id) {
-        Some(question_id.to_owned())
-    } else {
-        errors.insert(
-            "question_id",
-            "Choose one of the questions in your library.".into(),
-        );
-        None
-    };
-    let tag = TagName::parse(&form.tag_name)
-        .map_err(|e| errors.insert("tag_name", e))
+    let source = QuestionSource::parse(&form.question_source)
+        .map_err(|e| errors.insert("question_source", e))
         .ok();
-    match (errors.is_empty(), kind, tag) {
-        (true, Some(kind), Some(tag)) => Ok(Valid {
-            stage_id: stage_id.to_owned(),
+    let question_id = form.question_id.trim();
+    let typed_tag_prefix = form.question_tag_prefix.trim();
+    let mut question_tag_prefix = None;
+    let question_id = match source {
+        Some(QuestionSource::Library) => {
+            if !typed_tag_prefix.is_empty() {
+                errors.insert("question_tag_prefix", "Only a question named by the posting's tag reads a posting-tag prefix: clear it, or choose “Named by a tag on the candidate's posting”.".to_owned());
+            }
+            if question_id.is_empty() {
+                if kind.is_some_and(PadKind::needs_question) {
+                    errors.insert(
+                        "question_id",
+                        "A take-home test needs a question: choose one from your library.".into(),
+                    );
+                }
+                None
+            } else if questions.iter().any(|q| q.id == question_id) {
+                Some(question_id.to_owned())
+            } else {
+                errors.insert(
+                    "question_id",
+                    "Choose one of the questions in your library.".into(),
+                );
+                None
+            }
+        }
+        Some(other) => {
+            if other == QuestionSource::PostingTag {
+                match parse_prefix(typed_tag_prefix, "posting-tag prefix") {
+                    Ok(prefix) => question_tag_prefix = Some(prefix),
+                    Err(e) => {
+                        errors.insert("question_tag_prefix", e);
+                    }
+                }
+            } else if !typed_tag_prefix.is_empty() {
+                errors.insert("question_tag_prefix", "Only a question named by the posting's tag reads a posting-tag prefix: clear it, or choose “Named by a tag on the candidate's posting”.".to_owned());
+            }
+            if !question_id.is_empty() {
+                errors.insert(
+                    "question_id",
+                    format!(
+                        "With “{}” the question is picked per candidate: leave Question empty, or choose “A question from the library”.",
+                        other.label()
+                    ),
+                );
+            } else if questions.is_empty() {
+                errors.insert(
+                    "question_source",
+                    "Your question library is empty, so there is nothing to pick from: add questions on the Questions page first.".into(),
+                );
+            }
+            None
+        }
+        None => None,
+    };
+    match (errors.is_empty(), style, kind, source) {
+        (true, Some(style), Some(kind), Some(source)) => Ok(Valid {
+            style,
+            stage_id: stage,
+            stage_prefix,
             kind,
+            source,
             question_id,
+            question_tag_prefix,
             tag,
         }),
         _ => Err(errors),
@@ -143,26 +255,27 @@ pub async fn list(org: OrgReader) -> Result<HttpResponse, WebError> {
             ))
         })
         .await?;
-    let stage_name = |id: &str| {
-        stages
-            .iter()
-            .find(|s| s.id == id)
-            .map(|s| s.text.clone())
-            .unwrap_or_else(|| format!("{id} (no longer in Lever)"))
-    };
+    let stage_name = |id: &str| stages.iter().find(|s| s.id == id).map(|s| s.text.clone());
     let rows = configurations
         .iter()
         .map(|c| Row {
             id: c.id.clone(),
-            stage: stage_name(&c.trigger_stage_id),
+            stage: c.stage_label(&stage_name),
             kind: pad_label(&c.pad_kind),
-            question: c
-                .question_id
-                .as_deref()
-                .and_then(|id| questions.iter().find(|q| q.id == id))
-                .map(|q| q.title.clone())
-                .unwrap_or_default(),
-            tag: c.tag_name.clone(),
+            question: match c.question_source() {
+                QuestionSource::Library => c
+                    .question_id
+                    .as_deref()
+                    .and_then(|id| questions.iter().find(|q| q.id == id))
+                    .map(|q| q.title.clone())
+                    .unwrap_or_default(),
+                QuestionSource::PostingTag => format!(
+                    "Named by the posting's tag “{} …”",
+                    c.question_tag_prefix.as_deref().unwrap_or_default()
+                ),
+                QuestionSource::Recruiter => "Recruiter's choice".into(),
+            },
+            who: c.who(),
         })
         .collect();
     render(&ListPage {
@@ -205,6 +318,14 @@ async fn form_page(
             .iter()
             .map(|k| (k.as_str(), k.label()))
             .collect(),
+        styles: TriggerStyle::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label(), s.help()))
+            .collect(),
+        sources: QuestionSource::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label(), s.help()))
+            .collect(),
         questions,
         form,
         errors,
@@ -213,7 +334,9 @@ async fn form_page(
 
 pub async fn new(org: OrgReader) -> Result<HttpResponse, WebError> {
     let form = ConfigurationForm {
+        trigger_style: TriggerStyle::Tag.as_str().into(),
         pad_kind: PadKind::Live.as_str().into(),
+        question_source: QuestionSource::Library.as_str().into(),
         ..Default::default()
     };
     render(&form_page(&org, None, form, HashMap::new()).await?)
@@ -265,9 +388,9 @@ async fn save(
         })
         .await?;
     match saved {
-        FormSaved::Done(tag) => {
+        FormSaved::Done(fires) => {
             let verb = if id.is_some() { "saved" } else { "created" };
-            org.flash("success", format!("Configuration {verb}. Candidates tagged “{tag}” in Lever now get an assessment at its trigger stage."));
+            org.flash("success", format!("Configuration {verb}. {fires}"));
             Ok(see_other(&org.url("/configurations")))
         }
         FormSaved::Invalid(errors) => {
@@ -299,19 +422,17 @@ fn save_in(
         },
         None => None,
     };
-    if let Some(other) = db::configurations::with_tag(conn, org_id, valid.tag.as_str())? {
-        if Some(other.id.as_str()) != target {
-            let stage = stages
-                .iter()
-                .find(|s| s.id == other.trigger_stage_id)
-                .map(|s| s.text.as_str())
-                .unwrap_or("another stage");
-            let mut errors = HashMap::new();
-            errors.insert(
-                "tag_name",
-                format!("The tag “{}” is already used by the configuration at “{stage}”; each configuration needs its own tag.", valid.tag.as_str()),
-            );
-            return Ok(FormSaved::Invalid(errors));
+    let stage_name = |id: &str| stages.iter().find(|s| s.id == id).map(|s| s.text.clone());
+    if let Some(tag) = &valid.tag {
+        if let Some(other) = db::configurations::with_tag(conn, org_id, tag.as_str())? {
+            if Some(other.id.as_str()) != target {
+                let mut errors = HashMap::new();
+                errors.insert(
+                    "tag_name",
+                    format!("The tag “{}” is already used by the configuration at “{}”; each configuration needs its own tag.", tag.as_str(), other.stage_label(&stage_name)),
+                );
+                return Ok(FormSaved::Invalid(errors));
+            }
         }
     }
     let now = db::now();
@@ -324,16 +445,52 @@ fn save_in(
         trigger_stage_id: valid.stage_id,
         pad_kind: valid.kind.as_str().into(),
         question_id: valid.question_id,
-        tag_name: valid.tag.as_str().into(),
+        tag_name: valid.tag.map(|t| t.as_str().to_owned()),
         created_at: existing.as_ref().map(|c| c.created_at).unwrap_or(now),
         updated_at: now,
+        trigger_style: valid.style.as_str().into(),
+        stage_prefix: valid.stage_prefix,
+        question_source: valid.source.as_str().into(),
+        question_tag_prefix: valid.question_tag_prefix,
     };
     if existing.is_some() {
         db::configurations::update(conn, &configuration)?;
     } else {
         db::configurations::insert(conn, &configuration)?;
     }
-    Ok(FormSaved::Done(configuration.tag_name))
+    Ok(FormSaved::Done(fires_for(&configuration, &stage_name)))
+}
+
+/// What a saved configuration now does, for the confirmation.
+fn fires_for(c: &Configuration, stage_name: &dyn Fn(&str) -> Option<String>) -> String {
+    let who = match c.style() {
+        TriggerStyle::Tag => format!(
+            "Candidates tagged “{}” in Lever now get",
+            c.tag_name.as_deref().unwrap_or_default()
+        ),
+        _ => "Every candidate now gets".into(),
+    };
+    let at = match c.style() {
+        TriggerStyle::StagePrefix => format!(
+            "at every stage whose name begins with “{}”",
+            c.stage_prefix.as_deref().unwrap_or_default()
+        ),
+        _ => format!("at “{}”", c.stage_label(stage_name)),
+    };
+    let question = match c.question_source() {
+        QuestionSource::Library => String::new(),
+        QuestionSource::PostingTag => format!(
+            ", its question named by their posting's tag “{} {{question title}}”",
+            c.question_tag_prefix.as_deref().unwrap_or_default()
+        ),
+        QuestionSource::Recruiter => {
+            ", once a member of your organization picks its question from the link in Lever".into()
+        }
+    };
+    format!(
+        "{who} a {} {at}{question}.",
+        pad_label(&c.pad_kind).to_lowercase()
+    )
 }
 
 pub async fn delete(
@@ -353,17 +510,18 @@ pub async fn delete(
             })
             .await?;
         let configuration = configuration.ok_or(WebError::NotFound)?;
-        let stage = stages
-            .iter()
-            .find(|s| s.id == configuration.trigger_stage_id)
-            .map_or(configuration.trigger_stage_id.as_str(), |s| s.text.as_str());
+        let stage_name = |id: &str| stages.iter().find(|s| s.id == id).map(|s| s.text.clone());
+        let who = match &configuration.tag_name {
+            Some(tag) => format!("Candidates tagged “{tag}”"),
+            None => "Candidates".into(),
+        };
         return Confirmation {
             chrome: Chrome::new(&org, "Delete configuration", Nav::Configurations),
             question: "Delete this configuration?".into(),
             consequence: format!(
-                "Candidates tagged “{}” who reach “{stage}” will no longer receive a {} \
+                "{who} who reach “{}” will no longer receive a {} \
                  assessment. Assessments it has already created are kept, with their links in Lever.",
-                configuration.tag_name,
+                configuration.stage_label(&stage_name),
                 pad_label(&configuration.pad_kind).to_lowercase(),
             ),
             action: org.url(&format!("/configurations/{}/delete", configuration.id)),

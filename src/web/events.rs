@@ -1,5 +1,6 @@
 //! Events: every webhook delivery, what it caused or exactly why nothing, and the Lever calls
-//! made for it; dead jobs get a Retry button.
+//! made for it; dead jobs get a Retry button, and a delivery ignored because the candidate
+//! lacked a configuration's tag gets *Send now* (admins).
 
 use std::collections::HashMap;
 
@@ -7,13 +8,16 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::OrgReader;
+use super::auth::{AdminPage, OrgReader};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{Chrome, Nav};
 use super::{render, see_other, WebError};
+use crate::db::configurations::Configuration;
 use crate::db::{self, DbError};
 use crate::domain::webhook_event;
+use crate::domain::TriggerStyle;
 use crate::jobs::queue;
+use crate::jobs::stage_change;
 
 const PER_PAGE: i64 = 25;
 
@@ -27,6 +31,7 @@ struct EventsPage {
     older: Option<i64>,
     waiting_for_default_user: bool,
     can_retry: bool,
+    can_send_now: bool,
 }
 
 struct EventRow {
@@ -43,6 +48,11 @@ struct EventRow {
     dead_job: Option<String>,
     /// When a job that failed runs again, and which attempt that is.
     next_attempt: Option<String>,
+    /// The event's id, for *Send now*.
+    id: String,
+    /// For a delivery ignored for a missing tag: the tag configurations at its stage, as
+    /// `(configuration id, tag)`, each of which an admin may send anyway.
+    send_now: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -52,9 +62,9 @@ pub struct PageQuery {
 
 fn badge(status: &str) -> &'static str {
     match status {
-        "fired" | "withdrawn" | "verification" => "ok",
+        "fired" | "withdrawn" | "verification" | "reinvited" => "ok",
         "queued" | "recorded" => "info",
-        "waiting" | "duplicate" => "warn",
+        "waiting" | "duplicate" | "no_tag" => "warn",
         "rejected" | "failed" => "bad",
         _ => "muted",
     }
@@ -63,7 +73,7 @@ fn badge(status: &str) -> &'static str {
 pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let org_id = org.org.id.clone();
-    let (events, calls, event_jobs, connection) = org
+    let (events, calls, event_jobs, connection, configurations) = org
         .state
         .db
         .run(move |conn| -> Result<_, DbError> {
@@ -78,6 +88,7 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
                 calls,
                 event_jobs,
                 db::lever::connection(conn, &org_id)?,
+                db::configurations::list(conn, &org_id)?,
             ))
         })
         .await?;
@@ -137,11 +148,21 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
                 (false, _) => ("Not checked", "muted"),
             },
             badge: badge(&e.status),
-            status: e.status.clone(),
+            status: e.status.replace('_', " "),
             outcome: e.outcome.clone(),
             calls: calls_by_event.remove(&e.id).unwrap_or_default(),
             dead_job: dead.get(&e.id).cloned(),
             next_attempt: next_attempts.remove(&e.id),
+            send_now: if e.status == NO_TAG {
+                configurations
+                    .iter()
+                    .filter(|c| sendable(c, e.to_stage_id.as_deref()))
+                    .map(|c| (c.id.clone(), c.tag_name.clone().unwrap_or_default()))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            id: e.id,
         })
         .collect();
     let waiting_for_default_user = connection.is_some_and(|c| c.default_user_id.is_none());
@@ -157,7 +178,102 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
         older,
         waiting_for_default_user,
         can_retry,
+        can_send_now: org.role == crate::domain::Role::Admin,
     })
+}
+
+/// The status of a delivery the candidate lacked a configuration's tag for.
+const NO_TAG: &str = "no_tag";
+
+/// Whether *Send now* may fire `configuration` for a delivery to `stage_id`: a tag
+/// configuration at that stage.
+fn sendable(configuration: &Configuration, stage_id: Option<&str>) -> bool {
+    configuration.style() == TriggerStyle::Tag
+        && stage_id.is_some()
+        && configuration.trigger_stage_id.as_deref() == stage_id
+}
+
+#[derive(Deserialize)]
+pub struct SendNowForm {
+    #[serde(default)]
+    configuration_id: String,
+}
+
+/// *Send now*: an admin fires a tag configuration for a delivery ignored because the
+/// candidate lacked its tag (added after the move), as if the tag had been there. The
+/// stage-change job runs again for the delivery, recording who sent it.
+pub async fn send_now(
+    org: AdminPage,
+    path: web::Path<(String, String)>,
+    CsrfForm(form): CsrfForm<SendNowForm>,
+) -> Result<HttpResponse, WebError> {
+    let (org_id, event_id) = (org.org.id.clone(), path.1.clone());
+    let by = org.user.email.clone();
+    let attempts = org.state.settings.tuning.job_max_attempts;
+    let queued = org
+        .state
+        .db
+        .run(move |conn| -> Result<Option<String>, DbError> {
+            db::connection::write_transaction(conn, |conn| {
+                let Some(event) = db::webhooks::event(conn, &org_id, &event_id)? else {
+                    return Ok(None);
+                };
+                let configuration =
+                    db::configurations::find(conn, &org_id, &form.configuration_id)?;
+                let (Some(opportunity_id), Some(to_stage_id), Some(configuration)) = (
+                    event.opportunity_id,
+                    event.to_stage_id.clone(),
+                    configuration,
+                ) else {
+                    return Ok(None);
+                };
+                if event.status != NO_TAG || !sendable(&configuration, Some(&to_stage_id)) {
+                    return Ok(None);
+                }
+                let payload = stage_change::Payload {
+                    opportunity_id,
+                    to_stage_id,
+                    send_now: Some(stage_change::SendNow {
+                        configuration_id: configuration.id.clone(),
+                        by: by.clone(),
+                    }),
+                };
+                crate::jobs::enqueue(
+                    conn,
+                    &crate::jobs::NewJob {
+                        org_id: &org_id,
+                        kind: stage_change::KIND,
+                        payload: serde_json::to_value(payload).expect("serialisable"),
+                        event_id: Some(&event.id),
+                        max_attempts: attempts,
+                    },
+                )?;
+                let tag = configuration.tag_name.unwrap_or_default();
+                db::webhooks::set_outcome(
+                    conn,
+                    &event.id,
+                    "queued",
+                    &format!("{by} pressed Send now for “{tag}”: queued."),
+                    Some(&configuration.id),
+                )?;
+                Ok(Some(tag))
+            })
+        })
+        .await?;
+    match queued {
+        Some(tag) => {
+            org.state.jobs.wake();
+            org.flash(
+                "success",
+                format!("Sending the “{tag}” assessment now; the outcome appears here when it has run."),
+            );
+        }
+        None => org.flash(
+            "error",
+            "That delivery can no longer be sent now (it has been sent, or its configuration changed).",
+        ),
+    }
+    Ok(see_other(&org.url("/events")))
 }
 
 /// Re-runs a dead job: admins, and support staff (the one change they may make).

@@ -261,6 +261,7 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
             let payload = stage_change::Payload {
                 opportunity_id: change.opportunity_id,
                 to_stage_id: change.to_stage_id,
+                send_now: None,
             };
             (stage_change::KIND, serde_json::to_value(payload))
         }

@@ -19,6 +19,7 @@ mod login;
 pub mod login_guard;
 mod orgs;
 mod overview;
+mod question_choice;
 mod questions;
 pub mod request_span;
 pub mod session;
@@ -125,7 +126,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/settings", web::get().to(settings::show))
                 .route("/settings", web::post().to(settings::save))
                 .route("/events", web::get().to(events::list))
-                .route("/events/{job}/retry", web::post().to(events::retry)),
+                .route("/events/{job}/retry", web::post().to(events::retry))
+                .route("/events/{event}/send-now", web::post().to(events::send_now))
+                .route("/choose/{choice}", web::get().to(question_choice::show))
+                .route("/choose/{choice}", web::post().to(question_choice::choose)),
         );
 }
 

@@ -229,13 +229,9 @@ fn usages(conn: &mut DbConn, org_id: &str, id: &str) -> Result<Vec<Usage>, DbErr
     Ok(configurations
         .into_iter()
         .map(|c: Configuration| Usage {
-            stage: stages
-                .iter()
-                .find(|s| s.id == c.trigger_stage_id)
-                .map(|s| s.text.clone())
-                .unwrap_or_else(|| "a stage no longer in Lever".into()),
+            stage: c.stage_label(&|id| stages.iter().find(|s| s.id == id).map(|s| s.text.clone())),
             kind: pad_label(&c.pad_kind),
-            tag: c.tag_name,
+            tag: c.who(),
             id: c.id,
         })
         .collect())

@@ -27,4 +27,5 @@ mod results_in_lever;
 mod scoring;
 mod sessions;
 mod settings;
+mod triggers;
 mod workers;

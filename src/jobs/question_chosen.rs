@@ -1,0 +1,86 @@
+//! A member picked the question of a recruiter's-choice configuration: the choice link leaves
+//! Lever and the invitation is written ([`crate::assessments::question_choice`]).
+
+use super::stage_change::{lever_failure, retry_db};
+use super::worker::{writable_connection, JobFailure, Run};
+use crate::assessments::question_choice::{self, choice_link, Payload};
+use crate::assessments::{self, write_back};
+use crate::db::{self, DbError};
+use crate::lever::LeverError;
+
+/// The kind of job this file runs.
+pub const KIND: super::JobKind = super::JobKind::QuestionChosen;
+
+pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
+    let jobs = run.jobs;
+    let payload: Payload = serde_json::from_str(&run.job.payload)
+        .map_err(|e| JobFailure::Retry(format!("the job's payload is unreadable: {e}")))?;
+    let org_id = run.job.org_id.clone();
+    let (org, id, choice_id) = (
+        org_id.clone(),
+        payload.assessment_id.clone(),
+        payload.choice_id.clone(),
+    );
+    let found = jobs
+        .db
+        .run(move |conn| -> Result<_, DbError> {
+            let assessment = db::assessments::find(conn, &org, &id)?;
+            let choice = db::question_choices::find(conn, &org, &choice_id)?;
+            let slug = db::orgs::find(conn, &org)?
+                .map(|o| o.slug)
+                .unwrap_or_default();
+            let connection = db::lever::connection(conn, &org)?;
+            let settings = db::settings::for_org(conn, &org)?;
+            Ok((assessment, choice, slug, connection, settings))
+        })
+        .await
+        .map_err(retry_db)?;
+    // The candidate's data was purged: there is nothing left to write.
+    let (Some(assessment), Some(choice), slug, connection, settings) = found else {
+        return Ok(());
+    };
+    let (connection, perform_as) = writable_connection(connection)?;
+    let client = run.client(&connection)?;
+    let opportunity = match client.get_opportunity(&assessment.opportunity_id).await {
+        Ok(opportunity) => opportunity,
+        Err(LeverError::NotFound { .. }) => return Ok(()),
+        Err(e) => return Err(lever_failure(run, &connection, e).await),
+    };
+    let public = &jobs.settings.public_url;
+    let chooser = choice_link(public, &slug, &choice.id);
+    let link = assessments::link(public, &assessment.token);
+    match question_choice::invite(
+        &jobs.db,
+        &client,
+        &assessment,
+        &chooser,
+        &link,
+        &perform_as,
+        &opportunity,
+        &settings,
+    )
+    .await
+    {
+        Ok(()) | Err(LeverError::NotFound { .. }) => {}
+        Err(e) => return Err(lever_failure(run, &connection, e).await),
+    }
+    let author = connection.default_user_name.clone().unwrap_or(perform_as);
+    let written = match write_back::invite_summary(&settings.write_backs) {
+        Some(steps) => format!("the choice link replaced by the candidate's; {steps} written to Lever as {author}"),
+        None => "the choice link removed; nothing else written to Lever (link, progress tag and note are switched off on the Settings page)".into(),
+    };
+    let outcome = format!(
+        "Question “{}” chosen by {} for {}: {written}.",
+        assessment.question_title.as_deref().unwrap_or_default(),
+        choice.chosen_by.as_deref().unwrap_or("a former member"),
+        assessment.candidate_name,
+    );
+    let (event, configuration) = (choice.event_id.clone(), assessment.configuration_id.clone());
+    jobs.db
+        .run(move |conn| {
+            db::webhooks::set_outcome(conn, &event, "fired", &outcome, Some(&configuration))
+                .map_err(DbError::from)
+        })
+        .await
+        .map_err(retry_db)
+}
