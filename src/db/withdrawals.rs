@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::assessments::Assessment;
-use super::schema::{assessments, snapshots, webhook_events};
+use super::schema::{assessments, question_choices, snapshots, webhook_events};
 use super::DbConn;
 use crate::assessments::AssessmentState;
 
@@ -131,10 +131,17 @@ pub fn erase_candidate(
     let held = for_candidate(conn, org_id, opportunity_id)?;
     let deliveries = deliveries_about(conn, org_id, opportunity_id)?;
     // Every name the candidate was known by here, longest first (a name inside another).
+    let chooses = question_choices::table
+        .filter(question_choices::org_id.eq(org_id))
+        .filter(question_choices::opportunity_id.eq(opportunity_id));
+    let choice_names: Vec<String> = chooses
+        .select(question_choices::candidate_name)
+        .load(conn)?;
     let mut names: Vec<String> = held
         .iter()
         .map(|(a, _)| a.candidate_name.clone())
         .chain(deliveries.iter().filter_map(|(_, name, _)| name.clone()))
+        .chain(choice_names)
         .map(|name| name.trim().to_owned())
         .filter(|name| !name.is_empty())
         .collect();
@@ -151,6 +158,10 @@ pub fn erase_candidate(
             assessments::failure_reason.eq(None::<String>),
             assessments::purged_at.eq(Some(at)),
         ))
+        .execute(conn)?;
+    // A recruiter's choice waiting for (or past) its question names the candidate too.
+    diesel::update(chooses)
+        .set(question_choices::candidate_name.eq(""))
         .execute(conn)?;
     for (id, _, outcome) in &deliveries {
         let outcome = names.iter().fold(outcome.clone(), |text, name| {

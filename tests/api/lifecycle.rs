@@ -485,9 +485,40 @@ async fn deleting_a_candidate_erases_their_text_from_every_table(backend: Backen
     // An untouched bystander keeps everything.
     let (_, bystander_path) = invite(&app, &lever, "Edsger Dijkstra").await;
 
+    // A recruiter's choice for them (as a recruiter's-choice configuration keeps it).
+    let (choice_config, choice_event, choice_opportunity) = (
+        a.configuration_id.clone(),
+        a.event_id.clone(),
+        scored.clone(),
+    );
+    app.db
+        .run(move |conn| -> Result<_, leverbridge::db::DbError> {
+            use diesel::prelude::*;
+            use leverbridge::db::schema::{organizations, question_choices as qc};
+            let org: String = organizations::table
+                .filter(organizations::slug.eq("acme"))
+                .select(organizations::id)
+                .first(conn)?;
+            diesel::insert_into(qc::table)
+                .values((
+                    qc::id.eq("a-pending-choice"),
+                    qc::org_id.eq(org),
+                    qc::configuration_id.eq(choice_config),
+                    qc::opportunity_id.eq(choice_opportunity),
+                    qc::candidate_name.eq("Zebulon Quixote"),
+                    qc::event_id.eq(choice_event),
+                    qc::created_at.eq(chrono::Utc::now().naive_utc()),
+                ))
+                .execute(conn)
+                .map_err(leverbridge::db::DbError::from)
+        })
+        .await
+        .unwrap();
+
     // Before: the scan finds them in the places a candidate's text lives.
     let before = holding(&app, "Zebulon Quixote").await;
     for place in [
+        "question_choices.candidate_name",
         "assessments.candidate_name",
         "assessments.failure_reason",
         "webhook_events.candidate_name",
