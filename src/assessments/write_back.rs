@@ -13,20 +13,29 @@ use crate::lever::{LeverClient, LeverError, NewNote, Opportunity};
 pub const STEP_LINK: &str = "link";
 pub const STEP_TAG: &str = "tag";
 pub const STEP_NOTE: &str = "note";
+/// The tag `{prefix}: Invite Failed`, written instead of `Candidate Invited` when the
+/// invitation email had no address to go to.
+pub const STEP_INVITE_FAILED_TAG: &str = "tag_invite_failed";
 
 /// The reference written into the note, by which a retry recognises it.
 pub fn note_reference(assessment: &Assessment) -> String {
     format!("leverbridge ref {}", assessment.id)
 }
 
-pub fn note_text(assessment: &Assessment, link: &str) -> String {
+/// The invitation note; `invite_failed` when the invitation email had no address to go to.
+pub fn note_text(assessment: &Assessment, link: &str, invite_failed: bool) -> String {
+    let failed = if invite_failed {
+        "\nThe invitation email was not sent: Lever lists no email address for the candidate. Add one and move them into the stage again, or send them the link yourself."
+    } else {
+        ""
+    };
     let question = assessment
         .question_title
         .as_deref()
         .map(|t| format!(" on “{t}”"))
         .unwrap_or_default();
     format!(
-        "leverbridge created a {kind}{question} for {name} (tag “{tag}”).\nLink: {link}\n{reference}",
+        "leverbridge created a {kind}{question} for {name} (tag “{tag}”).{failed}\nLink: {link}\n{reference}",
         kind = pad_label(&assessment.pad_kind).to_lowercase(),
         name = assessment.candidate_name,
         tag = assessment.tag_name,
@@ -63,7 +72,13 @@ pub async fn invite(
     settings: &OrgSettings,
 ) -> Result<(), LeverError> {
     let opportunity = assessment.opportunity_id.as_str();
-    let tag = settings.progress_tag(crate::assessments::INVITED);
+    let invite_failed = invite_failed(db, assessment).await;
+    let (tag, tag_step) = if invite_failed {
+        let tag = settings.progress_tag(crate::assessments::INVITE_FAILED);
+        (tag, STEP_INVITE_FAILED_TAG)
+    } else {
+        (settings.progress_tag(crate::assessments::INVITED), STEP_TAG)
+    };
     let on = settings.write_backs;
     // What Lever already shows (the job just read it) is not written again.
     if on.link && !step_done(db, assessment, STEP_LINK).await {
@@ -74,11 +89,11 @@ pub async fn invite(
         }
         record(db, assessment, STEP_LINK).await;
     }
-    if on.progress_tags && !step_done(db, assessment, STEP_TAG).await {
+    if on.progress_tags && !step_done(db, assessment, tag_step).await {
         if !seen.tags.contains(&tag) {
             client.add_tags(opportunity, &[tag], perform_as).await?;
         }
-        record(db, assessment, STEP_TAG).await;
+        record(db, assessment, tag_step).await;
     }
     if on.note && !step_done(db, assessment, STEP_NOTE).await {
         let reference = note_reference(assessment);
@@ -89,7 +104,7 @@ pub async fn invite(
             .any(|n| n.body().contains(&reference));
         if !already {
             let note = NewNote {
-                value: note_text(assessment, link),
+                value: note_text(assessment, link, invite_failed),
                 score: None,
                 secret: false,
                 notify_followers: false,
@@ -99,6 +114,21 @@ pub async fn invite(
         record(db, assessment, STEP_NOTE).await;
     }
     Ok(())
+}
+
+/// Whether the assessment's latest invitation email found no address to go to.
+async fn invite_failed(db: &Db, assessment: &Assessment) -> bool {
+    let id = assessment.id.clone();
+    db.run(move |conn| db::emails::for_assessment(conn, &id).map_err(db::DbError::from))
+        .await
+        .map(|emails| {
+            emails
+                .iter()
+                .rev()
+                .find(|e| e.kind() == db::emails::EmailKind::Invitation)
+                .is_some_and(|e| e.status == db::emails::NO_ADDRESS)
+        })
+        .unwrap_or(false)
 }
 
 pub(super) async fn step_done(db: &Db, assessment: &Assessment, step: &'static str) -> bool {

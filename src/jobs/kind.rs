@@ -8,6 +8,8 @@ pub enum JobKind {
     /// An assessment moved on (started, scored): its progress tag, result note and stage are
     /// written to Lever ([`super::progress_write_back`]).
     ProgressWriteBack,
+    /// An email to a candidate: an invitation or a reminder ([`super::send_email`]).
+    SendEmail,
     /// Panics when run: how the unit tests make a job that panics.
     #[cfg(test)]
     Panic,
@@ -18,6 +20,7 @@ impl JobKind {
     const ALL: &'static [JobKind] = &[
         JobKind::StageChange,
         JobKind::ProgressWriteBack,
+        JobKind::SendEmail,
         #[cfg(test)]
         JobKind::Panic,
     ];
@@ -27,6 +30,7 @@ impl JobKind {
         match self {
             JobKind::StageChange => "stage_change",
             JobKind::ProgressWriteBack => "progress_write_back",
+            JobKind::SendEmail => "send_email",
             #[cfg(test)]
             JobKind::Panic => "test_panic",
         }

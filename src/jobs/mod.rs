@@ -4,6 +4,7 @@ mod crew;
 pub mod kind;
 pub mod progress_write_back;
 pub mod queue;
+pub mod send_email;
 pub mod stage_change;
 pub mod worker;
 

@@ -128,15 +128,8 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     let mut fired = Vec::new();
     let mut duplicates = Vec::new();
     for configuration in matching {
-        let (assessment, created) = create_assessment(
-            run,
-            configuration,
-            &payload.opportunity_id,
-            &opportunity.name,
-            &event_id,
-            &settings,
-        )
-        .await?;
+        let (assessment, created) =
+            create_assessment(run, configuration, &opportunity, &event_id, &settings).await?;
         if !created && assessment.event_id != event_id {
             duplicates.push(format!(
                 "configuration “{}” already fired for this opportunity (on {})",
@@ -175,7 +168,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
             }
             Err(e) => return Err(lever_failure(run, &connection, e).await),
         }
-        fired.push(configuration);
+        fired.push((configuration, invitation_email(run, &assessment).await?));
     }
 
     let author = connection.default_user_name.clone().unwrap_or(perform_as);
@@ -188,7 +181,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     }
     let described: Vec<String> = fired
         .iter()
-        .map(|c| {
+        .map(|(c, _)| {
             format!(
                 "configuration “{}” fired ({} at “{to_stage}”)",
                 c.tag_name,
@@ -196,6 +189,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
             )
         })
         .collect();
+    let emailed: Vec<&str> = fired.iter().filter_map(|(_, e)| e.as_deref()).collect();
     let written = match write_back::invite_summary(&settings.write_backs) {
         Some(steps) => format!("{steps} written to Lever as {author}"),
         None => "nothing written to Lever (link, progress tag and note are switched off on the Settings page)".into(),
@@ -205,13 +199,17 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         capitalise(&described.join("; ")),
         opportunity.name
     );
+    for email in emailed {
+        outcome.push(' ');
+        outcome.push_str(email);
+    }
     if !duplicates.is_empty() {
         outcome.push_str(&format!(
             " Skipped as duplicates: {}.",
             duplicates.join("; ")
         ));
     }
-    settle("fired", outcome, Some(fired[0].id.clone())).await
+    settle("fired", outcome, Some(fired[0].0.id.clone())).await
 }
 
 /// The configurations the opportunity, as Lever now shows it, fires at `to_stage_id`; or why none
@@ -253,14 +251,47 @@ fn fires<'c>(
     Ok(matching)
 }
 
+/// What became of the assessment's invitation email, in words for the delivery's outcome;
+/// `None` when none was meant to be sent.
+async fn invitation_email(
+    run: &Run<'_>,
+    assessment: &Assessment,
+) -> Result<Option<String>, JobFailure> {
+    let id = assessment.id.clone();
+    let emails = run
+        .jobs
+        .db
+        .run(move |conn| db::emails::for_assessment(conn, &id).map_err(DbError::from))
+        .await
+        .map_err(retry_db)?;
+    let Some(invitation) = emails
+        .iter()
+        .rev()
+        .find(|e| e.kind() == db::emails::EmailKind::Invitation)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(match invitation.recipient.as_deref() {
+        Some(to) => format!("Invitation email to {to} queued."),
+        None => format!(
+            "No invitation email: Lever lists no email address for {}; Lever shows “Invite Failed”.",
+            assessment.candidate_name
+        ),
+    }))
+}
+
 async fn create_assessment(
     run: &Run<'_>,
     configuration: &Configuration,
-    opportunity_id: &str,
-    candidate_name: &str,
+    opportunity: &Opportunity,
     event_id: &str,
     settings: &OrgSettings,
 ) -> Result<(Assessment, bool), JobFailure> {
+    let (opportunity_id, candidate_name) = (opportunity.id.as_str(), opportunity.name.as_str());
+    // The invitation email goes to the first address Lever lists, queued with the assessment.
+    let recipient = opportunity.emails.first().cloned();
+    let email_settings = settings.clone();
+    let attempts = run.jobs.settings.tuning.job_max_attempts;
     // Take-home tests carry their terms (from Settings) from the moment they are sent, so a later
     // change of Settings does not move a deadline already given; live pads have no clock.
     let terms = TakeHomeTerms {
@@ -306,7 +337,17 @@ async fn create_assessment(
                         new.starter_code = question.starter_code;
                     }
                 }
-                db::assessments::create_once(conn, &new)
+                let (assessment, created) = db::assessments::create_once(conn, &new)?;
+                if created {
+                    crate::assessments::emails::queue_invitation(
+                        conn,
+                        &assessment,
+                        recipient.as_deref(),
+                        &email_settings,
+                        attempts,
+                    )?;
+                }
+                Ok::<_, diesel::result::Error>((assessment, created))
             })
             .map_err(DbError::from)
         })

@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use super::crew::Crew;
 use super::queue::{self, Backoff, Job};
-use super::{progress_write_back, stage_change, JobKind};
+use super::{progress_write_back, send_email, stage_change, JobKind};
 use crate::config::Settings;
 use crate::db::{self, Db, DbConn, DbError};
 use crate::lever::{LeverCall, LeverClient};
@@ -74,6 +74,7 @@ impl Run<'_> {
         match self.job.kind() {
             Some(JobKind::StageChange) => stage_change::run(self).await,
             Some(JobKind::ProgressWriteBack) => progress_write_back::run(self).await,
+            Some(JobKind::SendEmail) => send_email::run(self).await,
             #[cfg(test)]
             Some(JobKind::Panic) => panic!("a test job panicked"),
             None => Err(JobFailure::Retry(format!(
