@@ -216,7 +216,7 @@ pub const EMAIL_ENABLED: Setting = Setting {
     name: "email_enabled",
     section: Section::Email,
     label: "Email candidates their invitation",
-    help: "Sends the email below when a take-home test is created. A candidate with no email address in Lever gets none: the assessment, Events and Lever (a note and the tag “{prefix}: Invite Failed”) say so. Needs the mail server below.",
+    help: "Sends the email below when a take-home test is created. A candidate with no email address in Lever gets none: the assessment, Events and Lever (a note, and the progress tag “Invite Failed” after the prefix) say so. Needs the mail server below.",
     kind: Kind::Toggle { default: false },
 };
 
