@@ -12,5 +12,7 @@ pub mod jobs;
 pub mod lever;
 pub mod lever_access;
 pub mod lever_sim;
+pub mod mailbox;
+pub mod smtp;
 pub mod startup;
 pub mod web;

@@ -22,6 +22,8 @@ pub struct Reentry<'a> {
     /// The trigger stage's name, for the timeline.
     pub stage: &'a str,
     pub at: NaiveDateTime,
+    /// The attempts of the invitation email's job, if one is queued.
+    pub max_attempts: i32,
 }
 
 /// Records the invitation sent again on the assessment's timeline; `true` when this delivery
@@ -64,14 +66,30 @@ pub async fn invite_again(
         reentry.stage.to_owned(),
         reentry.at,
     );
+    let (recipient, email_settings, max_attempts) = (
+        seen.emails.first().cloned(),
+        settings.clone(),
+        reentry.max_attempts,
+    );
     db.run(move |conn| {
         db::connection::write_transaction(conn, |conn| {
             let reentry = Reentry {
                 event_id: &key_event,
                 stage: &stage,
                 at,
+                max_attempts,
             };
-            record(conn, &stored, &reentry)
+            // The email goes again once per delivery that moved the candidate back.
+            if record(conn, &stored, &reentry)? {
+                crate::assessments::emails::queue_invitation(
+                    conn,
+                    &stored,
+                    recipient.as_deref(),
+                    &email_settings,
+                    max_attempts,
+                )?;
+            }
+            Ok::<_, diesel::result::Error>(())
         })
         .map_err(DbError::from)
     })

@@ -5,6 +5,7 @@
 
 pub mod attempt;
 pub mod create;
+pub mod emails;
 pub mod feedback_form;
 pub mod invite_again;
 pub mod progress_write_back;
@@ -25,6 +26,11 @@ pub use terms::TakeHomeTerms;
 /// The progress an opportunity's tag shows once its assessment is created: the tag itself is
 /// `{prefix}: Candidate Invited`, with the organization's prefix (`OrgSettings::progress_tag`).
 pub const INVITED: &str = "Candidate Invited";
+
+/// The progress the tag shows instead when the invitation email could not be sent (Lever lists
+/// no email address): `{prefix}: Invite Failed`, replaced like any progress tag once the
+/// candidate starts.
+pub const INVITE_FAILED: &str = "Invite Failed";
 
 /// The candidate's link to an assessment.
 pub fn link(public_url: &url::Url, token: &str) -> String {

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::record::AssessmentRecord;
 use super::result_write_back::{self, ResultError, STEP_FEEDBACK, STEP_REPORT};
 use super::write_back::{self, record as record_step, step_done};
-use super::{AssessmentState, INVITED};
+use super::{AssessmentState, INVITED, INVITE_FAILED};
 use crate::db::assessments::{Assessment, Scoring};
 use crate::db::{Db, DbConn};
 use crate::domain::OrgSettings;
@@ -217,12 +217,12 @@ pub async fn write(
         match step {
             STEP_IN_PROGRESS_TAG => {
                 let wanted = tag(IN_PROGRESS);
-                let previous = [tag(INVITED)];
+                let previous = [tag(INVITED), tag(INVITE_FAILED)];
                 replace_tag(client, &opportunity, wanted, &previous, perform_as).await?;
             }
             STEP_RESULT_TAG => {
                 let wanted = tag(result_progress(state).expect("a scored state"));
-                let previous = [tag(INVITED), tag(IN_PROGRESS)];
+                let previous = [tag(INVITED), tag(INVITE_FAILED), tag(IN_PROGRESS)];
                 replace_tag(client, &opportunity, wanted, &previous, perform_as).await?;
             }
             STEP_UNLINK => {
@@ -319,6 +319,9 @@ pub fn step_label(
     match step {
         write_back::STEP_LINK => "Link added to the candidate's Lever profile".into(),
         write_back::STEP_TAG => format!("Tag “{}” added in Lever", tag(INVITED)),
+        write_back::STEP_INVITE_FAILED_TAG => {
+            format!("Tag “{}” added in Lever", tag(INVITE_FAILED))
+        }
         write_back::STEP_NOTE => "Invitation note written in Lever".into(),
         STEP_IN_PROGRESS_TAG => format!(
             "Tag “{}” replaced “{}” in Lever",

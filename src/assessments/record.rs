@@ -9,6 +9,7 @@ use super::progress_write_back::step_label;
 use super::report::{self, Report, ReportError};
 use super::AssessmentState;
 use crate::db::assessments::{Assessment, Scoring};
+use crate::db::emails::{self, AssessmentEmail};
 use crate::db::questions::language_label;
 use crate::db::snapshots::Snapshot;
 use crate::db::withdrawals::Withdrawal;
@@ -34,6 +35,8 @@ pub struct AssessmentRecord {
     pub scorer: Option<String>,
     /// Lever's stages as cached: `(id, name)`.
     pub stages: Vec<(String, String)>,
+    /// The invitation and reminder emails, oldest first.
+    pub emails: Vec<AssessmentEmail>,
 }
 
 /// One line of the timeline.
@@ -63,6 +66,7 @@ pub fn load(
     let snapshots = db::snapshots::all(conn, &assessment.id)?;
     let steps = db::assessments::steps(conn, &assessment.id)?;
     let history = db::assessment_history::lines(conn, &assessment.id)?;
+    let emails = emails::for_assessment(conn, &assessment.id)?;
     let settings = db::settings::for_org(conn, org_id)?;
     let organization = db::orgs::find(conn, org_id)?
         .map(|o| o.name)
@@ -101,7 +105,35 @@ pub fn load(
         configuration,
         scorer,
         stages,
+        emails,
     }))
+}
+
+/// An email's line on the timeline: when, and what became of it.
+fn email_moment(email: &AssessmentEmail) -> (NaiveDateTime, String) {
+    let what = email.kind().label();
+    let to = email.recipient.as_deref().unwrap_or("nobody");
+    let detail = email.detail.as_deref().unwrap_or_default();
+    match email.status.as_str() {
+        emails::SENT => (
+            email.sent_at.unwrap_or(email.created_at),
+            format!("{what} sent to {to}"),
+        ),
+        emails::NO_ADDRESS => (
+            email.created_at,
+            format!("{what} not sent: Lever lists no email address for the candidate"),
+        ),
+        emails::REFUSED => (
+            email.created_at,
+            format!("{what} to {to} refused: {detail}"),
+        ),
+        emails::SKIPPED => (email.created_at, format!("{what} not sent: {detail}")),
+        _ if !detail.is_empty() => (
+            email.created_at,
+            format!("{what} to {to} not sent yet: {detail} (it is retried; Events shows when)"),
+        ),
+        _ => (email.created_at, format!("{what} to {to} queued")),
+    }
 }
 
 impl AssessmentRecord {
@@ -191,6 +223,10 @@ impl AssessmentRecord {
         }
         for (at, what) in &self.history {
             moments.push(moment(*at, what.clone()));
+        }
+        for email in &self.emails {
+            let (at, what) = email_moment(email);
+            moments.push(moment(at, what));
         }
         // Stable: what happened at the same moment keeps the order above.
         moments.sort_by_key(|m| m.at);

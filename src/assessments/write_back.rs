@@ -13,6 +13,9 @@ use crate::lever::{LeverClient, LeverError, NewNote, Opportunity};
 pub const STEP_LINK: &str = "link";
 pub const STEP_TAG: &str = "tag";
 pub const STEP_NOTE: &str = "note";
+/// The tag `{prefix}: Invite Failed`, written instead of `Candidate Invited` when the
+/// invitation email had no address to go to.
+pub const STEP_INVITE_FAILED_TAG: &str = "tag_invite_failed";
 
 /// The reference written into the note, by which a retry recognises it.
 pub fn note_reference(assessment: &Assessment) -> String {
@@ -20,8 +23,14 @@ pub fn note_reference(assessment: &Assessment) -> String {
 }
 
 /// The invitation note. A live interview's is the interviewer's note: the pad's link, to open
-/// at the interview (CodeSignal's interview trigger stages).
-pub fn note_text(assessment: &Assessment, link: &str) -> String {
+/// at the interview (CodeSignal's interview trigger stages). `invite_failed` when the
+/// invitation email had no address to go to.
+pub fn note_text(assessment: &Assessment, link: &str, invite_failed: bool) -> String {
+    let failed = if invite_failed {
+        "\nThe invitation email was not sent: Lever lists no email address for the candidate. Add one and move them into the stage again, or send them the link yourself."
+    } else {
+        ""
+    };
     let question = assessment
         .question_title
         .as_deref()
@@ -42,7 +51,7 @@ pub fn note_text(assessment: &Assessment, link: &str) -> String {
         );
     }
     format!(
-        "leverbridge created a {kind}{question} for {name}{tag}.\nLink: {link}\n{reference}",
+        "leverbridge created a {kind}{question} for {name}{tag}.{failed}\nLink: {link}\n{reference}",
         kind = pad_label(&assessment.pad_kind).to_lowercase(),
     )
 }
@@ -90,7 +99,13 @@ pub async fn invite(
 ) -> Result<(), LeverError> {
     let recheck = steps == Steps::Recheck;
     let opportunity = assessment.opportunity_id.as_str();
-    let tag = settings.progress_tag(crate::assessments::INVITED);
+    let invite_failed = invite_failed(db, assessment).await;
+    let (tag, tag_step) = if invite_failed {
+        let tag = settings.progress_tag(crate::assessments::INVITE_FAILED);
+        (tag, STEP_INVITE_FAILED_TAG)
+    } else {
+        (settings.progress_tag(crate::assessments::INVITED), STEP_TAG)
+    };
     let on = settings.write_backs;
     // What Lever already shows (the job just read it) is not written again.
     if on.link && (recheck || !step_done(db, assessment, STEP_LINK).await) {
@@ -101,11 +116,11 @@ pub async fn invite(
         }
         record(db, assessment, STEP_LINK).await;
     }
-    if on.progress_tags && (recheck || !step_done(db, assessment, STEP_TAG).await) {
+    if on.progress_tags && (recheck || !step_done(db, assessment, tag_step).await) {
         if !seen.tags.contains(&tag) {
             client.add_tags(opportunity, &[tag], perform_as).await?;
         }
-        record(db, assessment, STEP_TAG).await;
+        record(db, assessment, tag_step).await;
     }
     if on.note && (recheck || !step_done(db, assessment, STEP_NOTE).await) {
         let reference = note_reference(assessment);
@@ -116,7 +131,7 @@ pub async fn invite(
             .any(|n| n.body().contains(&reference));
         if !already {
             let note = NewNote {
-                value: note_text(assessment, link),
+                value: note_text(assessment, link, invite_failed),
                 score: None,
                 secret: false,
                 notify_followers: false,
@@ -126,6 +141,21 @@ pub async fn invite(
         record(db, assessment, STEP_NOTE).await;
     }
     Ok(())
+}
+
+/// Whether the assessment's latest invitation email found no address to go to.
+async fn invite_failed(db: &Db, assessment: &Assessment) -> bool {
+    let id = assessment.id.clone();
+    db.run(move |conn| db::emails::for_assessment(conn, &id).map_err(db::DbError::from))
+        .await
+        .map(|emails| {
+            emails
+                .iter()
+                .rev()
+                .find(|e| e.kind() == db::emails::EmailKind::Invitation)
+                .is_some_and(|e| e.status == db::emails::NO_ADDRESS)
+        })
+        .unwrap_or(false)
 }
 
 pub(super) async fn step_done(db: &Db, assessment: &Assessment, step: &'static str) -> bool {

@@ -13,9 +13,13 @@ use crate::db::configurations::Configuration;
 use crate::db::questions::{Language, Question};
 use crate::db::webhooks::token_context;
 use crate::db::{self, Db};
+use crate::domain::org_settings::{
+    Value, EMAIL_ENABLED, SMTP_FROM, SMTP_HOST, SMTP_PORT, SMTP_TLS, START_REMINDER_HOURS,
+};
 use crate::domain::{QuestionSource, TriggerStyle};
 use crate::lever_access::connect_key;
 use crate::lever_sim::{seed_demo, spawn_sim, SimConfig};
+use crate::mailbox::Mailbox;
 use crate::startup::Application;
 
 /// The password of every demo user (printed at start).
@@ -40,8 +44,14 @@ pub async fn run() -> anyhow::Result<()> {
         _ => demo_secret_key(&database_url)?,
     };
 
+    // The demo's candidates' emails go to a real SMTP listener beside the simulator, whose
+    // page lists them.
+    let mailbox = Mailbox::start_on_loopback()
+        .await
+        .context("the demo's mailbox did not start")?;
     let sim = spawn_sim(SimConfig {
         retry_base: std::time::Duration::from_secs(5),
+        mailbox: Some(mailbox.clone()),
         ..Default::default()
     })
     .await
@@ -141,13 +151,14 @@ pub async fn run() -> anyhow::Result<()> {
         .find(|(_, text)| text == DEMO_STAGE)
         .map(|(id, _)| id.clone())
         .context("the demo company has no Phone interview stage")?;
-    let org_id = org.id.clone();
+    let (org_id, mailbox_port) = (org.id.clone(), mailbox.port());
     db.run(move |conn| -> Result<(), db::DbError> {
         db::connection::write_transaction(conn, |conn| -> Result<(), db::DbError> {
             for (event, sealed, last4) in &tokens {
                 db::webhooks::set_token(conn, &org_id, event, sealed, last4)?;
             }
             // The simulator is new on every start, so is its pipeline: the demo configuration too.
+            send_email_to(conn, &org_id, mailbox_port)?;
             for old in db::configurations::list(conn, &org_id)? {
                 db::configurations::delete(conn, &org_id, &old.id)?;
             }
@@ -194,6 +205,11 @@ pub async fn run() -> anyhow::Result<()> {
         "    move a candidate tagged “{DEMO_TAG}” to “{DEMO_STAGE}” there: the assessment link,"
     );
     println!("    the progress tag and a note appear on the candidate within a second.");
+    println!(
+        "  Mailbox             {}/_sim/mailbox   (the candidates' emails, received on SMTP port {})",
+        sim.base_url(),
+        mailbox.port()
+    );
     println!();
     println!("  Press Ctrl-C to stop.");
     app.run_until_stopped()
@@ -202,6 +218,27 @@ pub async fn run() -> anyhow::Result<()> {
 }
 
 /// The demo's take-home question, in the library (kept, and brought up to date, across starts).
+/// Switches candidate emails on, sent through the demo's mailbox (plain SMTP on loopback), with
+/// a reminder a day before an unstarted invitation expires; the templates keep their defaults.
+fn send_email_to(
+    conn: &mut db::DbConn,
+    org_id: &str,
+    mailbox_port: u16,
+) -> Result<(), db::DbError> {
+    let mut values = db::settings::values(conn, org_id)?;
+    values.set(&EMAIL_ENABLED, Value::Toggle(true));
+    values.set(&START_REMINDER_HOURS, Value::Number(24));
+    values.set(&SMTP_HOST, Value::Text("127.0.0.1".into()));
+    values.set(&SMTP_PORT, Value::Number(mailbox_port.into()));
+    values.set(&SMTP_TLS, Value::Text("none".into()));
+    values.set(
+        &SMTP_FROM,
+        Value::Text("Acme Robotics Recruiting <recruiting@acme-robotics.example>".into()),
+    );
+    db::settings::save(conn, org_id, &values, DEMO_ADMIN)?;
+    Ok(())
+}
+
 fn save_demo_question(conn: &mut db::DbConn, org_id: &str) -> Result<String, db::DbError> {
     let now = db::now();
     let existing = db::questions::with_title(conn, org_id, DEMO_QUESTION_TITLE)?;

@@ -8,6 +8,7 @@ pub mod assessments;
 pub mod cached;
 pub mod configurations;
 pub mod connection;
+pub mod emails;
 pub mod lever;
 pub mod lever_calls;
 pub mod orgs;

@@ -319,8 +319,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The invitation and reminder emails of an assessment (`kind`), each with its fate.
+    assessment_emails (id) {
+        id -> Text,
+        org_id -> Text,
+        assessment_id -> Text,
+        kind -> Text,
+        recipient -> Nullable<Text>,
+        status -> Text,
+        detail -> Nullable<Text>,
+        job_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(assessment_emails -> assessments (assessment_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
+    assessment_emails,
     lever_connections,
     lever_users,
     lever_stages,

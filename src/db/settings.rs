@@ -92,3 +92,57 @@ pub fn save(conn: &mut DbConn, org_id: &str, values: &Values, by: &str) -> Query
     }
     Ok(())
 }
+
+/// The `org_settings` name the sealed SMTP password is kept under (no declared setting has it,
+/// so the values read back never include it).
+const SMTP_PASSWORD_SEALED: &str = "smtp_password_sealed";
+
+/// What the SMTP password is sealed to: this organization's row, so it opens nowhere else.
+pub fn smtp_password_context(org_id: &str) -> String {
+    format!("smtp_password:{org_id}")
+}
+
+/// The sealed SMTP password, if one was saved.
+pub fn smtp_password(conn: &mut DbConn, org_id: &str) -> QueryResult<Option<String>> {
+    org_settings::table
+        .filter(org_settings::org_id.eq(org_id))
+        .filter(org_settings::name.eq(SMTP_PASSWORD_SEALED))
+        .select(org_settings::value)
+        .first(conn)
+        .optional()
+}
+
+/// Keeps `sealed` (made with [`smtp_password_context`]) as the SMTP password.
+pub fn set_smtp_password(
+    conn: &mut DbConn,
+    org_id: &str,
+    sealed: &str,
+    by: &str,
+) -> QueryResult<()> {
+    let now = super::now();
+    diesel::delete(
+        org_settings::table
+            .filter(org_settings::org_id.eq(org_id))
+            .filter(org_settings::name.eq(SMTP_PASSWORD_SEALED)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(org_settings::table)
+        .values((
+            org_settings::org_id.eq(org_id),
+            org_settings::name.eq(SMTP_PASSWORD_SEALED),
+            org_settings::value.eq(sealed),
+            org_settings::updated_by.eq(by),
+            org_settings::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The organizations whose saved setting `name` is `value` (e.g. candidate emails switched on).
+pub fn orgs_with(conn: &mut DbConn, name: &str, value: &str) -> QueryResult<Vec<String>> {
+    org_settings::table
+        .filter(org_settings::name.eq(name))
+        .filter(org_settings::value.eq(value))
+        .select(org_settings::org_id)
+        .load(conn)
+}

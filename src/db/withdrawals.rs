@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::assessments::Assessment;
-use super::schema::{assessments, question_choices, snapshots, webhook_events};
+use super::schema::{assessment_emails, assessments, question_choices, snapshots, webhook_events};
 use super::DbConn;
 use crate::assessments::AssessmentState;
 
@@ -157,6 +157,13 @@ pub fn erase_candidate(
             assessments::score.eq(None::<i32>),
             assessments::failure_reason.eq(None::<String>),
             assessments::purged_at.eq(Some(at)),
+        ))
+        .execute(conn)?;
+    // Their invitation and reminder emails keep what was sent and when, not where to.
+    diesel::update(assessment_emails::table.filter(assessment_emails::assessment_id.eq_any(&ids)))
+        .set((
+            assessment_emails::recipient.eq(None::<String>),
+            assessment_emails::detail.eq(None::<String>),
         ))
         .execute(conn)?;
     // A recruiter's choice waiting for (or past) its question names the candidate too.

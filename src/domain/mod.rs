@@ -1,6 +1,7 @@
 //! Values that are parsed once at the edge and valid from then on.
 
 mod email;
+pub mod email_template;
 mod new_password;
 pub mod org_settings;
 mod org_slug;

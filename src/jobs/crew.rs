@@ -12,7 +12,7 @@ use super::queue;
 use super::Jobs;
 use crate::db::DbError;
 
-/// How often each worker expires the assessments that have run out.
+/// How often each worker expires the assessments that have run out and queues the reminders due.
 const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// The workers this process runs.
@@ -129,6 +129,27 @@ impl Jobs {
         Ok(changed)
     }
 
+    /// Claims and queues the candidate reminders due by now (`emails::claim_due_reminders`:
+    /// each at most once, whichever worker or replica sweeps first) and wakes the workers to
+    /// send them. Each worker does it once a minute, after expiring; tests call it after moving
+    /// the clock. Returns how many were queued.
+    pub async fn remind_due(&self) -> Result<usize, DbError> {
+        let now = self.settings.tuning.clock.now();
+        let attempts = self.settings.tuning.job_max_attempts;
+        let queued = self
+            .db
+            .run(move |conn| {
+                crate::assessments::emails::claim_due_reminders(conn, now, attempts)
+                    .map_err(DbError::from)
+            })
+            .await?;
+        if queued > 0 {
+            tracing::info!(queued, "candidate reminders queued");
+            self.wake();
+        }
+        Ok(queued)
+    }
+
     async fn work(self: Arc<Self>, name: String) {
         let mut stop = self.crew.stop.subscribe();
         let mut swept: Option<std::time::Instant> = None;
@@ -137,6 +158,9 @@ impl Jobs {
                 swept = Some(std::time::Instant::now());
                 if let Err(e) = self.expire_due().await {
                     tracing::error!(error = %e, worker = %name, "could not expire assessments");
+                }
+                if let Err(e) = self.remind_due().await {
+                    tracing::error!(error = %e, worker = %name, "could not queue reminders");
                 }
             }
             let pause = match self.run_next(&name).await {

@@ -14,6 +14,8 @@ pub enum JobKind {
     /// A member picked the question of a recruiter's-choice configuration: the choice link
     /// leaves Lever and the invitation is written ([`super::question_chosen`]).
     QuestionChosen,
+    /// An email to a candidate: an invitation or a reminder ([`super::send_email`]).
+    SendEmail,
     /// Panics when run: how the unit tests make a job that panics.
     #[cfg(test)]
     Panic,
@@ -26,6 +28,7 @@ impl JobKind {
         JobKind::ProgressWriteBack,
         JobKind::Withdrawal,
         JobKind::QuestionChosen,
+        JobKind::SendEmail,
         #[cfg(test)]
         JobKind::Panic,
     ];
@@ -37,6 +40,7 @@ impl JobKind {
             JobKind::ProgressWriteBack => "progress_write_back",
             JobKind::Withdrawal => "withdrawal",
             JobKind::QuestionChosen => "question_chosen",
+            JobKind::SendEmail => "send_email",
             #[cfg(test)]
             JobKind::Panic => "test_panic",
         }

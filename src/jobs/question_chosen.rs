@@ -46,6 +46,35 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         Err(LeverError::NotFound { .. }) => return Ok(()),
         Err(e) => return Err(lever_failure(run, &connection, e).await),
     };
+    // The invitation email, once: queued the first time this job gets this far.
+    let (stored, recipient, email_settings, attempts) = (
+        assessment.clone(),
+        opportunity.emails.first().cloned(),
+        settings.clone(),
+        jobs.settings.tuning.job_max_attempts,
+    );
+    jobs.db
+        .run(move |conn| {
+            crate::db::connection::write_transaction(conn, |conn| {
+                let sent = crate::db::emails::for_assessment(conn, &stored.id)?;
+                if !sent
+                    .iter()
+                    .any(|e| e.kind() == crate::db::emails::EmailKind::Invitation)
+                {
+                    crate::assessments::emails::queue_invitation(
+                        conn,
+                        &stored,
+                        recipient.as_deref(),
+                        &email_settings,
+                        attempts,
+                    )?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })
+            .map_err(crate::db::DbError::from)
+        })
+        .await
+        .map_err(retry_db)?;
     let public = &jobs.settings.public_url;
     let chooser = choice_link(public, &slug, &choice.id);
     let link = assessments::link(public, &assessment.token);

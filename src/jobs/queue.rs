@@ -346,6 +346,14 @@ pub fn for_events(conn: &mut DbConn, event_ids: &[String]) -> QueryResult<Vec<Ev
         .load(conn)
 }
 
+/// The jobs with these ids (those that still exist).
+pub fn by_ids(conn: &mut DbConn, job_ids: &[String]) -> QueryResult<Vec<Job>> {
+    jobs::table
+        .filter(jobs::id.eq_any(job_ids))
+        .select(Job::as_select())
+        .load(conn)
+}
+
 pub fn find(conn: &mut DbConn, job_id: &str) -> QueryResult<Option<Job>> {
     jobs::table
         .find(job_id)

@@ -370,6 +370,9 @@ async fn act(
         let (name, event) = (ctx.opportunity.name.clone(), ctx.event_id.to_owned());
         let sent_by = send_now.map(|s| s.by.clone());
         let to_stage = ctx.to_stage.to_owned();
+        // The invitation email goes to the first address Lever lists, queued with the assessment.
+        let recipient = ctx.opportunity.emails.first().cloned();
+        let attempts = ctx.run.jobs.settings.tuning.job_max_attempts;
         db.run(move |conn| {
             db::connection::write_transaction(conn, |conn| {
                 let made = create::create_once(
@@ -384,6 +387,15 @@ async fn act(
                     &settings,
                     now,
                 )?;
+                if made.1 {
+                    crate::assessments::emails::queue_invitation(
+                        conn,
+                        &made.0,
+                        recipient.as_deref(),
+                        &settings,
+                        attempts,
+                    )?;
+                }
                 if let (Some(by), true) = (&sent_by, made.1) {
                     db::assessment_history::record(
                         conn,
@@ -422,12 +434,45 @@ async fn act(
         .filter(|_| configuration.question_source() == crate::domain::QuestionSource::PostingTag)
         .map(|t| format!(", question “{t}” named by the posting's tag"))
         .unwrap_or_default();
+    let email = invitation_email(ctx.run, &assessment)
+        .await?
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
     Ok(Acted::Fired(format!(
-        "configuration {} fired ({} at “{}”{question})",
+        "configuration {} fired ({} at “{}”{question}){email}",
         configuration.name(&|_| Some(ctx.to_stage.to_owned())),
         pad_label(&configuration.pad_kind),
         ctx.to_stage,
     )))
+}
+
+/// What became of the assessment's invitation email, in words for the delivery's outcome;
+/// `None` when none was meant to be sent.
+async fn invitation_email(
+    run: &Run<'_>,
+    assessment: &Assessment,
+) -> Result<Option<String>, JobFailure> {
+    let id = assessment.id.clone();
+    let emails = run
+        .jobs
+        .db
+        .run(move |conn| db::emails::for_assessment(conn, &id).map_err(DbError::from))
+        .await
+        .map_err(retry_db)?;
+    let Some(invitation) = emails
+        .iter()
+        .rev()
+        .find(|e| e.kind() == db::emails::EmailKind::Invitation)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(match invitation.recipient.as_deref() {
+        Some(to) => format!("invitation email to {to} queued"),
+        None => format!(
+            "no invitation email: Lever lists no email address for {}; Lever shows “Invite Failed”",
+            assessment.candidate_name
+        ),
+    }))
 }
 
 /// A recruiter's-choice configuration fired: the choice (once) and its link in Lever.
@@ -522,6 +567,7 @@ async fn reenter(
             event_id: ctx.event_id,
             stage: ctx.to_stage,
             at: ctx.run.jobs.settings.tuning.clock.now(),
+            max_attempts: ctx.run.jobs.settings.tuning.job_max_attempts,
         },
     )
     .await;

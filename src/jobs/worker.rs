@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use super::crew::Crew;
 use super::queue::{self, Backoff, Job};
-use super::{progress_write_back, question_chosen, stage_change, withdrawal, JobKind};
+use super::{progress_write_back, question_chosen, send_email, stage_change, withdrawal, JobKind};
 use crate::config::Settings;
 use crate::db::{self, Db, DbConn, DbError};
 use crate::lever::{LeverCall, LeverClient};
@@ -76,6 +76,7 @@ impl Run<'_> {
             Some(JobKind::ProgressWriteBack) => progress_write_back::run(self).await,
             Some(JobKind::Withdrawal) => withdrawal::run(self).await,
             Some(JobKind::QuestionChosen) => question_chosen::run(self).await,
+            Some(JobKind::SendEmail) => send_email::run(self).await,
             #[cfg(test)]
             Some(JobKind::Panic) => panic!("a test job panicked"),
             None => Err(JobFailure::Retry(format!(

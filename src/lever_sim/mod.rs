@@ -25,6 +25,7 @@ mod page_candidate;
 mod page_feedback;
 mod page_layout;
 mod page_lifecycle;
+mod page_mailbox;
 mod paging;
 mod query;
 mod rate_limit;
@@ -62,6 +63,9 @@ pub struct SimConfig {
     /// Each API key's token bucket: Lever's 10 requests/s with bursts of 20 unless a test asks
     /// for a faster account.
     pub rate_limit: RateLimit,
+    /// The mail receiver running beside the simulator (the demo's), shown at `/_sim/mailbox`
+    /// and linked from the simulator's page.
+    pub mailbox: Option<crate::mailbox::Mailbox>,
 }
 
 impl Default for SimConfig {
@@ -71,6 +75,7 @@ impl Default for SimConfig {
             retry_base: Duration::from_secs(60),
             delivery_timeout: Duration::from_secs(10),
             rate_limit: RateLimit::LEVER,
+            mailbox: None,
         }
     }
 }

@@ -13,6 +13,7 @@ use super::control::{with_acct, Answer, Data};
 use super::error::ControlError;
 use super::page_candidate;
 use super::page_layout::{esc, not_found, page, time, DASH};
+use super::page_mailbox;
 use super::state::{Account, Delivery, Opportunity, Shared};
 use super::webhooks;
 
@@ -20,6 +21,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(all_accounts))
         .route("/", web::get().to(all_accounts))
         .route("/accounts/{acct}", web::get().to(one_account))
+        .route("/mailbox", web::get().to(page_mailbox::show))
         .route(
             "/accounts/{acct}/opportunities/{id}",
             web::get().to(page_candidate::show),
@@ -49,7 +51,7 @@ pub(crate) fn candidate_url(acct: &Account, opp: &Opportunity) -> String {
 
 async fn all_accounts(state: Data) -> HttpResponse {
     let world = state.lock();
-    let mut body = String::new();
+    let mut body = page_mailbox::link(&state);
     if world.accounts.is_empty() {
         body.push_str(
             "<p>No accounts yet. Create one with <code>POST /_sim/api/accounts</code>.</p>",
@@ -71,7 +73,8 @@ async fn one_account(state: Data, path: web::Path<String>) -> HttpResponse {
         StatusCode::OK,
         TITLE,
         &format!(
-            "<p class=\"crumbs\"><a href=\"/_sim\">All accounts</a></p>{}",
+            "<p class=\"crumbs\"><a href=\"/_sim\">All accounts</a></p>{}{}",
+            page_mailbox::link(&state),
             account_section(acct, &back)
         ),
     )

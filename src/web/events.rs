@@ -53,6 +53,77 @@ struct EventRow {
     /// For a delivery ignored for a missing tag: the tag configurations at its stage, as
     /// `(configuration id, tag)`, each of which an admin may send anyway.
     send_now: Vec<(String, String)>,
+    /// The candidate emails of the assessments it created.
+    emails: Vec<EmailLine>,
+}
+
+/// One candidate email on the Events page: what it is and what became of it.
+struct EmailLine {
+    badge: &'static str,
+    status: &'static str,
+    text: String,
+    /// Its job, when it died: the Retry button's target.
+    dead_job: Option<String>,
+}
+
+fn email_line(email: &db::emails::AssessmentEmail, job: Option<&queue::Job>) -> EmailLine {
+    use db::emails::{NO_ADDRESS, QUEUED, REFUSED, SENT, SKIPPED};
+    let what = email.kind().label();
+    let to = email.recipient.as_deref().unwrap_or("");
+    let detail = email.detail.as_deref().unwrap_or("");
+    let dead = job.filter(|j| j.state == "dead");
+    let (badge, status, text) = match email.status.as_str() {
+        SENT => (
+            "ok",
+            "sent",
+            format!(
+                "{what} sent to {to} at {}.",
+                email
+                    .sent_at
+                    .unwrap_or(email.created_at)
+                    .format("%-d %b %Y %H:%M:%S")
+            ),
+        ),
+        NO_ADDRESS => ("warn", "not sent", format!("{what}: {detail}")),
+        REFUSED => (
+            "bad",
+            "refused",
+            format!("{what} to {to}: {detail}; not retried."),
+        ),
+        SKIPPED => ("muted", "skipped", format!("{what} to {to}: {detail}")),
+        QUEUED if dead.is_some() => (
+            "bad",
+            "failed",
+            format!(
+                "{what} to {to} failed after {} attempts: {detail}",
+                dead.map_or(0, |j| j.attempts)
+            ),
+        ),
+        QUEUED if !detail.is_empty() => {
+            let next = job
+                .map(|j| {
+                    format!(
+                        " Next attempt ({} of {}) at {} UTC.",
+                        j.attempts + 1,
+                        j.max_attempts,
+                        j.run_at.format("%-d %b %Y %H:%M:%S")
+                    )
+                })
+                .unwrap_or_default();
+            (
+                "info",
+                "queued",
+                format!("{what} to {to}: attempt failed ({detail}).{next}"),
+            )
+        }
+        _ => ("info", "queued", format!("{what} to {to} is queued.")),
+    };
+    EmailLine {
+        badge,
+        status,
+        text,
+        dead_job: dead.map(|j| j.id.clone()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -73,7 +144,7 @@ fn badge(status: &str) -> &'static str {
 pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let org_id = org.org.id.clone();
-    let (events, calls, event_jobs, connection, configurations) = org
+    let (events, calls, event_jobs, connection, configurations, emails, email_jobs) = org
         .state
         .db
         .run(move |conn| -> Result<_, DbError> {
@@ -83,12 +154,20 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
             let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
             let calls = db::lever_calls::for_events(conn, &ids)?;
             let event_jobs = queue::for_events(conn, &ids)?;
+            let emails = db::emails::for_events(conn, &ids)?;
+            let job_ids: Vec<String> = emails
+                .iter()
+                .filter_map(|(_, e)| e.job_id.clone())
+                .collect();
+            let email_jobs = queue::by_ids(conn, &job_ids)?;
             Ok((
                 events,
                 calls,
                 event_jobs,
                 db::lever::connection(conn, &org_id)?,
                 db::configurations::list(conn, &org_id)?,
+                emails,
+                email_jobs,
             ))
         })
         .await?;
@@ -130,6 +209,16 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
             next_attempts.insert(event, next);
         }
     }
+    let email_jobs: HashMap<String, queue::Job> =
+        email_jobs.into_iter().map(|j| (j.id.clone(), j)).collect();
+    let mut emails_by_event: HashMap<String, Vec<EmailLine>> = HashMap::new();
+    for (event, email) in &emails {
+        let job = email.job_id.as_ref().and_then(|id| email_jobs.get(id));
+        emails_by_event
+            .entry(event.clone())
+            .or_default()
+            .push(email_line(email, job));
+    }
     let older = (events.len() as i64 > PER_PAGE).then_some(page + 1);
     let rows = events
         .into_iter()
@@ -162,6 +251,7 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
             } else {
                 Vec::new()
             },
+            emails: emails_by_event.remove(&e.id).unwrap_or_default(),
             id: e.id,
         })
         .collect();
@@ -304,6 +394,12 @@ pub async fn retry(
         })
         .await?;
     if requeued {
+        // A candidate email's job has no delivery of its own; its row is queued again too.
+        let job_id = path.1.clone();
+        org.state
+            .db
+            .run(move |conn| db::emails::requeue_for_job(conn, &job_id).map_err(DbError::from))
+            .await?;
         org.state.jobs.wake();
         org.flash(
             "success",

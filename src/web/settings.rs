@@ -13,10 +13,12 @@ use super::{render, render_invalid, see_other, WebError};
 use crate::db::connection::write_transaction;
 use crate::db::lever::{CachedStage, CachedUser};
 use crate::db::{self, DbConn, DbError};
+use crate::domain::email_template::{EmailTemplate, PLACEHOLDERS};
 use crate::domain::org_settings::{
-    FieldErrors, Kind, Known, Section, Setting, Value, Values, DEFAULT_USER, MAX_TAG_PREFIX,
-    SETTINGS,
+    FieldErrors, Kind, Known, Section, Setting, Value, Values, DEFAULT_USER, EMAIL_BODY,
+    EMAIL_SUBJECT, MAX_TAG_PREFIX, SETTINGS, SMTP_PASSWORD,
 };
+use crate::domain::OrgSettings;
 use crate::jobs::queue;
 
 #[derive(Template)]
@@ -26,6 +28,8 @@ struct SettingsPage {
     sections: Vec<SectionView>,
     /// Set when a submission was refused.
     invalid: bool,
+    /// Set when the admin asked for a preview: nothing was saved.
+    previewed: bool,
     last_saved: Option<String>,
 }
 
@@ -33,6 +37,14 @@ struct SectionView {
     title: &'static str,
     help: &'static str,
     fields: Vec<FieldView>,
+    /// The candidate email's preview, drawn after the email section's fields.
+    preview: Option<EmailPreview>,
+}
+
+/// The invitation as a sample candidate would get it, or why it cannot be shown.
+struct EmailPreview {
+    rendered: Result<(String, String), String>,
+    placeholders: Vec<(String, &'static str)>,
 }
 
 struct FieldView {
@@ -59,6 +71,14 @@ enum Control {
         value: String,
         maxlength: usize,
     },
+    TextArea {
+        value: String,
+        rows: usize,
+    },
+    /// Never shows the saved secret; says whether one is saved.
+    Password {
+        saved: bool,
+    },
     Select {
         /// The first option, with the empty value, when there is one.
         empty: Option<&'static str>,
@@ -77,12 +97,19 @@ struct Note {
     link: Option<(String, &'static str)>,
 }
 
-/// What the page reads besides the values: Lever's users and stages, and the current author.
+/// What the page reads besides the values: Lever's users and stages, the current author, and
+/// what the email preview needs.
 struct Lever {
     connected: bool,
     users: Vec<CachedUser>,
     stages: Vec<CachedStage>,
     default_user_name: Option<String>,
+    /// Whether an SMTP password is saved.
+    smtp_password_saved: bool,
+    /// The organization's name, `{company}` in the preview.
+    company: String,
+    /// The saved settings, which the preview fills in what the form does not change.
+    saved: OrgSettings,
 }
 
 fn read_lever(conn: &mut DbConn, org_id: &str) -> Result<Lever, DbError> {
@@ -92,7 +119,47 @@ fn read_lever(conn: &mut DbConn, org_id: &str) -> Result<Lever, DbError> {
         default_user_name: connection.and_then(|c| c.default_user_name),
         users: db::lever::active_users(conn, org_id)?,
         stages: db::lever::stages(conn, org_id)?,
+        smtp_password_saved: db::settings::smtp_password(conn, org_id)?.is_some(),
+        company: db::orgs::find(conn, org_id)?
+            .map(|o| o.name)
+            .unwrap_or_default(),
+        saved: db::settings::for_org(conn, org_id)?,
     })
+}
+
+/// The invitation for a sample candidate, from the templates `shown` (the saved ones, or those
+/// just submitted), or the first template error.
+fn preview(
+    lever: &Lever,
+    shown: &HashMap<String, String>,
+    now: chrono::NaiveDateTime,
+) -> EmailPreview {
+    let template = |setting: &Setting| -> Result<EmailTemplate, String> {
+        let raw = shown.get(setting.name).map(String::as_str);
+        match setting.parse(raw, &Known::default()) {
+            Ok(Value::Text(text)) => EmailTemplate::parse(&text),
+            Ok(_) => unreachable!("a template setting holds text"),
+            Err(e) => Err(format!("{}: {e}", setting.label)),
+        }
+    };
+    let rendered = template(&EMAIL_SUBJECT).and_then(|subject| {
+        let body = template(&EMAIL_BODY)?;
+        let mut settings = lever.saved.clone();
+        settings.email.subject = subject;
+        settings.email.body = body;
+        Ok(crate::assessments::emails::preview(
+            &settings,
+            &lever.company,
+            now,
+        ))
+    });
+    EmailPreview {
+        rendered,
+        placeholders: PLACEHOLDERS
+            .iter()
+            .map(|(name, meaning)| (format!("{{{name}}}"), *meaning))
+            .collect(),
+    }
 }
 
 impl Lever {
@@ -117,6 +184,7 @@ fn page(
     shown: &HashMap<String, String>,
     errors: &FieldErrors,
     last_saved: Option<String>,
+    now: chrono::NaiveDateTime,
 ) -> SettingsPage {
     let sections = Section::ALL
         .iter()
@@ -137,12 +205,14 @@ fn page(
                     )
                 })
                 .collect(),
+            preview: (*section == Section::Email).then(|| preview(lever, shown, now)),
         })
         .collect();
     SettingsPage {
         chrome: Chrome::new(org, "Settings", Nav::Settings),
         sections,
         invalid: !errors.is_empty(),
+        previewed: false,
         last_saved,
     }
 }
@@ -168,6 +238,38 @@ fn field(
         Kind::TagPrefix { .. } => Control::Text {
             value: value.to_owned(),
             maxlength: MAX_TAG_PREFIX,
+        },
+        Kind::Template {
+            multiline: true, ..
+        } => Control::TextArea {
+            value: value.to_owned(),
+            rows: value.lines().count().clamp(6, 24) + 1,
+        },
+        Kind::Template { .. } | Kind::Address => Control::Text {
+            value: value.to_owned(),
+            maxlength: 998,
+        },
+        Kind::Host => Control::Text {
+            value: value.to_owned(),
+            maxlength: 253,
+        },
+        Kind::Line { max } => Control::Text {
+            value: value.to_owned(),
+            maxlength: max,
+        },
+        Kind::Secret => Control::Password {
+            saved: lever.smtp_password_saved,
+        },
+        Kind::Choice { options, .. } => Control::Select {
+            empty: None,
+            options: options
+                .iter()
+                .map(|(stored, label)| SelectOption {
+                    value: (*stored).to_owned(),
+                    label: (*label).to_owned(),
+                    selected: *stored == value,
+                })
+                .collect(),
         },
         Kind::LeverUser => {
             let listed = lever.users.iter().any(|u| u.id == value);
@@ -267,13 +369,23 @@ pub async fn show(org: OrgReader) -> Result<HttpResponse, WebError> {
             saved.at.format("%-d %b %Y at %H:%M UTC")
         )
     });
-    render(&page(&org, &lever, &shown, &FieldErrors::new(), last_saved))
+    let now = org.state.settings.tuning.clock.now();
+    render(&page(
+        &org,
+        &lever,
+        &shown,
+        &FieldErrors::new(),
+        last_saved,
+        now,
+    ))
 }
 
 enum Saved {
     /// Saved; the default Lever user's name and the jobs resumed, when it changed.
     Done(Option<(String, usize)>),
     Invalid(FieldErrors, Lever),
+    /// The admin asked for the email's preview: nothing was saved.
+    Previewed(FieldErrors, Lever),
 }
 
 /// Checks every field against its declaration and Lever's cached users and stages; saves all
@@ -283,17 +395,31 @@ pub async fn save(
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<HttpResponse, WebError> {
     let (org_id, by, submitted) = (org.org.id.clone(), org.user.email.clone(), form.clone());
+    let key = org.state.settings.secret_key.clone();
+    let previewing = form.contains_key("preview");
     let saved = org
         .state
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| -> Result<Saved, DbError> {
                 let lever = read_lever(conn, &org_id)?;
-                let values = match Values::from_form(&submitted, &lever.known()) {
+                let checked = Values::from_form(&submitted, &lever.known());
+                if previewing {
+                    return Ok(Saved::Previewed(checked.err().unwrap_or_default(), lever));
+                }
+                let values = match checked {
                     Ok(values) => values,
                     Err(errors) => return Ok(Saved::Invalid(errors, lever)),
                 };
                 db::settings::save(conn, &org_id, &values, &by)?;
+                // An empty password field keeps the saved password.
+                if let Value::Text(password) = values.get(&SMTP_PASSWORD) {
+                    if !password.is_empty() {
+                        let context = db::settings::smtp_password_context(&org_id);
+                        let sealed = key.seal(&context, password);
+                        db::settings::set_smtp_password(conn, &org_id, &sealed, &by)?;
+                    }
+                }
                 let Value::Choice(Some(user_id)) = values.get(&DEFAULT_USER) else {
                     return Ok(Saved::Done(None));
                 };
@@ -328,6 +454,16 @@ pub async fn save(
             }
             Ok(see_other(&org.url("/settings")))
         }
-        Saved::Invalid(errors, lever) => render_invalid(&page(&org, &lever, &form, &errors, None)),
+        Saved::Invalid(errors, lever) => {
+            let now = org.state.settings.tuning.clock.now();
+            render_invalid(&page(&org, &lever, &form, &errors, None, now))
+        }
+        Saved::Previewed(errors, lever) => {
+            let now = org.state.settings.tuning.clock.now();
+            let mut shown = page(&org, &lever, &form, &errors, None, now);
+            shown.previewed = true;
+            shown.invalid = false;
+            render(&shown)
+        }
     }
 }

@@ -103,6 +103,8 @@ pub struct TestApp {
     /// The job system: tests drain the queue with `jobs.run_until_idle()` instead of sleeping.
     pub jobs: Arc<Jobs>,
     pub database: FreshDatabase,
+    /// The settings it was built with, to build it again on the same database (a restart).
+    pub settings: Settings,
 }
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -184,6 +186,7 @@ async fn build_app(
     let app = Application::build(settings.clone())
         .await
         .expect("application builds");
+    let settings = app.settings().clone();
     let port = app.port();
     let (db, jobs) = (app.db().clone(), app.jobs());
     let test_app = TestApp {
@@ -194,6 +197,7 @@ async fn build_app(
         db,
         jobs,
         database,
+        settings,
     };
     (app, test_app)
 }

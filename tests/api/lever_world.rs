@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use leverbridge::config::{LeverHosts, Settings};
+use leverbridge::domain::org_settings;
 use leverbridge::lever_sim::{spawn_sim, RateLimit, SimConfig, SimHandle};
 use serde_json::{json, Value};
 
@@ -360,14 +361,37 @@ pub fn settings_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a st
         ("days_to_start", "7"),
         ("pass_mark", "70"),
         ("pass_stage_id", ""),
+        (
+            "email_subject",
+            template_default(&org_settings::EMAIL_SUBJECT),
+        ),
+        ("email_body", template_default(&org_settings::EMAIL_BODY)),
+        ("start_reminder_hours", "0"),
+        ("deadline_reminder_minutes", "0"),
+        ("smtp_host", ""),
+        ("smtp_port", "587"),
+        ("smtp_tls", "starttls"),
+        ("smtp_username", ""),
+        ("smtp_password", ""),
+        ("smtp_from", ""),
     ];
     for (name, value) in changes {
         fields.retain(|(n, _)| n != name);
         fields.push((name, value));
     }
-    let checkbox = |name: &str| name == "notify_followers" || name.starts_with("write_");
+    let checkbox = |name: &str| {
+        name == "notify_followers" || name == "email_enabled" || name.starts_with("write_")
+    };
     fields.retain(|(name, value)| !(checkbox(name) && value.is_empty()));
     fields
+}
+
+/// The default text of a template setting, as the Settings form first shows it.
+pub fn template_default(setting: &org_settings::Setting) -> &'static str {
+    match setting.kind {
+        org_settings::Kind::Template { default, .. } => default,
+        other => panic!("{} is not a template: {other:?}", setting.name),
+    }
 }
 
 /// Submits `acme`'s Settings form: the defaults with `changes` applied (see `settings_form`).

@@ -9,6 +9,7 @@ mod browser;
 mod candidate;
 mod confirmations;
 mod demo;
+mod email;
 mod events_page;
 mod expiry;
 mod foundation;

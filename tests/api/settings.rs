@@ -213,6 +213,7 @@ async fn settings_are_saved_and_read_back(backend: Backend) {
             days_to_start: 14,
             pass_mark: 65,
             pass_stage_id: Some(onsite),
+            email: OrgSettings::defaults().email,
         }
     );
     let connection = app.get_html("/orgs/acme/connection").await;

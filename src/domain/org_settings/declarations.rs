@@ -7,16 +7,26 @@ pub enum Section {
     Author,
     WriteBack,
     Assessments,
+    Email,
+    MailServer,
 }
 
 impl Section {
-    pub const ALL: [Section; 3] = [Section::Author, Section::WriteBack, Section::Assessments];
+    pub const ALL: [Section; 5] = [
+        Section::Author,
+        Section::WriteBack,
+        Section::Assessments,
+        Section::Email,
+        Section::MailServer,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             Section::Author => "Writing to Lever",
             Section::WriteBack => "Write-backs",
             Section::Assessments => "Assessments",
+            Section::Email => "Candidate emails",
+            Section::MailServer => "Mail server (SMTP)",
         }
     }
 
@@ -25,6 +35,8 @@ impl Section {
             Section::Author => "Who leverbridge writes to Lever as, and who hears about results.",
             Section::WriteBack => "What leverbridge puts on a candidate's Lever profile. Switching one off stops it for assessments from then on; what is already in Lever stays.",
             Section::Assessments => "How long candidates have, and what passing means.",
+            Section::Email => "leverbridge can email a take-home test's link to the candidate (the first email address Lever lists for them), and remind them before it runs out. Live interview pads are not emailed: they are opened in the interview.",
+            Section::MailServer => "The server leverbridge sends candidate emails through, such as your provider's SMTP relay.",
         }
     }
 }
@@ -49,6 +61,26 @@ pub enum Kind {
     LeverUser,
     /// One of the organization's Lever stages, cached from Lever, or none (`none_label`).
     LeverStage { none_label: &'static str },
+    /// An email template with placeholders (`domain::email_template`); `multiline` for a body.
+    Template {
+        default: &'static str,
+        multiline: bool,
+    },
+    /// One of `options`, each `(stored value, label)`.
+    Choice {
+        default: &'static str,
+        options: &'static [(&'static str, &'static str)],
+    },
+    /// A host name or IP address, or nothing.
+    Host,
+    /// One line of text of at most `max` characters, or nothing.
+    Line { max: usize },
+    /// An email address, optionally with a name (`Acme Recruiting <jobs@acme.example>`), or
+    /// nothing.
+    Address,
+    /// A password: sealed with the process key and kept apart from the other values; the form
+    /// never shows it, and an empty field keeps the saved one.
+    Secret,
 }
 
 /// One setting: how the page shows it and how its value is checked.
@@ -180,6 +212,128 @@ pub const PASS_STAGE: Setting = Setting {
     },
 };
 
+pub const EMAIL_ENABLED: Setting = Setting {
+    name: "email_enabled",
+    section: Section::Email,
+    label: "Email candidates their invitation",
+    help: "Sends the email below when a take-home test is created. A candidate with no email address in Lever gets none: the assessment, Events and Lever (a note, and the progress tag “Invite Failed” after the prefix) say so. Needs the mail server below.",
+    kind: Kind::Toggle { default: false },
+};
+
+pub const EMAIL_SUBJECT: Setting = Setting {
+    name: "email_subject",
+    section: Section::Email,
+    label: "Subject",
+    help: "Placeholders: {candidate_name}, {assessment_link}, {time_limit}, {start_by} and {company} (the organization's name). Reminders put “Reminder: ” before it.",
+    kind: Kind::Template {
+        default: "Your coding assessment from {company}",
+        multiline: false,
+    },
+};
+
+pub const EMAIL_BODY: Setting = Setting {
+    name: "email_body",
+    section: Section::Email,
+    label: "Message",
+    help: "Plain text, with the same placeholders. Include {assessment_link}: it is how the candidate reaches the test.",
+    kind: Kind::Template {
+        default: "Hello {candidate_name},\n\nThank you for your interest in {company}. As the next step, we would like you to complete a short coding assessment:\n\n{assessment_link}\n\nOnce you start, you have {time_limit} to finish. Please start by {start_by}.\n\nGood luck!\nThe {company} hiring team",
+        multiline: true,
+    },
+};
+
+pub const START_REMINDER_HOURS: Setting = Setting {
+    name: "start_reminder_hours",
+    section: Section::Email,
+    label: "Remind candidates who have not started",
+    help: "Emails a reminder this many hours before an invitation that was not started expires, once per assessment. 0 sends none.",
+    kind: Kind::Number {
+        default: 0,
+        min: 0,
+        max: 720,
+        unit: "hours before the link expires",
+    },
+};
+
+pub const DEADLINE_REMINDER_MINUTES: Setting = Setting {
+    name: "deadline_reminder_minutes",
+    section: Section::Email,
+    label: "Remind candidates before their time runs out",
+    help: "Emails a reminder this many minutes before a started test's time runs out if it is not yet submitted, once per assessment. 0 sends none.",
+    kind: Kind::Number {
+        default: 0,
+        min: 0,
+        max: 1440,
+        unit: "minutes before the deadline",
+    },
+};
+
+pub const SMTP_HOST: Setting = Setting {
+    name: "smtp_host",
+    section: Section::MailServer,
+    label: "Host",
+    help: "The SMTP server's host name or IP address, such as smtp.example.com.",
+    kind: Kind::Host,
+};
+
+pub const SMTP_PORT: Setting = Setting {
+    name: "smtp_port",
+    section: Section::MailServer,
+    label: "Port",
+    help: "Usually 587 with STARTTLS, 465 with TLS from the start, 25 without encryption.",
+    kind: Kind::Number {
+        default: 587,
+        min: 1,
+        max: 65535,
+        unit: "",
+    },
+};
+
+/// How the connection to the mail server is secured.
+pub const SMTP_TLS_OPTIONS: &[(&str, &str)] = &[
+    ("starttls", "STARTTLS (required)"),
+    ("tls", "TLS from the start (implicit TLS)"),
+    (
+        "none",
+        "None: plain text, for a relay on a trusted network only",
+    ),
+];
+
+pub const SMTP_TLS: Setting = Setting {
+    name: "smtp_tls",
+    section: Section::MailServer,
+    label: "Encryption",
+    help: "STARTTLS and TLS check the server's certificate against the public authorities; the connection fails rather than fall back to plain text.",
+    kind: Kind::Choice {
+        default: "starttls",
+        options: SMTP_TLS_OPTIONS,
+    },
+};
+
+pub const SMTP_USERNAME: Setting = Setting {
+    name: "smtp_username",
+    section: Section::MailServer,
+    label: "Username",
+    help: "Leave empty for a server that needs no sign-in.",
+    kind: Kind::Line { max: 200 },
+};
+
+pub const SMTP_PASSWORD: Setting = Setting {
+    name: "smtp_password",
+    section: Section::MailServer,
+    label: "Password",
+    help: "Stored encrypted and never shown again; leave the field empty to keep the saved one.",
+    kind: Kind::Secret,
+};
+
+pub const SMTP_FROM: Setting = Setting {
+    name: "smtp_from",
+    section: Section::MailServer,
+    label: "From",
+    help: "The sender candidates see, an address the server may send as, optionally with a name: Acme Recruiting <jobs@acme.example>.",
+    kind: Kind::Address,
+};
+
 /// Every setting, in the page's order.
 pub const SETTINGS: &[&Setting] = &[
     &DEFAULT_USER,
@@ -194,6 +348,17 @@ pub const SETTINGS: &[&Setting] = &[
     &DAYS_TO_START,
     &PASS_MARK,
     &PASS_STAGE,
+    &EMAIL_ENABLED,
+    &EMAIL_SUBJECT,
+    &EMAIL_BODY,
+    &START_REMINDER_HOURS,
+    &DEADLINE_REMINDER_MINUTES,
+    &SMTP_HOST,
+    &SMTP_PORT,
+    &SMTP_TLS,
+    &SMTP_USERNAME,
+    &SMTP_PASSWORD,
+    &SMTP_FROM,
 ];
 
 #[cfg(test)]

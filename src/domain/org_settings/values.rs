@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use super::declarations::{Kind, Setting, MAX_TAG_PREFIX, SETTINGS};
+use super::declarations::{
+    Kind, Setting, EMAIL_ENABLED, MAX_TAG_PREFIX, SETTINGS, SMTP_FROM, SMTP_HOST,
+};
+use crate::domain::email_template::EmailTemplate;
 
 /// A setting's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,12 +25,19 @@ impl Kind {
             Kind::Number { default, .. } => Value::Number(default),
             Kind::TagPrefix { default } => Value::Text(default.to_owned()),
             Kind::LeverUser | Kind::LeverStage { .. } => Value::Choice(None),
+            Kind::Template { default, .. } | Kind::Choice { default, .. } => {
+                Value::Text(default.to_owned())
+            }
+            Kind::Host | Kind::Line { .. } | Kind::Address | Kind::Secret => {
+                Value::Text(String::new())
+            }
         }
     }
 
-    /// Whether the value is kept in the settings table (the default Lever user is not).
+    /// Whether the value is kept in the settings table (the default Lever user is kept with
+    /// the connection, a secret sealed apart: `db::settings::set_smtp_password`).
     pub fn is_stored(self) -> bool {
-        !matches!(self, Kind::LeverUser)
+        !matches!(self, Kind::LeverUser | Kind::Secret)
     }
 }
 
@@ -74,7 +84,7 @@ impl Setting {
                 _ => Err(format!("“{}” is on or off.", self.label)),
             },
             Kind::Number { min, max, unit, .. } => {
-                let bounds = format!("from {min} to {max} {unit}");
+                let bounds = format!("from {min} to {max} {unit}").trim_end().to_owned();
                 match raw.trim().parse::<u32>() {
                     Ok(n) if (min..=max).contains(&n) => Ok(Value::Number(n)),
                     Ok(_) => Err(format!("Choose a value {bounds}.")),
@@ -99,8 +109,94 @@ impl Setting {
             Kind::LeverStage { none_label } => Err(format!(
                 "Choose one of the Lever stages listed, or “{none_label}”."
             )),
+            Kind::Template { multiline, .. } => parse_template(raw, multiline).map(Value::Text),
+            Kind::Choice { options, .. } => match options.iter().find(|(v, _)| *v == raw) {
+                Some((value, _)) => Ok(Value::Text((*value).to_owned())),
+                None => Err(format!(
+                    "Choose one of: {}.",
+                    options
+                        .iter()
+                        .map(|(_, label)| *label)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )),
+            },
+            Kind::Host => parse_host(raw.trim()).map(Value::Text),
+            Kind::Line { max } => parse_line(raw.trim(), max).map(Value::Text),
+            Kind::Address => parse_address(raw.trim()).map(Value::Text),
+            Kind::Secret if raw.chars().any(char::is_control) => {
+                Err("A password cannot contain line breaks or control characters.".into())
+            }
+            Kind::Secret if raw.chars().count() > 500 => {
+                Err("Keep the password to 500 characters or fewer.".into())
+            }
+            Kind::Secret => Ok(Value::Text(raw.to_owned())),
         }
     }
+}
+
+/// The longest template, in characters.
+const MAX_TEMPLATE: usize = 10_000;
+
+fn parse_template(raw: &str, multiline: bool) -> Result<String, String> {
+    // Browsers send a textarea's line breaks as CRLF; the template keeps plain ones.
+    let text = raw.replace("\r\n", "\n");
+    let text = if multiline {
+        text
+    } else {
+        text.trim().to_owned()
+    };
+    if text.trim().is_empty() {
+        return Err("Write the text; the default is a good start.".into());
+    }
+    let length = text.chars().count();
+    if length > MAX_TEMPLATE {
+        return Err(format!(
+            "Keep it to {MAX_TEMPLATE} characters or fewer (this has {length})."
+        ));
+    }
+    if !multiline && text.contains(['\r', '\n']) {
+        return Err("A subject is one line.".into());
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err("Remove the control characters.".into());
+    }
+    EmailTemplate::parse(&text)?;
+    Ok(text)
+}
+
+fn parse_host(raw: &str) -> Result<String, String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if raw.len() > 253 || !raw.chars().all(fine) {
+        return Err(
+            "Enter a host name such as smtp.example.com, or an IP address, without a port (the port has its own field).".into(),
+        );
+    }
+    Ok(raw.to_owned())
+}
+
+fn parse_line(raw: &str, max: usize) -> Result<String, String> {
+    if raw.chars().count() > max {
+        return Err(format!("Keep it to {max} characters or fewer."));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err("Remove the line breaks and control characters.".into());
+    }
+    Ok(raw.to_owned())
+}
+
+fn parse_address(raw: &str) -> Result<String, String> {
+    if raw.is_empty() {
+        return Ok(String::new());
+    }
+    raw.parse::<lettre::message::Mailbox>()
+        .map(|_| raw.to_owned())
+        .map_err(|_| {
+            format!("“{raw}” is not an email address: write jobs@acme.example, or Acme Recruiting <jobs@acme.example>.")
+        })
 }
 
 fn parse_tag_prefix(raw: &str) -> Result<String, String> {
@@ -179,6 +275,19 @@ impl Values {
                 }
             }
         }
+        // Sending needs somewhere to send from; say so on the fields to fill in.
+        if values.get(&EMAIL_ENABLED) == &Value::Toggle(true) {
+            for (setting, what) in [
+                (&SMTP_HOST, "the mail server's host"),
+                (&SMTP_FROM, "the address candidates' emails come from"),
+            ] {
+                if values.get(setting) == &Value::Text(String::new()) {
+                    errors.entry(setting.name).or_insert_with(|| {
+                        format!("Candidate emails are switched on: enter {what}.")
+                    });
+                }
+            }
+        }
         if errors.is_empty() {
             Ok(values)
         } else {
@@ -244,14 +353,71 @@ impl Values {
 mod tests {
     use super::*;
     use crate::domain::org_settings::{
-        OrgSettings, DEFAULT_USER, PASS_MARK, PASS_STAGE, WRITE_REPORT,
+        OrgSettings, Section, DEFAULT_USER, PASS_MARK, PASS_STAGE, WRITE_REPORT,
     };
 
+    /// A form with `pairs`; the candidate-email fields, which these tests leave alone, as the
+    /// page first shows them.
     fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
+        let mut form: HashMap<String, String> = SETTINGS
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+            .filter(|s| matches!(s.section, Section::Email | Section::MailServer))
+            .map(|s| (s.name.to_owned(), s.kind.default_value().to_form()))
+            .collect();
+        form.extend(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        form
+    }
+
+    #[test]
+    fn templates_and_the_mail_server_are_checked() {
+        let known = Known::default();
+        let with = |changes: &[(&str, &str)]| {
+            let mut pairs = vec![
+                ("progress_tag_prefix", "x"),
+                ("time_limit_minutes", "10"),
+                ("days_to_start", "1"),
+                ("pass_mark", "70"),
+            ];
+            pairs.extend_from_slice(changes);
+            Values::from_form(&form(&pairs), &known)
+        };
+        let errors = with(&[("email_subject", "Hi {name}"), ("smtp_tls", "ssl")]).unwrap_err();
+        assert!(errors["email_subject"].starts_with("Unknown placeholder {name}: use "));
+        assert!(errors["smtp_tls"].starts_with("Choose one of: STARTTLS"));
+        let errors = with(&[("email_enabled", "on")]).unwrap_err();
+        assert_eq!(
+            errors["smtp_host"],
+            "Candidate emails are switched on: enter the mail server's host."
+        );
+        assert!(errors.contains_key("smtp_from"));
+        let errors = with(&[("smtp_from", "not an address"), ("smtp_host", "a b")]).unwrap_err();
+        assert!(errors["smtp_from"].contains("is not an email address"));
+        assert!(errors["smtp_host"].starts_with("Enter a host name"));
+        assert!(with(&[("email_subject", "Two\nlines")]).is_err());
+        let values = with(&[
+            ("email_enabled", "on"),
+            ("smtp_host", "smtp.example.com"),
+            ("smtp_from", "Acme <jobs@acme.example>"),
+            ("email_body", "Hi {candidate_name}\r\n{assessment_link}"),
+        ])
+        .unwrap();
+        let settings = OrgSettings::new(&values, None);
+        assert!(settings.email.enabled);
+        assert_eq!(
+            settings.email.body.as_str(),
+            "Hi {candidate_name}\n{assessment_link}"
+        );
+        assert!(
+            !values
+                .to_stored()
+                .iter()
+                .any(|(name, _)| *name == "smtp_password"),
+            "the password is sealed apart"
+        );
     }
 
     #[test]

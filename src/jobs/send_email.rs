@@ -1,0 +1,22 @@
+//! An email to a candidate (an invitation or a reminder): sent through the organization's mail
+//! server by [`crate::assessments::emails::deliver`], which records what became of it.
+
+use super::stage_change::retry_db;
+use super::worker::{JobFailure, Run};
+use crate::assessments::emails::{self, Delivery, Payload};
+
+/// The kind of job this file runs.
+pub const KIND: super::JobKind = super::JobKind::SendEmail;
+
+pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
+    let jobs = run.jobs;
+    let payload: Payload = serde_json::from_str(&run.job.payload)
+        .map_err(|e| JobFailure::Retry(format!("the job's payload is unreadable: {e}")))?;
+    match emails::deliver(&jobs.db, &jobs.settings, &payload.email_id)
+        .await
+        .map_err(retry_db)?
+    {
+        Delivery::Done => Ok(()),
+        Delivery::Retry(reason) => Err(JobFailure::Retry(reason)),
+    }
+}

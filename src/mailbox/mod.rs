@@ -1,0 +1,135 @@
+//! A small SMTP receiver that keeps every message it is given: the demo's mailbox (shown on the
+//! simulator's page) and the tests' mail server. Plain SMTP on loopback, no TLS and no
+//! authentication: EHLO/HELO, MAIL, RCPT, DATA (with dot-unstuffing), RSET, NOOP and QUIT.
+//! It is a real server on a real socket, so what leverbridge sends goes through `lettre` and
+//! the network exactly as it would to a provider's relay.
+
+mod message;
+mod session;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use chrono::NaiveDateTime;
+use tokio::net::TcpListener;
+
+pub use message::ReceivedMail;
+
+/// A running mail receiver; clones share its messages.
+#[derive(Clone)]
+pub struct Mailbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    address: SocketAddr,
+    messages: Mutex<Vec<ReceivedMail>>,
+    /// Recipients answered `550` at RCPT, as a server that knows no such mailbox answers.
+    refused: Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for Mailbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailbox")
+            .field("address", &self.inner.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mailbox {
+    /// Binds `bind` (port 0 picks a free one) and starts accepting on the current runtime.
+    pub async fn start(bind: SocketAddr) -> anyhow::Result<Mailbox> {
+        let listener = TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("Failed to bind the mailbox to {bind}"))?;
+        let address = listener
+            .local_addr()
+            .context("Failed to read the mailbox's address")?;
+        let mailbox = Mailbox {
+            inner: Arc::new(Inner {
+                address,
+                messages: Mutex::default(),
+                refused: Mutex::default(),
+            }),
+        };
+        // The task holds only a weak reference, so it ends once every handle is dropped.
+        let weak = Arc::downgrade(&mailbox.inner);
+        tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let Some(inner) = weak.upgrade() else { return };
+                let mailbox = Mailbox { inner };
+                tokio::spawn(async move {
+                    if let Err(e) = session::serve(socket, &mailbox).await {
+                        tracing::debug!(error = %e, "a mailbox connection ended with an error");
+                    }
+                });
+            }
+        });
+        Ok(mailbox)
+    }
+
+    /// On loopback, a free port.
+    pub async fn start_on_loopback() -> anyhow::Result<Mailbox> {
+        Mailbox::start(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.inner.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.inner.address.port()
+    }
+
+    /// Every message received so far, oldest first.
+    pub fn messages(&self) -> Vec<ReceivedMail> {
+        self.lock_messages().clone()
+    }
+
+    /// The messages received for `recipient` (an envelope recipient), oldest first.
+    pub fn messages_to(&self, recipient: &str) -> Vec<ReceivedMail> {
+        self.lock_messages()
+            .iter()
+            .filter(|m| {
+                m.envelope_to
+                    .iter()
+                    .any(|to| to.eq_ignore_ascii_case(recipient))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// From now on, RCPT TO this address is answered `550 no such mailbox`.
+    pub fn refuse_recipient(&self, address: &str) {
+        self.inner
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(address.to_ascii_lowercase());
+    }
+
+    fn refuses(&self, address: &str) -> bool {
+        self.inner
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&address.to_ascii_lowercase())
+    }
+
+    fn keep(&self, from: String, to: Vec<String>, data: Vec<u8>, at: NaiveDateTime) {
+        let mail = ReceivedMail::new(from, to, data, at);
+        self.lock_messages().push(mail);
+    }
+
+    fn lock_messages(&self) -> std::sync::MutexGuard<'_, Vec<ReceivedMail>> {
+        self.inner
+            .messages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,412 @@
+//! Candidate emails: the invitation and both reminders, sent over real SMTP to the mailbox
+//! (`leverbridge::mailbox`, a real server on loopback), and what Lever (the simulator) and
+//! leverbridge's pages say about them. Time moves on an adjustable clock.
+
+use chrono::Duration;
+use leverbridge::clock::Clock;
+use leverbridge::mailbox::{Mailbox, ReceivedMail};
+use leverbridge::startup::Application;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp};
+use crate::lever_world::{connected_with, post, save_settings, LeverAccount, TAG, TRIGGER};
+
+both_backends!(
+    an_invitation_is_emailed_and_recorded,
+    a_candidate_without_an_email_address_gets_none_and_lever_says_so,
+    an_unknown_placeholder_is_refused_by_name_and_changes_nothing,
+    both_reminders_are_sent_once_and_not_again_after_a_restart,
+    a_mail_server_that_cannot_be_reached_is_retried_and_a_refused_address_is_not,
+);
+
+struct World {
+    app: TestApp,
+    lever: LeverAccount,
+    clock: Clock,
+    mailbox: Mailbox,
+}
+
+/// leverbridge connected to Lever, sending candidate emails through a mailbox on loopback, with
+/// the Settings form's defaults changed by `changes`.
+async fn world(backend: Backend, changes: &[(&str, &str)]) -> World {
+    let clock = Clock::adjustable();
+    let for_app = clock.clone();
+    let (app, lever) = connected_with(backend, move |s| s.tuning.clock = for_app).await;
+    let mailbox = Mailbox::start_on_loopback().await.unwrap();
+    let port = mailbox.port().to_string();
+    let mut fields = vec![
+        ("default_user_id", lever.default_user.as_str()),
+        ("email_enabled", "on"),
+        ("smtp_host", "127.0.0.1"),
+        ("smtp_port", port.as_str()),
+        ("smtp_tls", "none"),
+        ("smtp_from", "Acme Hiring <jobs@acme.test>"),
+    ];
+    fields.extend_from_slice(changes);
+    let response = save_settings(&app, &fields).await;
+    assert_eq!(response.status(), 303, "email settings saved");
+    World {
+        app,
+        lever,
+        clock,
+        mailbox,
+    }
+}
+
+fn tags(held: &Value) -> Vec<String> {
+    held["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A candidate Lever lists with no email address.
+async fn candidate_without_email(lever: &LeverAccount, name: &str) -> String {
+    let body = json!({"name": name, "tags": [TAG], "stageId": lever.stage("New lead")});
+    post(&lever.http, &lever.control("/candidates"), body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Moves the candidate into the trigger stage and runs the jobs: returns Lever's link.
+async fn invite(w: &World, id: &str, jobs: usize) -> String {
+    w.lever.move_to(id, TRIGGER).await;
+    assert_eq!(w.app.drain().await, jobs, "stage change (and email) jobs");
+    w.lever.opportunity(id).await["links"][0]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn only(messages: Vec<ReceivedMail>) -> ReceivedMail {
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    messages.into_iter().next().unwrap()
+}
+
+/// The organization's one assessment's detail page.
+async fn detail_page(app: &TestApp) -> String {
+    let list = app.get_html("/orgs/acme/assessments").await;
+    let start = list
+        .find("/orgs/acme/assessments/")
+        .expect("an assessment is listed");
+    let end = start + list[start..].find('"').unwrap();
+    app.get_html(&list[start..end]).await
+}
+
+async fn an_invitation_is_emailed_and_recorded(backend: Backend) {
+    let w = world(backend, &[]).await;
+    let ada = w.lever.candidate("Ada Lovelace", &[TAG]).await;
+    let link = invite(&w, &ada, 2).await;
+
+    let mail = only(w.mailbox.messages_to("ada.lovelace@example.com"));
+    assert_eq!(mail.envelope_from, "jobs@acme.test");
+    assert!(mail.from().contains("Acme Hiring") && mail.from().contains("<jobs@acme.test>"));
+    assert_eq!(mail.subject(), "Your coding assessment from ACME Inc");
+    let body = mail.body();
+    for expected in [
+        "Hello Ada Lovelace,",
+        &link,
+        "you have 2 hours to finish",
+        "Please start by ",
+    ] {
+        assert!(body.contains(expected), "{expected:?} in {body}");
+    }
+    assert!(!body.contains('{'), "every placeholder filled: {body}");
+
+    let held = w.lever.opportunity(&ada).await;
+    assert!(tags(&held).contains(&"leverbridge: Candidate Invited".to_owned()));
+    assert!(!tags(&held).contains(&"leverbridge: Invite Failed".to_owned()));
+    let events = w.app.get_html("/orgs/acme/events").await;
+    assert!(
+        events.contains("Invitation email to ada.lovelace@example.com queued."),
+        "{events}"
+    );
+    assert!(
+        events.contains("Invitation email sent to ada.lovelace@example.com at "),
+        "{events}"
+    );
+    let detail = detail_page(&w.app).await;
+    assert!(
+        detail.contains("Invitation email sent to ada.lovelace@example.com"),
+        "{detail}"
+    );
+
+    // Nothing runs twice: no job left, no second email.
+    assert_eq!(w.app.drain().await, 0);
+    assert_eq!(w.mailbox.messages().len(), 1);
+}
+
+async fn a_candidate_without_an_email_address_gets_none_and_lever_says_so(backend: Backend) {
+    let w = world(backend, &[]).await;
+    let alan = candidate_without_email(&w.lever, "Alan Turing").await;
+    invite(&w, &alan, 1).await;
+
+    assert!(w.mailbox.messages().is_empty(), "no email attempted");
+    let held = w.lever.opportunity(&alan).await;
+    let tags = tags(&held);
+    assert!(
+        tags.contains(&"leverbridge: Invite Failed".to_owned()),
+        "{tags:?}"
+    );
+    assert!(
+        !tags.contains(&"leverbridge: Candidate Invited".to_owned()),
+        "{tags:?}"
+    );
+    let notes = held["notes"].to_string();
+    assert!(
+        notes.contains(
+            "The invitation email was not sent: Lever lists no email address for the candidate"
+        ),
+        "{notes}"
+    );
+    let events = w.app.get_html("/orgs/acme/events").await;
+    assert!(
+        events.contains("No invitation email: Lever lists no email address for Alan Turing"),
+        "{events}"
+    );
+    assert!(
+        events.contains(
+            "Lever lists no email address for the candidate, so no invitation email was sent."
+        ),
+        "{events}"
+    );
+    let detail = detail_page(&w.app).await;
+    assert!(
+        detail
+            .contains("Invitation email not sent: Lever lists no email address for the candidate"),
+        "{detail}"
+    );
+}
+
+async fn an_unknown_placeholder_is_refused_by_name_and_changes_nothing(backend: Backend) {
+    let w = world(backend, &[]).await;
+    let port = w.mailbox.port().to_string();
+    let bad_body = "Dear {candidate_firstname}, here it is: {assessment_link}";
+    let response = save_settings(
+        &w.app,
+        &[
+            ("default_user_id", w.lever.default_user.as_str()),
+            ("email_enabled", "on"),
+            ("smtp_host", "127.0.0.1"),
+            ("smtp_port", &port),
+            ("smtp_tls", "none"),
+            ("smtp_from", "jobs@acme.test"),
+            ("email_subject", "Your test at {company}"),
+            ("email_body", bad_body),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Nothing was saved"), "{page}");
+    assert!(
+        page.contains("Unknown placeholder {candidate_firstname}: use {candidate_name}, {assessment_link}, {time_limit}, {start_by} or {company}."),
+        "{page}"
+    );
+    assert!(
+        page.contains("No preview: Message: Unknown placeholder {candidate_firstname}"),
+        "{page}"
+    );
+
+    // The preview shows a good template for the sample candidate, and saves nothing.
+    let response = save_settings(
+        &w.app,
+        &[
+            ("default_user_id", w.lever.default_user.as_str()),
+            ("email_enabled", "on"),
+            ("smtp_host", "127.0.0.1"),
+            ("smtp_port", &port),
+            ("smtp_tls", "none"),
+            ("smtp_from", "jobs@acme.test"),
+            (
+                "email_body",
+                "Dear {candidate_name}, open {assessment_link} within {time_limit}.",
+            ),
+            ("preview", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Preview only: nothing was saved."), "{page}");
+    assert!(
+        page.contains(
+            "Dear Ada Lovelace, open https://leverbridge.example/a/sample-link within 2 hours."
+        ),
+        "{page}"
+    );
+
+    // What the mail server then receives is the template saved before: the default.
+    let ada = w.lever.candidate("Ada Lovelace", &[TAG]).await;
+    invite(&w, &ada, 2).await;
+    let mail = only(w.mailbox.messages());
+    assert_eq!(mail.subject(), "Your coding assessment from ACME Inc");
+    assert!(
+        mail.body().starts_with("Hello Ada Lovelace,"),
+        "{}",
+        mail.body()
+    );
+}
+
+async fn both_reminders_are_sent_once_and_not_again_after_a_restart(backend: Backend) {
+    let w = world(
+        backend,
+        &[
+            ("start_reminder_hours", "24"),
+            ("deadline_reminder_minutes", "30"),
+        ],
+    )
+    .await;
+    let ada = w.lever.candidate("Ada Lovelace", &[TAG]).await;
+    invite(&w, &ada, 2).await;
+    let grace = w.lever.candidate("Grace Hopper", &[TAG]).await;
+    let link = invite(&w, &grace, 2).await;
+    let path = link.strip_prefix(&w.app.address).unwrap().to_owned();
+    let started = w
+        .app
+        .client
+        .post(w.app.url(&format!("{path}/start")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 303);
+    assert_eq!(w.app.drain().await, 1, "the In Progress tag");
+
+    // Grace has 120 minutes: nothing is due at 80, her reminder at 95.
+    w.clock.advance(Duration::minutes(80));
+    assert_eq!(w.app.jobs.remind_due().await.unwrap(), 0);
+    w.clock.advance(Duration::minutes(15));
+    // Two workers sweeping at the same moment claim it once.
+    let (one, two) = tokio::join!(w.app.jobs.remind_due(), w.app.jobs.remind_due());
+    assert_eq!(one.unwrap() + two.unwrap(), 1, "claimed once");
+    assert_eq!(w.app.drain().await, 1);
+    let reminder = only(
+        w.mailbox
+            .messages_to("grace.hopper@example.com")
+            .into_iter()
+            .skip(1)
+            .collect(),
+    );
+    assert_eq!(
+        reminder.subject(),
+        "Reminder: Your coding assessment from ACME Inc"
+    );
+    assert!(
+        reminder
+            .body()
+            .contains("your time on the assessment runs out at"),
+        "{}",
+        reminder.body()
+    );
+    assert!(reminder.body().contains(&link));
+
+    // Ada's link expires 7 days after her invitation: reminded once she is within 24 hours of it.
+    w.clock.advance(Duration::days(5));
+    assert_eq!(w.app.jobs.remind_due().await.unwrap(), 0);
+    w.clock.advance(Duration::days(1));
+    assert_eq!(w.app.jobs.remind_due().await.unwrap(), 1);
+    assert_eq!(w.app.drain().await, 1);
+    let to_ada = w.mailbox.messages_to("ada.lovelace@example.com");
+    assert_eq!(to_ada.len(), 2, "the invitation and the reminder");
+    assert_eq!(
+        to_ada[1].subject(),
+        "Reminder: Your coding assessment from ACME Inc"
+    );
+    assert!(to_ada[1]
+        .body()
+        .starts_with("A reminder: your assessment has not been started yet."));
+    assert_eq!(w.app.jobs.remind_due().await.unwrap(), 0, "once");
+
+    // A restart (the application built again on the same database) sends neither again.
+    let again = Application::build(w.app.settings.clone()).await.unwrap();
+    assert_eq!(again.jobs().remind_due().await.unwrap(), 0);
+    assert_eq!(again.jobs().run_until_idle().await.unwrap(), 0);
+    assert_eq!(
+        w.mailbox.messages().len(),
+        4,
+        "two invitations, two reminders"
+    );
+
+    let events = w.app.get_html("/orgs/acme/events").await;
+    assert!(
+        events.contains("Reminder to start sent to ada.lovelace@example.com"),
+        "{events}"
+    );
+    assert!(
+        events.contains("Reminder before the deadline sent to grace.hopper@example.com"),
+        "{events}"
+    );
+}
+
+async fn a_mail_server_that_cannot_be_reached_is_retried_and_a_refused_address_is_not(
+    backend: Backend,
+) {
+    let w = world(backend, &[]).await;
+    // A port nobody listens on: bind one, then let it go.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let response = save_settings(
+        &w.app,
+        &[
+            ("default_user_id", w.lever.default_user.as_str()),
+            ("email_enabled", "on"),
+            ("smtp_host", "127.0.0.1"),
+            ("smtp_port", &closed),
+            ("smtp_tls", "none"),
+            ("smtp_from", "jobs@acme.test"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let ada = w.lever.candidate("Ada Lovelace", &[TAG]).await;
+    w.lever.move_to(&ada, TRIGGER).await;
+    // The stage change, then the email's three attempts (the tests' backoff is a millisecond).
+    let mut ran = 0;
+    for _ in 0..50 {
+        ran += w.app.drain().await;
+        if ran >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(ran, 4, "the stage change and three attempts");
+    let events = w.app.get_html("/orgs/acme/events").await;
+    assert!(events.contains("Invitation email to ada.lovelace@example.com failed after 3 attempts: the mail server 127.0.0.1:"), "{events}");
+    assert!(events.contains("could not be reached"), "{events}");
+    assert!(events.contains(">Retry</button>"), "{events}");
+
+    // A recipient the server refuses for good is recorded and not retried.
+    let port = w.mailbox.port().to_string();
+    let response = save_settings(
+        &w.app,
+        &[
+            ("default_user_id", w.lever.default_user.as_str()),
+            ("email_enabled", "on"),
+            ("smtp_host", "127.0.0.1"),
+            ("smtp_port", &port),
+            ("smtp_tls", "none"),
+            ("smtp_from", "jobs@acme.test"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    w.mailbox.refuse_recipient("grace.hopper@example.com");
+    let grace = w.lever.candidate("Grace Hopper", &[TAG]).await;
+    invite(&w, &grace, 2).await;
+    assert!(w.mailbox.messages().is_empty());
+    assert_eq!(w.app.drain().await, 0, "not retried");
+    let events = w.app.get_html("/orgs/acme/events").await;
+    assert!(
+        events.contains("refused the recipient for good"),
+        "{events}"
+    );
+    assert!(events.contains("550"), "{events}");
+}
