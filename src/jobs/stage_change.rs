@@ -436,10 +436,10 @@ async fn act(
         .unwrap_or_default();
     let email = invitation_email(ctx.run, &assessment)
         .await?
-        .map(|e| format!(" ({e})"))
+        .map(|e| format!("; {e}"))
         .unwrap_or_default();
     Ok(Acted::Fired(format!(
-        "configuration {} fired ({} at “{}”{question}){email}",
+        "configuration {} fired ({} at “{}”{question}{email})",
         configuration.name(&|_| Some(ctx.to_stage.to_owned())),
         pad_label(&configuration.pad_kind),
         ctx.to_stage,

@@ -18,6 +18,7 @@ both_backends!(
     an_unknown_placeholder_is_refused_by_name_and_changes_nothing,
     both_reminders_are_sent_once_and_not_again_after_a_restart,
     a_mail_server_that_cannot_be_reached_is_retried_and_a_refused_address_is_not,
+    a_candidate_moved_back_before_starting_is_emailed_again_once,
 );
 
 struct World {
@@ -122,7 +123,7 @@ async fn an_invitation_is_emailed_and_recorded(backend: Backend) {
     assert!(!tags(&held).contains(&"leverbridge: Invite Failed".to_owned()));
     let events = w.app.get_html("/orgs/acme/events").await;
     assert!(
-        events.contains("Invitation email to ada.lovelace@example.com queued."),
+        events.contains("; invitation email to ada.lovelace@example.com queued)"),
         "{events}"
     );
     assert!(
@@ -165,7 +166,7 @@ async fn a_candidate_without_an_email_address_gets_none_and_lever_says_so(backen
     );
     let events = w.app.get_html("/orgs/acme/events").await;
     assert!(
-        events.contains("No invitation email: Lever lists no email address for Alan Turing"),
+        events.contains("; no invitation email: Lever lists no email address for Alan Turing"),
         "{events}"
     );
     assert!(
@@ -409,4 +410,50 @@ async fn a_mail_server_that_cannot_be_reached_is_retried_and_a_refused_address_i
         "{events}"
     );
     assert!(events.contains("550"), "{events}");
+}
+
+async fn a_candidate_moved_back_before_starting_is_emailed_again_once(backend: Backend) {
+    let w = world(backend, &[]).await;
+    let ada = w.lever.candidate("Ada Lovelace", &[TAG]).await;
+    let link = invite(&w, &ada, 2).await;
+    assert_eq!(w.mailbox.messages_to("ada.lovelace@example.com").len(), 1);
+
+    // Out of the stage and back in, not started: the invitation goes again, with the same link.
+    w.lever.move_to(&ada, "On-site interview").await;
+    w.app.drain().await;
+    w.lever.move_to(&ada, TRIGGER).await;
+    w.app.drain().await;
+    let sent = w.mailbox.messages_to("ada.lovelace@example.com");
+    assert_eq!(sent.len(), 2, "{sent:#?}");
+    assert!(sent[1].body().contains(&link), "the same link");
+    assert_eq!(
+        w.lever.opportunity(&ada).await["links"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "no second assessment"
+    );
+
+    // The same delivery's job run again sends nothing more.
+    let requeued = w
+        .app
+        .db
+        .run(|conn| -> Result<_, leverbridge::db::DbError> {
+            use diesel::prelude::*;
+            use leverbridge::db::schema::jobs;
+            diesel::update(
+                jobs::table
+                    .filter(jobs::kind.eq("stage_change"))
+                    .filter(jobs::state.eq("done")),
+            )
+            .set(jobs::state.eq("queued"))
+            .execute(conn)
+            .map_err(leverbridge::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    assert!(requeued >= 3);
+    w.app.drain().await;
+    assert_eq!(w.mailbox.messages_to("ada.lovelace@example.com").len(), 2);
 }
