@@ -22,7 +22,7 @@ impl Backend {
             _ => {
                 skip_unless_ci(&format!(
                     "{test} on PostgreSQL: LEVERBRIDGE_TEST_POSTGRES is not set \
-                     (e.g. postgres://postgres@127.0.0.1:5432/test). .ci/run sets it."
+                     (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable). .ci/run sets it."
                 ));
                 None
             }
