@@ -242,6 +242,8 @@ pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
+        // Idle connections go before the server's 5 s keep-alive ends (see `LeverAccount`).
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .build()
         .unwrap()
 }

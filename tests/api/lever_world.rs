@@ -46,7 +46,13 @@ impl LeverAccount {
         })
         .await
         .expect("simulator starts");
-        let http = reqwest::Client::new();
+        // An idle pooled connection is dropped before the simulator's 5 s keep-alive ends: a
+        // request sent on one the server is closing fails with IncompleteMessage (seen once in
+        // CI after a test waited out a lease).
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build()
+            .expect("an HTTP client");
         let base = format!("{}/_sim/api", sim.base_url());
         let id = post(
             &http,
