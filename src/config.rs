@@ -8,6 +8,7 @@
 //! | `LEVERBRIDGE_SECRET_KEY` | base64 of 32 random bytes: signs sessions, encrypts secrets at rest; `serve` refuses to start without it | none |
 //! | `LEVERBRIDGE_LEVER_API_URL` | replaces Lever's API root (production and sandbox alike), e.g. the simulator's `http://127.0.0.1:4000/v1` | Lever's hosts, as the organization chose |
 //! | `LEVERBRIDGE_LEVER_AUTH_URL` | replaces Lever's OAuth host (production and sandbox alike) | Lever's hosts |
+//! | `LEVERBRIDGE_LEVER_CLIENT_ID`, `LEVERBRIDGE_LEVER_CLIENT_SECRET` | leverbridge's OAuth app in Lever (both or neither): shows *Add to Lever* on the Connection page | unset: API keys only |
 //! | `LEVERBRIDGE_WORKERS` | job workers running inside `serve` | `2` |
 //! | `RUST_LOG` | log filter (tracing-subscriber syntax) | `info` |
 //!
@@ -85,6 +86,8 @@ pub struct Settings {
     pub public_url: url::Url,
     pub secret_key: SecretKey,
     pub lever: LeverHosts,
+    /// leverbridge's OAuth app in Lever, when it is registered as one.
+    pub lever_app: Option<crate::lever::oauth::OAuthApp>,
     pub workers: usize,
     pub tuning: Tuning,
 }
@@ -246,6 +249,7 @@ impl Settings {
                 api_url: env("LEVERBRIDGE_LEVER_API_URL"),
                 auth_url: env("LEVERBRIDGE_LEVER_AUTH_URL"),
             },
+            lever_app: lever_app_from_env()?,
             workers,
             tuning: Tuning::default(),
         })
@@ -259,6 +263,26 @@ impl Settings {
     /// An absolute URL under the public base, e.g. `absolute_url("/a/TOKEN")`.
     pub fn absolute_url(&self, path: &str) -> String {
         format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
+    }
+}
+
+/// `LEVERBRIDGE_LEVER_CLIENT_ID` and `LEVERBRIDGE_LEVER_CLIENT_SECRET`: both, or neither.
+pub fn lever_app_from_env() -> anyhow::Result<Option<crate::lever::oauth::OAuthApp>> {
+    match (
+        env("LEVERBRIDGE_LEVER_CLIENT_ID"),
+        env("LEVERBRIDGE_LEVER_CLIENT_SECRET"),
+    ) {
+        (Some(client_id), Some(secret)) => Ok(Some(crate::lever::oauth::OAuthApp {
+            client_id: client_id.trim().to_owned(),
+            client_secret: secret.trim().to_owned().into(),
+        })),
+        (None, None) => Ok(None),
+        (Some(_), None) => bail!(
+            "LEVERBRIDGE_LEVER_CLIENT_ID is set but LEVERBRIDGE_LEVER_CLIENT_SECRET is not: set both (from Lever's partner app registration) or neither"
+        ),
+        (None, Some(_)) => bail!(
+            "LEVERBRIDGE_LEVER_CLIENT_SECRET is set but LEVERBRIDGE_LEVER_CLIENT_ID is not: set both (from Lever's partner app registration) or neither"
+        ),
     }
 }
 

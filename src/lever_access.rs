@@ -1,13 +1,17 @@
 //! How leverbridge reaches an organization's Lever: which host, which key, one shared HTTP
 //! client and one rate-limit bucket per organization, and the record of the calls made.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use secrecy::SecretString;
 
 use crate::config::{LeverHosts, Tuning};
 use crate::crypto::SecretKey;
 use crate::db::lever_calls::LeverCallRecord;
-use crate::db::{self, DbConn};
-use crate::lever::{ClientConfig, Credentials, LeverCall, LeverClient, RateLimiters};
+use crate::db::{self, Db, DbConn};
+use crate::lever::oauth::{OAuthApp, OAuthEndpoints};
+use crate::lever::{ClientConfig, Credentials, LeverCall, LeverClient, LeverError, RateLimiters};
 
 /// Lever's hosts per environment.
 pub const ENVIRONMENTS: &[(&str, &str, &str)] = &[
@@ -22,6 +26,29 @@ pub struct LeverAccess {
     hosts: LeverHosts,
     tuning: Tuning,
     key: SecretKey,
+    /// leverbridge's OAuth app, when it is registered as one ("Add to Lever").
+    app: Option<OAuthApp>,
+    /// For Lever's authorization server: follows no redirects.
+    oauth_http: reqwest::Client,
+    /// One lock per organization around renewing its OAuth token.
+    renewals: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+/// An environment's name as stored, or production for anything else.
+pub fn environment(name: &str) -> &'static str {
+    ENVIRONMENTS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map_or(ENVIRONMENTS[0].0, |(n, _, _)| n)
+}
+
+/// Why a client for a stored connection could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("the stored Lever API key cannot be read: {0}")]
+    Unsealed(anyhow::Error),
+    #[error(transparent)]
+    Lever(#[from] LeverError),
 }
 
 impl LeverAccess {
@@ -32,7 +59,73 @@ impl LeverAccess {
             hosts,
             tuning,
             key,
+            app: None,
+            oauth_http: reqwest::Client::builder()
+                .user_agent(concat!("leverbridge/", env!("CARGO_PKG_VERSION")))
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .timeout(std::time::Duration::from_secs(20))
+                .build()
+                .expect("the TLS backend and the default HTTP client settings are valid"),
+            renewals: Arc::default(),
         }
+    }
+
+    /// Offers "Add to Lever" as `app`.
+    pub fn with_app(mut self, app: Option<OAuthApp>) -> LeverAccess {
+        self.app = app;
+        self
+    }
+
+    pub fn app(&self) -> Option<&OAuthApp> {
+        self.app.as_ref()
+    }
+
+    pub fn oauth_http(&self) -> &reqwest::Client {
+        &self.oauth_http
+    }
+
+    /// Lever's authorization server for an environment, unless the environment overrides it.
+    pub fn oauth_endpoints(&self, environment: &str) -> OAuthEndpoints {
+        OAuthEndpoints::new(
+            environment,
+            self.hosts.auth_url.as_deref(),
+            &self.api_base(environment),
+        )
+    }
+
+    pub(crate) fn renewal_lock(&self, org_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.renewals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(org_id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    fn config(&self, environment: &str) -> ClientConfig {
+        ClientConfig {
+            api_base: self.api_base(environment),
+            timeout: self.tuning.lever_timeout,
+            max_retries: self.tuning.lever_max_retries,
+            backoff_base: self.tuning.lever_backoff_base,
+        }
+    }
+
+    /// A client with an OAuth access token that is not renewed (the connection being made).
+    pub fn bearer_client(
+        &self,
+        org_id: &str,
+        environment: &str,
+        token: SecretString,
+    ) -> LeverClient {
+        LeverClient::new(
+            self.http.clone(),
+            self.config(environment),
+            Credentials::Bearer(token),
+            org_id.to_owned(),
+            self.limiters.clone(),
+        )
     }
 
     /// The API root for an environment, unless the environment overrides Lever's hosts.
@@ -49,16 +142,10 @@ impl LeverAccess {
 
     /// A client for one organization with a plain API key (the connection test).
     pub fn client(&self, org_id: &str, environment: &str, api_key: &str) -> LeverClient {
-        let config = ClientConfig {
-            api_base: self.api_base(environment),
-            timeout: self.tuning.lever_timeout,
-            max_retries: self.tuning.lever_max_retries,
-            backoff_base: self.tuning.lever_backoff_base,
-        };
         let credentials = Credentials::ApiKey(SecretString::from(api_key.to_owned()));
         LeverClient::new(
             self.http.clone(),
-            config,
+            self.config(environment),
             credentials,
             org_id.to_owned(),
             self.limiters.clone(),
@@ -70,16 +157,34 @@ impl LeverAccess {
         self.key.seal(&api_key_context(org_id), api_key)
     }
 
-    /// A client from the stored connection.
-    pub fn client_for(
+    /// A client from the stored connection. An OAuth connection's access token is renewed
+    /// first when it is about to expire, and again whenever Lever answers 401 to it.
+    pub async fn client_for(
         &self,
+        database: &Db,
         connection: &db::lever::LeverConnection,
-    ) -> anyhow::Result<LeverClient> {
-        let api_key = self.key.open(
-            &api_key_context(&connection.org_id),
-            &connection.api_key_sealed,
-        )?;
-        Ok(self.client(&connection.org_id, &connection.environment, &api_key))
+    ) -> Result<LeverClient, ClientError> {
+        if !connection.is_oauth() {
+            let api_key = self
+                .key
+                .open(
+                    &api_key_context(&connection.org_id),
+                    &connection.api_key_sealed,
+                )
+                .map_err(ClientError::Unsealed)?;
+            return Ok(self.client(&connection.org_id, &connection.environment, &api_key));
+        }
+        let token = crate::lever_oauth::current_access_token(database, self, connection).await?;
+        Ok(LeverClient::new(
+            self.http.clone(),
+            self.config(&connection.environment),
+            Credentials::OAuth {
+                token,
+                renew: crate::lever_oauth::renewal(database, self, &connection.org_id),
+            },
+            connection.org_id.clone(),
+            self.limiters.clone(),
+        ))
     }
 
     pub fn secret_key(&self) -> &SecretKey {
@@ -115,6 +220,21 @@ pub fn record_calls(
         })
         .collect();
     db::lever_calls::insert_all(conn, &records)
+}
+
+/// A Lever user as the connection caches it (named by email when Lever has no name).
+pub fn cached_user(u: &crate::lever::User) -> db::lever::CachedUser {
+    db::lever::CachedUser {
+        id: u.id.clone(),
+        name: if u.name.is_empty() {
+            u.email.clone()
+        } else {
+            u.name.clone()
+        },
+        email: u.email.clone(),
+        access_role: u.access_role.clone(),
+        active: u.is_active(),
+    }
 }
 
 /// What connecting a key found.
@@ -193,7 +313,7 @@ pub async fn connect_key_with(
     connected_by: &str,
     replacement: Replacement,
 ) -> Result<Connected, ConnectError> {
-    use crate::db::lever::{CachedUser, NewConnection};
+    use crate::db::lever::{CachedUser, NewAuth, NewConnection};
     use crate::lever::LeverError;
 
     let client = lever.client(org_id, environment, key);
@@ -208,21 +328,7 @@ pub async fn connect_key_with(
         Err(LeverError::Unauthorized { message }) => return Err(ConnectError::Rejected(message)),
         Err(e) => return Err(ConnectError::Lever(e)),
     };
-    let users: Vec<CachedUser> = report
-        .users
-        .iter()
-        .map(|u| CachedUser {
-            id: u.id.clone(),
-            name: if u.name.is_empty() {
-                u.email.clone()
-            } else {
-                u.name.clone()
-            },
-            email: u.email.clone(),
-            access_role: u.access_role.clone(),
-            active: u.is_active(),
-        })
-        .collect();
+    let users: Vec<CachedUser> = report.users.iter().map(cached_user).collect();
     let stages: Vec<(String, String)> = report
         .stages
         .iter()
@@ -249,8 +355,7 @@ pub async fn connect_key_with(
                     NewConnection {
                         org_id: &org,
                         environment,
-                        api_key_sealed: sealed,
-                        api_key_last4: last4,
+                        auth: NewAuth::ApiKey { sealed, last4 },
                         missing: report.missing,
                         connected_by: &by,
                     },

@@ -11,6 +11,7 @@ pub mod intake;
 pub mod jobs;
 pub mod lever;
 pub mod lever_access;
+pub mod lever_oauth;
 pub mod lever_sim;
 pub mod mailbox;
 pub mod smtp;

@@ -59,7 +59,8 @@ impl Application {
             settings.lever.clone(),
             settings.tuning.clone(),
             settings.secret_key.clone(),
-        );
+        )
+        .with_app(settings.lever_app.clone());
         let jobs = Jobs::new(db.clone(), settings.clone(), lever.clone());
         let intake = Intake::start(db.clone(), jobs.clone(), settings.tuning.intake_wait);
         db.spawn_sqlite_checkpoints();

@@ -27,6 +27,7 @@ pub fn bench_settings(url: DatabaseUrl) -> Settings {
         public_url: url::Url::parse("http://127.0.0.1:0").expect("a URL"),
         secret_key: SecretKey::generate(),
         lever: LeverHosts::default(),
+        lever_app: None,
         workers: 1,
         tuning: Tuning::default(),
     }

@@ -32,6 +32,14 @@ pub const DEMO_TAG: &str = "leverbridge-demo";
 /// The demo configuration's trigger stage.
 pub const DEMO_STAGE: &str = "Phone interview";
 
+/// leverbridge's OAuth app as the demo registers it with the simulator's Lever.
+fn demo_oauth_app() -> crate::lever::oauth::OAuthApp {
+    crate::lever::oauth::OAuthApp {
+        client_id: "leverbridge-demo".to_owned(),
+        client_secret: "leverbridge-demo-client-secret".to_owned().into(),
+    }
+}
+
 pub async fn run() -> anyhow::Result<()> {
     let bind = config::bind_from_env()?;
     let database_url = match std::env::var("LEVERBRIDGE_DATABASE_URL") {
@@ -67,8 +75,9 @@ pub async fn run() -> anyhow::Result<()> {
         secret_key,
         lever: LeverHosts {
             api_url: Some(format!("{}/v1", sim.base_url())),
-            auth_url: None,
+            auth_url: Some(sim.base_url()),
         },
+        lever_app: Some(demo_oauth_app()),
         workers: 2,
         tuning: Default::default(),
     };

@@ -22,9 +22,25 @@ pub struct LeverConnection {
     pub connected_by: String,
     pub checked_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    /// `api_key` or `oauth` ("Add to Lever").
+    pub auth_kind: String,
+    pub access_token_sealed: Option<String>,
+    pub refresh_token_sealed: Option<String>,
+    pub token_expires_at: Option<NaiveDateTime>,
+    pub token_refreshed_at: Option<NaiveDateTime>,
+    /// The Lever account an OAuth token is for (from its claims); unknown for an API key.
+    pub lever_account_id: Option<String>,
+    /// Who authorized an OAuth connection in Lever.
+    pub lever_user_id: Option<String>,
+    /// Space-separated, as Lever granted them.
+    pub granted_scopes: String,
 }
 
 impl LeverConnection {
+    pub fn is_oauth(&self) -> bool {
+        self.auth_kind == "oauth"
+    }
+
     pub fn missing(&self) -> Vec<String> {
         self.missing_permissions
             .split('\n')
@@ -38,14 +54,29 @@ impl LeverConnection {
     }
 }
 
-/// What a successful key test saves.
+/// What a successful key test, or a completed authorization, saves.
 pub struct NewConnection<'a> {
     pub org_id: &'a str,
     pub environment: &'a str,
-    pub api_key_sealed: String,
-    pub api_key_last4: String,
+    pub auth: NewAuth,
     pub missing: Vec<String>,
     pub connected_by: &'a str,
+}
+
+/// How the new connection authenticates, sealed.
+pub enum NewAuth {
+    ApiKey {
+        sealed: String,
+        last4: String,
+    },
+    OAuth {
+        access_sealed: String,
+        refresh_sealed: Option<String>,
+        expires_at: Option<NaiveDateTime>,
+        account_id: String,
+        user_id: Option<String>,
+        scopes: String,
+    },
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -100,12 +131,30 @@ pub fn save_connection(conn: &mut DbConn, new: NewConnection) -> QueryResult<()>
                 .map(|n| n > 0)
                 .unwrap_or(false)
         });
+    // An OAuth grant offers the user who authorized as the default Lever user.
+    let offered = match &new.auth {
+        NewAuth::OAuth {
+            user_id: Some(id), ..
+        } if keep_default.is_none() => lever_users::table
+            .filter(lever_users::org_id.eq(new.org_id))
+            .filter(lever_users::id.eq(id))
+            .filter(lever_users::active.eq(true))
+            .select((lever_users::id, lever_users::name))
+            .first::<(String, String)>(conn)
+            .optional()?,
+        _ => None,
+    };
+    let keep_default = keep_default.or(offered);
+    let (api_key_sealed, api_key_last4) = match &new.auth {
+        NewAuth::ApiKey { sealed, last4 } => (sealed.clone(), last4.clone()),
+        NewAuth::OAuth { .. } => (String::new(), String::new()),
+    };
     diesel::insert_into(lever_connections::table)
         .values((
             lever_connections::org_id.eq(new.org_id),
             lever_connections::environment.eq(new.environment),
-            lever_connections::api_key_sealed.eq(&new.api_key_sealed),
-            lever_connections::api_key_last4.eq(&new.api_key_last4),
+            lever_connections::api_key_sealed.eq(&api_key_sealed),
+            lever_connections::api_key_last4.eq(&api_key_last4),
             lever_connections::status.eq(status),
             lever_connections::status_message.eq(None::<String>),
             lever_connections::missing_permissions.eq(new.missing.join("\n")),
@@ -116,6 +165,28 @@ pub fn save_connection(conn: &mut DbConn, new: NewConnection) -> QueryResult<()>
             lever_connections::created_at.eq(now),
         ))
         .execute(conn)?;
+    if let NewAuth::OAuth {
+        access_sealed,
+        refresh_sealed,
+        expires_at,
+        account_id,
+        user_id,
+        scopes,
+    } = new.auth
+    {
+        diesel::update(lever_connections::table.find(new.org_id))
+            .set((
+                lever_connections::auth_kind.eq("oauth"),
+                lever_connections::access_token_sealed.eq(Some(access_sealed)),
+                lever_connections::refresh_token_sealed.eq(refresh_sealed),
+                lever_connections::token_expires_at.eq(expires_at),
+                lever_connections::token_refreshed_at.eq(Some(now)),
+                lever_connections::lever_account_id.eq(Some(account_id)),
+                lever_connections::lever_user_id.eq(user_id),
+                lever_connections::granted_scopes.eq(scopes),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
@@ -133,18 +204,18 @@ pub fn set_default_user(
         .execute(conn)
 }
 
-/// Lever answered 401 to the key sealed as `key_sealed`: it no longer works. Work waits until an
-/// admin fixes it. (A late answer for a key already replaced marks nothing.)
+/// Lever answered 401 to `connection`'s credentials: they no longer work. Work waits until an
+/// admin fixes it. (A late answer for a connection already replaced marks nothing.)
 pub fn mark_broken(
     conn: &mut DbConn,
-    org_id: &str,
-    key_sealed: &str,
+    connection: &LeverConnection,
     reason: &str,
 ) -> QueryResult<()> {
     diesel::update(
         lever_connections::table
-            .filter(lever_connections::org_id.eq(org_id))
-            .filter(lever_connections::api_key_sealed.eq(key_sealed)),
+            .filter(lever_connections::org_id.eq(&connection.org_id))
+            .filter(lever_connections::created_at.eq(connection.created_at))
+            .filter(lever_connections::api_key_sealed.eq(&connection.api_key_sealed)),
     )
     .set((
         lever_connections::status.eq("broken"),

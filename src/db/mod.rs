@@ -11,6 +11,7 @@ pub mod connection;
 pub mod emails;
 pub mod lever;
 pub mod lever_calls;
+pub mod lever_oauth;
 pub mod orgs;
 pub mod question_choices;
 pub mod questions;

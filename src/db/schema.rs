@@ -62,6 +62,27 @@ diesel::table! {
         connected_by -> Text,
         checked_at -> Timestamp,
         created_at -> Timestamp,
+        auth_kind -> Text,
+        access_token_sealed -> Nullable<Text>,
+        refresh_token_sealed -> Nullable<Text>,
+        token_expires_at -> Nullable<Timestamp>,
+        token_refreshed_at -> Nullable<Timestamp>,
+        lever_account_id -> Nullable<Text>,
+        lever_user_id -> Nullable<Text>,
+        granted_scopes -> Text,
+    }
+}
+
+diesel::table! {
+    /// Authorizations in flight: `state_hash` is the SHA-256 (hex) of the `state` sent to Lever.
+    lever_oauth_states (state_hash) {
+        state_hash -> Text,
+        org_id -> Text,
+        session_id -> Text,
+        started_by -> Text,
+        environment -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -112,6 +133,17 @@ diesel::table! {
         token_sealed -> Text,
         token_last4 -> Text,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Webhooks leverbridge created in Lever through the Webhooks API (OAuth connections).
+    managed_webhooks (org_id, event) {
+        org_id -> Text,
+        event -> Text,
+        lever_webhook_id -> Text,
+        url -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -341,6 +373,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     assessment_emails,
     lever_connections,
+    lever_oauth_states,
+    managed_webhooks,
     lever_users,
     lever_stages,
     org_settings,

@@ -31,7 +31,8 @@ impl SessionLimits {
     }
 }
 
-fn key_of(token: &str) -> String {
+/// The id of the session a cookie token names (its SHA-256, hex).
+pub fn key_of(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 

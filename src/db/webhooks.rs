@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    seen_tokens, webhook_endpoints, webhook_event_stats, webhook_events, webhook_tokens,
+    managed_webhooks, seen_tokens, webhook_endpoints, webhook_event_stats, webhook_events,
+    webhook_tokens,
 };
 use super::DbConn;
 
@@ -118,6 +119,61 @@ pub fn set_token(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// A webhook leverbridge created in Lever (OAuth).
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = managed_webhooks)]
+pub struct ManagedWebhook {
+    pub event: String,
+    pub lever_webhook_id: String,
+    pub url: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn managed(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<ManagedWebhook>> {
+    managed_webhooks::table
+        .filter(managed_webhooks::org_id.eq(org_id))
+        .select(ManagedWebhook::as_select())
+        .load(conn)
+}
+
+/// Records that leverbridge created `event`'s webhook in Lever as `lever_webhook_id`.
+pub fn set_managed(
+    conn: &mut DbConn,
+    org_id: &str,
+    event: &str,
+    lever_webhook_id: &str,
+    url: &str,
+) -> QueryResult<()> {
+    diesel::delete(managed_webhooks::table.find((org_id, event))).execute(conn)?;
+    diesel::insert_into(managed_webhooks::table)
+        .values((
+            managed_webhooks::org_id.eq(org_id),
+            managed_webhooks::event.eq(event),
+            managed_webhooks::lever_webhook_id.eq(lever_webhook_id),
+            managed_webhooks::url.eq(url),
+            managed_webhooks::created_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets the webhooks leverbridge created, and their signature tokens (after deleting them
+/// in Lever).
+pub fn forget_managed(conn: &mut DbConn, org_id: &str) -> QueryResult<usize> {
+    let events: Vec<String> = managed_webhooks::table
+        .filter(managed_webhooks::org_id.eq(org_id))
+        .select(managed_webhooks::event)
+        .load(conn)?;
+    diesel::delete(
+        webhook_tokens::table
+            .filter(webhook_tokens::org_id.eq(org_id))
+            .filter(webhook_tokens::event.eq_any(&events)),
+    )
+    .execute(conn)?;
+    diesel::delete(managed_webhooks::table.filter(managed_webhooks::org_id.eq(org_id)))
+        .execute(conn)
 }
 
 pub fn clear_token(conn: &mut DbConn, org_id: &str, event: &str) -> QueryResult<usize> {

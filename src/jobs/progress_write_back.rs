@@ -45,7 +45,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         return Ok(());
     };
     let (connection, perform_as) = writable_connection(connection)?;
-    let client = run.client(&connection)?;
+    let client = run.client(&connection).await?;
     let record = Arc::new(record);
     match write(run, &client, &record, &slug, &perform_as).await {
         Ok(()) => Ok(()),

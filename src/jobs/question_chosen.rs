@@ -40,7 +40,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         return Ok(());
     };
     let (connection, perform_as) = writable_connection(connection)?;
-    let client = run.client(&connection)?;
+    let client = run.client(&connection).await?;
     let opportunity = match client.get_opportunity(&assessment.opportunity_id).await {
         Ok(opportunity) => opportunity,
         Err(LeverError::NotFound { .. }) => return Ok(()),

@@ -177,7 +177,7 @@ async fn decide_and_act(
         return Ok((Settle("ignored", outcome), None));
     }
     let (connection, perform_as) = writable_connection(known.connection.clone())?;
-    let client = run.client(&connection)?;
+    let client = run.client(&connection).await?;
     let opportunity = match client.get_opportunity(&payload.opportunity_id).await {
         Ok(opportunity) => opportunity,
         Err(LeverError::NotFound { .. }) => {
@@ -279,7 +279,7 @@ async fn decide_and_act(
 /// Reads Lever's stages again into the cache (a stage id arrived that the cache lacks).
 async fn refresh_stages(run: &Run<'_>, known: &mut Known, org_id: &str) -> Result<(), JobFailure> {
     let (connection, _) = writable_connection(known.connection.clone())?;
-    let client = run.client(&connection)?;
+    let client = run.client(&connection).await?;
     let stages = match client.list_stages().await {
         Ok(stages) => stages,
         Err(e) => return Err(lever_failure(run, &connection, e).await),
@@ -709,11 +709,11 @@ pub(super) async fn lever_failure(
     match error {
         LeverError::Unauthorized { message } => {
             let reason = format!("Lever answered 401 Unauthorized: {message}");
-            let (org, sealed, stored) = (connection.org_id.clone(), connection.api_key_sealed.clone(), reason.clone());
+            let (broken, stored) = (connection.clone(), reason.clone());
             if let Err(e) = run
                 .jobs
                 .db
-                .run(move |conn| db::lever::mark_broken(conn, &org, &sealed, &stored).map_err(DbError::from))
+                .run(move |conn| db::lever::mark_broken(conn, &broken, &stored).map_err(DbError::from))
                 .await
             {
                 tracing::error!(error = %e, "failed to mark the Lever connection broken");
@@ -734,6 +734,8 @@ pub(super) async fn lever_failure(
         LeverError::BadRequest { message } => JobFailure::Park(format!(
             "Lever refused the request ({message}); if the default Lever user was deactivated, choose another on the Settings page."
         )),
+        // The renewal marked the connection already ("needs re-authorization").
+        lost @ LeverError::AuthorizationLost { .. } => JobFailure::Park(lost.to_string()),
         other => JobFailure::Retry(other.to_string()),
     }
 }

@@ -99,7 +99,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     }
 
     let (connection, perform_as) = writable_connection(connection)?;
-    let client = run.client(&connection)?;
+    let client = run.client(&connection).await?;
     let gone = match client.get_opportunity(&opportunity_id).await {
         Ok(opportunity) => {
             if left == LeftPipeline::Archived && !opportunity.archived {

@@ -53,15 +53,23 @@ pub struct Run<'a> {
 
 impl Run<'_> {
     /// A client for the stored connection whose calls will be recorded with this job's event.
-    pub fn client(
+    /// An OAuth connection's token is renewed first when it is about to expire.
+    pub async fn client(
         &self,
         connection: &db::lever::LeverConnection,
     ) -> Result<LeverClient, JobFailure> {
-        let client = self
-            .jobs
-            .lever
-            .client_for(connection)
-            .map_err(|e| JobFailure::Park(e.to_string()))?;
+        let client = match self.jobs.lever.client_for(&self.jobs.db, connection).await {
+            Ok(client) => client,
+            Err(
+                e @ crate::lever_access::ClientError::Lever(
+                    crate::lever::LeverError::AuthorizationLost { .. },
+                ),
+            ) => return Err(JobFailure::Park(e.to_string())),
+            Err(crate::lever_access::ClientError::Lever(e)) => {
+                return Err(JobFailure::Retry(e.to_string()))
+            }
+            Err(e) => return Err(JobFailure::Park(e.to_string())),
+        };
         self.clients
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -313,6 +321,7 @@ mod tests {
             public_url: url::Url::parse("http://127.0.0.1:0").unwrap(),
             secret_key: SecretKey::generate(),
             lever: LeverHosts::default(),
+            lever_app: None,
             workers: 1,
             tuning,
         };

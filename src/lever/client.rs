@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use rand::Rng;
 use reqwest::header::RETRY_AFTER;
 use reqwest::StatusCode;
@@ -23,13 +24,25 @@ pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 pub enum Credentials {
     /// An API key, sent as HTTP Basic user name with an empty password.
     ApiKey(SecretString),
-    /// An OAuth access token.
+    /// An OAuth access token, used as it is.
     Bearer(SecretString),
+    /// An OAuth access token that is renewed when Lever answers 401 to it (once per request).
+    OAuth {
+        token: SecretString,
+        renew: Arc<dyn RenewToken>,
+    },
+}
+
+/// Renews an OAuth connection's access token. Whoever implements it makes sure concurrent
+/// renewals of one connection come to one refresh.
+pub trait RenewToken: Send + Sync {
+    /// A working access token in place of `stale`, which Lever refused.
+    fn renew<'a>(&'a self, stale: &'a str) -> BoxFuture<'a, Result<SecretString, LeverError>>;
 }
 
 impl Credentials {
     pub fn is_bearer(&self) -> bool {
-        matches!(self, Credentials::Bearer(_))
+        !matches!(self, Credentials::ApiKey(_))
     }
 }
 
@@ -37,8 +50,44 @@ impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Credentials::ApiKey(_) => "ApiKey([REDACTED])",
-            Credentials::Bearer(_) => "Bearer([REDACTED])",
+            Credentials::Bearer(_) | Credentials::OAuth { .. } => "Bearer([REDACTED])",
         })
+    }
+}
+
+/// The credentials as the client holds them: an OAuth token changes when it is renewed.
+enum Held {
+    ApiKey(SecretString),
+    Bearer {
+        token: Mutex<SecretString>,
+        renew: Option<Arc<dyn RenewToken>>,
+    },
+}
+
+impl From<Credentials> for Held {
+    fn from(credentials: Credentials) -> Held {
+        match credentials {
+            Credentials::ApiKey(key) => Held::ApiKey(key),
+            Credentials::Bearer(token) => Held::Bearer {
+                token: Mutex::new(token),
+                renew: None,
+            },
+            Credentials::OAuth { token, renew } => Held::Bearer {
+                token: Mutex::new(token),
+                renew: Some(renew),
+            },
+        }
+    }
+}
+
+impl Held {
+    fn bearer_token(&self) -> Option<SecretString> {
+        match self {
+            Held::ApiKey(_) => None,
+            Held::Bearer { token, .. } => {
+                Some(token.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            }
+        }
     }
 }
 
@@ -109,7 +158,7 @@ pub struct LeverClient {
 struct Inner {
     http: reqwest::Client,
     config: ClientConfig,
-    credentials: Credentials,
+    credentials: Held,
     bucket: Arc<TokenBucket>,
     calls: Mutex<Vec<LeverCall>>,
 }
@@ -118,7 +167,7 @@ impl std::fmt::Debug for LeverClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LeverClient")
             .field("api_base", &self.inner.config.api_base)
-            .field("credentials", &self.inner.credentials)
+            .field("oauth", &self.is_oauth())
             .finish_non_exhaustive()
     }
 }
@@ -136,7 +185,7 @@ impl LeverClient {
                 http,
                 bucket: limiters.bucket(&limiter_key),
                 config,
-                credentials,
+                credentials: credentials.into(),
                 calls: Mutex::new(Vec::new()),
             }),
         }
@@ -144,7 +193,30 @@ impl LeverClient {
 
     /// True for an OAuth connection, whose scopes (not API-key permissions) decide access.
     pub fn is_oauth(&self) -> bool {
-        self.inner.credentials.is_bearer()
+        matches!(self.inner.credentials, Held::Bearer { .. })
+    }
+
+    /// After Lever answered 401 to an OAuth token: a renewed token to try again with, unless
+    /// this request has renewed once already or the token cannot be renewed.
+    async fn renewed_token(&self, renewed: &mut bool) -> Option<Result<(), LeverError>> {
+        let Held::Bearer {
+            token,
+            renew: Some(renew),
+        } = &self.inner.credentials
+        else {
+            return None;
+        };
+        if std::mem::replace(renewed, true) {
+            return None;
+        }
+        let stale = self.inner.credentials.bearer_token()?;
+        Some(match renew.renew(stale.expose_secret()).await {
+            Ok(fresh) => {
+                *token.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        })
     }
 
     /// Drains the calls recorded since the last time.
@@ -174,6 +246,7 @@ impl LeverClient {
             }
         }
         let mut attempt: u32 = 0;
+        let mut renewed = false;
         loop {
             attempt += 1;
             self.inner.bucket.acquire().await;
@@ -194,6 +267,13 @@ impl LeverClient {
                     );
                     if status.is_success() {
                         return parse_body(&body);
+                    }
+                    if status == StatusCode::UNAUTHORIZED {
+                        match self.renewed_token(&mut renewed).await {
+                            Some(Ok(())) => continue,
+                            Some(Err(e)) => return Err(e),
+                            None => {}
+                        }
                     }
                     // A 5xx may come after Lever did the work: creations are not re-sent.
                     let retryable = status == StatusCode::TOO_MANY_REQUESTS
@@ -247,8 +327,11 @@ impl LeverClient {
             .timeout(self.inner.config.timeout)
             .header(reqwest::header::ACCEPT, "application/json");
         let builder = match &self.inner.credentials {
-            Credentials::ApiKey(key) => builder.basic_auth(key.expose_secret(), Some("")),
-            Credentials::Bearer(token) => builder.bearer_auth(token.expose_secret()),
+            Held::ApiKey(key) => builder.basic_auth(key.expose_secret(), Some("")),
+            Held::Bearer { token, .. } => {
+                let token = token.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                builder.bearer_auth(token.expose_secret())
+            }
         };
         let builder = match &request.body {
             RequestBody::Empty => builder,

@@ -14,6 +14,10 @@ pub enum LeverError {
         "Lever rejected the credentials (401): {message}. Reconnect Lever or enter a new API key."
     )]
     Unauthorized { message: String },
+    /// An OAuth connection's grant is gone (revoked in Lever, or its refresh token unused for 90
+    /// days): only a new authorization helps.
+    #[error("Lever no longer accepts leverbridge's authorization ({message}). An admin must reconnect with Add to Lever on the Connection page.")]
+    AuthorizationLost { message: String },
     #[error("{}", forbidden_text(.message, .permission.as_deref()))]
     Forbidden {
         message: String,

@@ -1,6 +1,7 @@
 //! Everything about Lever and nothing else: the API client (authentication, rate limiting,
 //! retries, a record of every call), lenient wire types, the permission probe behind the
-//! connection test, and webhook payloads with their signature check.
+//! connection test, OAuth (authorize, tokens, claims), and webhook payloads with their
+//! signature check.
 //!
 //! Nothing here touches the database or the web layer; the job worker and the webhook handler
 //! call in.
@@ -9,6 +10,7 @@ mod client;
 mod endpoints;
 mod error;
 mod lenient;
+pub mod oauth;
 mod permissions;
 mod rate_limit;
 mod request;
@@ -18,7 +20,9 @@ mod webhook;
 #[cfg(test)]
 mod tests;
 
-pub use client::{http_client, ClientConfig, Credentials, LeverCall, LeverClient, MAX_RETRY_WAIT};
+pub use client::{
+    http_client, ClientConfig, Credentials, LeverCall, LeverClient, RenewToken, MAX_RETRY_WAIT,
+};
 pub use endpoints::MAX_FILE_BYTES;
 pub use error::LeverError;
 pub use permissions::{

@@ -544,3 +544,125 @@ async fn oauth_probe_skips_write_endpoints() {
     // templates.
     assert_eq!(calls.len(), 9);
 }
+
+/// Renews to `fresh`, counting the renewals; or refuses like a revoked grant.
+struct CountingRenewal {
+    fresh: Option<&'static str>,
+    renewals: std::sync::atomic::AtomicUsize,
+    stale_seen: std::sync::Mutex<Vec<String>>,
+}
+
+impl RenewToken for CountingRenewal {
+    fn renew<'a>(
+        &'a self,
+        stale: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<secrecy::SecretString, LeverError>> {
+        Box::pin(async move {
+            self.renewals
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.stale_seen.lock().unwrap().push(stale.to_owned());
+            self.fresh
+                .map(|t| t.to_owned().into())
+                .ok_or(LeverError::AuthorizationLost {
+                    message: "invalid_grant".into(),
+                })
+        })
+    }
+}
+
+fn renewing_client(server: &MockServer, renewal: std::sync::Arc<CountingRenewal>) -> LeverClient {
+    LeverClient::new(
+        http_client(),
+        config(server, 0),
+        Credentials::OAuth {
+            token: "old-token".to_owned().into(),
+            renew: renewal,
+        },
+        "org-oauth".to_owned(),
+        RateLimiters::new(1_000.0, 1_000),
+    )
+}
+
+fn renewal(fresh: Option<&'static str>) -> std::sync::Arc<CountingRenewal> {
+    std::sync::Arc::new(CountingRenewal {
+        fresh,
+        renewals: 0.into(),
+        stale_seen: Default::default(),
+    })
+}
+
+#[tokio::test]
+async fn a_401_renews_the_oauth_token_once_and_the_call_goes_through() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/stages"))
+        .and(header("authorization", "Bearer old-token"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"code": "UnauthorizedError", "message": "jwt expired"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/stages"))
+        .and(header("authorization", "Bearer new-token"))
+        .respond_with(ok(json!({"data": [{"id": "s1", "text": "Screen"}]})))
+        .mount(&server)
+        .await;
+    let renewal = renewal(Some("new-token"));
+    let client = renewing_client(&server, renewal.clone());
+    assert_eq!(client.list_stages().await.unwrap()[0].id, "s1");
+    // The renewed token is kept for the next calls.
+    client.list_stages().await.unwrap();
+    assert_eq!(
+        renewal.renewals.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    assert_eq!(
+        *renewal.stale_seen.lock().unwrap(),
+        vec!["old-token".to_owned()]
+    );
+    let statuses: Vec<_> = client.take_calls().iter().map(|c| c.status).collect();
+    assert_eq!(statuses, vec![Some(401), Some(200), Some(200)]);
+}
+
+#[tokio::test]
+async fn a_second_401_after_renewing_is_not_renewed_again() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/stages"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "no"})))
+        .mount(&server)
+        .await;
+    let renewal = renewal(Some("new-token"));
+    let error = renewing_client(&server, renewal.clone())
+        .list_stages()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, LeverError::Unauthorized { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        renewal.renewals.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_grant_lever_no_longer_honours_ends_the_call_with_authorization_lost() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/stages"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "revoked"})))
+        .mount(&server)
+        .await;
+    let error = renewing_client(&server, renewal(None))
+        .list_stages()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, LeverError::AuthorizationLost { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("reconnect with Add to Lever"),
+        "{error}"
+    );
+}

@@ -109,12 +109,17 @@ async fn org_page(req: &HttpRequest) -> Result<OrgPage, WebError> {
             let role = db::orgs::role_of(conn, &user_id, &org.id)?;
             let problem = db::lever::connection(conn, &org.id)?
                 .filter(|c| c.is_broken())
-                .map(|c| {
-                    format!(
+                .map(|c| match c.status_message {
+                    Some(message) if c.is_oauth() => format!(
+                        "Lever needs to be re-authorized: {}. Work is waiting until an admin reconnects with Add to Lever.",
+                        message
+                            .strip_prefix(db::lever_oauth::NEEDS_REAUTHORIZATION)
+                            .map_or(message.as_str(), |m| m.trim_start_matches(": "))
+                    ),
+                    message => format!(
                         "The Lever connection is broken: {}. Work is waiting until it is fixed.",
-                        c.status_message
-                            .unwrap_or_else(|| "Lever rejected the API key".into())
-                    )
+                        message.unwrap_or_else(|| "Lever rejected the API key".into())
+                    ),
                 });
             Ok(Some((org, role, problem)))
         })

@@ -563,7 +563,16 @@ pub async fn refresh_stages(
         );
         return Ok(see_other(&org.url("/configurations")));
     };
-    let client = org.state.lever.client_for(&connection)?;
+    let client = match org.state.lever.client_for(&org.state.db, &connection).await {
+        Ok(client) => client,
+        Err(e) => {
+            org.flash(
+                "error",
+                format!("Could not read the stages from Lever: {e}"),
+            );
+            return Ok(see_other(&org.url("/configurations")));
+        }
+    };
     let result = client.list_stages().await;
     let calls = client.take_calls();
     let org_id = org.org.id.clone();
@@ -595,14 +604,14 @@ pub async fn refresh_stages(
         }
         Err(e) => {
             let unauthorized = matches!(e, crate::lever::LeverError::Unauthorized { .. });
-            let sealed = connection.api_key_sealed.clone();
+            let broken = connection.clone();
             let reason = format!("Lever answered 401 Unauthorized: {e}");
             org.state
                 .db
                 .run(move |conn| -> Result<(), WebError> {
                     record_calls(conn, &org_id, None, calls)?;
                     if unauthorized {
-                        db::lever::mark_broken(conn, &org_id, &sealed, &reason)?;
+                        db::lever::mark_broken(conn, &broken, &reason)?;
                     }
                     Ok(())
                 })

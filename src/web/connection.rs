@@ -1,5 +1,5 @@
-//! Connection: test and save a Lever API key, disconnect. (The default Lever user, an account's
-//! user, is shown here and chosen on Settings.)
+//! Connection: test and save a Lever API key, or *Add to Lever* (OAuth, `lever_oauth.rs`);
+//! disconnect. (The default Lever user, an account's user, is shown here and chosen on Settings.)
 
 use actix_web::HttpResponse;
 use askama::Template;
@@ -13,9 +13,11 @@ use crate::db;
 use crate::db::lever::LeverConnection;
 use crate::lever::UNTESTED_PERMISSIONS;
 use crate::lever_access::{connect_key_with, ConnectError, Connected, Replacement, ENVIRONMENTS};
+use crate::lever_oauth::{scopes_needed, CALLBACK_PATH};
 
 /// What disconnecting does, as the confirmation names it.
 const DISCONNECT_CONSEQUENCE: &str = "leverbridge stops writing to Lever and queued work is parked until you connect again; the API key is deleted.";
+const DISCONNECT_OAUTH_CONSEQUENCE: &str = "leverbridge stops writing to Lever and queued work is parked until you connect again; its webhooks are deleted in Lever, its access is revoked and its tokens are deleted.";
 
 #[derive(Template)]
 #[template(path = "connection.html")]
@@ -34,6 +36,14 @@ struct ConnectionPage {
     disconnect_consequence: &'static str,
     /// Set when a disconnect was sent without its confirmation.
     disconnect_unconfirmed: bool,
+    /// Shown when leverbridge is registered as a Lever app.
+    add_to_lever: Option<AddToLever>,
+}
+
+/// The *Add to Lever* card: the scopes asked for (and why) and the redirect URI registered.
+struct AddToLever {
+    scopes: Vec<(&'static str, &'static str)>,
+    redirect_uri: String,
 }
 
 /// A new key was tested and not saved: the working key stays until the admin confirms.
@@ -44,6 +54,7 @@ struct ReplaceQuestion {
 }
 
 struct ConnectionView {
+    oauth: bool,
     status: &'static str,
     badge: &'static str,
     message: Option<String>,
@@ -53,16 +64,42 @@ struct ConnectionView {
     default_user_name: Option<String>,
     connected_by: String,
     checked_at: String,
+    /// OAuth: the Lever account, who authorized, the scopes granted, the token's life.
+    lever_account_id: Option<String>,
+    authorized_by: Option<String>,
+    scopes: Vec<String>,
+    token_expires: Option<String>,
+    token_refreshed: Option<String>,
 }
 
-impl From<LeverConnection> for ConnectionView {
-    fn from(c: LeverConnection) -> Self {
+impl ConnectionView {
+    fn new(c: LeverConnection, users: &[db::lever::CachedUser]) -> Self {
+        let oauth = c.is_oauth();
         let (status, badge) = match c.status.as_str() {
             "connected" => ("Connected", "ok"),
+            "incomplete" if oauth => ("Scopes missing", "warn"),
             "incomplete" => ("Permissions missing", "warn"),
+            _ if oauth => ("Needs re-authorization", "bad"),
             _ => ("Broken", "bad"),
         };
+        let when = |t: chrono::NaiveDateTime| t.format("%-d %b %Y %H:%M UTC").to_string();
         ConnectionView {
+            oauth,
+            authorized_by: c.lever_user_id.as_ref().map(|id| {
+                users
+                    .iter()
+                    .find(|u| &u.id == id)
+                    .map_or_else(|| id.clone(), |u| u.name.clone())
+            }),
+            lever_account_id: c.lever_account_id.clone(),
+            scopes: c
+                .granted_scopes
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            token_expires: c.token_expires_at.map(when),
+            token_refreshed: c.token_refreshed_at.map(when),
             status,
             badge,
             missing: c.missing(),
@@ -75,7 +112,7 @@ impl From<LeverConnection> for ConnectionView {
             last4: c.api_key_last4,
             default_user_name: c.default_user_name,
             connected_by: c.connected_by,
-            checked_at: c.checked_at.format("%-d %b %Y %H:%M UTC").to_string(),
+            checked_at: when(c.checked_at),
         }
     }
 }
@@ -92,10 +129,16 @@ struct Answer {
 
 async fn page(page: &OrgPage, answer: Answer) -> Result<ConnectionPage, WebError> {
     let org_id = page.org.id.clone();
-    let connection = page
+    let (connection, users, settings) = page
         .state
         .db
-        .run(move |conn| db::lever::connection(conn, &org_id).map_err(WebError::from))
+        .run(move |conn| -> Result<_, WebError> {
+            Ok((
+                db::lever::connection(conn, &org_id)?,
+                db::lever::active_users(conn, &org_id)?,
+                db::settings::for_org(conn, &org_id)?,
+            ))
+        })
         .await?;
     let environment = answer
         .environment
@@ -103,7 +146,19 @@ async fn page(page: &OrgPage, answer: Answer) -> Result<ConnectionPage, WebError
         .unwrap_or_else(|| "production".into());
     Ok(ConnectionPage {
         chrome: Chrome::new(page, "Connection", Nav::Connection),
-        connection: connection.map(ConnectionView::from),
+        disconnect_consequence: if connection.as_ref().is_some_and(LeverConnection::is_oauth) {
+            DISCONNECT_OAUTH_CONSEQUENCE
+        } else {
+            DISCONNECT_CONSEQUENCE
+        },
+        connection: connection.map(|c| ConnectionView::new(c, &users)),
+        add_to_lever: page.state.lever.app().map(|_| AddToLever {
+            scopes: scopes_needed(&settings)
+                .into_iter()
+                .map(|need| (need.scope, need.why))
+                .collect(),
+            redirect_uri: page.state.settings.absolute_url(CALLBACK_PATH),
+        }),
         environments: ENVIRONMENTS
             .iter()
             .map(|(name, label, _)| (*name, *label))
@@ -114,13 +169,39 @@ async fn page(page: &OrgPage, answer: Answer) -> Result<ConnectionPage, WebError
         overridden_host: page.state.settings.lever.api_url.clone(),
         untested: UNTESTED_PERMISSIONS,
         replace_question: answer.replace_question,
-        disconnect_consequence: DISCONNECT_CONSEQUENCE,
         disconnect_unconfirmed: answer.disconnect_unconfirmed,
     })
 }
 
 pub async fn show(org: OrgReader) -> Result<HttpResponse, WebError> {
-    render(&page(&org, Answer::default()).await?)
+    with_lever_form_action(&org, render(&page(&org, Answer::default()).await?))
+}
+
+/// The page's *Add to Lever* form is answered with a redirect to Lever's consent page, which the
+/// Content-Security-Policy's `form-action` must allow (browsers check redirects after a form).
+fn with_lever_form_action(
+    org: &OrgPage,
+    response: Result<HttpResponse, WebError>,
+) -> Result<HttpResponse, WebError> {
+    let mut response = response?;
+    if org.state.lever.app().is_none() {
+        return Ok(response);
+    }
+    let mut origins: Vec<String> = ENVIRONMENTS
+        .iter()
+        .filter_map(|(name, _, _)| org.state.lever.oauth_endpoints(name).authorize_origin())
+        .collect();
+    origins.dedup();
+    let policy = crate::startup::CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {}", origins.join(" ")),
+    );
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::CONTENT_SECURITY_POLICY, value);
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -255,7 +336,7 @@ async fn rerender(
         environment: Some(environment.to_owned()),
         ..answer
     };
-    render_invalid(&page(org, answer).await?)
+    with_lever_form_action(org, render_invalid(&page(org, answer).await?))
 }
 
 #[derive(Deserialize)]
@@ -276,18 +357,47 @@ pub async fn disconnect(
             disconnect_unconfirmed: true,
             ..Answer::default()
         };
-        return render_invalid(&page(&org, answer).await?);
+        return with_lever_form_action(&org, render_invalid(&page(&org, answer).await?));
     }
     let org_id = org.org.id.clone();
-    let removed = org
+    let connection = org
         .state
         .db
-        .run(move |conn| db::lever::delete_connection(conn, &org_id).map_err(WebError::from))
+        .run(move |conn| db::lever::connection(conn, &org_id).map_err(WebError::from))
         .await?;
-    if removed > 0 {
-        org.flash("success", "Disconnected: the API key was deleted. leverbridge writes nothing to Lever now; webhooks that arrive and queued work wait until Lever is connected again.");
-    } else {
+    let Some(connection) = connection else {
         org.flash("info", "Lever was not connected.");
+        return Ok(see_other(&org.url("/connection")));
+    };
+    let undone = if connection.is_oauth() {
+        Some(crate::lever_oauth::undo_in_lever(&org.state.db, &org.state.lever, &connection).await)
+    } else {
+        None
+    };
+    let org_id = org.org.id.clone();
+    org.state
+        .db
+        .run(move |conn| {
+            db::connection::write_transaction(conn, |conn| -> Result<(), WebError> {
+                db::webhooks::forget_managed(conn, &org_id)?;
+                db::lever::delete_connection(conn, &org_id)?;
+                Ok(())
+            })
+        })
+        .await?;
+    org.state.webhook_keys.forget_org(&org.org.id);
+    match undone {
+        None => org.flash("success", "Disconnected: the API key was deleted. leverbridge writes nothing to Lever now; webhooks that arrive and queued work wait until Lever is connected again."),
+        Some(undone) => {
+            org.flash("success", format!(
+                "Disconnected: {} webhook(s) deleted in Lever, {} and the tokens deleted. Queued work waits until Lever is connected again.",
+                undone.webhooks_deleted,
+                if undone.revoked { "leverbridge's access revoked" } else { "Lever offers no revocation here, so remove leverbridge under Settings › Integrations and API in Lever;" }
+            ));
+            for problem in undone.problems {
+                org.flash("error", format!("Not undone in Lever: {problem}."));
+            }
+        }
     }
     Ok(see_other(&org.url("/connection")))
 }

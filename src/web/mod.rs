@@ -14,6 +14,7 @@ pub mod error;
 mod events;
 mod health;
 pub mod layout;
+mod lever_oauth;
 pub mod lever_webhook;
 mod login;
 pub mod login_guard;
@@ -61,6 +62,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/webhooks/lever/{key}",
             web::post().to(lever_webhook::receive),
         )
+        .route(
+            crate::lever_oauth::CALLBACK_PATH,
+            web::get().to(lever_oauth::callback),
+        )
         .configure(candidate::routes)
         .route("/", web::get().to(orgs::home))
         .route("/orgs", web::get().to(orgs::index))
@@ -83,6 +88,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/connection", web::get().to(connection::show))
                 .route("/connection", web::post().to(connection::connect))
+                .route("/connection/oauth", web::post().to(lever_oauth::start))
                 .route(
                     "/connection/disconnect",
                     web::post().to(connection::disconnect),

@@ -23,6 +23,8 @@ struct WebhooksPage {
     /// When Lever's Verify connection request last reached this URL, for whichever webhook.
     verified: Option<String>,
     events: Vec<EventRow>,
+    /// Some webhooks were created in Lever by leverbridge (an OAuth connection).
+    any_managed: bool,
 }
 
 struct EventRow {
@@ -37,6 +39,8 @@ struct EventRow {
     /// this webhook had no token saved: most likely this one's, as Lever's sample names any event.
     verified_at_url: Option<String>,
     error: Option<String>,
+    /// When leverbridge created this webhook in Lever itself (OAuth).
+    managed_since: Option<String>,
 }
 
 fn when(t: chrono::NaiveDateTime) -> String {
@@ -45,7 +49,7 @@ fn when(t: chrono::NaiveDateTime) -> String {
 
 async fn page(org: &OrgPage, errors: HashMap<String, String>) -> Result<WebhooksPage, WebError> {
     let org_id = org.org.id.clone();
-    let (key, tokens, stats) = org
+    let (key, tokens, stats, managed) = org
         .state
         .db
         .run(move |conn| -> Result<_, DbError> {
@@ -55,7 +59,8 @@ async fn page(org: &OrgPage, errors: HashMap<String, String>) -> Result<Webhooks
             for kind in WEBHOOK_EVENTS {
                 stats.insert(kind.name, db::webhooks::stats(conn, &org_id, kind.name)?);
             }
-            Ok((key, tokens, stats))
+            let managed = db::webhooks::managed(conn, &org_id)?;
+            Ok((key, tokens, stats, managed))
         })
         .await?;
     let verified_at_url = stats.values().filter_map(|s| s.last_verification).max();
@@ -77,6 +82,10 @@ async fn page(org: &OrgPage, errors: HashMap<String, String>) -> Result<Webhooks
                 last: s.last.map(|(at, valid)| (when(at), valid)),
                 verified: s.last_verification.map(when),
                 error: errors.get(kind.name).cloned(),
+                managed_since: managed
+                    .iter()
+                    .find(|m| m.event == kind.name)
+                    .map(|m| when(m.created_at)),
             }
         })
         .collect();
@@ -94,6 +103,7 @@ async fn page(org: &OrgPage, errors: HashMap<String, String>) -> Result<Webhooks
                 .absolute_url(&format!("/webhooks/lever/{shown}"))
         },
         verified: verified_at_url.map(when),
+        any_managed: !managed.is_empty(),
         events,
     })
 }

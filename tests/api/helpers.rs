@@ -129,6 +129,7 @@ pub fn test_settings(url: DatabaseUrl, lever: LeverHosts) -> Settings {
         public_url: url::Url::parse("http://127.0.0.1:0").unwrap(),
         secret_key: SecretKey::generate(),
         lever,
+        lever_app: None,
         workers: 1,
         tuning: Tuning {
             job_backoff_base: std::time::Duration::from_millis(1),

@@ -1,0 +1,11 @@
+DROP TABLE lever_oauth_states;
+DROP TABLE managed_webhooks;
+DROP INDEX lever_connections_one_per_account;
+ALTER TABLE lever_connections DROP COLUMN granted_scopes;
+ALTER TABLE lever_connections DROP COLUMN lever_user_id;
+ALTER TABLE lever_connections DROP COLUMN lever_account_id;
+ALTER TABLE lever_connections DROP COLUMN token_refreshed_at;
+ALTER TABLE lever_connections DROP COLUMN token_expires_at;
+ALTER TABLE lever_connections DROP COLUMN refresh_token_sealed;
+ALTER TABLE lever_connections DROP COLUMN access_token_sealed;
+ALTER TABLE lever_connections DROP COLUMN auth_kind;
