@@ -335,6 +335,12 @@ pub async fn connect(app: &TestApp, lever: &LeverAccount) {
         .await;
     assert_eq!(response.status(), 303);
 
+    add_take_home_configuration(app, lever).await;
+}
+
+/// The library question “Rate limiter” and a take-home configuration asking it on the trigger
+/// stage for `TAG` (the admin of `acme` signed in).
+pub async fn add_take_home_configuration(app: &Browser, lever: &LeverAccount) {
     let question = add_question(app, "Rate limiter", "Write a token bucket.").await;
     let trigger = lever.stage(TRIGGER);
     let response = app

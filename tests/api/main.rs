@@ -23,6 +23,7 @@ mod lever_sim;
 mod lever_world;
 mod lifecycle;
 mod login_limits;
+mod oauth;
 mod questions;
 mod results_in_lever;
 mod scoring;
