@@ -1,5 +1,6 @@
-//! The simulated Lever API under `/v1`: one entry point that authenticates, applies the
-//! account's faults and rate limit, checks the permission (before any id lookup), then routes.
+//! The simulated Lever API under `/v1`: one entry point that authenticates (an API key or an
+//! OAuth access token), applies the account's faults and rate limit, checks the key's permission
+//! or the grant's scope (before any id lookup), then routes.
 
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,8 +10,9 @@ use serde_json::Value;
 use super::auth;
 use super::error::ApiError;
 use super::faults::{roll, TIMEOUT_HOLD};
+use super::oauth::{scopes_allow, Bearer};
 use super::query::Query;
-use super::state::{RequestRecord, Shared, SimState};
+use super::state::{RequestRecord, Shared, SimState, World};
 use super::{api_feedback, api_notes_files, api_opportunities, api_reference};
 
 const REQUEST_LOG_LIMIT: usize = 2000;
@@ -171,6 +173,40 @@ impl Endpoint {
             DeleteWebhook(_) => "delete webhook",
         }
     }
+
+    /// The OAuth scope an endpoint needs (a write scope also covers its read scope).
+    fn scope(&self) -> &'static str {
+        use Endpoint::*;
+        match self {
+            ListUsers | GetUser(_) => "users:read:admin",
+            ListStages | GetStage(_) => "stages:read:admin",
+            ListTags => "tags:read:admin",
+            ListSources => "sources:read:admin",
+            ListPostings | GetPosting(_) => "postings:read:admin",
+            ListOpportunities | GetOpportunity(_) | ListApplications(_) => {
+                "opportunities:read:admin"
+            }
+            PutStage(_) | AddTags(_) | RemoveTags(_) | AddLinks(_) | RemoveLinks(_) => {
+                "opportunities:write:admin"
+            }
+            ListNotes(_) => "notes:read:admin",
+            CreateNote(_) | DeleteNote(..) => "notes:write:admin",
+            ListFiles(_) | DownloadFile(..) => "files:read:admin",
+            UploadFile(_) | DeleteFile(..) => "files:write:admin",
+            ListFeedback(_) => "feedback:read:admin",
+            CreateFeedback(_) => "feedback:write:admin",
+            ListTemplates => "feedback_templates:read:admin",
+            CreateTemplate => "feedback_templates:write:admin",
+            ListWebhooks => "webhooks:read:admin",
+            CreateWebhook | DeleteWebhook(_) => "webhooks:write:admin",
+        }
+    }
+}
+
+/// Who answers for a request: an API key, or an OAuth grant (through its access token).
+enum Principal {
+    Key(String),
+    Grant(String),
 }
 
 /// Every request under `/v1` lands here.
@@ -180,23 +216,30 @@ pub(crate) async fn dispatch(
     state: web::Data<SimState>,
 ) -> HttpResponse {
     let state: Shared = state.into_inner();
-    let Some(key) = auth::api_key(&req) else {
-        return ApiError::unauthorized("Missing or malformed API key (use HTTP Basic auth)")
-            .response();
+    let Some(credential) = auth::credential(&req) else {
+        return ApiError::unauthorized(
+            "Missing or malformed credentials (use HTTP Basic auth with an API key, or a Bearer token)",
+        )
+        .response();
     };
     let mut record = RequestRecord {
         method: req.method().to_string(),
         path: req.path().to_string(),
         query: req.query_string().to_string(),
         status: None,
-        api_key_last4: auth::last4(&key),
+        api_key_last4: String::new(),
+        oauth_grant_id: None,
         perform_as: None,
     };
     let mut held = false;
     let Some((account_id, result)) =
-        gate(&state, &req, payload, &key, &mut record, &mut held).await
+        gate(&state, &req, payload, &credential, &mut record, &mut held).await
     else {
-        return ApiError::unauthorized("Invalid API key").response();
+        let message = match credential {
+            auth::Credential::ApiKey(_) => "Invalid API key",
+            auth::Credential::Bearer(_) => "Invalid access token",
+        };
+        return ApiError::unauthorized(message).response();
     };
     let response = result.unwrap_or_else(|e| e.response());
     if !held {
@@ -206,41 +249,79 @@ pub(crate) async fn dispatch(
     response
 }
 
-/// Runs the request for a known key; `None` when the key is unknown. A request held by the
-/// timeout fault is logged when the hold starts (`held`), with no status.
+/// The caller behind a credential: its account, who answers for it and, when it may not be
+/// used, why. `None` when the simulator does not know the credential.
+fn resolve(
+    world: &mut World,
+    credential: &auth::Credential,
+) -> Option<(String, Principal, Option<&'static str>, bool)> {
+    match credential {
+        auth::Credential::ApiKey(key) => {
+            let acct = world.account_of_key_mut(key)?;
+            let (revoked, confidential) = acct
+                .key_mut(key)
+                .map_or((false, false), |k| (k.revoked, k.confidential_access));
+            let refused = (revoked || acct.faults.revoked).then_some("API key has been revoked");
+            Some((
+                acct.id.clone(),
+                Principal::Key(key.clone()),
+                refused,
+                confidential,
+            ))
+        }
+        auth::Credential::Bearer(token) => {
+            let (grant, refused) = match world.oauth.bearer(token) {
+                Bearer::Unknown => return None,
+                Bearer::Refused { grant, reason } => (grant, Some(reason)),
+                Bearer::Live(grant) => (grant, None),
+            };
+            let (account_id, grant_id) = (grant.account_id.clone(), grant.id.clone());
+            world.account(&account_id)?;
+            // OAuth grants see no confidential data, like a key created without that access.
+            Some((account_id, Principal::Grant(grant_id), refused, false))
+        }
+    }
+}
+
+/// Runs the request for a known credential; `None` when the credential is unknown. A request
+/// held by the timeout fault is logged when the hold starts (`held`), with no status.
 async fn gate(
     state: &Shared,
     req: &HttpRequest,
     payload: web::Payload,
-    key: &str,
+    credential: &auth::Credential,
     record: &mut RequestRecord,
     held: &mut bool,
 ) -> Option<(String, Result<HttpResponse, ApiError>)> {
-    let (account_id, faults, key_revoked, confidential_access, scripted) = {
+    let (account_id, principal, refused, confidential_access, faults, scripted) = {
         let mut world = state.lock();
-        let acct = world.account_of_key_mut(key)?;
-        let (revoked, confidential) = acct
-            .key_mut(key)
-            .map_or((false, false), |k| (k.revoked, k.confidential_access));
+        let (account_id, principal, refused, confidential) = resolve(&mut world, credential)?;
+        let acct = world.account_mut(&account_id)?;
         let scripted = acct.faults.take_scripted(req.method().as_str(), req.path());
+        let faults = acct.faults.clone();
         (
-            acct.id.clone(),
-            acct.faults.clone(),
-            revoked,
+            account_id,
+            principal,
+            refused,
             confidential,
+            faults,
             scripted,
         )
     };
+    match &principal {
+        Principal::Key(key) => record.api_key_last4 = auth::last4(key),
+        Principal::Grant(id) => {
+            record.api_key_last4 = auth::last4(id);
+            record.oauth_grant_id = Some(id.clone());
+        }
+    }
     let query = match Query::parse(req.query_string()) {
         Ok(q) => q,
         Err(e) => return Some((account_id, Err(e))),
     };
     record.perform_as = query.first("perform_as").map(str::to_string);
-    if key_revoked || faults.revoked {
-        return Some((
-            account_id,
-            Err(ApiError::unauthorized("API key has been revoked")),
-        ));
+    if let Some(reason) = refused {
+        return Some((account_id, Err(ApiError::unauthorized(reason))));
     }
     if faults.latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(faults.latency_ms)).await;
@@ -273,31 +354,51 @@ async fn gate(
         query,
         confidential_access,
     };
-    let result = authorized(state, &ctx, req, payload, key, faults.retry_after).await;
+    let result = authorized(state, &ctx, req, payload, &principal, faults.retry_after).await;
     Some((account_id, result))
 }
 
+/// Takes a token from the caller's bucket and checks its permission (a key) or scope (a
+/// grant), then hides confidential opportunities from callers without that access.
 async fn authorized(
     state: &Shared,
     ctx: &Ctx,
     req: &HttpRequest,
     payload: web::Payload,
-    key: &str,
+    principal: &Principal,
     retry_after: bool,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = Endpoint::route(req.method(), req.path());
     {
         let mut world = state.lock();
-        let api_key = world
-            .account_of_key_mut(key)
-            .and_then(|a| a.key_mut(key))
-            .ok_or_else(|| ApiError::unauthorized("Invalid API key"))?;
-        if !api_key.bucket.try_take(state.config.rate_limit) {
-            return Err(ApiError::too_many_requests(retry_after));
-        }
-        if let Some(endpoint) = &endpoint {
-            if !api_key.allows(endpoint.permission()) {
-                return Err(ApiError::forbidden(endpoint.permission()));
+        match principal {
+            Principal::Key(key) => {
+                let api_key = world
+                    .account_of_key_mut(key)
+                    .and_then(|a| a.key_mut(key))
+                    .ok_or_else(|| ApiError::unauthorized("Invalid API key"))?;
+                if !api_key.bucket.try_take(state.config.rate_limit) {
+                    return Err(ApiError::too_many_requests(retry_after));
+                }
+                if let Some(endpoint) = &endpoint {
+                    if !api_key.allows(endpoint.permission()) {
+                        return Err(ApiError::forbidden(endpoint.permission()));
+                    }
+                }
+            }
+            Principal::Grant(id) => {
+                let grant = world
+                    .oauth
+                    .grant_mut(id)
+                    .ok_or_else(|| ApiError::unauthorized("Invalid access token"))?;
+                if !grant.bucket.try_take(state.config.rate_limit) {
+                    return Err(ApiError::too_many_requests(retry_after));
+                }
+                if let Some(endpoint) = &endpoint {
+                    if !scopes_allow(&grant.scopes, endpoint.scope()) {
+                        return Err(ApiError::missing_scope(endpoint.scope()));
+                    }
+                }
             }
         }
         if let Some(id) = endpoint.as_ref().and_then(Endpoint::opportunity_id) {

@@ -1,4 +1,5 @@
-//! Who is calling: the API key from HTTP Basic auth, and the `perform_as` user.
+//! Who is calling: an API key from HTTP Basic auth or an OAuth access token (Bearer), and the
+//! `perform_as` user.
 
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::STANDARD;
@@ -7,16 +8,35 @@ use base64::Engine;
 use super::error::ApiError;
 use super::state::Account;
 
-/// The API key sent as the Basic-auth user name (the password is empty and ignored).
-pub(crate) fn api_key(req: &HttpRequest) -> Option<String> {
+/// The credential of an API request.
+pub(crate) enum Credential {
+    /// Sent as the Basic-auth user name (the password is empty and ignored).
+    ApiKey(String),
+    /// `Authorization: Bearer ACCESS_TOKEN`.
+    Bearer(String),
+}
+
+pub(crate) fn credential(req: &HttpRequest) -> Option<Credential> {
+    let header = req.headers().get("Authorization")?.to_str().ok()?;
+    let (scheme, value) = header.trim().split_once(' ')?;
+    let value = value.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return (!value.is_empty()).then(|| Credential::Bearer(value.to_string()));
+    }
+    let (user, _password) = basic(req)?;
+    (!user.is_empty()).then_some(Credential::ApiKey(user))
+}
+
+/// The user name and password of HTTP Basic auth, as sent (no decoding beyond base64).
+pub(crate) fn basic(req: &HttpRequest) -> Option<(String, String)> {
     let header = req.headers().get("Authorization")?.to_str().ok()?;
     let (scheme, encoded) = header.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let key = decoded.split(':').next().unwrap_or_default();
-    (!key.is_empty()).then(|| key.to_string())
+    let (user, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
+    Some((user.to_string(), password.to_string()))
 }
 
 /// The last four characters of a key, for the request log.

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::actions::{self, NewCandidate};
 use super::control_events;
+use super::control_oauth;
 use super::error::{parse_control_json, ControlError};
 use super::rate_limit::TokenBucket;
 use super::state::{random_alphanumeric, Account, ApiKey, Shared, SimState};
@@ -31,7 +32,8 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             "/accounts/{acct}/opportunities/{id}",
             get().to(opportunity_state),
         )
-        .configure(control_events::routes);
+        .configure(control_events::routes)
+        .configure(control_oauth::routes);
 }
 
 /// Runs `f` on one account under the lock; 404 when there is no such account.

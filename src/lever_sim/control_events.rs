@@ -292,7 +292,8 @@ async fn list_requests(state: Data, path: web::Path<String>) -> Answer {
             .map(|r| {
                 json!({
                     "method": r.method, "path": r.path, "query": r.query, "status": r.status,
-                    "apiKeyLast4": r.api_key_last4, "performAs": r.perform_as,
+                    "apiKeyLast4": r.api_key_last4, "oauthGrantId": r.oauth_grant_id,
+                    "performAs": r.perform_as,
                 })
             })
             .collect();

@@ -39,6 +39,15 @@ impl ApiError {
         )
     }
 
+    /// An OAuth access token whose grant lacks the endpoint's scope.
+    pub fn missing_scope(scope: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "ForbiddenError",
+            format!("Missing required scope: {scope}"),
+        )
+    }
+
     /// A confidential opportunity asked for with a key that has no access to confidential data.
     pub fn confidential() -> Self {
         Self::new(

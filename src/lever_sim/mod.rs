@@ -3,11 +3,15 @@
 //! `crate::lever`: the wire format is written twice, once per side, so a misunderstanding
 //! in one is caught by the other.
 //!
-//! - `/v1/…`: Lever's API (Basic auth with an API key, permissions, `perform_as`, paging,
-//!   rate limit, faults).
-//! - `/_sim/api/…`: the control API (JSON) to set up accounts and read back their state.
-//! - `/_sim`: pages listing candidates, with a button per stage, and each candidate's own
-//!   page with its notes, feedback and files.
+//! - `/v1/…`: Lever's API (Basic auth with an API key and its permissions, or an OAuth Bearer
+//!   token and its scopes; `perform_as`, paging, rate limit, faults).
+//! - `/authorize`, `/oauth/token`, `/oauth/revoke`: Lever's OAuth (its Auth0 host), with a
+//!   consent page, rotating refresh tokens and JWT access tokens (`oauth*`).
+//! - `/_sim/api/…`: the control API (JSON) to set up accounts, register OAuth apps and read
+//!   back their state.
+//! - `/_sim`: pages listing candidates, with a button per stage, each candidate's own page
+//!   with its notes, feedback and files, and each account's connected apps with a
+//!   *Revoke access* button.
 
 mod actions;
 mod api;
@@ -18,14 +22,20 @@ mod api_reference;
 mod auth;
 mod control;
 mod control_events;
+mod control_oauth;
 mod error;
 mod faults;
+mod oauth;
+mod oauth_authorize;
+mod oauth_jwt;
+mod oauth_token;
 mod page;
 mod page_candidate;
 mod page_feedback;
 mod page_layout;
 mod page_lifecycle;
 mod page_mailbox;
+mod page_oauth;
 mod paging;
 mod query;
 mod rate_limit;
@@ -60,8 +70,8 @@ pub struct SimConfig {
     pub retry_base: Duration,
     /// How long a webhook receiver may take to answer before the attempt counts as failed.
     pub delivery_timeout: Duration,
-    /// Each API key's token bucket: Lever's 10 requests/s with bursts of 20 unless a test asks
-    /// for a faster account.
+    /// Each API key's (and OAuth grant's) token bucket: Lever's 10 requests/s with bursts of
+    /// 20 unless a test asks for a faster account.
     pub rate_limit: RateLimit,
     /// The mail receiver running beside the simulator (the demo's), shown at `/_sim/mailbox`
     /// and linked from the simulator's page.
@@ -136,6 +146,8 @@ pub async fn spawn_sim(config: SimConfig) -> anyhow::Result<SimHandle> {
             .service(web::scope("/v1").default_service(web::to(api::dispatch)))
             .service(web::scope("/_sim/api").configure(control::routes))
             .service(web::scope("/_sim").configure(page::routes))
+            .configure(oauth_authorize::routes)
+            .configure(oauth_token::routes)
             .route(
                 "/",
                 web::get().to(|| async {
@@ -172,6 +184,7 @@ pub async fn run_standalone(port: u16, seed: bool) -> anyhow::Result<()> {
     println!("  page:        {}/_sim", sim.base_url());
     println!("  Lever API:   {}/v1", sim.base_url());
     println!("  control API: {}/_sim/api", sim.base_url());
+    println!("  OAuth:       {}/authorize, /oauth/token", sim.base_url());
     if seed {
         let demo = seed_demo(&sim, STANDALONE_DEMO_TAG).await?;
         println!(

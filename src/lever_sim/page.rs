@@ -1,6 +1,7 @@
 //! The `/_sim` pages: the demo's stand-in for Lever's own screens. Plain server-rendered
 //! HTML, no JavaScript. The account page lists candidates compactly, with a form button per
-//! stage; each candidate's notes, feedback and files are on its own page (`page_candidate`).
+//! stage; each candidate's notes, feedback and files are on its own page (`page_candidate`);
+//! the apps connected through OAuth close it (`page_oauth`).
 
 use std::fmt::Write;
 
@@ -14,7 +15,8 @@ use super::error::ControlError;
 use super::page_candidate;
 use super::page_layout::{esc, not_found, page, time, DASH};
 use super::page_mailbox;
-use super::state::{Account, Delivery, Opportunity, Shared};
+use super::page_oauth;
+use super::state::{Account, Delivery, Opportunity, Shared, World};
 use super::webhooks;
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
@@ -39,7 +41,8 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             "/accounts/{acct}/opportunities/{id}/files/{file_id}",
             web::get().to(page_candidate::file),
         )
-        .configure(super::page_lifecycle::routes);
+        .configure(super::page_lifecycle::routes)
+        .configure(page_oauth::routes);
 }
 
 const TITLE: &str = "Lever simulator";
@@ -58,7 +61,7 @@ async fn all_accounts(state: Data) -> HttpResponse {
         );
     }
     for acct in &world.accounts {
-        body.push_str(&account_section(acct, "/_sim"));
+        body.push_str(&account_section(&world, acct, "/_sim"));
     }
     page(StatusCode::OK, TITLE, &body)
 }
@@ -75,12 +78,12 @@ async fn one_account(state: Data, path: web::Path<String>) -> HttpResponse {
         &format!(
             "<p class=\"crumbs\"><a href=\"/_sim\">All accounts</a></p>{}{}",
             page_mailbox::link(&state),
-            account_section(acct, &back)
+            account_section(&world, acct, &back)
         ),
     )
 }
 
-fn account_section(acct: &Account, back: &str) -> String {
+fn account_section(world: &World, acct: &Account, back: &str) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
@@ -133,6 +136,7 @@ fn account_section(acct: &Account, back: &str) -> String {
         }
         s.push_str("</tbody></table></div>");
     }
+    s.push_str(&page_oauth::connected_apps_html(&world.oauth, acct));
     s.push_str("</section>");
     s
 }

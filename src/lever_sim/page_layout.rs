@@ -54,6 +54,15 @@ form.tag-add,form.stage-add{display:flex;flex-wrap:wrap;gap:6px;align-items:cent
 form.tag-add input,form.stage-add input{font:inherit;min-width:17em;padding:3px 6px;border:1px solid #c5cbd6;border-radius:4px}
 form.tag-add button,form.stage-add button{font-size:12px;padding:3px 9px;border:1px solid #c5cbd6;background:#fff;border-radius:4px;cursor:pointer}
 form.stage-add{margin:10px 0 0;color:#6b7385;font-size:13px}
+.consent{max-width:640px;margin:12px auto}.consent h2{font-size:20px;margin-bottom:10px}.consent p.muted:first-child{margin:0}
+ul.scopes{list-style:none;padding:0;margin:8px 0 18px;border-top:1px solid #eceef2}
+ul.scopes li{display:flex;justify-content:space-between;align-items:baseline;gap:12px;padding:6px 0;border-bottom:1px solid #eceef2}
+.choices{display:grid;gap:10px;margin:12px 0}.choices label{display:grid;gap:4px;font-weight:600;font-size:13px}
+.choices select{font:inherit;font-weight:400;padding:5px 6px;border:1px solid #c5cbd6;border-radius:4px;background:#fff}
+.actions{display:flex;gap:8px;margin:18px 0 8px}
+.actions button{font:inherit;padding:7px 20px;border-radius:5px;border:1px solid #c5cbd6;background:#fff;cursor:pointer}
+.actions button.primary{background:#2450a6;border-color:#2450a6;color:#fff}.actions button:disabled{opacity:.5;cursor:default}
+.problem{color:#a33}td.scopes{min-width:260px}td.app{min-width:160px}
 @media (max-width:700px){main{padding:12px}section.account,section.card{padding:12px}dl.facts{grid-template-columns:1fr}}
 ";
 

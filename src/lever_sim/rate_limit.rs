@@ -1,4 +1,5 @@
-//! Lever's rate limit: a token bucket per API key, 10 requests/s steady with bursts to 20.
+//! Lever's rate limit: a token bucket per API key (and per OAuth grant), 10 requests/s steady
+//! with bursts to 20.
 
 use std::time::Instant;
 

@@ -10,6 +10,7 @@ use rand::Rng;
 use serde_json::Value;
 
 use super::faults::Faults;
+use super::oauth::OAuth;
 use super::rate_limit::TokenBucket;
 use super::SimConfig;
 
@@ -34,6 +35,8 @@ impl SimState {
 #[derive(Default)]
 pub(crate) struct World {
     pub accounts: Vec<Account>,
+    /// OAuth apps and the grants accounts gave them (apps belong to no one account).
+    pub oauth: OAuth,
 }
 
 impl World {
@@ -303,7 +306,10 @@ pub(crate) struct RequestRecord {
     pub query: String,
     /// `None` while a request is held by the timeout fault.
     pub status: Option<u16>,
+    /// The key's last four characters; for a Bearer request, the grant id's.
     pub api_key_last4: String,
+    /// The OAuth grant behind a Bearer request.
+    pub oauth_grant_id: Option<String>,
     pub perform_as: Option<String>,
 }
 

@@ -20,6 +20,7 @@ mod integration;
 mod integration_pages;
 mod lever_hardening;
 mod lever_sim;
+mod lever_sim_oauth;
 mod lever_world;
 mod lifecycle;
 mod login_limits;
