@@ -598,18 +598,23 @@ pub async fn renew(
     let _held = lock.lock().await;
     let (lever, org, stale) = (lever.clone(), org_id.to_owned(), stale.to_owned());
     let runtime = tokio::runtime::Handle::current();
-    database
-        .run(move |conn| -> Result<SecretString, RenewError> {
-            if matches!(conn, DbConn::Pg(_)) {
-                db::connection::write_transaction(conn, |conn| {
+    // An `Ok(Err(…))` is a failure whose record (the connection marked as needing
+    // re-authorization) must be committed, not rolled back.
+    let outcome = database
+        .run(
+            move |conn| -> Result<Result<SecretString, LeverError>, RenewError> {
+                if matches!(conn, DbConn::Pg(_)) {
+                    db::connection::write_transaction(conn, |conn| {
+                        renew_with(conn, &lever, &org, &stale, &runtime)
+                    })
+                } else {
                     renew_with(conn, &lever, &org, &stale, &runtime)
-                })
-            } else {
-                renew_with(conn, &lever, &org, &stale, &runtime)
-            }
-        })
+                }
+            },
+        )
         .await
-        .map_err(RenewError::into_lever)
+        .map_err(RenewError::into_lever)?;
+    outcome
 }
 
 /// Why a renewal failed.
@@ -650,7 +655,7 @@ fn renew_with(
     org_id: &str,
     stale: &str,
     runtime: &tokio::runtime::Handle,
-) -> Result<SecretString, RenewError> {
+) -> Result<Result<SecretString, LeverError>, RenewError> {
     let connection = db::lever_oauth::connection_for_renewal(conn, org_id)?
         .filter(LeverConnection::is_oauth)
         .ok_or_else(|| RenewError::Lever(lost("Lever is no longer connected through OAuth")))?;
@@ -674,12 +679,12 @@ fn renew_with(
         .token_expires_at
         .is_none_or(|at| at - db::now() >= chrono::Duration::seconds(RENEW_BEFORE_SECONDS));
     if let Some(current) = current.filter(|c| c != stale && fresh_enough) {
-        return Ok(SecretString::from(current));
+        return Ok(Ok(SecretString::from(current)));
     }
     let Some(refresh) = open(refresh_context(org_id), &connection.refresh_token_sealed)? else {
         let reason = "Lever gave no refresh token (offline_access was not granted)";
         db::lever_oauth::mark_needs_reauthorization(conn, &connection, reason)?;
-        return Err(RenewError::Lever(lost(reason)));
+        return Ok(Err(lost(reason)));
     };
     let app = lever.app().ok_or_else(|| {
         RenewError::Lever(lost(
@@ -698,7 +703,7 @@ fn renew_with(
         Err(OAuthError::InvalidGrant(message)) => {
             let reason = format!("Lever refused to renew the authorization ({message}): it was revoked, or unused for 90 days");
             db::lever_oauth::mark_needs_reauthorization(conn, &connection, &reason)?;
-            return Err(RenewError::Lever(lost(&reason)));
+            return Ok(Err(lost(&reason)));
         }
         Err(OAuthError::Refused(message)) => {
             return Err(RenewError::Lever(LeverError::Unauthorized {
@@ -724,7 +729,7 @@ fn renew_with(
         )));
     }
     tracing::info!(org_id, "renewed the Lever access token");
-    Ok(tokens.access_token)
+    Ok(Ok(tokens.access_token))
 }
 
 /// The client side of [`renew`]: a Lever client calls it when Lever answers 401.

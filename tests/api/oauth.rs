@@ -244,9 +244,13 @@ async fn add_to_lever_connects_registers_the_webhooks_and_a_moved_candidate_gets
     let page = app.get_html("/orgs/acme/connection").await;
     assert!(page.contains("Add to Lever"), "{page}");
     assert!(page.contains("offline_access") && page.contains("webhooks:write:admin"));
+    assert!(page.contains("files:write:admin"), "for the PDF report");
+    let saved = crate::lever_world::save_settings(&app, &[("write_report", "")]).await;
+    assert_eq!(saved.status(), 303);
+    let page = app.get_html("/orgs/acme/connection").await;
     assert!(
         !page.contains("files:write:admin"),
-        "the report is off by default, so its scope is not asked for"
+        "with the report switched off its scope is not asked for: {page}"
     );
     let csp = app
         .get("/orgs/acme/connection")
