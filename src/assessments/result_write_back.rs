@@ -12,8 +12,8 @@ use std::sync::Arc;
 use super::feedback_form;
 use super::record::AssessmentRecord;
 use super::report;
-use crate::db::assessments::Assessment;
-use crate::db::{self, Db, DbError};
+use super::write_back::{attempted, note_attempt};
+use crate::db::Db;
 use crate::lever::{LeverClient, LeverError};
 
 pub const STEP_FEEDBACK: &str = "feedback_form";
@@ -122,24 +122,5 @@ async fn reloaded(db: &Db, record: &Arc<AssessmentRecord>) -> Arc<AssessmentReco
     {
         Ok(Some(fresh)) => Arc::new(fresh),
         _ => Arc::clone(record),
-    }
-}
-
-async fn attempted(db: &Db, assessment: &Assessment, step: &'static str) -> bool {
-    let id = assessment.id.clone();
-    db.run(move |conn| db::assessments::attempted(conn, &id, step).map_err(DbError::from))
-        .await
-        // Unsure: look in Lever first, which costs a call but never creates twice.
-        .unwrap_or(true)
-}
-
-async fn note_attempt(db: &Db, assessment: &Assessment, step: &'static str) {
-    let id = assessment.id.clone();
-    if let Err(e) = db
-        .run(move |conn| db::assessments::record_attempt(conn, &id, step).map_err(DbError::from))
-        .await
-    {
-        // Only a crash right after Lever answers could now leave a second copy.
-        tracing::error!(error = %e, step, "failed to note the start of a write-back step");
     }
 }

@@ -5,7 +5,7 @@
 //! opportunity already shows is not added again; a note would be duplicated, so before creating
 //! one the opportunity's notes are searched for this assessment's reference.
 
-use crate::db::{self, assessments::Assessment, Db};
+use crate::db::{self, assessments::Assessment, Db, DbError};
 use crate::domain::org_settings::WriteBacks;
 use crate::domain::{pad_label, OrgSettings, PadKind};
 use crate::lever::{LeverClient, LeverError, NewNote, Opportunity};
@@ -123,13 +123,18 @@ pub async fn invite(
         record(db, assessment, tag_step).await;
     }
     if on.note && (recheck || !step_done(db, assessment, STEP_NOTE).await) {
+        // Lever's notes are read only when an earlier run may have written this one (it began
+        // the step, or this is a re-check): a first invitation costs one call less.
         let reference = note_reference(assessment);
-        let already = client
-            .list_notes(opportunity)
-            .await?
-            .iter()
-            .any(|n| n.body().contains(&reference));
+        let may_exist = recheck || attempted(db, assessment, STEP_NOTE).await;
+        let already = may_exist
+            && client
+                .list_notes(opportunity)
+                .await?
+                .iter()
+                .any(|n| n.body().contains(&reference));
         if !already {
+            note_attempt(db, assessment, STEP_NOTE).await;
             let note = NewNote {
                 value: note_text(assessment, link, invite_failed),
                 score: None,
@@ -173,6 +178,28 @@ pub(super) async fn record(db: &Db, assessment: &Assessment, step: &'static str)
     {
         // The step is done in Lever; if recording fails, a rerun repeats an idempotent call.
         tracing::error!(error = %e, step, "failed to record a completed write-back step");
+    }
+}
+
+/// Whether an earlier run began `step` (noted before Lever is asked to create anything), so
+/// that what it created may be in Lever already. When unsure, yes: looking costs a call but
+/// never creates twice.
+pub(super) async fn attempted(db: &Db, assessment: &Assessment, step: &'static str) -> bool {
+    let id = assessment.id.clone();
+    db.run(move |conn| db::assessments::attempted(conn, &id, step).map_err(DbError::from))
+        .await
+        .unwrap_or(true)
+}
+
+/// Notes that `step` begins, before Lever is asked to create.
+pub(super) async fn note_attempt(db: &Db, assessment: &Assessment, step: &'static str) {
+    let id = assessment.id.clone();
+    if let Err(e) = db
+        .run(move |conn| db::assessments::record_attempt(conn, &id, step).map_err(DbError::from))
+        .await
+    {
+        // Only a crash right after Lever answers could now leave a second copy.
+        tracing::error!(error = %e, step, "failed to note the start of a write-back step");
     }
 }
 

@@ -18,7 +18,8 @@ use crate::domain::org_settings::{
 };
 use crate::domain::{QuestionSource, TriggerStyle};
 use crate::lever_access::connect_key;
-use crate::lever_sim::{seed_demo, spawn_sim, SimConfig};
+use crate::lever_oauth::CALLBACK_PATH;
+use crate::lever_sim::{seed_company, seed_demo, spawn_sim, SimConfig};
 use crate::mailbox::Mailbox;
 use crate::startup::Application;
 
@@ -31,6 +32,8 @@ pub const DEMO_SUPPORT: &str = "support@leverbridge.test";
 pub const DEMO_TAG: &str = "leverbridge-demo";
 /// The demo configuration's trigger stage.
 pub const DEMO_STAGE: &str = "Phone interview";
+/// The second organization (slug `globex`), left unconnected so the demo shows Add to Lever.
+pub const OAUTH_COMPANY: &str = "Globex Corporation";
 
 /// leverbridge's OAuth app as the demo registers it with the simulator's Lever.
 fn demo_oauth_app() -> crate::lever::oauth::OAuthApp {
@@ -65,6 +68,8 @@ pub async fn run() -> anyhow::Result<()> {
     .await
     .context("the Lever simulator did not start")?;
     let company = seed_demo(&sim, DEMO_TAG).await?;
+    // A second company in Lever for the second organization, which connects with Add to Lever.
+    let second = seed_company(&sim, OAUTH_COMPANY, DEMO_TAG).await?;
     let settings = Settings {
         bind,
         public_url: config::public_url(
@@ -96,6 +101,37 @@ pub async fn run() -> anyhow::Result<()> {
         .run(|conn| db::orgs::find_by_slug(conn, "acme").map_err(db::DbError::from))
         .await?
         .context("demo organization")?;
+
+    // leverbridge is registered as an OAuth app with the simulated Lever, for Add to Lever.
+    let registered = reqwest::Client::new()
+        .post(format!("{}/_sim/api/oauth/apps", sim.base_url()))
+        .json(&json!({
+            "name": "leverbridge (demo)",
+            "clientId": demo_oauth_app().client_id,
+            "clientSecret": secrecy::ExposeSecret::expose_secret(&demo_oauth_app().client_secret),
+            "redirectUris": [app.settings().absolute_url(CALLBACK_PATH)],
+        }))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        registered.status().is_success(),
+        "the simulator refused the demo's OAuth app: {}",
+        registered.status()
+    );
+    // Its Lever is new on every start: Globex starts unconnected, with the demo question.
+    let globex = db
+        .run(|conn| -> Result<_, db::DbError> {
+            let org =
+                db::orgs::find_by_slug(conn, "globex")?.ok_or(diesel::result::Error::NotFound)?;
+            db::connection::write_transaction(conn, |conn| -> Result<(), db::DbError> {
+                db::webhooks::forget_managed(conn, &org.id)?;
+                db::lever::delete_connection(conn, &org.id)?;
+                save_demo_question(conn, &org.id)?;
+                Ok(())
+            })?;
+            Ok(org)
+        })
+        .await?;
 
     // Connect as an admin would on the Connection page.
     let connected = connect_key(
@@ -215,6 +251,17 @@ pub async fn run() -> anyhow::Result<()> {
     );
     println!("    the progress tag and a note appear on the candidate within a second.");
     println!(
+        "  Add to Lever        {url}/orgs/{}/connection   ({OAUTH_COMPANY}, not connected yet):",
+        globex.slug
+    );
+    println!(
+        "    click Add to Lever and accept as “{OAUTH_COMPANY}” on the simulator's consent page;"
+    );
+    println!(
+        "    its {} candidates tagged “{DEMO_TAG}” are there to try it on.",
+        second.tagged_candidate_ids.len()
+    );
+    println!(
         "  Mailbox             {}/_sim/mailbox   (the candidates' emails, received on SMTP port {})",
         sim.base_url(),
         mailbox.port()
@@ -332,6 +379,8 @@ fn seed_people(db: &Db) -> anyhow::Result<()> {
         let reviewer = db::users::upsert(conn, DEMO_REVIEWER, &hash, false)?;
         db::orgs::set_membership(conn, &reviewer.id, &org.id, "reviewer")?;
         db::users::upsert(conn, DEMO_SUPPORT, &hash, true)?;
+        let globex = db::orgs::find_or_create(conn, "globex", OAUTH_COMPANY)?;
+        db::orgs::set_membership(conn, &admin.id, &globex.id, "admin")?;
         Ok(())
     })
 }

@@ -53,7 +53,7 @@ use std::time::Duration;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 
-pub use seed::{seed_demo, DemoSeed};
+pub use seed::{seed_company, seed_demo, DemoSeed};
 
 use state::{SimState, World};
 

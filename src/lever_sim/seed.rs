@@ -74,10 +74,21 @@ const CANDIDATES: &[(&str, Option<usize>, usize)] = &[
 
 /// Creates the demo account "Acme Robotics" (webhook URLs are left for the caller to set).
 pub async fn seed_demo(sim: &SimHandle, demo_tag: &str) -> anyhow::Result<DemoSeed> {
-    let mut acct = Account::new("Acme Robotics");
+    seed_company(sim, "Acme Robotics", demo_tag).await
+}
+
+/// Creates an account named `company` with the demo's people, pipeline, postings and
+/// candidates (the backend posting carries `demo_tag`).
+pub async fn seed_company(
+    sim: &SimHandle,
+    company: &str,
+    demo_tag: &str,
+) -> anyhow::Result<DemoSeed> {
+    let mut acct = Account::new(company);
+    let domain = company.to_lowercase().replace(' ', "-");
     let mut user_ids = Vec::new();
     for (name, login, role, deactivated) in USERS {
-        let email = format!("{login}@acme-robotics.example");
+        let email = format!("{login}@{domain}.example");
         user_ids.push(
             actions::create_user(&mut acct, name, &email, role, *deactivated)
                 .map_err(anyhow::Error::msg)?,

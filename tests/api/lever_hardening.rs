@@ -279,12 +279,17 @@ async fn disconnecting_asks_first_and_names_the_consequence(backend: Backend) {
 async fn a_404_from_the_notes_list_is_not_called_a_deletion(backend: Backend) {
     let (app, lever) = connected(backend).await;
     let nora = lever.candidate("Nora Notes", &[TAG]).await;
+    // The first attempt's note fails, so the next one looks for it in Lever first.
     lever
-        .set_faults(
-            json!({"scripted": [{"method": "GET", "pathEndsWith": "/notes", "status": 404}]}),
-        )
+        .set_faults(json!({"scripted": [
+            {"method": "POST", "pathEndsWith": "/notes", "status": 503},
+            {"method": "GET", "pathEndsWith": "/notes", "status": 404}
+        ]}))
         .await;
     lever.move_to(&nora, TRIGGER).await;
+    app.drain().await;
+    // The retry's backoff (a millisecond in the tests) has passed.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     app.drain().await;
 
     let events = app.get_html("/orgs/acme/events").await;
