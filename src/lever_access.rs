@@ -34,6 +34,39 @@ pub struct LeverAccess {
     renewals: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
+/// Lever's limit per key, kept in the database for every replica (PostgreSQL).
+struct DatabaseBuckets {
+    database: Db,
+}
+
+impl crate::lever::SharedLimit for DatabaseBuckets {
+    fn reserve<'a>(
+        &'a self,
+        key: &'a str,
+        rate_per_sec: f64,
+        burst: f64,
+    ) -> futures_util::future::BoxFuture<'a, Option<std::time::Duration>> {
+        Box::pin(async move {
+            let key = key.to_owned();
+            let balance = self
+                .database
+                .run(move |conn| {
+                    db::rate_buckets::reserve(conn, &key, rate_per_sec, burst)
+                        .map_err(db::DbError::from)
+                })
+                .await;
+            match balance {
+                Ok(tokens) if tokens >= 0.0 => Some(std::time::Duration::ZERO),
+                Ok(tokens) => Some(std::time::Duration::from_secs_f64(-tokens / rate_per_sec)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the shared Lever rate limit could not be read; this replica paces alone");
+                    None
+                }
+            }
+        })
+    }
+}
+
 /// An environment's name as stored, or production for anything else.
 pub fn environment(name: &str) -> &'static str {
     ENVIRONMENTS
@@ -71,10 +104,33 @@ impl LeverAccess {
         }
     }
 
+    /// Draws on the rate-limit buckets in `database` as well (PostgreSQL, where replicas
+    /// share Lever keys).
+    pub fn sharing_limits_in(mut self, database: &Db) -> LeverAccess {
+        if database.is_postgres() {
+            let shared = Arc::new(DatabaseBuckets {
+                database: database.clone(),
+            });
+            self.limiters = self.limiters.clone().with_shared(shared);
+        }
+        self
+    }
+
     /// Offers "Add to Lever" as `app`.
     pub fn with_app(mut self, app: Option<OAuthApp>) -> LeverAccess {
         self.app = app;
         self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn limiters(&self) -> &RateLimiters {
+        &self.limiters
+    }
+
+    /// Organizations whose Lever bucket holds fewer than `tokens` now, each with how long
+    /// until it does.
+    pub fn throttled_orgs(&self, tokens: f64) -> Vec<(String, std::time::Duration)> {
+        self.limiters.throttled(tokens)
     }
 
     pub fn app(&self) -> Option<&OAuthApp> {
@@ -429,7 +485,7 @@ mod tests {
             |tuning| LeverAccess::new(LeverHosts::default(), tuning, SecretKey::generate());
         let lever = format!("{:?}", access(Tuning::default()).limiters);
         assert!(
-            lever.contains("rate_per_sec: 9.0") && lever.contains("burst: 18"),
+            lever.contains("rate_per_sec: 9.8") && lever.contains("burst: 19"),
             "{lever}"
         );
         let fast = Tuning {

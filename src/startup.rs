@@ -60,7 +60,8 @@ impl Application {
             settings.tuning.clone(),
             settings.secret_key.clone(),
         )
-        .with_app(settings.lever_app.clone());
+        .with_app(settings.lever_app.clone())
+        .sharing_limits_in(&db);
         let jobs = Jobs::new(db.clone(), settings.clone(), lever.clone());
         let intake = Intake::start(db.clone(), jobs.clone(), settings.tuning.intake_wait);
         db.spawn_sqlite_checkpoints();

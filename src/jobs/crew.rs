@@ -163,9 +163,12 @@ impl Jobs {
                     tracing::error!(error = %e, worker = %name, "could not queue reminders");
                 }
             }
-            let pause = match self.run_next(&name).await {
-                Ok(true) => continue,
-                Ok(false) => Duration::from_secs(1),
+            let pause = match self.run_next_fairly(&name).await {
+                Ok(super::worker::Next::Ran) => continue,
+                Ok(super::worker::Next::Idle) => Duration::from_secs(1),
+                Ok(super::worker::Next::Throttled(wait)) => {
+                    wait.clamp(Duration::from_millis(5), Duration::from_secs(1))
+                }
                 Err(e) => {
                     tracing::error!(error = %e, worker = %name, "the job worker could not reach the database");
                     Duration::from_secs(2)

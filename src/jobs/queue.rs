@@ -112,6 +112,17 @@ const WORKER_DIED: &str = "its worker stopped before finishing, on every attempt
 /// `worker` and a random suffix of its own, so settling it only counts for this very claim even
 /// when two workers share a name (replicas in containers all run as process 1, say).
 pub fn claim(conn: &mut DbConn, worker: &str, lease: Duration) -> QueryResult<Option<Job>> {
+    claim_skipping(conn, worker, lease, &[])
+}
+
+/// [`claim`], leaving the jobs of `waiting_orgs` (organizations whose Lever rate limit would
+/// make the worker wait) to later: one organization's burst never holds up another's work.
+pub fn claim_skipping(
+    conn: &mut DbConn,
+    worker: &str,
+    lease: Duration,
+    waiting_orgs: &[String],
+) -> QueryResult<Option<Job>> {
     let now = db::now();
     let holder = format!("{worker}/{}", crate::crypto::random_token(8));
     let abandoned = jobs::state.eq("running").and(jobs::locked_until.lt(now));
@@ -146,6 +157,7 @@ pub fn claim(conn: &mut DbConn, worker: &str, lease: Duration) -> QueryResult<Op
             // Several replicas share the table: skip rows another transaction is claiming.
             DbConn::Pg(pg) => jobs::table
                 .filter(due)
+                .filter(jobs::org_id.ne_all(waiting_orgs))
                 .order(jobs::run_at.asc())
                 .select(jobs::id)
                 .limit(1)
@@ -156,6 +168,7 @@ pub fn claim(conn: &mut DbConn, worker: &str, lease: Duration) -> QueryResult<Op
             // SQLite: BEGIN IMMEDIATE already holds the only write lock.
             DbConn::Sqlite(lite) => jobs::table
                 .filter(due)
+                .filter(jobs::org_id.ne_all(waiting_orgs))
                 .order(jobs::run_at.asc())
                 .select(jobs::id)
                 .limit(1)

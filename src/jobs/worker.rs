@@ -16,6 +16,20 @@ use crate::db::{self, Db, DbConn, DbError};
 use crate::lever::{LeverCall, LeverClient};
 use crate::lever_access::{record_calls, LeverAccess};
 
+/// The Lever calls an organization's bucket must hold before a worker starts one of its jobs
+/// (an invitation makes four), so that the job runs through without waiting for the limit.
+pub const TOKENS_TO_START_A_JOB: f64 = 4.0;
+
+/// What a worker's turn came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Ran,
+    /// Nothing is due.
+    Idle,
+    /// Only organizations held back by Lever's rate limit have work (maybe): look again then.
+    Throttled(Duration),
+}
+
 /// Why a job did not finish this time.
 #[derive(Debug)]
 pub enum JobFailure {
@@ -137,6 +151,34 @@ impl Jobs {
         else {
             return Ok(false);
         };
+        self.run_claimed(job).await?;
+        Ok(true)
+    }
+
+    /// Claims and runs one due job of an organization whose Lever rate limit lets it start now
+    /// (a job's worth of calls in its bucket): a worker never sleeps in one organization's
+    /// bucket while another's work waits.
+    pub async fn run_next_fairly(&self, worker: &str) -> Result<Next, DbError> {
+        let (name, lease) = (worker.to_owned(), self.settings.tuning.job_lease);
+        let throttled = self.lever.throttled_orgs(TOKENS_TO_START_A_JOB);
+        let waiting: Vec<String> = throttled.iter().map(|(org, _)| org.clone()).collect();
+        let claimed = self
+            .db
+            .run(move |conn| {
+                queue::claim_skipping(conn, &name, lease, &waiting).map_err(DbError::from)
+            })
+            .await?;
+        let Some(job) = claimed else {
+            return Ok(match throttled.iter().map(|(_, wait)| *wait).min() {
+                Some(wait) => Next::Throttled(wait),
+                None => Next::Idle,
+            });
+        };
+        self.run_claimed(job).await?;
+        Ok(Next::Ran)
+    }
+
+    async fn run_claimed(&self, job: Job) -> Result<(), DbError> {
         let run = Run {
             jobs: self,
             job: &job,
@@ -151,7 +193,7 @@ impl Jobs {
                 settle(conn, &job, ended, &backoff)
             })
             .await?;
-        Ok(true)
+        Ok(())
     }
 
     /// Runs a claimed job until it ends, renewing its lease meanwhile. A panic is caught and
@@ -358,6 +400,61 @@ mod tests {
             .await
             .unwrap()
             .expect("the job exists")
+    }
+
+    /// Spends `calls` of `org`'s Lever bucket, as its jobs' calls would.
+    async fn spend(jobs: &Jobs, org: &str, calls: usize) {
+        let bucket = jobs.lever.limiters().bucket(org);
+        for _ in 0..calls {
+            bucket.acquire().await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_worker_leaves_a_throttled_organization_to_take_another_ones_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let tuning = Tuning {
+            job_backoff_base: Duration::from_secs(3600),
+            lever_rate_per_sec: 2.0,
+            lever_burst: 6,
+            ..Tuning::default()
+        };
+        let (jobs, busy) = jobs_in(&dir, tuning);
+        let other = db::orgs::find_or_create(&mut jobs.db.get().unwrap(), "globex", "Globex")
+            .unwrap()
+            .id;
+        // The busy organization's work is older, and its bucket is nearly empty.
+        let waiting = queue_panic(&jobs, &busy, 5).await;
+        let fresh = queue_panic(&jobs, &other, 5).await;
+        spend(&jobs, &busy, 5).await;
+
+        assert_eq!(jobs.run_next_fairly("w").await.unwrap(), Next::Ran);
+        assert_eq!(
+            job(&jobs, &fresh).await.attempts,
+            1,
+            "the other one's job ran"
+        );
+        assert_eq!(
+            job(&jobs, &waiting).await.attempts,
+            0,
+            "the older job waits"
+        );
+
+        // Only the throttled organization has work: the worker is told how long to wait (three
+        // tokens to earn at 2/s) instead of sleeping in its bucket.
+        match jobs.run_next_fairly("w").await.unwrap() {
+            Next::Throttled(wait) => {
+                assert!(
+                    wait > Duration::from_millis(1000) && wait <= Duration::from_millis(1500),
+                    "{wait:?}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(job(&jobs, &waiting).await.attempts, 0);
+        // Draining (the tests' and the demo's way to run everything) still takes it.
+        assert!(jobs.run_next("w").await.unwrap());
+        assert_eq!(job(&jobs, &waiting).await.attempts, 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

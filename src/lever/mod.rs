@@ -29,7 +29,7 @@ pub use permissions::{
     permission_for, PermissionReport, NIL_OPPORTUNITY_ID, REQUIRED_PERMISSIONS,
     UNTESTED_PERMISSIONS,
 };
-pub use rate_limit::{RateLimiters, TokenBucket, LEVER_BURST, LEVER_RATE_PER_SEC};
+pub use rate_limit::{RateLimiters, SharedLimit, TokenBucket, LEVER_BURST, LEVER_RATE_PER_SEC};
 pub use types::{
     CreatedFeedback, CreatedNote, Feedback, FeedbackField, FeedbackTemplate, FieldOption,
     NewFeedbackTemplate, NewNote, NewTemplateField, Note, Opportunity, OpportunityUrls, Posting,

@@ -1,12 +1,29 @@
 //! Client-side token buckets, so leverbridge stays under Lever's limit (10 requests/s per API
 //! key, bursts to 20) instead of collecting 429s. One bucket per connection key, shared by every
-//! client and worker in the process that uses that key.
+//! client and worker in the process that uses that key; with several replicas, a
+//! [`SharedLimit`] (a bucket in the database) is drawn on as well, so that together they keep
+//! the key's limit. The job workers also read the buckets to claim work an organization can do
+//! now ([`RateLimiters::throttled`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use tokio::time::Instant;
+
+/// A bucket kept outside the process, shared by every replica using a key.
+pub trait SharedLimit: Send + Sync {
+    /// Takes one token from `key`'s bucket (steady `rate_per_sec`, at most `burst`) and returns
+    /// how long to wait before using it; `None` when the bucket cannot be reached (the caller
+    /// then relies on its own bucket).
+    fn reserve<'a>(
+        &'a self,
+        key: &'a str,
+        rate_per_sec: f64,
+        burst: f64,
+    ) -> BoxFuture<'a, Option<Duration>>;
+}
 
 /// Lever's documented steady rate.
 pub const LEVER_RATE_PER_SEC: f64 = 10.0;
@@ -19,6 +36,7 @@ pub struct RateLimiters {
     buckets: Arc<Mutex<HashMap<String, Arc<TokenBucket>>>>,
     rate_per_sec: f64,
     burst: u32,
+    shared: Option<Arc<dyn SharedLimit>>,
 }
 
 impl RateLimiters {
@@ -27,7 +45,14 @@ impl RateLimiters {
             buckets: Arc::default(),
             rate_per_sec: rate_per_sec.max(f64::MIN_POSITIVE),
             burst: burst.max(1),
+            shared: None,
         }
+    }
+
+    /// Draws on `shared` too, for replicas sharing keys.
+    pub fn with_shared(mut self, shared: Arc<dyn SharedLimit>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// The bucket for `key`, created full on first use.
@@ -38,8 +63,27 @@ impl RateLimiters {
             .unwrap_or_else(|poison| poison.into_inner());
         buckets
             .entry(key.to_owned())
-            .or_insert_with(|| Arc::new(TokenBucket::new(self.rate_per_sec, self.burst)))
+            .or_insert_with(|| {
+                let mut bucket = TokenBucket::new(self.rate_per_sec, self.burst);
+                bucket.shared = self.shared.clone().map(|shared| (key.to_owned(), shared));
+                Arc::new(bucket)
+            })
             .clone()
+    }
+
+    /// The keys whose bucket holds fewer than `tokens` now, each with how long until it does.
+    /// A worker leaves their work to later rather than wait in their bucket while other keys'
+    /// work waits.
+    pub fn throttled(&self, tokens: f64) -> Vec<(String, Duration)> {
+        let now = Instant::now();
+        let buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        buckets
+            .iter()
+            .filter_map(|(key, bucket)| bucket.time_until(tokens, now).map(|w| (key.clone(), w)))
+            .collect()
     }
 }
 
@@ -61,11 +105,22 @@ impl std::fmt::Debug for RateLimiters {
 
 /// A token bucket that hands out reservations: a caller takes a token now (the balance may go
 /// negative) and sleeps until its token would have been earned, so waiters are served in order.
-#[derive(Debug)]
 pub struct TokenBucket {
     state: Mutex<BucketState>,
     rate_per_sec: f64,
     burst: f64,
+    /// The key and the bucket the replicas share, if any.
+    shared: Option<(String, Arc<dyn SharedLimit>)>,
+}
+
+impl std::fmt::Debug for TokenBucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenBucket")
+            .field("rate_per_sec", &self.rate_per_sec)
+            .field("burst", &self.burst)
+            .field("shared", &self.shared.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -83,15 +138,34 @@ impl TokenBucket {
             }),
             rate_per_sec,
             burst: f64::from(burst),
+            shared: None,
         }
     }
 
-    /// Waits until a request may be sent.
+    /// Waits until a request may be sent: by this process's bucket and, with replicas, by
+    /// the shared one.
     pub async fn acquire(&self) {
-        let wait = self.reserve(Instant::now());
+        let mut wait = self.reserve(Instant::now());
+        if let Some((key, shared)) = &self.shared {
+            if let Some(shared_wait) = shared.reserve(key, self.rate_per_sec, self.burst).await {
+                wait = wait.max(shared_wait);
+            }
+        }
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// How long until the bucket holds `tokens`; `None` when it does now.
+    fn time_until(&self, tokens: f64, now: Instant) -> Option<Duration> {
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let earned = now.saturating_duration_since(state.updated).as_secs_f64() * self.rate_per_sec;
+        let balance = (state.tokens + earned).min(self.burst);
+        let wanted = tokens.min(self.burst);
+        (balance < wanted).then(|| Duration::from_secs_f64((wanted - balance) / self.rate_per_sec))
     }
 
     /// Takes one token at `now` and returns how long to wait before using it.
@@ -131,6 +205,28 @@ mod tests {
         let waits: Vec<Duration> = (0..21).map(|_| bucket.reserve(later)).collect();
         assert!(waits[..20].iter().all(|wait| wait.is_zero()));
         assert!(!waits[20].is_zero());
+    }
+
+    #[test]
+    fn a_bucket_short_of_a_jobs_worth_of_tokens_is_throttled() {
+        let limiters = RateLimiters::new(10.0, 20);
+        let busy = limiters.bucket("busy");
+        let idle = limiters.bucket("idle");
+        let now = Instant::now();
+        for _ in 0..18 {
+            busy.reserve(now);
+        }
+        idle.reserve(now);
+        let throttled = limiters.throttled(4.0);
+        assert_eq!(throttled.len(), 1, "{throttled:?}");
+        assert_eq!(throttled[0].0, "busy");
+        // Two tokens left: two more to earn at 10/s.
+        let wait = throttled[0].1.as_secs_f64();
+        assert!((0.15..=0.2).contains(&wait), "{wait}");
+        // Never more than the burst is asked for.
+        let small = RateLimiters::new(10.0, 2);
+        small.bucket("small");
+        assert!(small.throttled(4.0).is_empty());
     }
 
     #[test]

@@ -1,0 +1,1 @@
+DROP TABLE lever_rate_buckets;
