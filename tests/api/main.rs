@@ -26,6 +26,7 @@ mod lifecycle;
 mod login_limits;
 mod oauth;
 mod questions;
+mod replicas;
 mod results_in_lever;
 mod scoring;
 mod sessions;

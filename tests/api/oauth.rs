@@ -12,6 +12,7 @@ use leverbridge::lever::oauth::OAuthApp;
 use serde_json::{json, Value};
 
 use crate::helpers::{location, spawn_app_configured, Backend, Browser, TestApp};
+use crate::replicas::Replica;
 use crate::lever_world::{add_take_home_configuration, post, LeverAccount, TAG, TRIGGER};
 
 const CLIENT_ID: &str = "leverbridge-test-app";
@@ -580,7 +581,7 @@ async fn two_serve_processes_refresh_an_expired_token_once() {
         other => panic!("{other:?}"),
     };
     let replicas: Vec<Replica> = (0..2)
-        .map(|_| Replica::start(&database_url, &key, &lever))
+        .map(|_| Replica::start(&database_url, &key, &lever, &oauth_env()))
         .collect();
     for replica in &replicas {
         replica.wait_ready().await;
@@ -625,82 +626,9 @@ async fn two_serve_processes_refresh_an_expired_token_once() {
     assert_eq!(renewed, 1, "{}", logs.join("\n----\n"));
 }
 
-/// A `leverbridge serve` process.
-struct Replica {
-    child: std::process::Child,
-    port: u16,
-    log: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Replica {
-    fn start(database_url: &str, key: &str, lever: &LeverAccount) -> Replica {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("serve.log");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_leverbridge"))
-            .arg("serve")
-            .env("LEVERBRIDGE_BIND", format!("127.0.0.1:{port}"))
-            .env("LEVERBRIDGE_DATABASE_URL", database_url)
-            .env("LEVERBRIDGE_SECRET_KEY", key)
-            .env(
-                "LEVERBRIDGE_LEVER_API_URL",
-                format!("{}/v1", lever.sim.base_url()),
-            )
-            .env("LEVERBRIDGE_LEVER_AUTH_URL", lever.sim.base_url())
-            .env("LEVERBRIDGE_LEVER_CLIENT_ID", CLIENT_ID)
-            .env("LEVERBRIDGE_LEVER_CLIENT_SECRET", CLIENT_SECRET)
-            .env("LEVERBRIDGE_WORKERS", "3")
-            .env("RUST_LOG", "info")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Replica {
-            child,
-            port,
-            log,
-            _dir: dir,
-        }
-    }
-
-    async fn wait_ready(&self) {
-        let http = reqwest::Client::new();
-        for _ in 0..300 {
-            if let Ok(answer) = http
-                .get(format!("http://127.0.0.1:{}/readyz", self.port))
-                .send()
-                .await
-            {
-                if answer.status() == 200 {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "serve never got ready: {}",
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        );
-    }
-
-    /// Stops it (SIGTERM, as orchestrators do) and returns its log.
-    fn stop(mut self) -> String {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        for _ in 0..100 {
-            if self.child.try_wait().ok().flatten().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
+fn oauth_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("LEVERBRIDGE_LEVER_CLIENT_ID", CLIENT_ID.to_owned()),
+        ("LEVERBRIDGE_LEVER_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+    ]
 }
