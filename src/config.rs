@@ -134,6 +134,9 @@ pub struct Tuning {
     /// The time assessment deadlines are measured by: the system clock, or in tests one they
     /// move forward.
     pub clock: crate::clock::Clock,
+    /// Certificates a mail server's TLS may chain to besides the public roots: none in
+    /// production, the test mail server's own in the tests.
+    pub smtp_extra_roots: crate::smtp::ExtraRoots,
 }
 
 /// Sign-in limits: password checks are deliberately costly (argon2 takes ~19 MiB and tens of
@@ -198,6 +201,7 @@ impl Default for Tuning {
             lever_rate_per_sec: crate::lever::LEVER_RATE_PER_SEC * 0.9,
             lever_burst: crate::lever::LEVER_BURST - 2,
             clock: crate::clock::Clock::system(),
+            smtp_extra_roots: crate::smtp::ExtraRoots::default(),
         }
     }
 }

@@ -1,10 +1,15 @@
 //! Candidate emails: the invitation and both reminders, sent over real SMTP to the mailbox
 //! (`leverbridge::mailbox`, a real server on loopback), and what Lever (the simulator) and
-//! leverbridge's pages say about them. Time moves on an adjustable clock.
+//! leverbridge's pages say about them. Time moves on an adjustable clock. The mail server may
+//! require TLS (STARTTLS, or from the first byte, with a certificate made for the test) and a
+//! sign-in, as a provider's relay does.
 
 use chrono::Duration;
 use leverbridge::clock::Clock;
-use leverbridge::mailbox::{Mailbox, ReceivedMail};
+use leverbridge::mailbox::{
+    Account, Mailbox, Mechanism, ReceivedMail, Security, SignIn, Tls, TlsMode,
+};
+use leverbridge::smtp::ExtraRoots;
 use leverbridge::startup::Application;
 use serde_json::{json, Value};
 
@@ -19,6 +24,10 @@ both_backends!(
     both_reminders_are_sent_once_and_not_again_after_a_restart,
     a_mail_server_that_cannot_be_reached_is_retried_and_a_refused_address_is_not,
     a_candidate_moved_back_before_starting_is_emailed_again_once,
+    an_invitation_goes_over_starttls_signed_in_with_plain,
+    an_invitation_goes_over_implicit_tls_signed_in_with_login,
+    a_mail_server_whose_certificate_is_not_trusted_gets_nothing,
+    wrong_credentials_fail_the_email_clearly_and_nothing_is_marked_sent,
 );
 
 struct World {
@@ -28,20 +37,49 @@ struct World {
     mailbox: Mailbox,
 }
 
-/// leverbridge connected to Lever, sending candidate emails through a mailbox on loopback, with
-/// the Settings form's defaults changed by `changes`.
+/// leverbridge connected to Lever, sending candidate emails through a plain mailbox on
+/// loopback, with the Settings form's defaults changed by `changes`.
 async fn world(backend: Backend, changes: &[(&str, &str)]) -> World {
+    world_behind(backend, Security::default(), changes).await
+}
+
+/// `world`, its mailbox requiring what `security` says. leverbridge trusts the mailbox's
+/// certificate (the tests' own root, `Tuning::smtp_extra_roots`) and Settings names its TLS.
+async fn world_behind(backend: Backend, security: Security, changes: &[(&str, &str)]) -> World {
+    let roots = match &security.tls {
+        Some(tls) => ExtraRoots::default().with(tls.certificate.clone()),
+        None => ExtraRoots::default(),
+    };
+    world_trusting(backend, security, roots, changes).await
+}
+
+/// `world_behind`, leverbridge trusting `roots` besides the public ones.
+async fn world_trusting(
+    backend: Backend,
+    security: Security,
+    roots: ExtraRoots,
+    changes: &[(&str, &str)],
+) -> World {
     let clock = Clock::adjustable();
     let for_app = clock.clone();
-    let (app, lever) = connected_with(backend, move |s| s.tuning.clock = for_app).await;
-    let mailbox = Mailbox::start_on_loopback().await.unwrap();
+    let smtp_tls = match security.tls.as_ref().map(|t| t.mode) {
+        None => "none",
+        Some(TlsMode::StartTls) => "starttls",
+        Some(TlsMode::Implicit) => "tls",
+    };
+    let (app, lever) = connected_with(backend, move |s| {
+        s.tuning.clock = for_app;
+        s.tuning.smtp_extra_roots = roots;
+    })
+    .await;
+    let mailbox = Mailbox::start_on_loopback_with(security).await.unwrap();
     let port = mailbox.port().to_string();
     let mut fields = vec![
         ("default_user_id", lever.default_user.as_str()),
         ("email_enabled", "on"),
         ("smtp_host", "127.0.0.1"),
         ("smtp_port", port.as_str()),
-        ("smtp_tls", "none"),
+        ("smtp_tls", smtp_tls),
         ("smtp_from", "Acme Hiring <jobs@acme.test>"),
     ];
     fields.extend_from_slice(changes);
@@ -53,6 +91,46 @@ async fn world(backend: Backend, changes: &[(&str, &str)]) -> World {
         clock,
         mailbox,
     }
+}
+
+/// A mail server's TLS, with a self-signed certificate for 127.0.0.1 made for this test.
+fn tls(mode: TlsMode) -> Tls {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    Tls {
+        mode,
+        certificate: made.cert.der().to_vec(),
+        private_key: made.signing_key.serialize_der(),
+    }
+}
+
+const SMTP_USER: &str = "hiring@acme.test";
+const SMTP_PASSWORD: &str = "correct-smtp-password";
+
+/// A mail server as a provider's relay is: TLS in `mode`, and a sign-in to `SMTP_USER`.
+fn relay(mode: TlsMode) -> Security {
+    Security {
+        tls: Some(tls(mode)),
+        account: Some(Account::new(SMTP_USER, SMTP_PASSWORD)),
+    }
+}
+
+/// The Settings fields that sign in to the mailbox's account with `password`.
+fn sign_in_with(password: &str) -> [(&str, &str); 2] {
+    [("smtp_username", SMTP_USER), ("smtp_password", password)]
+}
+
+/// Runs jobs until `expected` have run, waiting out the tests' millisecond backoff between a
+/// failed email's attempts; returns how many ran.
+async fn run_jobs_until(app: &TestApp, expected: usize) -> usize {
+    let mut ran = 0;
+    for _ in 0..50 {
+        ran += app.drain().await;
+        if ran >= expected {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    ran
 }
 
 fn tags(held: &Value) -> Vec<String> {
@@ -370,14 +448,7 @@ async fn a_mail_server_that_cannot_be_reached_is_retried_and_a_refused_address_i
     let ada = w.lever.candidate("Ada Lovelace", &[TAG]).await;
     w.lever.move_to(&ada, TRIGGER).await;
     // The stage change, then the email's three attempts (the tests' backoff is a millisecond).
-    let mut ran = 0;
-    for _ in 0..50 {
-        ran += w.app.drain().await;
-        if ran >= 4 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let ran = run_jobs_until(&w.app, 4).await;
     assert_eq!(ran, 4, "the stage change and three attempts");
     let events = w.app.get_html("/orgs/acme/events").await;
     assert!(events.contains("Invitation email to ada.lovelace@example.com failed after 3 attempts: the mail server 127.0.0.1:"), "{events}");
@@ -456,4 +527,144 @@ async fn a_candidate_moved_back_before_starting_is_emailed_again_once(backend: B
     assert!(requeued >= 3);
     w.app.drain().await;
     assert_eq!(w.mailbox.messages_to("ada.lovelace@example.com").len(), 2);
+}
+
+/// What the mailbox's one message to Ada says, checked as `an_invitation_is_emailed_and_recorded`
+/// checks the plain one, and how it came.
+fn assert_invitation_to_ada(w: &World, link: &str) -> ReceivedMail {
+    let mail = only(w.mailbox.messages_to("ada.lovelace@example.com"));
+    assert_eq!(mail.subject(), "Your coding assessment from ACME Inc");
+    assert!(mail.body().contains(link), "{}", mail.body());
+    assert!(mail.over_tls, "the message came inside TLS");
+    mail
+}
+
+async fn an_invitation_goes_over_starttls_signed_in_with_plain(backend: Backend) {
+    let w = world_behind(
+        backend,
+        relay(TlsMode::StartTls),
+        &sign_in_with(SMTP_PASSWORD),
+    )
+    .await;
+    let ada = w.lever.candidate("Ada Lovelace", &[TAG]).await;
+    let link = invite(&w, &ada, 2).await;
+
+    let mail = assert_invitation_to_ada(&w, &link);
+    assert_eq!(mail.signed_in_as.as_deref(), Some(SMTP_USER));
+    // The password Settings sealed is the one the server was given, by the first mechanism
+    // it offered.
+    assert_eq!(
+        w.mailbox.sign_ins(),
+        [SignIn {
+            mechanism: Mechanism::Plain,
+            username: SMTP_USER.into(),
+            password: SMTP_PASSWORD.into(),
+            accepted: true,
+        }]
+    );
+    let events = w.app.get_html("/orgs/acme/events").await;
+    assert!(
+        events.contains("Invitation email sent to ada.lovelace@example.com at "),
+        "{events}"
+    );
+}
+
+async fn an_invitation_goes_over_implicit_tls_signed_in_with_login(backend: Backend) {
+    let mut security = relay(TlsMode::Implicit);
+    // The server offers LOGIN only, so the client cannot pick PLAIN.
+    if let Some(account) = security.account.as_mut() {
+        account.mechanisms = vec![Mechanism::Login];
+    }
+    let w = world_behind(backend, security, &sign_in_with(SMTP_PASSWORD)).await;
+    let ada = w.lever.candidate("Ada Lovelace", &[TAG]).await;
+    let link = invite(&w, &ada, 2).await;
+
+    let mail = assert_invitation_to_ada(&w, &link);
+    assert_eq!(mail.signed_in_as.as_deref(), Some(SMTP_USER));
+    let sign_ins = w.mailbox.sign_ins();
+    assert_eq!(sign_ins.len(), 1, "{sign_ins:?}");
+    assert_eq!(
+        (sign_ins[0].mechanism, sign_ins[0].password.as_str()),
+        (Mechanism::Login, SMTP_PASSWORD)
+    );
+    let detail = detail_page(&w.app).await;
+    assert!(
+        detail.contains("Invitation email sent to ada.lovelace@example.com"),
+        "{detail}"
+    );
+}
+
+async fn a_mail_server_whose_certificate_is_not_trusted_gets_nothing(backend: Backend) {
+    // leverbridge trusts the public roots and another test certificate, not this server's.
+    let other = tls(TlsMode::Implicit).certificate;
+    let w = world_trusting(
+        backend,
+        relay(TlsMode::Implicit),
+        ExtraRoots::default().with(other),
+        &sign_in_with(SMTP_PASSWORD),
+    )
+    .await;
+    let ada = w.lever.candidate("Ada Lovelace", &[TAG]).await;
+    w.lever.move_to(&ada, TRIGGER).await;
+    assert_eq!(run_jobs_until(&w.app, 4).await, 4);
+
+    assert!(w.mailbox.messages().is_empty());
+    assert!(w.mailbox.sign_ins().is_empty(), "no password was sent");
+    let events = w.app.get_html("/orgs/acme/events").await;
+    assert!(
+        events.contains("Invitation email to ada.lovelace@example.com failed after 3 attempts: "),
+        "{events}"
+    );
+    assert!(
+        events.contains("presented a certificate leverbridge does not trust"),
+        "{events}"
+    );
+}
+
+async fn wrong_credentials_fail_the_email_clearly_and_nothing_is_marked_sent(backend: Backend) {
+    let w = world_behind(
+        backend,
+        relay(TlsMode::StartTls),
+        &sign_in_with("a-stale-password"),
+    )
+    .await;
+    let ada = w.lever.candidate("Ada Lovelace", &[TAG]).await;
+    w.lever.move_to(&ada, TRIGGER).await;
+    let ran = run_jobs_until(&w.app, 4).await;
+    assert_eq!(ran, 4, "the stage change and the email's three attempts");
+
+    assert!(w.mailbox.messages().is_empty(), "nothing was delivered");
+    let sign_ins = w.mailbox.sign_ins();
+    assert_eq!(sign_ins.len(), 3, "one refused sign-in per attempt");
+    assert!(sign_ins
+        .iter()
+        .all(|s| s.password == "a-stale-password" && !s.accepted));
+
+    let events = w.app.get_html("/orgs/acme/events").await;
+    let port = w.mailbox.port();
+    let failed = format!(
+        "Invitation email to ada.lovelace@example.com failed after 3 attempts: the mail server 127.0.0.1:{port} refused to sign in ("
+    );
+    assert!(events.contains(&failed), "{events}");
+    for expected in [
+        "535",
+        "check the username and password on the Settings page",
+        ">Retry</button>",
+    ] {
+        assert!(events.contains(expected), "{expected}: {events}");
+    }
+    assert!(!events.contains("Invitation email sent"), "{events}");
+    let detail = detail_page(&w.app).await;
+    assert!(
+        detail.contains("Invitation email to ada.lovelace@example.com not sent: it failed after 3 attempts (the mail server 127.0.0.1:"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("an admin can retry it on Events"),
+        "{detail}"
+    );
+    assert!(!detail.contains("Invitation email sent"), "{detail}");
+    // Lever still shows the invitation: the link is the candidate's way in, the email a courtesy.
+    let held = w.lever.opportunity(&ada).await;
+    assert!(tags(&held).contains(&"leverbridge: Candidate Invited".to_owned()));
 }
