@@ -1,8 +1,9 @@
 //! A candidate leaves the pipeline in Lever: archived, hired or deleted. Unfinished assessments
 //! are withdrawn (link removed, `{prefix}: Cancelled` in Lever, a withdrawn page for the
-//! candidate), a submitted one is kept for scoring, a restore does nothing, events about
-//! candidates leverbridge never saw are acknowledged, and a deletion erases every trace of the
-//! candidate's text from the database.
+//! candidate), a submitted one is kept for scoring, a recruiter's choice still waiting for its
+//! question is withdrawn (its link removed, its page refusing a choice), a restore does nothing,
+//! events about candidates leverbridge never saw are acknowledged, and a deletion erases every
+//! trace of the candidate's text from the database.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -16,6 +17,7 @@ use crate::scoring::{
     assessment, invite, notes_with, requeue, score, state, tags, take_the_test, INVITED,
     IN_PROGRESS,
 };
+use crate::triggers::{add_recruiters_choice, first_question_on, waiting_for_a_choice};
 use leverbridge::assessments::AssessmentState;
 
 both_backends!(
@@ -24,6 +26,8 @@ both_backends!(
     deleting_a_candidate_erases_their_text_from_every_table,
     events_about_candidates_leverbridge_never_saw_are_acknowledged,
     a_rerun_after_a_crash_at_any_withdrawal_step_writes_nothing_twice,
+    a_choice_still_to_be_made_is_withdrawn_when_the_candidate_is_archived_or_hired,
+    deleting_a_candidate_waiting_for_a_choice_withdraws_it_and_erases_their_name,
 );
 
 const CANCELLED: &str = "leverbridge: Cancelled";
@@ -586,7 +590,8 @@ async fn deleting_a_candidate_erases_their_text_from_every_table(backend: Backen
     }
     let shown = events(&app).await;
     assert!(shown.contains("The candidate was deleted in Lever: 1 assessment withdrawn (it was in progress); Lever no longer has the opportunity, so nothing was written there. Erased from leverbridge: the name, score and saves (1 save) of 1 assessment, and the details of"), "{shown}");
-    assert!(shown.contains("The candidate was deleted in Lever: nothing was left to withdraw. Erased from leverbridge: the name, score and saves (2 saves) of 1 assessment"), "{shown}");
+    // The pending choice inserted above was Zebulon's too.
+    assert!(shown.contains("The candidate was deleted in Lever: 1 recruiter&#39;s choice withdrawn before a member chose the question; Lever no longer has the opportunity, so nothing was written there. Erased from leverbridge: the name, score and saves (2 saves) of 1 assessment, the name on 1 recruiter&#39;s choice, and the details of"), "{shown}");
 }
 
 async fn events_about_candidates_leverbridge_never_saw_are_acknowledged(backend: Backend) {
@@ -720,4 +725,156 @@ async fn a_rerun_after_a_crash_at_any_withdrawal_step_writes_nothing_twice(backe
             "{context}: {names:?}"
         );
     }
+}
+
+/// What the choice page at `path` answers a member who picks `question` there now: its status
+/// and page.
+async fn try_to_choose(app: &TestApp, path: &str, question: &str) -> (reqwest::StatusCode, String) {
+    let response = app
+        .post_form(path, path, &[("question_id", question)])
+        .await;
+    (response.status(), response.text().await.unwrap())
+}
+
+/// No assessment exists in the organization.
+async fn no_assessment(app: &TestApp) {
+    let list = app.get_html("/orgs/acme/assessments").await;
+    assert!(
+        !list.contains("aria-label=\"Open the assessment of"),
+        "no assessment was created: {list}"
+    );
+}
+
+async fn a_choice_still_to_be_made_is_withdrawn_when_the_candidate_is_archived_or_hired(
+    backend: Backend,
+) {
+    let (app, lever) = connected_for_lifecycle(backend).await;
+    add_recruiters_choice(&app, &lever).await;
+    let (ada, ada_path) = waiting_for_a_choice(&app, &lever, "Ada Lovelace").await;
+    let (alan, alan_path) = waiting_for_a_choice(&app, &lever, "Alan Turing").await;
+    let question = first_question_on(&app, &ada_path).await;
+
+    archive(&lever, &ada, true).await;
+    assert_eq!(app.drain().await, 1);
+    let answer = post(
+        &lever.http,
+        &lever.control(&format!("/opportunities/{alan}/hire")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        answer["deliveries"].as_array().unwrap().len(),
+        2,
+        "{answer}"
+    );
+    assert_eq!(app.drain().await, 2);
+
+    for (opportunity, path, because) in [
+        (&ada, &ada_path, "the candidate was archived in Lever"),
+        (&alan, &alan_path, "the candidate was"),
+    ] {
+        // Lever: the choice link is gone, asked once; nothing else was written.
+        let held = lever.opportunity(opportunity).await;
+        assert_eq!(held["links"], json!([]), "{held}");
+        let done = writes(&lever, opportunity).await;
+        assert_eq!(done, ["POST addLinks", "POST removeLinks"], "{done:?}");
+        assert!(tags(&held).is_empty(), "no progress tag: {held}");
+
+        // The page says why, and refuses a choice; nothing is created or written.
+        let page = app.get_html(path).await;
+        assert!(page.contains("Withdrawn on "), "{page}");
+        assert!(
+            page.contains(because) && page.contains("before anyone chose, so no question can be chosen and nothing is sent to them."),
+            "{page}"
+        );
+        assert!(
+            !page.contains("name=\"question_id\"") && !page.contains("is invited once you choose"),
+            "no form: {page}"
+        );
+        let (status, refused) = try_to_choose(&app, path, &question).await;
+        assert_eq!(status, 409);
+        assert!(
+            refused.contains("so no question can be chosen"),
+            "{refused}"
+        );
+        assert_eq!(app.drain().await, 0, "nothing queued");
+        assert_eq!(writes(&lever, opportunity).await, done);
+    }
+    no_assessment(&app).await;
+
+    let shown = events(&app).await;
+    assert!(
+        shown.contains("The candidate was archived in Lever: 1 recruiter&#39;s choice withdrawn before a member chose the question; its link removed in Lever as Integration Bot."),
+        "{shown}"
+    );
+    // Hired: Lever sends the archive change and the hire; whichever ran first withdrew it.
+    assert!(
+        shown.contains("nothing was left to withdraw."),
+        "the second of the hire's two events: {shown}"
+    );
+
+    // Restored and moved back into the stage: the choice stays withdrawn, as an assessment does.
+    archive(&lever, &ada, false).await;
+    lever.move_to(&ada, "Recruiter screen").await;
+    lever.move_to(&ada, "On-site interview").await;
+    app.drain().await;
+    assert_eq!(lever.opportunity(&ada).await["links"], json!([]));
+    assert!(
+        events(&app)
+            .await
+            .contains("its choice of question was withdrawn on "),
+        "{}",
+        events(&app).await
+    );
+    assert!(events(&app)
+        .await
+        .contains("because the candidate was archived in Lever, so nothing was written again."));
+    no_assessment(&app).await;
+}
+
+async fn deleting_a_candidate_waiting_for_a_choice_withdraws_it_and_erases_their_name(
+    backend: Backend,
+) {
+    let (app, lever) = connected_for_lifecycle(backend).await;
+    add_recruiters_choice(&app, &lever).await;
+    let (zebulon, path) = waiting_for_a_choice(&app, &lever, "Zebulon Quixote").await;
+    let page = app.get_html(&path).await;
+    assert!(page.contains("Choose the question for Zebulon Quixote"));
+    let question = first_question_on(&app, &path).await;
+    assert!(holding(&app, "Zebulon Quixote")
+        .await
+        .contains(&"question_choices.candidate_name".to_owned()));
+
+    delete(&lever, &zebulon).await;
+    assert_eq!(app.drain().await, 1);
+
+    for needle in ["Zebulon", "Quixote", "zebulon.quixote@example.com"] {
+        assert_eq!(
+            holding(&app, needle).await,
+            Vec::<String>::new(),
+            "{needle} is gone"
+        );
+    }
+    let page = app.get_html(&path).await;
+    assert!(
+        page.contains("Withdrawn: the question for a candidate deleted in Lever"),
+        "{page}"
+    );
+    assert!(
+        page.contains("the candidate was deleted in Lever before anyone chose, so no question can be chosen and nothing is sent to them."),
+        "{page}"
+    );
+    let (status, _) = try_to_choose(&app, &path, &question).await;
+    assert_eq!(status, 409);
+    assert_eq!(app.drain().await, 0);
+    no_assessment(&app).await;
+    // Lever no longer has the opportunity: it was asked once (404), and nothing was written.
+    let done = writes(&lever, &zebulon).await;
+    assert_eq!(done, ["POST addLinks"], "{done:?}");
+
+    let shown = events(&app).await;
+    assert!(
+        shown.contains("The candidate was deleted in Lever: 1 recruiter&#39;s choice withdrawn before a member chose the question; Lever no longer has the opportunity, so nothing was written there. Erased from leverbridge: the name on 1 recruiter&#39;s choice, and the details of"),
+        "{shown}"
+    );
 }
