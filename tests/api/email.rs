@@ -14,8 +14,9 @@ use leverbridge::startup::Application;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{location, Backend, TestApp};
 use crate::lever_world::{connected_with, post, save_settings, LeverAccount, TAG, TRIGGER};
+use crate::triggers::{add_recruiters_choice, choose_first_question, waiting_for_a_choice};
 
 both_backends!(
     an_invitation_is_emailed_and_recorded,
@@ -28,6 +29,7 @@ both_backends!(
     an_invitation_goes_over_implicit_tls_signed_in_with_login,
     a_mail_server_whose_certificate_is_not_trusted_gets_nothing,
     wrong_credentials_fail_the_email_clearly_and_nothing_is_marked_sent,
+    choosing_the_question_emails_the_candidate_their_link,
 );
 
 struct World {
@@ -667,4 +669,46 @@ async fn wrong_credentials_fail_the_email_clearly_and_nothing_is_marked_sent(bac
     // Lever still shows the invitation: the link is the candidate's way in, the email a courtesy.
     let held = w.lever.opportunity(&ada).await;
     assert!(tags(&held).contains(&"leverbridge: Candidate Invited".to_owned()));
+}
+
+async fn choosing_the_question_emails_the_candidate_their_link(backend: Backend) {
+    let w = world(backend, &[]).await;
+    add_recruiters_choice(&w.app, &w.lever).await;
+    let (ada, choose) = waiting_for_a_choice(&w.app, &w.lever, "Ada Lovelace").await;
+    assert!(
+        w.mailbox.messages().is_empty(),
+        "nobody is emailed before the question is chosen"
+    );
+
+    let response = choose_first_question(&w.app, &choose).await;
+    assert_eq!(response.status(), 303);
+    assert!(location(&response).starts_with("/orgs/acme/assessments/"));
+    assert_eq!(
+        w.app.drain().await,
+        2,
+        "the choice's write-back, then the email"
+    );
+
+    let link = w.lever.opportunity(&ada).await["links"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(link.starts_with(&format!("{}/a/", w.app.address)), "{link}");
+    let mail = only(w.mailbox.messages());
+    assert_eq!(mail.envelope_to, ["ada.lovelace@example.com"]);
+    assert!(
+        mail.to().contains("ada.lovelace@example.com"),
+        "{}",
+        mail.to()
+    );
+    assert_eq!(mail.subject(), "Your coding assessment from ACME Inc");
+    let body = mail.body();
+    assert!(body.starts_with("Hello Ada Lovelace,"), "{body}");
+    assert!(body.contains(&link), "the candidate's link: {body}");
+    assert!(!body.contains("/choose/"), "not the choice page's: {body}");
+    let detail = detail_page(&w.app).await;
+    assert!(
+        detail.contains("Invitation email sent to ada.lovelace@example.com"),
+        "{detail}"
+    );
 }

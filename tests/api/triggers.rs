@@ -148,6 +148,14 @@ pub async fn first_question_on(member: &Browser, path: &str) -> String {
         .to_owned()
 }
 
+/// `member` chooses the first question the choice page at `path` offers.
+pub async fn choose_first_question(member: &Browser, path: &str) -> reqwest::Response {
+    let question = first_question_on(member, path).await;
+    member
+        .post_form(path, path, &[("question_id", &question)])
+        .await
+}
+
 async fn a_prefix_configuration_fires_at_every_matching_stage_even_one_added_later(
     backend: Backend,
 ) {
