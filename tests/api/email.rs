@@ -76,16 +76,9 @@ async fn world_trusting(
     .await;
     let mailbox = Mailbox::start_on_loopback_with(security).await.unwrap();
     let port = mailbox.port().to_string();
-    let mut fields = vec![
-        ("default_user_id", lever.default_user.as_str()),
-        ("email_enabled", "on"),
-        ("smtp_host", "127.0.0.1"),
-        ("smtp_port", port.as_str()),
-        ("smtp_tls", smtp_tls),
-        ("smtp_from", "Acme Hiring <jobs@acme.test>"),
-    ];
+    let mut fields = vec![("smtp_tls", smtp_tls)];
     fields.extend_from_slice(changes);
-    let response = save_settings(&app, &fields).await;
+    let response = save_settings(&app, &email_through(&lever, &port, &fields)).await;
     assert_eq!(response.status(), 303, "email settings saved");
     World {
         app,
@@ -93,6 +86,25 @@ async fn world_trusting(
         clock,
         mailbox,
     }
+}
+
+/// The Settings fields that turn candidate emails on, sent in plain SMTP through 127.0.0.1:`port`
+/// from Acme Hiring, with `changes` on top.
+fn email_through<'a>(
+    lever: &'a LeverAccount,
+    port: &'a str,
+    changes: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("default_user_id", lever.default_user.as_str()),
+        ("email_enabled", "on"),
+        ("smtp_host", "127.0.0.1"),
+        ("smtp_port", port),
+        ("smtp_tls", "none"),
+        ("smtp_from", "Acme Hiring <jobs@acme.test>"),
+    ];
+    fields.extend_from_slice(changes);
+    fields
 }
 
 /// A mail server's TLS, with a self-signed certificate for 127.0.0.1 made for this test.
@@ -269,16 +281,14 @@ async fn an_unknown_placeholder_is_refused_by_name_and_changes_nothing(backend: 
     let bad_body = "Dear {candidate_firstname}, here it is: {assessment_link}";
     let response = save_settings(
         &w.app,
-        &[
-            ("default_user_id", w.lever.default_user.as_str()),
-            ("email_enabled", "on"),
-            ("smtp_host", "127.0.0.1"),
-            ("smtp_port", &port),
-            ("smtp_tls", "none"),
-            ("smtp_from", "jobs@acme.test"),
-            ("email_subject", "Your test at {company}"),
-            ("email_body", bad_body),
-        ],
+        &email_through(
+            &w.lever,
+            &port,
+            &[
+                ("email_subject", "Your test at {company}"),
+                ("email_body", bad_body),
+            ],
+        ),
     )
     .await;
     assert_eq!(response.status(), 422);
@@ -296,19 +306,17 @@ async fn an_unknown_placeholder_is_refused_by_name_and_changes_nothing(backend: 
     // The preview shows a good template for the sample candidate, and saves nothing.
     let response = save_settings(
         &w.app,
-        &[
-            ("default_user_id", w.lever.default_user.as_str()),
-            ("email_enabled", "on"),
-            ("smtp_host", "127.0.0.1"),
-            ("smtp_port", &port),
-            ("smtp_tls", "none"),
-            ("smtp_from", "jobs@acme.test"),
-            (
-                "email_body",
-                "Dear {candidate_name}, open {assessment_link} within {time_limit}.",
-            ),
-            ("preview", "1"),
-        ],
+        &email_through(
+            &w.lever,
+            &port,
+            &[
+                (
+                    "email_body",
+                    "Dear {candidate_name}, open {assessment_link} within {time_limit}.",
+                ),
+                ("preview", "1"),
+            ],
+        ),
     )
     .await;
     assert_eq!(response.status(), 200);
@@ -434,18 +442,7 @@ async fn a_mail_server_that_cannot_be_reached_is_retried_and_a_refused_address_i
         .unwrap()
         .port()
         .to_string();
-    let response = save_settings(
-        &w.app,
-        &[
-            ("default_user_id", w.lever.default_user.as_str()),
-            ("email_enabled", "on"),
-            ("smtp_host", "127.0.0.1"),
-            ("smtp_port", &closed),
-            ("smtp_tls", "none"),
-            ("smtp_from", "jobs@acme.test"),
-        ],
-    )
-    .await;
+    let response = save_settings(&w.app, &email_through(&w.lever, &closed, &[])).await;
     assert_eq!(response.status(), 303);
     let ada = w.lever.candidate("Ada Lovelace", &[TAG]).await;
     w.lever.move_to(&ada, TRIGGER).await;
@@ -459,18 +456,7 @@ async fn a_mail_server_that_cannot_be_reached_is_retried_and_a_refused_address_i
 
     // A recipient the server refuses for good is recorded and not retried.
     let port = w.mailbox.port().to_string();
-    let response = save_settings(
-        &w.app,
-        &[
-            ("default_user_id", w.lever.default_user.as_str()),
-            ("email_enabled", "on"),
-            ("smtp_host", "127.0.0.1"),
-            ("smtp_port", &port),
-            ("smtp_tls", "none"),
-            ("smtp_from", "jobs@acme.test"),
-        ],
-    )
-    .await;
+    let response = save_settings(&w.app, &email_through(&w.lever, &port, &[])).await;
     assert_eq!(response.status(), 303);
     w.mailbox.refuse_recipient("grace.hopper@example.com");
     let grace = w.lever.candidate("Grace Hopper", &[TAG]).await;

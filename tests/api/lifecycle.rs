@@ -12,10 +12,10 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
-use crate::lever_world::{connected, post, webhook_url_in, LeverAccount};
+use crate::lever_world::{connected, count, post, webhook_url_in, LeverAccount};
 use crate::scoring::{
-    assessment, invite, notes_with, requeue, score, state, tags, take_the_test, INVITED,
-    IN_PROGRESS,
+    assessment, forget_step, invite, notes_with, requeue, score, state, tags, take_the_test,
+    INVITED, IN_PROGRESS,
 };
 use crate::triggers::{add_recruiters_choice, first_question_on, waiting_for_a_choice};
 use leverbridge::assessments::AssessmentState;
@@ -90,30 +90,6 @@ async fn delivered(lever: &LeverAccount, event: &str) -> Vec<Value> {
         .into_iter()
         .filter(|d| d["event"] == event)
         .collect()
-}
-
-/// Successful writes to the opportunity, as "METHOD last-segment".
-async fn writes(lever: &LeverAccount, opportunity: &str) -> Vec<String> {
-    lever
-        .requests()
-        .await
-        .iter()
-        .filter(|r| r["method"] != "GET")
-        .filter(|r| r["path"].as_str().unwrap_or_default().contains(opportunity))
-        .filter(|r| r["status"].as_u64().is_some_and(|s| s < 300))
-        .map(|r| {
-            let path = r["path"].as_str().unwrap();
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap(),
-                path.rsplit('/').next().unwrap()
-            )
-        })
-        .collect()
-}
-
-fn count(writes: &[String], which: &str) -> usize {
-    writes.iter().filter(|w| *w == which).count()
 }
 
 /// The Events page's text.
@@ -217,11 +193,11 @@ async fn archiving_withdraws_unfinished_assessments_and_keeps_a_submitted_one(ba
     }
 
     // A restore does nothing: no job, nothing written, the assessment stays withdrawn.
-    let before = writes(&lever, &invited).await;
+    let before = lever.writes_to(&invited).await;
     let answer = archive(&lever, &invited, false).await;
     assert_eq!(answer["deliveries"][0]["responseStatus"], 200);
     assert_eq!(app.drain().await, 0, "no job for a restore");
-    assert_eq!(writes(&lever, &invited).await, before);
+    assert_eq!(lever.writes_to(&invited).await, before);
     let (a, _) = assessment(&app, &invited_path).await;
     assert_eq!(state(&a), AssessmentState::Cancelled);
     assert!(events(&app)
@@ -245,7 +221,7 @@ async fn archiving_withdraws_unfinished_assessments_and_keeps_a_submitted_one(ba
     )
     .await;
     assert_eq!(app.drain().await, 0, "a duplicate runs nothing");
-    assert_eq!(writes(&lever, &invited).await, before);
+    assert_eq!(lever.writes_to(&invited).await, before);
 
     // The Assessments list and the Overview count the withdrawn ones.
     let list = app.get_html("/orgs/acme/assessments?state=cancelled").await;
@@ -291,7 +267,7 @@ async fn hiring_withdraws_once_though_lever_sends_two_events(backend: Backend) {
     let held = lever.opportunity(&hired).await;
     assert_eq!(held["links"], json!([]));
     assert!(tags(&held).contains(&CANCELLED.to_owned()));
-    let done = writes(&lever, &hired).await;
+    let done = lever.writes_to(&hired).await;
     assert_eq!(count(&done, "POST removeLinks"), 1, "{done:?}");
     assert_eq!(
         count(&done, "POST addTags"),
@@ -314,16 +290,13 @@ async fn hiring_withdraws_once_though_lever_sends_two_events(backend: Backend) {
 
     // A hired delivery on its own (a move to a hired stage) withdraws too.
     let (second, second_path) = invite(&app, &lever, "Frances Allen").await;
-    let token = webhook_token(&lever, "candidateHired").await;
-    let body = signed("candidateHired", json!({"opportunityId": second}), &token);
-    let response = app
-        .client
-        .post(webhook_url_in(&app.get_html("/orgs/acme/webhooks").await))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response = deliver_signed(
+        &app,
+        &lever,
+        "candidateHired",
+        json!({"opportunityId": second}),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     assert_eq!(app.drain().await, 1);
     let (a, _) = assessment(&app, &second_path).await;
@@ -349,6 +322,24 @@ async fn webhook_token(lever: &LeverAccount, event: &str) -> String {
         .and_then(|w| w["signatureToken"].as_str())
         .expect("the webhook is set")
         .to_owned()
+}
+
+/// Posts a delivery of `event` carrying `data` to the organization's webhook URL, signed with
+/// the token Lever holds for the event, as Lever would.
+async fn deliver_signed(
+    app: &TestApp,
+    lever: &LeverAccount,
+    event: &str,
+    data: Value,
+) -> reqwest::Response {
+    let token = webhook_token(lever, event).await;
+    app.client
+        .post(webhook_url_in(&app.get_html("/orgs/acme/webhooks").await))
+        .header("content-type", "application/json")
+        .body(signed(event, data, &token))
+        .send()
+        .await
+        .unwrap()
 }
 
 /// A delivery signed as Lever signs it.
@@ -469,21 +460,13 @@ async fn deleting_a_candidate_erases_their_text_from_every_table(backend: Backen
     app.drain().await;
     // A delivery whose body carries the name (Lever's own carry ids only, but a body is
     // stored as it came).
-    let token = webhook_token(&lever, "candidateStageChange").await;
-    let body = signed(
+    let response = deliver_signed(
+        &app,
+        &lever,
         "candidateStageChange",
         json!({"opportunityId": started, "toStageId": "nowhere", "name": "Yolanda Xylophone"}),
-        &token,
-    );
-    let url = webhook_url_in(&app.get_html("/orgs/acme/webhooks").await);
-    let response = app
-        .client
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    )
+    .await;
     assert_eq!(response.status(), 200);
     app.drain().await;
     // An untouched bystander keeps everything.
@@ -641,17 +624,8 @@ async fn events_about_candidates_leverbridge_never_saw_are_acknowledged(backend:
         .contains("Lever shows the candidate not archived (restored since?)"));
 
     // A delivery without an opportunity is refused, as a stage change's is.
-    let token = webhook_token(&lever, "candidateDeleted").await;
-    let body = signed("candidateDeleted", json!({"deletedBy": "x"}), &token);
-    let url = webhook_url_in(&app.get_html("/orgs/acme/webhooks").await);
-    let response = app
-        .client
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response =
+        deliver_signed(&app, &lever, "candidateDeleted", json!({"deletedBy": "x"})).await;
     assert_eq!(response.status(), 400);
 }
 
@@ -676,27 +650,13 @@ async fn a_rerun_after_a_crash_at_any_withdrawal_step_writes_nothing_twice(backe
         archive(&lever, &opportunity, true).await;
         app.drain().await;
         // … and the step before it reached Lever but its record was lost: a crash.
-        let (id, step) = (a.id.clone(), crashed);
-        let deleted = app
-            .db
-            .run(move |conn| -> Result<_, DbError> {
-                use leverbridge::db::schema::assessment_steps as steps;
-                diesel::delete(
-                    steps::table
-                        .filter(steps::assessment_id.eq(&id))
-                        .filter(steps::step.eq(step)),
-                )
-                .execute(conn)
-                .map_err(DbError::from)
-            })
-            .await
-            .unwrap();
+        let deleted = forget_step(&app, &a.id, crashed).await;
         assert_eq!(deleted, 1, "{crashed} was done before the crash");
 
         requeue(&app, &a.id).await;
         app.drain().await;
         let held = lever.opportunity(&opportunity).await;
-        let done = writes(&lever, &opportunity).await;
+        let done = lever.writes_to(&opportunity).await;
         let context = format!("crash after {crashed}: {done:?}");
         assert_eq!(count(&done, "POST removeLinks"), 1, "{context}");
         assert_eq!(
@@ -776,7 +736,7 @@ async fn a_choice_still_to_be_made_is_withdrawn_when_the_candidate_is_archived_o
         // Lever: the choice link is gone, asked once; nothing else was written.
         let held = lever.opportunity(opportunity).await;
         assert_eq!(held["links"], json!([]), "{held}");
-        let done = writes(&lever, opportunity).await;
+        let done = lever.writes_to(opportunity).await;
         assert_eq!(done, ["POST addLinks", "POST removeLinks"], "{done:?}");
         assert!(tags(&held).is_empty(), "no progress tag: {held}");
 
@@ -798,7 +758,7 @@ async fn a_choice_still_to_be_made_is_withdrawn_when_the_candidate_is_archived_o
             "{refused}"
         );
         assert_eq!(app.drain().await, 0, "nothing queued");
-        assert_eq!(writes(&lever, opportunity).await, done);
+        assert_eq!(lever.writes_to(opportunity).await, done);
     }
     no_assessment(&app).await;
 
@@ -869,7 +829,7 @@ async fn deleting_a_candidate_waiting_for_a_choice_withdraws_it_and_erases_their
     assert_eq!(app.drain().await, 0);
     no_assessment(&app).await;
     // Lever no longer has the opportunity: it was asked once (404), and nothing was written.
-    let done = writes(&lever, &zebulon).await;
+    let done = lever.writes_to(&zebulon).await;
     assert_eq!(done, ["POST addLinks"], "{done:?}");
 
     let shown = events(&app).await;

@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{location, Backend, Browser, TestApp};
-use crate::lever_world::{add_question, connected, post, LeverAccount, TAG, TRIGGER};
+use crate::lever_world::{
+    add_configuration, add_question, connected, post, LeverAccount, TAG, TRIGGER,
+};
 
 both_backends!(
     a_prefix_configuration_fires_at_every_matching_stage_even_one_added_later,
@@ -37,16 +39,6 @@ fn notes(opportunity: &Value) -> Vec<String> {
 }
 
 const INVITED: &str = "leverbridge: Candidate Invited";
-
-/// Submits the Add configuration form with `fields` (its CSRF token added).
-async fn add_configuration(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
-    app.post_form(
-        "/orgs/acme/configurations/new",
-        "/orgs/acme/configurations/new",
-        fields,
-    )
-    .await
-}
 
 /// A stage added to Lever's pipeline after leverbridge read the stages.
 async fn add_stage(lever: &LeverAccount, text: &str) -> String {
@@ -96,6 +88,17 @@ async fn applicant(lever: &LeverAccount, name: &str, posting_id: &str) -> String
 
 async fn events(app: &TestApp) -> String {
     app.get_html("/orgs/acme/events").await
+}
+
+/// Asserts that the Events page says each of `expected`.
+async fn events_say(app: &TestApp, expected: &[&str]) {
+    let events = events(app).await;
+    for expected in expected {
+        assert!(
+            events.contains(expected),
+            "Events lacks “{expected}”: {events}"
+        );
+    }
 }
 
 /// Adds a take-home configuration at “On-site interview” for every candidate, its question the
@@ -167,7 +170,6 @@ async fn a_prefix_configuration_fires_at_every_matching_stage_even_one_added_lat
             ("trigger_style", "stage_prefix"),
             ("stage_prefix", "CodeScreen"),
             ("pad_kind", "take_home"),
-            ("question_source", "library"),
             ("question_id", &question),
         ],
     )
@@ -204,14 +206,12 @@ async fn a_prefix_configuration_fires_at_every_matching_stage_even_one_added_lat
     app.drain().await;
     assert_eq!(strings(&lever.opportunity(&linus).await, "links").len(), 1);
     assert!(strings(&lever.opportunity(&ken).await, "links").is_empty());
-    let events = events(&app).await;
-    for expected in [
+    events_say(&app, &[
         "Configuration for stages “CodeScreen…” fired (Take-home test at “CodeScreen Assessment”) for Grace Hopper",
         "fired (Take-home test at “CodeScreen Final”) for Linus T",
         "Stage “codescreen lowercase” is not the trigger stage of any configuration.",
-    ] {
-        assert!(events.contains(expected), "Events lacks “{expected}”: {events}");
-    }
+    ])
+    .await;
 }
 
 async fn the_postings_tag_picks_the_question_and_without_one_nothing_fires(backend: Backend) {
@@ -261,14 +261,12 @@ async fn the_postings_tag_picks_the_question_and_without_one_nothing_fires(backe
         .await
         .iter()
         .any(|r| r["path"] == format!("/v1/postings/{backend_role}")));
-    let events = events(&app).await;
-    for expected in [
+    events_say(&app, &[
         "fired (Take-home test at “On-site interview”, question “LRU cache” named by the posting&#39;s tag) for Ada Applicant",
         "the posting “Product Designer” has no tag “CodeScreen {question title}” naming a question of the library; nothing was created.",
         "the candidate applied to no posting, so no posting tag can name the question; nothing was created.",
-    ] {
-        assert!(events.contains(expected), "Events lacks “{expected}”: {events}");
-    }
+    ])
+    .await;
 }
 
 async fn recruiters_choice_invites_only_once_a_member_picks_the_question(backend: Backend) {
@@ -349,12 +347,7 @@ async fn an_interview_trigger_stage_gives_the_interviewer_the_pads_link(backend:
     let stage = lever.stage("On-site interview");
     let response = add_configuration(
         &app,
-        &[
-            ("trigger_style", "stage"),
-            ("trigger_stage_id", &stage),
-            ("pad_kind", "live"),
-            ("question_source", "library"),
-        ],
+        &[("trigger_style", "stage"), ("trigger_stage_id", &stage)],
     )
     .await;
     assert_eq!(response.status(), 303);
