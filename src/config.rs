@@ -137,6 +137,9 @@ pub struct Tuning {
     /// The time assessment deadlines are measured by: the system clock, or in tests one they
     /// move forward.
     pub clock: crate::clock::Clock,
+    /// Certificates a mail server's TLS may chain to besides the public roots: none in
+    /// production, the test mail server's own in the tests.
+    pub smtp_extra_roots: crate::smtp::ExtraRoots,
 }
 
 /// Sign-in limits: password checks are deliberately costly (argon2 takes ~19 MiB and tens of
@@ -202,6 +205,7 @@ impl Default for Tuning {
             lever_rate_per_sec: crate::lever::LEVER_RATE_PER_SEC * 0.98,
             lever_burst: crate::lever::LEVER_BURST - 1,
             clock: crate::clock::Clock::system(),
+            smtp_extra_roots: crate::smtp::ExtraRoots::default(),
         }
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio_rustls::rustls;
 
 use crate::domain::org_settings::{SmtpServer, SmtpTls};
 
@@ -18,6 +20,21 @@ pub struct Outgoing<'a> {
     pub to: &'a str,
     pub subject: &'a str,
     pub body: &'a str,
+}
+
+/// Certificates trusted as roots besides the public ones (webpki-roots) when a mail server's
+/// certificate is checked. Production has none; the tests add the self-signed certificate of
+/// their mail server (`crate::mailbox`). It is set in code only (`config::Tuning`), never from
+/// the environment or a page, and nothing here skips the check.
+#[derive(Clone, Debug, Default)]
+pub struct ExtraRoots(Vec<Vec<u8>>);
+
+impl ExtraRoots {
+    /// Trusts `der` (a DER certificate) too.
+    pub fn with(mut self, der: Vec<u8>) -> ExtraRoots {
+        self.0.push(der);
+        self
+    }
 }
 
 /// Why an email was not sent.
@@ -33,12 +50,14 @@ pub enum SendError {
     Failed(String),
 }
 
-/// Sends `mail` through `server`, signing in when a username is set.
+/// Sends `mail` through `server`, signing in when a username is set; with TLS the server's
+/// certificate must chain to a public root or to one of `roots`.
 #[tracing::instrument(skip_all, fields(host = %server.host, port = server.port))]
 pub async fn send(
     server: &SmtpServer,
     password: Option<&str>,
     mail: &Outgoing<'_>,
+    roots: &ExtraRoots,
 ) -> Result<(), SendError> {
     if server.host.is_empty() || server.from.is_empty() {
         return Err(SendError::Failed(
@@ -65,7 +84,7 @@ pub async fn send(
         .header(ContentType::TEXT_PLAIN)
         .body(mail.body.to_owned())
         .map_err(|e| SendError::Failed(format!("the email could not be composed: {e}")))?;
-    let transport = transport(server, password)?;
+    let transport = transport(server, password, roots)?;
     match transport.send(message).await {
         Ok(_) => Ok(()),
         Err(e) => Err(classify(server, &e)),
@@ -75,6 +94,7 @@ pub async fn send(
 fn transport(
     server: &SmtpServer,
     password: Option<&str>,
+    roots: &ExtraRoots,
 ) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
     let tls_error = |e: lettre::transport::smtp::Error| {
         SendError::Failed(format!(
@@ -83,16 +103,24 @@ fn transport(
             chain(&e)
         ))
     };
-    let builder = match server.tls {
-        SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host),
-        SmtpTls::StartTls => {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&server.host).map_err(tls_error)?
+    // What lettre's `starttls_relay` and `relay` set up, with the extra roots added.
+    let parameters = || -> Result<TlsParameters, SendError> {
+        let mut builder = TlsParameters::builder(server.host.clone());
+        for der in &roots.0 {
+            builder = builder
+                .add_root_certificate(Certificate::from_der(der.clone()).map_err(tls_error)?);
         }
-        SmtpTls::Implicit => {
-            AsyncSmtpTransport::<Tokio1Executor>::relay(&server.host).map_err(tls_error)?
-        }
+        builder.build_rustls().map_err(tls_error)
     };
-    let mut builder = builder.port(server.port).timeout(Some(TIMEOUT));
+    let tls = match server.tls {
+        SmtpTls::None => Tls::None,
+        SmtpTls::StartTls => Tls::Required(parameters()?),
+        SmtpTls::Implicit => Tls::Wrapper(parameters()?),
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host)
+        .tls(tls)
+        .port(server.port)
+        .timeout(Some(TIMEOUT));
     if !server.username.is_empty() {
         builder = builder.credentials(Credentials::new(
             server.username.clone(),
@@ -117,6 +145,26 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// The TLS error behind `error`, if TLS is what failed: lettre reports a failed handshake as a
+/// connection error, with rustls's error inside an `io::Error` (whose `source` skips it).
+fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+        if inner.is_some() {
+            return inner;
+        }
+        current = e.source();
+    }
+    None
+}
+
 fn classify(server: &SmtpServer, error: &lettre::transport::smtp::Error) -> SendError {
     let at = format!("{}:{}", server.host, server.port);
     let detail = chain(error);
@@ -132,7 +180,13 @@ fn classify(server: &SmtpServer, error: &lettre::transport::smtp::Error) -> Send
         None if error.is_timeout() => SendError::Failed(format!(
             "the mail server {at} did not answer in time ({detail})"
         )),
-        None if error.is_tls() => SendError::Failed(format!(
+        None if matches!(rustls_error(error), Some(rustls::Error::InvalidCertificate(_))) => {
+            SendError::Failed(format!(
+                "the mail server {at} presented a certificate leverbridge does not trust ({detail}): it must be valid for “{}” and issued by a public certificate authority; check the host on the Settings page",
+                server.host
+            ))
+        }
+        None if error.is_tls() || rustls_error(error).is_some() => SendError::Failed(format!(
             "TLS with the mail server {at} failed ({detail}): check the encryption and port on the Settings page"
         )),
         None => SendError::Failed(format!(

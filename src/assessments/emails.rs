@@ -248,7 +248,14 @@ pub async fn deliver(
         subject: &subject,
         body: &body,
     };
-    match smtp::send(&org.email.server, password.as_deref(), &outgoing).await {
+    match smtp::send(
+        &org.email.server,
+        password.as_deref(),
+        &outgoing,
+        &settings.tuning.smtp_extra_roots,
+    )
+    .await
+    {
         Ok(()) => {
             record(db, &email.id, emails::SENT, None, Some(now)).await?;
             Ok(Delivery::Done)

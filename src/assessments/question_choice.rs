@@ -41,6 +41,27 @@ pub async fn write_choice_link(
     Ok(())
 }
 
+/// Takes the choice links `links` off the opportunity where Lever (as just read) still shows
+/// them: after the choice, or once the choice was withdrawn.
+pub async fn remove_choice_links(
+    client: &LeverClient,
+    opportunity: &Opportunity,
+    links: &[String],
+    perform_as: &str,
+) -> Result<(), LeverError> {
+    let shown: Vec<String> = links
+        .iter()
+        .filter(|l| opportunity.links.contains(l))
+        .cloned()
+        .collect();
+    if !shown.is_empty() {
+        client
+            .remove_links(&opportunity.id, &shown, perform_as)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The job queued when a question is chosen.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Payload {
@@ -53,6 +74,22 @@ pub struct Payload {
 pub enum Refused {
     /// Somebody chose first; the assessment they created stands.
     AlreadyChosen,
+    /// The candidate was archived, hired or deleted in Lever before anyone chose: nothing may
+    /// be sent to them.
+    Withdrawn,
+}
+
+impl Refused {
+    /// Why `choice` can no longer be made, if it cannot.
+    pub fn of(choice: &QuestionChoice) -> Option<Refused> {
+        if choice.withdrawn_at.is_some() {
+            Some(Refused::Withdrawn)
+        } else if choice.chosen_at.is_some() {
+            Some(Refused::AlreadyChosen)
+        } else {
+            None
+        }
+    }
 }
 
 /// `by` (an e-mail address) chose `question` for `choice`: creates the assessment, records who
@@ -68,8 +105,16 @@ pub fn choose(
     now: NaiveDateTime,
     max_attempts: i32,
 ) -> Result<Result<Assessment, Refused>, diesel::result::Error> {
-    if choice.chosen_at.is_some() {
-        return Ok(Err(Refused::AlreadyChosen));
+    if let Some(refused) = Refused::of(choice) {
+        return Ok(Err(refused));
+    }
+    if !db::question_choices::claim(conn, &choice.id, by, now)? {
+        // Lost to a withdrawal or another member at the same moment: theirs stands.
+        let now_stands = db::question_choices::find(conn, &choice.org_id, &choice.id)?;
+        return Ok(Err(now_stands
+            .as_ref()
+            .and_then(Refused::of)
+            .unwrap_or(Refused::AlreadyChosen)));
     }
     let (assessment, _) = create::create_once(
         conn,
@@ -83,9 +128,7 @@ pub fn choose(
         settings,
         now,
     )?;
-    if !db::question_choices::record_choice(conn, &choice.id, &assessment.id, by, now)? {
-        return Ok(Err(Refused::AlreadyChosen));
-    }
+    db::question_choices::set_assessment(conn, &choice.id, &assessment.id)?;
     db::assessment_history::record(
         conn,
         &assessment.id,
@@ -126,11 +169,7 @@ pub async fn invite(
     seen: &Opportunity,
     settings: &OrgSettings,
 ) -> Result<(), LeverError> {
-    if seen.links.iter().any(|l| l == choice_link) {
-        client
-            .remove_links(&seen.id, &[choice_link.to_owned()], perform_as)
-            .await?;
-    }
+    remove_choice_links(client, seen, &[choice_link.to_owned()], perform_as).await?;
     write_back::invite(
         db,
         client,

@@ -37,6 +37,8 @@ pub struct AssessmentRecord {
     pub stages: Vec<(String, String)>,
     /// The invitation and reminder emails, oldest first.
     pub emails: Vec<AssessmentEmail>,
+    /// Of those emails' jobs, the dead ones (gave up after their attempts): id → attempts.
+    pub dead_email_jobs: std::collections::HashMap<String, i32>,
 }
 
 /// One line of the timeline.
@@ -67,6 +69,12 @@ pub fn load(
     let steps = db::assessments::steps(conn, &assessment.id)?;
     let history = db::assessment_history::lines(conn, &assessment.id)?;
     let emails = emails::for_assessment(conn, &assessment.id)?;
+    let job_ids: Vec<String> = emails.iter().filter_map(|e| e.job_id.clone()).collect();
+    let dead_email_jobs = crate::jobs::queue::by_ids(conn, &job_ids)?
+        .into_iter()
+        .filter(|j| j.state == "dead")
+        .map(|j| (j.id, j.attempts))
+        .collect();
     let settings = db::settings::for_org(conn, org_id)?;
     let organization = db::orgs::find(conn, org_id)?
         .map(|o| o.name)
@@ -106,11 +114,13 @@ pub fn load(
         scorer,
         stages,
         emails,
+        dead_email_jobs,
     }))
 }
 
-/// An email's line on the timeline: when, and what became of it.
-fn email_moment(email: &AssessmentEmail) -> (NaiveDateTime, String) {
+/// An email's line on the timeline: when, and what became of it (`dead`: the attempts its job
+/// made before it gave up, if it did).
+fn email_moment(email: &AssessmentEmail, dead: Option<i32>) -> (NaiveDateTime, String) {
     let what = email.kind().label();
     let to = email.recipient.as_deref().unwrap_or("nobody");
     let detail = email.detail.as_deref().unwrap_or_default();
@@ -128,6 +138,13 @@ fn email_moment(email: &AssessmentEmail) -> (NaiveDateTime, String) {
             format!("{what} to {to} refused: {detail}"),
         ),
         emails::SKIPPED => (email.created_at, format!("{what} not sent: {detail}")),
+        _ if dead.is_some() => (
+            email.created_at,
+            format!(
+                "{what} to {to} not sent: it failed after {} attempts ({detail}); an admin can retry it on Events",
+                dead.unwrap_or_default()
+            ),
+        ),
         _ if !detail.is_empty() => (
             email.created_at,
             format!("{what} to {to} not sent yet: {detail} (it is retried; Events shows when)"),
@@ -225,7 +242,12 @@ impl AssessmentRecord {
             moments.push(moment(*at, what.clone()));
         }
         for email in &self.emails {
-            let (at, what) = email_moment(email);
+            let dead = email
+                .job_id
+                .as_ref()
+                .and_then(|id| self.dead_email_jobs.get(id))
+                .copied();
+            let (at, what) = email_moment(email, dead);
             moments.push(moment(at, what));
         }
         // Stable: what happened at the same moment keeps the order above.

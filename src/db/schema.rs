@@ -177,6 +177,8 @@ diesel::table! {
         assessment_id -> Nullable<Text>,
         chosen_by -> Nullable<Text>,
         chosen_at -> Nullable<Timestamp>,
+        withdrawn_at -> Nullable<Timestamp>,
+        withdraw_reason -> Nullable<Text>,
     }
 }
 

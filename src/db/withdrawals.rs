@@ -116,6 +116,8 @@ pub struct Erased {
     pub assessments: usize,
     pub saves: usize,
     pub deliveries: usize,
+    /// Recruiter's choices (made, withdrawn or waiting) whose name was erased.
+    pub choices: usize,
 }
 
 /// Erases what leverbridge holds of a deleted candidate: on their assessments the name, the
@@ -167,7 +169,7 @@ pub fn erase_candidate(
         ))
         .execute(conn)?;
     // A recruiter's choice waiting for (or past) its question names the candidate too.
-    diesel::update(chooses)
+    let choices = diesel::update(chooses)
         .set(question_choices::candidate_name.eq(""))
         .execute(conn)?;
     for (id, _, outcome) in &deliveries {
@@ -186,6 +188,7 @@ pub fn erase_candidate(
         assessments: ids.len(),
         saves,
         deliveries: deliveries.len(),
+        choices,
     })
 }
 

@@ -4,7 +4,7 @@
 use super::stage_change::{lever_failure, retry_db};
 use super::worker::{writable_connection, JobFailure, Run};
 use crate::assessments::question_choice::{self, choice_link, Payload};
-use crate::assessments::{self, write_back};
+use crate::assessments::{self, write_back, AssessmentState};
 use crate::db::{self, DbError};
 use crate::lever::LeverError;
 
@@ -46,6 +46,23 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         Err(LeverError::NotFound { .. }) => return Ok(()),
         Err(e) => return Err(lever_failure(run, &connection, e).await),
     };
+    let public = &jobs.settings.public_url;
+    let chooser = choice_link(public, &slug, &choice.id);
+    // Withdrawn (the candidate archived, hired or deleted in Lever) before this job ran: no
+    // invitation; only the choice link, which no longer leads anywhere, comes off.
+    if AssessmentState::parse(&assessment.state) == Some(AssessmentState::Cancelled) {
+        return match question_choice::remove_choice_links(
+            &client,
+            &opportunity,
+            &[chooser],
+            &perform_as,
+        )
+        .await
+        {
+            Ok(()) | Err(LeverError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(lever_failure(run, &connection, e).await),
+        };
+    }
     // The invitation email, once: queued the first time this job gets this far.
     let (stored, recipient, email_settings, attempts) = (
         assessment.clone(),
@@ -75,8 +92,6 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         })
         .await
         .map_err(retry_db)?;
-    let public = &jobs.settings.public_url;
-    let chooser = choice_link(public, &slug, &choice.id);
     let link = assessments::link(public, &assessment.token);
     match question_choice::invite(
         &jobs.db,

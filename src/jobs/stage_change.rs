@@ -18,6 +18,7 @@ use crate::assessments::create::{self, For};
 use crate::assessments::invite_again::{invite_again, InviteAgainError, Reentry};
 use crate::assessments::question_choice::{choice_link, write_choice_link};
 use crate::assessments::trigger::{self, Pick, Skip};
+use crate::assessments::withdrawal::LeftPipeline;
 use crate::assessments::write_back::{self, Steps};
 use crate::assessments::{self, AssessmentState};
 use crate::db::assessments::Assessment;
@@ -492,6 +493,8 @@ async fn choice(
         assessment_id: None,
         chosen_by: None,
         chosen_at: None,
+        withdrawn_at: None,
+        withdraw_reason: None,
     };
     let (choice, created) = ctx
         .run
@@ -505,10 +508,24 @@ async fn choice(
         })
         .await
         .map_err(retry_db)?;
+    let name = configuration.name(&|_| Some(ctx.to_stage.to_owned()));
+    // Withdrawn when the candidate left the pipeline: it stays so, as a withdrawn assessment does.
+    if let Some(at) = choice.withdrawn_at {
+        let because = choice
+            .withdraw_reason
+            .as_deref()
+            .and_then(LeftPipeline::parse)
+            .map(LeftPipeline::because)
+            .unwrap_or("the candidate left the pipeline in Lever");
+        return Ok(Acted::NotAgain(format!(
+            "Configuration {name} already fired for this opportunity (on {}); its choice of question was withdrawn on {} because {because}, so nothing was written again.",
+            when(choice.created_at),
+            when(at),
+        )));
+    }
     let link = choice_link(&ctx.run.jobs.settings.public_url, ctx.slug, &choice.id);
     let written = write_choice_link(ctx.client, ctx.opportunity, &link, ctx.perform_as).await;
     lever_outcome(ctx, written).await?;
-    let name = configuration.name(&|_| Some(ctx.to_stage.to_owned()));
     Ok(if created || choice.event_id == ctx.event_id {
         Acted::Choice(format!(
             "Configuration {name} fired ({}, recruiter's choice, at “{}”) for {}: the link to choose the question is on the candidate in Lever; the candidate is invited once a member of the organization chooses.",

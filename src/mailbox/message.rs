@@ -14,6 +14,10 @@ pub struct ReceivedMail {
     /// The message as sent, after dot-unstuffing.
     pub raw: String,
     pub received_at: NaiveDateTime,
+    /// Whether it came inside TLS (after STARTTLS, or from the first byte).
+    pub over_tls: bool,
+    /// The account the client signed in to before sending it, if it did.
+    pub signed_in_as: Option<String>,
 }
 
 impl ReceivedMail {
@@ -28,6 +32,8 @@ impl ReceivedMail {
             envelope_to: to,
             raw: String::from_utf8_lossy(&data).into_owned(),
             received_at: at,
+            over_tls: false,
+            signed_in_as: None,
         }
     }
 

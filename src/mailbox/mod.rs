@@ -1,21 +1,25 @@
 //! A small SMTP receiver that keeps every message it is given: the demo's mailbox (shown on the
-//! simulator's page) and the tests' mail server. Plain SMTP on loopback, no TLS and no
-//! authentication: EHLO/HELO, MAIL, RCPT, DATA (with dot-unstuffing), RSET, NOOP and QUIT.
-//! It is a real server on a real socket, so what leverbridge sends goes through `lettre` and
-//! the network exactly as it would to a provider's relay.
+//! simulator's page) and the tests' mail server. EHLO/HELO, MAIL, RCPT, DATA (with
+//! dot-unstuffing), RSET, NOOP and QUIT; plain by default (the demo's), and for the tests of
+//! `crate::smtp` it can require TLS (STARTTLS, or from the first byte) and a sign-in (AUTH PLAIN
+//! or LOGIN), as a provider's relay does ([`Security`]). It is a real server on a real socket, so
+//! what leverbridge sends goes through `lettre` and the network exactly as it would to a relay.
 
 mod message;
+mod security;
 mod session;
+mod sign_in;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use chrono::NaiveDateTime;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 pub use message::ReceivedMail;
+pub use security::{Account, Mechanism, Security, SignIn, Tls, TlsMode};
 
 /// A running mail receiver; clones share its messages.
 #[derive(Clone)]
@@ -28,6 +32,9 @@ struct Inner {
     messages: Mutex<Vec<ReceivedMail>>,
     /// Recipients answered `550` at RCPT, as a server that knows no such mailbox answers.
     refused: Mutex<HashSet<String>>,
+    tls: Option<(TlsMode, TlsAcceptor)>,
+    account: Option<Account>,
+    sign_ins: Mutex<Vec<SignIn>>,
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -39,8 +46,18 @@ impl std::fmt::Debug for Mailbox {
 }
 
 impl Mailbox {
-    /// Binds `bind` (port 0 picks a free one) and starts accepting on the current runtime.
+    /// Binds `bind` (port 0 picks a free one) and starts accepting plain SMTP without sign-in
+    /// on the current runtime.
     pub async fn start(bind: SocketAddr) -> anyhow::Result<Mailbox> {
+        Mailbox::start_with(bind, Security::default()).await
+    }
+
+    /// `start`, requiring what `security` says.
+    pub async fn start_with(bind: SocketAddr, security: Security) -> anyhow::Result<Mailbox> {
+        let tls = match &security.tls {
+            Some(tls) => Some((tls.mode, security::acceptor(tls)?)),
+            None => None,
+        };
         let listener = TcpListener::bind(bind)
             .await
             .with_context(|| format!("Failed to bind the mailbox to {bind}"))?;
@@ -52,6 +69,9 @@ impl Mailbox {
                 address,
                 messages: Mutex::default(),
                 refused: Mutex::default(),
+                tls,
+                account: security.account,
+                sign_ins: Mutex::default(),
             }),
         };
         // The task holds only a weak reference, so it ends once every handle is dropped.
@@ -76,6 +96,11 @@ impl Mailbox {
     /// On loopback, a free port.
     pub async fn start_on_loopback() -> anyhow::Result<Mailbox> {
         Mailbox::start(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// On loopback, a free port, requiring what `security` says.
+    pub async fn start_on_loopback_with(security: Security) -> anyhow::Result<Mailbox> {
+        Mailbox::start_with(SocketAddr::from(([127, 0, 0, 1], 0)), security).await
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -121,8 +146,32 @@ impl Mailbox {
             .contains(&address.to_ascii_lowercase())
     }
 
-    fn keep(&self, from: String, to: Vec<String>, data: Vec<u8>, at: NaiveDateTime) {
-        let mail = ReceivedMail::new(from, to, data, at);
+    /// Every AUTH attempt so far, oldest first: what the client gave, and whether it got in.
+    pub fn sign_ins(&self) -> Vec<SignIn> {
+        self.inner
+            .sign_ins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn record_sign_in(&self, sign_in: SignIn) {
+        self.inner
+            .sign_ins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(sign_in);
+    }
+
+    fn tls(&self) -> Option<&(TlsMode, TlsAcceptor)> {
+        self.inner.tls.as_ref()
+    }
+
+    fn account(&self) -> Option<&Account> {
+        self.inner.account.as_ref()
+    }
+
+    fn keep(&self, mail: ReceivedMail) {
         self.lock_messages().push(mail);
     }
 

@@ -1,6 +1,8 @@
 //! Recruiter's choice: the page the link in Lever opens, `/orgs/{org}/choose/{choice}`, where
 //! a signed-in reviewer or admin picks the candidate's question. Choosing creates the
 //! assessment and queues its invitation, which replaces the link in Lever by the candidate's.
+//! Once the candidate is archived, hired or deleted in Lever the choice is withdrawn and the
+//! page refuses it.
 
 use std::collections::HashMap;
 
@@ -13,9 +15,11 @@ use super::csrf::CsrfForm;
 use super::layout::{Chrome, Nav};
 use super::{render, render_invalid, see_other, WebError};
 use crate::assessments::question_choice::{self, Refused};
+use crate::assessments::withdrawal::LeftPipeline;
 use crate::db::configurations::Configuration;
 use crate::db::question_choices::QuestionChoice;
 use crate::db::questions::{language_label, Question};
+use crate::db::withdrawals::ERASED_NAME;
 use crate::db::{self, DbError};
 use crate::domain::{pad_label, Role};
 
@@ -24,6 +28,8 @@ use crate::domain::{pad_label, Role};
 struct ChoicePage {
     chrome: Chrome,
     choice: QuestionChoice,
+    /// The candidate's name, or what stands for it once they were deleted in Lever.
+    candidate: String,
     kind: &'static str,
     /// Where the configuration fires and for whom.
     configuration: String,
@@ -31,6 +37,8 @@ struct ChoicePage {
     chosen: String,
     /// Why this visitor cannot choose, if they cannot.
     closed: Option<String>,
+    /// The candidate left the pipeline in Lever before anyone chose: no form at all.
+    withdrawn: bool,
     errors: HashMap<&'static str, String>,
 }
 
@@ -81,7 +89,19 @@ fn page(
             .find(|(s, _)| s == id)
             .map(|(_, t)| t.clone())
     };
-    let closed = if loaded.choice.chosen_at.is_some() {
+    let closed = if let Some(at) = loaded.choice.withdrawn_at {
+        let because = loaded
+            .choice
+            .withdraw_reason
+            .as_deref()
+            .and_then(LeftPipeline::parse)
+            .map(LeftPipeline::because)
+            .unwrap_or("the candidate left the pipeline in Lever");
+        Some(format!(
+            "Withdrawn on {}: {because} before anyone chose, so no question can be chosen and nothing is sent to them.",
+            at.format("%-d %b %Y %H:%M UTC")
+        ))
+    } else if loaded.choice.chosen_at.is_some() {
         Some(format!(
             "{} chose the question on {}; the candidate has been invited.",
             loaded
@@ -122,6 +142,11 @@ fn page(
                 (q, language)
             })
             .collect(),
+        candidate: match loaded.choice.candidate_name.trim() {
+            "" => ERASED_NAME.to_owned(),
+            name => name.to_owned(),
+        },
+        withdrawn: loaded.choice.withdrawn_at.is_some(),
         choice: loaded.choice,
         chosen,
         closed,
@@ -148,6 +173,13 @@ pub async fn choose(
         ));
     }
     let loaded = load(&org, path.1.clone()).await?;
+    if Refused::of(&loaded.choice) == Some(Refused::Withdrawn) {
+        // The page says why; nothing is created.
+        let page = page(&org, loaded, form.question_id, HashMap::new());
+        return Ok(HttpResponse::Conflict()
+            .content_type("text/html; charset=utf-8")
+            .body(page.render()?));
+    }
     let question = loaded
         .questions
         .iter()
@@ -204,6 +236,13 @@ pub async fn choose(
             Ok(see_other(
                 &org.url(&format!("/assessments/{}", assessment.id)),
             ))
+        }
+        Err(Refused::Withdrawn) => {
+            org.flash(
+                "error",
+                "The candidate left the pipeline in Lever as you chose: the choice was withdrawn and nothing was sent.",
+            );
+            Ok(see_other(&org.url(&format!("/choose/{}", path.1))))
         }
         Err(Refused::AlreadyChosen) => {
             org.flash(

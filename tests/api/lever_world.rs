@@ -176,6 +176,26 @@ impl LeverAccount {
         .await
     }
 
+    /// The writes Lever accepted for an opportunity, oldest first, as "METHOD last-segment"
+    /// ("POST addLinks", "POST notes", …).
+    pub async fn writes_to(&self, opportunity: &str) -> Vec<String> {
+        self.requests()
+            .await
+            .iter()
+            .filter(|r| r["method"] != "GET")
+            .filter(|r| r["path"].as_str().unwrap_or_default().contains(opportunity))
+            .filter(|r| r["status"].as_u64().is_some_and(|s| s < 300))
+            .map(|r| {
+                let path = r["path"].as_str().unwrap();
+                format!(
+                    "{} {}",
+                    r["method"].as_str().unwrap(),
+                    path.rsplit('/').next().unwrap()
+                )
+            })
+            .collect()
+    }
+
     /// Every API request Lever received, oldest first (method, path, query, status, …).
     pub async fn requests(&self) -> Vec<Value> {
         let response = self
@@ -225,6 +245,11 @@ impl LeverAccount {
             .unwrap()
             .to_owned()
     }
+}
+
+/// How many of `writes` (see `LeverAccount::writes_to`) are `which`.
+pub fn count(writes: &[String], which: &str) -> usize {
+    writes.iter().filter(|w| *w == which).count()
 }
 
 pub async fn post(http: &reqwest::Client, url: &str, body: Value) -> Value {
@@ -343,19 +368,55 @@ pub async fn connect(app: &TestApp, lever: &LeverAccount) {
 pub async fn add_take_home_configuration(app: &Browser, lever: &LeverAccount) {
     let question = add_question(app, "Rate limiter", "Write a token bucket.").await;
     let trigger = lever.stage(TRIGGER);
-    let response = app
-        .post_form(
-            "/orgs/acme/configurations/new",
-            "/orgs/acme/configurations/new",
-            &[
-                ("trigger_stage_id", &trigger),
-                ("pad_kind", "take_home"),
-                ("question_id", &question),
-                ("tag_name", TAG),
-            ],
-        )
-        .await;
+    let response = add_configuration(
+        app,
+        &[
+            ("trigger_stage_id", &trigger),
+            ("pad_kind", "take_home"),
+            ("question_id", &question),
+            ("tag_name", TAG),
+        ],
+    )
+    .await;
     assert_eq!(response.status(), 303, "configuration saved");
+}
+
+/// The Add configuration form as a browser first sends it (tagged candidates at a trigger stage,
+/// a live interview, a question from the library; no stage, tag or question chosen, every text
+/// empty), with `changes` applied.
+pub fn configuration_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("trigger_style", "tag"),
+        ("trigger_stage_id", ""),
+        ("stage_prefix", ""),
+        ("tag_name", ""),
+        ("pad_kind", "live"),
+        ("question_source", "library"),
+        ("question_id", ""),
+        ("question_tag_prefix", ""),
+    ];
+    apply(&mut fields, changes);
+    fields
+}
+
+/// A form's `fields` with `changes` applied: a changed field moves to the end with its new value,
+/// a new one is added.
+fn apply<'a>(fields: &mut Vec<(&'a str, &'a str)>, changes: &[(&'a str, &'a str)]) {
+    for (name, value) in changes {
+        fields.retain(|(n, _)| n != name);
+        fields.push((name, value));
+    }
+}
+
+/// Submits `acme`'s Add configuration form: the defaults with `changes` applied (see
+/// `configuration_form`).
+pub async fn add_configuration(app: &Browser, changes: &[(&str, &str)]) -> reqwest::Response {
+    app.post_form(
+        "/orgs/acme/configurations/new",
+        "/orgs/acme/configurations/new",
+        &configuration_form(changes),
+    )
+    .await
 }
 
 /// The Settings form at its defaults as a browser sends it (ticked boxes only, no default Lever
@@ -387,10 +448,7 @@ pub fn settings_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a st
         ("smtp_password", ""),
         ("smtp_from", ""),
     ];
-    for (name, value) in changes {
-        fields.retain(|(n, _)| n != name);
-        fields.push((name, value));
-    }
+    apply(&mut fields, changes);
     let checkbox = |name: &str| {
         name == "notify_followers" || name == "email_enabled" || name.starts_with("write_")
     };

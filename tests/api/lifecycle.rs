@@ -1,8 +1,9 @@
 //! A candidate leaves the pipeline in Lever: archived, hired or deleted. Unfinished assessments
 //! are withdrawn (link removed, `{prefix}: Cancelled` in Lever, a withdrawn page for the
-//! candidate), a submitted one is kept for scoring, a restore does nothing, events about
-//! candidates leverbridge never saw are acknowledged, and a deletion erases every trace of the
-//! candidate's text from the database.
+//! candidate), a submitted one is kept for scoring, a recruiter's choice still waiting for its
+//! question is withdrawn (its link removed, its page refusing a choice), a restore does nothing,
+//! events about candidates leverbridge never saw are acknowledged, and a deletion erases every
+//! trace of the candidate's text from the database.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -11,11 +12,12 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
-use crate::lever_world::{connected, post, webhook_url_in, LeverAccount};
+use crate::lever_world::{connected, count, post, webhook_url_in, LeverAccount};
 use crate::scoring::{
-    assessment, invite, notes_with, requeue, score, state, tags, take_the_test, INVITED,
-    IN_PROGRESS,
+    assessment, forget_step, invite, notes_with, requeue, score, state, tags, take_the_test,
+    INVITED, IN_PROGRESS,
 };
+use crate::triggers::{add_recruiters_choice, first_question_on, waiting_for_a_choice};
 use leverbridge::assessments::AssessmentState;
 
 both_backends!(
@@ -24,6 +26,8 @@ both_backends!(
     deleting_a_candidate_erases_their_text_from_every_table,
     events_about_candidates_leverbridge_never_saw_are_acknowledged,
     a_rerun_after_a_crash_at_any_withdrawal_step_writes_nothing_twice,
+    a_choice_still_to_be_made_is_withdrawn_when_the_candidate_is_archived_or_hired,
+    deleting_a_candidate_waiting_for_a_choice_withdraws_it_and_erases_their_name,
 );
 
 const CANCELLED: &str = "leverbridge: Cancelled";
@@ -86,30 +90,6 @@ async fn delivered(lever: &LeverAccount, event: &str) -> Vec<Value> {
         .into_iter()
         .filter(|d| d["event"] == event)
         .collect()
-}
-
-/// Successful writes to the opportunity, as "METHOD last-segment".
-async fn writes(lever: &LeverAccount, opportunity: &str) -> Vec<String> {
-    lever
-        .requests()
-        .await
-        .iter()
-        .filter(|r| r["method"] != "GET")
-        .filter(|r| r["path"].as_str().unwrap_or_default().contains(opportunity))
-        .filter(|r| r["status"].as_u64().is_some_and(|s| s < 300))
-        .map(|r| {
-            let path = r["path"].as_str().unwrap();
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap(),
-                path.rsplit('/').next().unwrap()
-            )
-        })
-        .collect()
-}
-
-fn count(writes: &[String], which: &str) -> usize {
-    writes.iter().filter(|w| *w == which).count()
 }
 
 /// The Events page's text.
@@ -213,11 +193,11 @@ async fn archiving_withdraws_unfinished_assessments_and_keeps_a_submitted_one(ba
     }
 
     // A restore does nothing: no job, nothing written, the assessment stays withdrawn.
-    let before = writes(&lever, &invited).await;
+    let before = lever.writes_to(&invited).await;
     let answer = archive(&lever, &invited, false).await;
     assert_eq!(answer["deliveries"][0]["responseStatus"], 200);
     assert_eq!(app.drain().await, 0, "no job for a restore");
-    assert_eq!(writes(&lever, &invited).await, before);
+    assert_eq!(lever.writes_to(&invited).await, before);
     let (a, _) = assessment(&app, &invited_path).await;
     assert_eq!(state(&a), AssessmentState::Cancelled);
     assert!(events(&app)
@@ -241,7 +221,7 @@ async fn archiving_withdraws_unfinished_assessments_and_keeps_a_submitted_one(ba
     )
     .await;
     assert_eq!(app.drain().await, 0, "a duplicate runs nothing");
-    assert_eq!(writes(&lever, &invited).await, before);
+    assert_eq!(lever.writes_to(&invited).await, before);
 
     // The Assessments list and the Overview count the withdrawn ones.
     let list = app.get_html("/orgs/acme/assessments?state=cancelled").await;
@@ -287,7 +267,7 @@ async fn hiring_withdraws_once_though_lever_sends_two_events(backend: Backend) {
     let held = lever.opportunity(&hired).await;
     assert_eq!(held["links"], json!([]));
     assert!(tags(&held).contains(&CANCELLED.to_owned()));
-    let done = writes(&lever, &hired).await;
+    let done = lever.writes_to(&hired).await;
     assert_eq!(count(&done, "POST removeLinks"), 1, "{done:?}");
     assert_eq!(
         count(&done, "POST addTags"),
@@ -310,16 +290,13 @@ async fn hiring_withdraws_once_though_lever_sends_two_events(backend: Backend) {
 
     // A hired delivery on its own (a move to a hired stage) withdraws too.
     let (second, second_path) = invite(&app, &lever, "Frances Allen").await;
-    let token = webhook_token(&lever, "candidateHired").await;
-    let body = signed("candidateHired", json!({"opportunityId": second}), &token);
-    let response = app
-        .client
-        .post(webhook_url_in(&app.get_html("/orgs/acme/webhooks").await))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response = deliver_signed(
+        &app,
+        &lever,
+        "candidateHired",
+        json!({"opportunityId": second}),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     assert_eq!(app.drain().await, 1);
     let (a, _) = assessment(&app, &second_path).await;
@@ -345,6 +322,24 @@ async fn webhook_token(lever: &LeverAccount, event: &str) -> String {
         .and_then(|w| w["signatureToken"].as_str())
         .expect("the webhook is set")
         .to_owned()
+}
+
+/// Posts a delivery of `event` carrying `data` to the organization's webhook URL, signed with
+/// the token Lever holds for the event, as Lever would.
+async fn deliver_signed(
+    app: &TestApp,
+    lever: &LeverAccount,
+    event: &str,
+    data: Value,
+) -> reqwest::Response {
+    let token = webhook_token(lever, event).await;
+    app.client
+        .post(webhook_url_in(&app.get_html("/orgs/acme/webhooks").await))
+        .header("content-type", "application/json")
+        .body(signed(event, data, &token))
+        .send()
+        .await
+        .unwrap()
 }
 
 /// A delivery signed as Lever signs it.
@@ -465,21 +460,13 @@ async fn deleting_a_candidate_erases_their_text_from_every_table(backend: Backen
     app.drain().await;
     // A delivery whose body carries the name (Lever's own carry ids only, but a body is
     // stored as it came).
-    let token = webhook_token(&lever, "candidateStageChange").await;
-    let body = signed(
+    let response = deliver_signed(
+        &app,
+        &lever,
         "candidateStageChange",
         json!({"opportunityId": started, "toStageId": "nowhere", "name": "Yolanda Xylophone"}),
-        &token,
-    );
-    let url = webhook_url_in(&app.get_html("/orgs/acme/webhooks").await);
-    let response = app
-        .client
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    )
+    .await;
     assert_eq!(response.status(), 200);
     app.drain().await;
     // An untouched bystander keeps everything.
@@ -586,7 +573,8 @@ async fn deleting_a_candidate_erases_their_text_from_every_table(backend: Backen
     }
     let shown = events(&app).await;
     assert!(shown.contains("The candidate was deleted in Lever: 1 assessment withdrawn (it was in progress); Lever no longer has the opportunity, so nothing was written there. Erased from leverbridge: the name, score and saves (1 save) of 1 assessment, and the details of"), "{shown}");
-    assert!(shown.contains("The candidate was deleted in Lever: nothing was left to withdraw. Erased from leverbridge: the name, score and saves (2 saves) of 1 assessment"), "{shown}");
+    // The pending choice inserted above was Zebulon's too.
+    assert!(shown.contains("The candidate was deleted in Lever: 1 recruiter&#39;s choice withdrawn before a member chose the question; Lever no longer has the opportunity, so nothing was written there. Erased from leverbridge: the name, score and saves (2 saves) of 1 assessment, the name on 1 recruiter&#39;s choice, and the details of"), "{shown}");
 }
 
 async fn events_about_candidates_leverbridge_never_saw_are_acknowledged(backend: Backend) {
@@ -636,17 +624,8 @@ async fn events_about_candidates_leverbridge_never_saw_are_acknowledged(backend:
         .contains("Lever shows the candidate not archived (restored since?)"));
 
     // A delivery without an opportunity is refused, as a stage change's is.
-    let token = webhook_token(&lever, "candidateDeleted").await;
-    let body = signed("candidateDeleted", json!({"deletedBy": "x"}), &token);
-    let url = webhook_url_in(&app.get_html("/orgs/acme/webhooks").await);
-    let response = app
-        .client
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response =
+        deliver_signed(&app, &lever, "candidateDeleted", json!({"deletedBy": "x"})).await;
     assert_eq!(response.status(), 400);
 }
 
@@ -671,27 +650,13 @@ async fn a_rerun_after_a_crash_at_any_withdrawal_step_writes_nothing_twice(backe
         archive(&lever, &opportunity, true).await;
         app.drain().await;
         // … and the step before it reached Lever but its record was lost: a crash.
-        let (id, step) = (a.id.clone(), crashed);
-        let deleted = app
-            .db
-            .run(move |conn| -> Result<_, DbError> {
-                use leverbridge::db::schema::assessment_steps as steps;
-                diesel::delete(
-                    steps::table
-                        .filter(steps::assessment_id.eq(&id))
-                        .filter(steps::step.eq(step)),
-                )
-                .execute(conn)
-                .map_err(DbError::from)
-            })
-            .await
-            .unwrap();
+        let deleted = forget_step(&app, &a.id, crashed).await;
         assert_eq!(deleted, 1, "{crashed} was done before the crash");
 
         requeue(&app, &a.id).await;
         app.drain().await;
         let held = lever.opportunity(&opportunity).await;
-        let done = writes(&lever, &opportunity).await;
+        let done = lever.writes_to(&opportunity).await;
         let context = format!("crash after {crashed}: {done:?}");
         assert_eq!(count(&done, "POST removeLinks"), 1, "{context}");
         assert_eq!(
@@ -720,4 +685,156 @@ async fn a_rerun_after_a_crash_at_any_withdrawal_step_writes_nothing_twice(backe
             "{context}: {names:?}"
         );
     }
+}
+
+/// What the choice page at `path` answers a member who picks `question` there now: its status
+/// and page.
+async fn try_to_choose(app: &TestApp, path: &str, question: &str) -> (reqwest::StatusCode, String) {
+    let response = app
+        .post_form(path, path, &[("question_id", question)])
+        .await;
+    (response.status(), response.text().await.unwrap())
+}
+
+/// No assessment exists in the organization.
+async fn no_assessment(app: &TestApp) {
+    let list = app.get_html("/orgs/acme/assessments").await;
+    assert!(
+        !list.contains("aria-label=\"Open the assessment of"),
+        "no assessment was created: {list}"
+    );
+}
+
+async fn a_choice_still_to_be_made_is_withdrawn_when_the_candidate_is_archived_or_hired(
+    backend: Backend,
+) {
+    let (app, lever) = connected_for_lifecycle(backend).await;
+    add_recruiters_choice(&app, &lever).await;
+    let (ada, ada_path) = waiting_for_a_choice(&app, &lever, "Ada Lovelace").await;
+    let (alan, alan_path) = waiting_for_a_choice(&app, &lever, "Alan Turing").await;
+    let question = first_question_on(&app, &ada_path).await;
+
+    archive(&lever, &ada, true).await;
+    assert_eq!(app.drain().await, 1);
+    let answer = post(
+        &lever.http,
+        &lever.control(&format!("/opportunities/{alan}/hire")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        answer["deliveries"].as_array().unwrap().len(),
+        2,
+        "{answer}"
+    );
+    assert_eq!(app.drain().await, 2);
+
+    for (opportunity, path, because) in [
+        (&ada, &ada_path, "the candidate was archived in Lever"),
+        (&alan, &alan_path, "the candidate was"),
+    ] {
+        // Lever: the choice link is gone, asked once; nothing else was written.
+        let held = lever.opportunity(opportunity).await;
+        assert_eq!(held["links"], json!([]), "{held}");
+        let done = lever.writes_to(opportunity).await;
+        assert_eq!(done, ["POST addLinks", "POST removeLinks"], "{done:?}");
+        assert!(tags(&held).is_empty(), "no progress tag: {held}");
+
+        // The page says why, and refuses a choice; nothing is created or written.
+        let page = app.get_html(path).await;
+        assert!(page.contains("Withdrawn on "), "{page}");
+        assert!(
+            page.contains(because) && page.contains("before anyone chose, so no question can be chosen and nothing is sent to them."),
+            "{page}"
+        );
+        assert!(
+            !page.contains("name=\"question_id\"") && !page.contains("is invited once you choose"),
+            "no form: {page}"
+        );
+        let (status, refused) = try_to_choose(&app, path, &question).await;
+        assert_eq!(status, 409);
+        assert!(
+            refused.contains("so no question can be chosen"),
+            "{refused}"
+        );
+        assert_eq!(app.drain().await, 0, "nothing queued");
+        assert_eq!(lever.writes_to(opportunity).await, done);
+    }
+    no_assessment(&app).await;
+
+    let shown = events(&app).await;
+    assert!(
+        shown.contains("The candidate was archived in Lever: 1 recruiter&#39;s choice withdrawn before a member chose the question; its link removed in Lever as Integration Bot."),
+        "{shown}"
+    );
+    // Hired: Lever sends the archive change and the hire; whichever ran first withdrew it.
+    assert!(
+        shown.contains("nothing was left to withdraw."),
+        "the second of the hire's two events: {shown}"
+    );
+
+    // Restored and moved back into the stage: the choice stays withdrawn, as an assessment does.
+    archive(&lever, &ada, false).await;
+    lever.move_to(&ada, "Recruiter screen").await;
+    lever.move_to(&ada, "On-site interview").await;
+    app.drain().await;
+    assert_eq!(lever.opportunity(&ada).await["links"], json!([]));
+    assert!(
+        events(&app)
+            .await
+            .contains("its choice of question was withdrawn on "),
+        "{}",
+        events(&app).await
+    );
+    assert!(events(&app)
+        .await
+        .contains("because the candidate was archived in Lever, so nothing was written again."));
+    no_assessment(&app).await;
+}
+
+async fn deleting_a_candidate_waiting_for_a_choice_withdraws_it_and_erases_their_name(
+    backend: Backend,
+) {
+    let (app, lever) = connected_for_lifecycle(backend).await;
+    add_recruiters_choice(&app, &lever).await;
+    let (zebulon, path) = waiting_for_a_choice(&app, &lever, "Zebulon Quixote").await;
+    let page = app.get_html(&path).await;
+    assert!(page.contains("Choose the question for Zebulon Quixote"));
+    let question = first_question_on(&app, &path).await;
+    assert!(holding(&app, "Zebulon Quixote")
+        .await
+        .contains(&"question_choices.candidate_name".to_owned()));
+
+    delete(&lever, &zebulon).await;
+    assert_eq!(app.drain().await, 1);
+
+    for needle in ["Zebulon", "Quixote", "zebulon.quixote@example.com"] {
+        assert_eq!(
+            holding(&app, needle).await,
+            Vec::<String>::new(),
+            "{needle} is gone"
+        );
+    }
+    let page = app.get_html(&path).await;
+    assert!(
+        page.contains("Withdrawn: the question for a candidate deleted in Lever"),
+        "{page}"
+    );
+    assert!(
+        page.contains("the candidate was deleted in Lever before anyone chose, so no question can be chosen and nothing is sent to them."),
+        "{page}"
+    );
+    let (status, _) = try_to_choose(&app, &path, &question).await;
+    assert_eq!(status, 409);
+    assert_eq!(app.drain().await, 0);
+    no_assessment(&app).await;
+    // Lever no longer has the opportunity: it was asked once (404), and nothing was written.
+    let done = lever.writes_to(&zebulon).await;
+    assert_eq!(done, ["POST addLinks"], "{done:?}");
+
+    let shown = events(&app).await;
+    assert!(
+        shown.contains("The candidate was deleted in Lever: 1 recruiter&#39;s choice withdrawn before a member chose the question; Lever no longer has the opportunity, so nothing was written there. Erased from leverbridge: the name on 1 recruiter&#39;s choice, and the details of"),
+        "{shown}"
+    );
 }

@@ -12,8 +12,8 @@ use leverbridge::lever::oauth::OAuthApp;
 use serde_json::{json, Value};
 
 use crate::helpers::{location, spawn_app_configured, Backend, Browser, TestApp};
-use crate::replicas::Replica;
 use crate::lever_world::{add_take_home_configuration, post, LeverAccount, TAG, TRIGGER};
+use crate::replicas::Replica;
 
 const CLIENT_ID: &str = "leverbridge-test-app";
 const CLIENT_SECRET: &str = "leverbridge-test-secret";

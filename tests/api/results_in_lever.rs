@@ -9,9 +9,10 @@ use serde_json::Value;
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
-use crate::lever_world::{connected, LeverAccount, TAG, TRIGGER};
+use crate::lever_world::{connected, count, LeverAccount, TAG, TRIGGER};
 use crate::scoring::{
-    assessment, notes_with, requeue, score, settings, tags, take_the_test, IN_PROGRESS, PASSED,
+    assessment, forget_step, notes_with, requeue, score, settings, tags, take_the_test,
+    IN_PROGRESS, PASSED,
 };
 
 both_backends!(
@@ -133,30 +134,6 @@ async fn download(lever: &LeverAccount, opportunity: &str, id: &str) -> (String,
         .unwrap()
         .to_owned();
     (kind, response.bytes().await.unwrap().to_vec())
-}
-
-/// Successful writes to the opportunity, as "METHOD /last-segment".
-async fn successful_writes(lever: &LeverAccount, opportunity: &str) -> Vec<String> {
-    lever
-        .requests()
-        .await
-        .iter()
-        .filter(|r| r["method"] != "GET")
-        .filter(|r| r["path"].as_str().unwrap_or_default().contains(opportunity))
-        .filter(|r| r["status"].as_u64().is_some_and(|s| s < 300))
-        .map(|r| {
-            let path = r["path"].as_str().unwrap();
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap(),
-                path.rsplit('/').next().unwrap()
-            )
-        })
-        .collect()
-}
-
-fn count(writes: &[String], which: &str) -> usize {
-    writes.iter().filter(|w| *w == which).count()
 }
 
 async fn scored_results_arrive_as_feedback_on_one_template_and_a_pdf_file(backend: Backend) {
@@ -391,27 +368,13 @@ async fn a_rerun_after_a_crash_at_any_step_writes_nothing_twice(backend: Backend
         assert_eq!(status, 303);
         app.drain().await;
         // … and the step before it reached Lever but its record was lost: a crash.
-        let (id, step) = (submitted.id.clone(), crashed);
-        let deleted = app
-            .db
-            .run(move |conn| -> Result<_, DbError> {
-                use leverbridge::db::schema::assessment_steps as steps;
-                diesel::delete(
-                    steps::table
-                        .filter(steps::assessment_id.eq(&id))
-                        .filter(steps::step.eq(step)),
-                )
-                .execute(conn)
-                .map_err(DbError::from)
-            })
-            .await
-            .unwrap();
+        let deleted = forget_step(&app, &submitted.id, crashed).await;
         assert_eq!(deleted, 1, "{crashed} was done before the crash");
 
         requeue(&app, &submitted.id).await;
         app.drain().await;
         let held = lever.opportunity(&opportunity).await;
-        let writes = successful_writes(&lever, &opportunity).await;
+        let writes = lever.writes_to(&opportunity).await;
         let context = format!("crash after {crashed}: {writes:?}");
         assert_eq!(
             count(&writes, "POST notes"),

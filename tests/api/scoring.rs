@@ -543,16 +543,7 @@ async fn a_rerun_of_the_write_back_writes_nothing_twice(backend: Backend) {
 
     // A crash after Lever answered but before the steps were recorded: the rerun finds the
     // tags, the note (by its reference) and the stage in Lever and writes none again.
-    let id = submitted.id.clone();
-    app.db
-        .run(move |conn| -> Result<_, DbError> {
-            use leverbridge::db::schema::assessment_steps as steps;
-            diesel::delete(steps::table.filter(steps::assessment_id.eq(&id)))
-                .execute(conn)
-                .map_err(DbError::from)
-        })
-        .await
-        .unwrap();
+    assert!(forget_every_step(&app, &submitted.id).await >= 3);
     requeue(&app, &submitted.id).await;
     assert!(app.drain().await >= 1);
     assert_eq!(
@@ -576,6 +567,34 @@ async fn nothing_changed(app: &TestApp, path: &str) {
     assert_eq!(state(&a), AssessmentState::Submitted);
     assert_eq!(scoring, Scoring::default());
     assert_eq!(app.drain().await, 0, "no write-back queued");
+}
+
+/// Deletes the record of write-back `step` of assessment `id`, as a crash after Lever answered
+/// but before the step was recorded would leave it; returns how many records went (1 when the
+/// step had been done).
+pub(crate) async fn forget_step(app: &TestApp, id: &str, step: &str) -> usize {
+    forget(app, id, Some(step)).await
+}
+
+/// `forget_step` for every step of assessment `id` recorded so far.
+pub(crate) async fn forget_every_step(app: &TestApp, id: &str) -> usize {
+    forget(app, id, None).await
+}
+
+async fn forget(app: &TestApp, id: &str, step: Option<&str>) -> usize {
+    let (id, step) = (id.to_owned(), step.map(str::to_owned));
+    app.db
+        .run(move |conn| -> Result<_, DbError> {
+            use leverbridge::db::schema::assessment_steps as steps;
+            let mine = steps::table.filter(steps::assessment_id.eq(id));
+            match step {
+                Some(step) => diesel::delete(mine.filter(steps::step.eq(step))).execute(conn),
+                None => diesel::delete(mine).execute(conn),
+            }
+            .map_err(DbError::from)
+        })
+        .await
+        .unwrap()
 }
 
 /// Queues the progress write-back of assessment `id` again, as a retry would.

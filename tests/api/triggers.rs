@@ -5,8 +5,10 @@
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{location, Backend, TestApp};
-use crate::lever_world::{add_question, connected, post, LeverAccount, TAG, TRIGGER};
+use crate::helpers::{location, Backend, Browser, TestApp};
+use crate::lever_world::{
+    add_configuration, add_question, connected, post, LeverAccount, TAG, TRIGGER,
+};
 
 both_backends!(
     a_prefix_configuration_fires_at_every_matching_stage_even_one_added_later,
@@ -37,16 +39,6 @@ fn notes(opportunity: &Value) -> Vec<String> {
 }
 
 const INVITED: &str = "leverbridge: Candidate Invited";
-
-/// Submits the Add configuration form with `fields` (its CSRF token added).
-async fn add_configuration(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
-    app.post_form(
-        "/orgs/acme/configurations/new",
-        "/orgs/acme/configurations/new",
-        fields,
-    )
-    .await
-}
 
 /// A stage added to Lever's pipeline after leverbridge read the stages.
 async fn add_stage(lever: &LeverAccount, text: &str) -> String {
@@ -98,6 +90,75 @@ async fn events(app: &TestApp) -> String {
     app.get_html("/orgs/acme/events").await
 }
 
+/// Asserts that the Events page says each of `expected`.
+async fn events_say(app: &TestApp, expected: &[&str]) {
+    let events = events(app).await;
+    for expected in expected {
+        assert!(
+            events.contains(expected),
+            "Events lacks “{expected}”: {events}"
+        );
+    }
+}
+
+/// Adds a take-home configuration at “On-site interview” for every candidate, its question the
+/// recruiter's choice.
+pub async fn add_recruiters_choice(app: &TestApp, lever: &LeverAccount) {
+    let stage = lever.stage("On-site interview");
+    let response = add_configuration(
+        app,
+        &[
+            ("trigger_style", "stage"),
+            ("trigger_stage_id", &stage),
+            ("pad_kind", "take_home"),
+            ("question_source", "recruiter"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        303,
+        "the recruiter's-choice configuration is saved"
+    );
+}
+
+/// A candidate `name` moved to “On-site interview” (see `add_recruiters_choice`): returns their
+/// opportunity and the path of the page where the question is chosen, the link Lever holds.
+pub async fn waiting_for_a_choice(
+    app: &TestApp,
+    lever: &LeverAccount,
+    name: &str,
+) -> (String, String) {
+    let opportunity = lever.candidate(name, &[]).await;
+    lever.move_to(&opportunity, "On-site interview").await;
+    app.drain().await;
+    let links = strings(&lever.opportunity(&opportunity).await, "links");
+    assert_eq!(links.len(), 1, "only the choice link: {links:?}");
+    let path = links[0].trim_start_matches(&app.address).to_owned();
+    assert!(path.starts_with("/orgs/acme/choose/"), "{path}");
+    (opportunity, path)
+}
+
+/// The first question the choice page at `path` offers, as `member` sees it.
+pub async fn first_question_on(member: &Browser, path: &str) -> String {
+    member
+        .get_html(path)
+        .await
+        .split("name=\"question_id\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a question is offered")
+        .to_owned()
+}
+
+/// `member` chooses the first question the choice page at `path` offers.
+pub async fn choose_first_question(member: &Browser, path: &str) -> reqwest::Response {
+    let question = first_question_on(member, path).await;
+    member
+        .post_form(path, path, &[("question_id", &question)])
+        .await
+}
+
 async fn a_prefix_configuration_fires_at_every_matching_stage_even_one_added_later(
     backend: Backend,
 ) {
@@ -109,7 +170,6 @@ async fn a_prefix_configuration_fires_at_every_matching_stage_even_one_added_lat
             ("trigger_style", "stage_prefix"),
             ("stage_prefix", "CodeScreen"),
             ("pad_kind", "take_home"),
-            ("question_source", "library"),
             ("question_id", &question),
         ],
     )
@@ -146,14 +206,12 @@ async fn a_prefix_configuration_fires_at_every_matching_stage_even_one_added_lat
     app.drain().await;
     assert_eq!(strings(&lever.opportunity(&linus).await, "links").len(), 1);
     assert!(strings(&lever.opportunity(&ken).await, "links").is_empty());
-    let events = events(&app).await;
-    for expected in [
+    events_say(&app, &[
         "Configuration for stages “CodeScreen…” fired (Take-home test at “CodeScreen Assessment”) for Grace Hopper",
         "fired (Take-home test at “CodeScreen Final”) for Linus T",
         "Stage “codescreen lowercase” is not the trigger stage of any configuration.",
-    ] {
-        assert!(events.contains(expected), "Events lacks “{expected}”: {events}");
-    }
+    ])
+    .await;
 }
 
 async fn the_postings_tag_picks_the_question_and_without_one_nothing_fires(backend: Backend) {
@@ -203,43 +261,21 @@ async fn the_postings_tag_picks_the_question_and_without_one_nothing_fires(backe
         .await
         .iter()
         .any(|r| r["path"] == format!("/v1/postings/{backend_role}")));
-    let events = events(&app).await;
-    for expected in [
+    events_say(&app, &[
         "fired (Take-home test at “On-site interview”, question “LRU cache” named by the posting&#39;s tag) for Ada Applicant",
         "the posting “Product Designer” has no tag “CodeScreen {question title}” naming a question of the library; nothing was created.",
         "the candidate applied to no posting, so no posting tag can name the question; nothing was created.",
-    ] {
-        assert!(events.contains(expected), "Events lacks “{expected}”: {events}");
-    }
+    ])
+    .await;
 }
 
 async fn recruiters_choice_invites_only_once_a_member_picks_the_question(backend: Backend) {
     let (app, lever) = connected(backend).await;
-    let stage = lever.stage("On-site interview");
-    let response = add_configuration(
-        &app,
-        &[
-            ("trigger_style", "stage"),
-            ("trigger_stage_id", &stage),
-            ("pad_kind", "take_home"),
-            ("question_source", "recruiter"),
-        ],
-    )
-    .await;
-    assert_eq!(response.status(), 303);
-    let alan = lever.candidate("Alan Turing", &[]).await;
-    lever.move_to(&alan, "On-site interview").await;
-    app.drain().await;
+    add_recruiters_choice(&app, &lever).await;
+    let (alan, path) = waiting_for_a_choice(&app, &lever, "Alan Turing").await;
 
     // Only the link to the choice is in Lever: nobody is invited yet.
     let held = lever.opportunity(&alan).await;
-    let links = strings(&held, "links");
-    assert_eq!(links.len(), 1, "{held}");
-    let choose = links[0].clone();
-    assert!(
-        choose.starts_with(&format!("{}/orgs/acme/choose/", app.address)),
-        "{choose}"
-    );
     assert!(!strings(&held, "tags").contains(&INVITED.to_owned()));
     assert!(notes(&held).is_empty());
     assert!(events(&app)
@@ -247,7 +283,6 @@ async fn recruiters_choice_invites_only_once_a_member_picks_the_question(backend
         .contains("the link to choose the question is on the candidate in Lever"));
 
     // The link needs a member: a stranger is sent to sign in.
-    let path = choose.trim_start_matches(&app.address).to_owned();
     let stranger = app.as_new_session().await;
     let response = stranger.get(&path).await;
     assert_eq!(response.status(), 303);
@@ -269,12 +304,7 @@ async fn recruiters_choice_invites_only_once_a_member_picks_the_question(backend
         .post_form(&path, &path, &[("question_id", "")])
         .await;
     assert_eq!(refused.status(), 422);
-    let question = page
-        .split("name=\"question_id\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let question = first_question_on(&reviewer, &path).await;
     let response = reviewer
         .post_form(&path, &path, &[("question_id", &question)])
         .await;
@@ -317,12 +347,7 @@ async fn an_interview_trigger_stage_gives_the_interviewer_the_pads_link(backend:
     let stage = lever.stage("On-site interview");
     let response = add_configuration(
         &app,
-        &[
-            ("trigger_style", "stage"),
-            ("trigger_stage_id", &stage),
-            ("pad_kind", "live"),
-            ("question_source", "library"),
-        ],
+        &[("trigger_style", "stage"), ("trigger_stage_id", &stage)],
     )
     .await;
     assert_eq!(response.status(), 303);

@@ -1,0 +1,2 @@
+ALTER TABLE question_choices DROP COLUMN withdraw_reason;
+ALTER TABLE question_choices DROP COLUMN withdrawn_at;
