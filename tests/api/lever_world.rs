@@ -295,11 +295,20 @@ pub async fn connected(backend: Backend) -> (TestApp, LeverAccount) {
 /// `connected`, with Lever's real rate limit (10/s, bursts of 20) in the simulator and
 /// leverbridge's client at its production pace (a tenth under it), as production runs.
 pub async fn connected_at_levers_pace(backend: Backend) -> (TestApp, LeverAccount) {
+    connected_at_levers_pace_with(backend, |_| {}).await
+}
+
+/// `connected_at_levers_pace`, with test settings changed by `configure`.
+pub async fn connected_at_levers_pace_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> (TestApp, LeverAccount) {
     let lever = LeverAccount::with_rate(RateLimit::LEVER).await;
     connected_to(lever, backend, |settings| {
         let production = leverbridge::config::Tuning::default();
         settings.tuning.lever_rate_per_sec = production.lever_rate_per_sec;
         settings.tuning.lever_burst = production.lever_burst;
+        configure(settings);
     })
     .await
 }

@@ -9,6 +9,7 @@ mod browser;
 mod candidate;
 mod confirmations;
 mod demo;
+mod drain;
 mod email;
 mod events_page;
 mod expiry;
