@@ -231,11 +231,31 @@ pub async fn rotate(
         .answer();
     }
     let org_id = org.org.id.clone();
-    org.state
+    let (managed, connection) = org
+        .state
         .db
-        .run(move |conn| db::webhooks::rotate_endpoint_key(conn, &org_id).map_err(WebError::from))
+        .run(move |conn| -> Result<_, WebError> {
+            db::webhooks::rotate_endpoint_key(conn, &org_id)?;
+            Ok((
+                db::webhooks::managed(conn, &org_id)?,
+                db::lever::connection(conn, &org_id)?,
+            ))
+        })
         .await?;
     org.state.webhook_keys.forget_org(&org.org.id);
-    org.flash("success", "A new webhook URL was issued; the old one stopped working. Paste the new URL into each webhook in Lever.");
+    if managed.is_empty() || !connection.is_some_and(|c| c.is_oauth()) {
+        org.flash("success", "A new webhook URL was issued; the old one stopped working. Paste the new URL into each webhook in Lever.");
+        return Ok(see_other(&org.url("/webhooks")));
+    }
+    // leverbridge's own webhooks follow the new URL: the old ones are replaced in Lever.
+    let base = org.state.settings.absolute_url("/webhooks/lever/");
+    let registration =
+        crate::lever_oauth::register_webhooks(&org.state.db, &org.state.lever, &org.org.id, &base)
+            .await;
+    org.state.webhook_keys.forget_org(&org.org.id);
+    match registration.failed {
+        None => org.flash("success", format!("A new webhook URL was issued and leverbridge's {} webhooks in Lever now use it; the old URL stopped working.", registration.created.len() + registration.existing.len())),
+        Some(why) => org.flash("error", format!("A new webhook URL was issued, but leverbridge could not move its webhooks in Lever to it ({why}). Connect again with Add to Lever, or set the URL in Lever by hand.")),
+    }
     Ok(see_other(&org.url("/webhooks")))
 }

@@ -325,6 +325,29 @@ async fn add_to_lever_connects_registers_the_webhooks_and_a_moved_candidate_gets
     let held = lever.opportunity(&ada).await;
     assert_eq!(links(&held), 1, "{held}");
 
+    // Rotating the URL moves leverbridge's webhooks in Lever to the new one.
+    let response = app
+        .post_form(
+            "/orgs/acme/webhooks",
+            "/orgs/acme/webhooks/rotate",
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let rotated = crate::lever_world::webhook_url_in(&app.get_html("/orgs/acme/webhooks").await);
+    assert_ne!(rotated, url);
+    let held = account(&lever).await;
+    let hooks = held["apiWebhooks"].as_array().unwrap();
+    assert_eq!(hooks.len(), 4, "{held}");
+    assert!(
+        hooks.iter().all(|h| h["url"] == json!(rotated)),
+        "{hooks:?}"
+    );
+    let grace = lever.candidate("Grace Hopper", &[TAG]).await;
+    lever.move_to(&grace, TRIGGER).await;
+    app.drain().await;
+    assert_eq!(links(&lever.opportunity(&grace).await), 1);
+
     // Connecting again lists first and creates no webhook twice.
     let response = add_to_lever(&app, &lever, "accept").await;
     assert_eq!(response.status(), 303);
