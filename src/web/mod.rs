@@ -12,6 +12,7 @@ pub mod csrf;
 pub mod editor_asset;
 pub mod error;
 mod events;
+mod favicon;
 mod health;
 pub mod layout;
 mod lever_oauth;
@@ -55,6 +56,8 @@ pub struct AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/favicon.ico", web::get().to(favicon::ico))
+        .route("/static/favicon.svg", web::get().to(favicon::svg))
         .route("/login", web::get().to(login::show))
         .route("/login", web::post().to(login::submit))
         .route("/logout", web::post().to(login::logout))

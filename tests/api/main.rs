@@ -24,6 +24,7 @@ mod lever_world;
 mod lifecycle;
 mod login_limits;
 mod oauth;
+mod operations;
 mod questions;
 mod results_in_lever;
 mod scoring;
