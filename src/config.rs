@@ -10,6 +10,7 @@
 //! | `LEVERBRIDGE_LEVER_AUTH_URL` | replaces Lever's OAuth host (production and sandbox alike) | Lever's hosts |
 //! | `LEVERBRIDGE_LEVER_CLIENT_ID`, `LEVERBRIDGE_LEVER_CLIENT_SECRET` | leverbridge's OAuth app in Lever (both or neither): shows *Add to Lever* on the Connection page | unset: API keys only |
 //! | `LEVERBRIDGE_WORKERS` | job workers running inside `serve` | `2` |
+//! | `LEVERBRIDGE_METRICS_TOKEN` | bearer token that opens `GET /metrics` to scrapers not on this host (at least 16 characters; `openssl rand -hex 32`); without it only loopback may scrape | unset: loopback only |
 //! | `RUST_LOG` | log filter (tracing-subscriber syntax) | `info` |
 //!
 //! Make a secret key with `openssl rand -base64 32` (or `head -c32 /dev/urandom | base64`).
@@ -89,7 +90,46 @@ pub struct Settings {
     /// leverbridge's OAuth app in Lever, when it is registered as one.
     pub lever_app: Option<crate::lever::oauth::OAuthApp>,
     pub workers: usize,
+    /// Opens `GET /metrics` to a scraper that is not on this host (`web::metrics`).
+    pub metrics_token: Option<MetricsToken>,
     pub tuning: Tuning,
+}
+
+/// The bearer token a scraper not on this host sends to read `GET /metrics`.
+#[derive(Clone)]
+pub struct MetricsToken(secrecy::SecretString);
+
+impl MetricsToken {
+    /// Shorter tokens are refused: the metrics name the organizations' traffic.
+    pub const MIN_LEN: usize = 16;
+
+    pub fn parse(raw: &str) -> anyhow::Result<MetricsToken> {
+        let raw = raw.trim();
+        if raw.len() < Self::MIN_LEN {
+            bail!(
+                "LEVERBRIDGE_METRICS_TOKEN must be at least {} characters; make one with `openssl rand -hex 32`",
+                Self::MIN_LEN
+            );
+        }
+        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            bail!("LEVERBRIDGE_METRICS_TOKEN must be printable ASCII without spaces, as an Authorization header carries it");
+        }
+        Ok(MetricsToken(raw.to_owned().into()))
+    }
+
+    /// Whether `presented` is this token, compared in constant time.
+    pub fn matches(&self, presented: &str) -> bool {
+        use secrecy::ExposeSecret;
+        use subtle::ConstantTimeEq;
+        let expected = self.0.expose_secret().as_bytes();
+        expected.len() == presented.len() && bool::from(expected.ct_eq(presented.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
 }
 
 /// Timings and limits that production leaves at their defaults and tests change.
@@ -251,6 +291,7 @@ impl Settings {
             },
             lever_app: lever_app_from_env()?,
             workers,
+            metrics_token: metrics_token_from_env()?,
             tuning: Tuning::default(),
         })
     }
@@ -284,6 +325,13 @@ pub fn lever_app_from_env() -> anyhow::Result<Option<crate::lever::oauth::OAuthA
             "LEVERBRIDGE_LEVER_CLIENT_SECRET is set but LEVERBRIDGE_LEVER_CLIENT_ID is not: set both (from Lever's partner app registration) or neither"
         ),
     }
+}
+
+/// `LEVERBRIDGE_METRICS_TOKEN`, when set.
+pub fn metrics_token_from_env() -> anyhow::Result<Option<MetricsToken>> {
+    env("LEVERBRIDGE_METRICS_TOKEN")
+        .map(|raw| MetricsToken::parse(&raw))
+        .transpose()
 }
 
 /// `LEVERBRIDGE_BIND`, or the default `127.0.0.1:8080`.
@@ -351,6 +399,17 @@ mod tests {
     fn passwords_are_redacted() {
         let url = DatabaseUrl::parse("postgres://u:hunter2@h/db").unwrap();
         assert!(!url.redacted().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_metrics_token_is_long_enough_and_compared_whole() {
+        assert!(MetricsToken::parse("short").is_err());
+        assert!(MetricsToken::parse("has a space in it, sixteen+").is_err());
+        let token = MetricsToken::parse("0123456789abcdef0123").unwrap();
+        assert!(token.matches("0123456789abcdef0123"));
+        assert!(!token.matches("0123456789abcdef012"));
+        assert!(!token.matches("0123456789abcdef01234"));
+        assert!(!format!("{token:?}").contains("0123"));
     }
 
     #[test]

@@ -53,6 +53,7 @@ impl Application {
             // Bound to a random port (tests): the public URL follows the port actually chosen.
             let _ = settings.public_url.set_port(Some(port));
         }
+        crate::telemetry::install();
         let key = Key::from(&settings.secret_key.derive("session-cookie"));
         let https = settings.https();
         let lever = LeverAccess::new(

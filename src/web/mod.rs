@@ -19,6 +19,7 @@ mod lever_oauth;
 pub mod lever_webhook;
 mod login;
 pub mod login_guard;
+pub mod metrics;
 mod orgs;
 mod overview;
 mod question_choice;
@@ -56,6 +57,7 @@ pub struct AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::show))
         .route("/favicon.ico", web::get().to(favicon::ico))
         .route("/static/favicon.svg", web::get().to(favicon::svg))
         .route("/login", web::get().to(login::show))
