@@ -23,6 +23,8 @@ pub const QUEUE_JOBS: &str = "leverbridge_queue_jobs";
 pub const QUEUE_OLDEST_DUE: &str = "leverbridge_queue_oldest_due_seconds";
 /// Job attempts by kind and how each ended.
 pub const JOB_OUTCOMES: &str = "leverbridge_job_outcomes_total";
+/// Rows the retention sweep deleted, by table.
+pub const RETENTION_DELETED: &str = "leverbridge_retention_deleted_total";
 
 /// Upper bounds of the Lever latency histogram's buckets, in seconds: Lever answers in tens to
 /// hundreds of milliseconds; a call is cut off at `Tuning::lever_timeout` (15 s).
@@ -102,6 +104,10 @@ fn describe() {
         LEVER_RATE_LIMITED,
         "Lever API attempts answered 429 Too Many Requests, by endpoint pattern"
     );
+    describe_counter!(
+        RETENTION_DELETED,
+        "Rows the retention sweep deleted, by table"
+    );
 }
 
 /// What became of a webhook delivery, as `GET /metrics` counts it.
@@ -166,4 +172,9 @@ pub fn queue_depth(counts: &[(String, i64)], oldest_due: Option<Duration>) {
         metrics::gauge!(QUEUE_JOBS, "state" => state).set(n as f64);
     }
     metrics::gauge!(QUEUE_OLDEST_DUE).set(oldest_due.map_or(0.0, |d| d.as_secs_f64()));
+}
+
+/// Counts rows the retention sweep deleted from `table`.
+pub fn retention_deleted(table: &'static str, rows: usize) {
+    metrics::counter!(RETENTION_DELETED, "table" => table).increment(rows as u64);
 }

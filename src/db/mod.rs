@@ -15,6 +15,7 @@ pub mod lever_oauth;
 pub mod orgs;
 pub mod question_choices;
 pub mod questions;
+pub mod retention;
 pub mod schema;
 pub mod sessions;
 pub mod settings;

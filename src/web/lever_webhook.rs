@@ -25,9 +25,8 @@ use crate::telemetry::{self, DeliveryOutcome};
 
 /// Largest delivery accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
-/// How long before its arrival a signed delivery may have been triggered: Lever retries a failed
-/// delivery for days and an admin can re-run an old one by hand, so the window is wide.
-const OLDEST_DAYS: i64 = 365;
+/// How long before its arrival a signed delivery may have been triggered (see the constant).
+const OLDEST_DAYS: i64 = crate::domain::REPLAY_WINDOW_DAYS;
 /// How long after its arrival (the clocks of Lever and this server differ a little).
 const NEWEST_DAYS: i64 = 1;
 /// What a shed delivery's `Retry-After` asks of Lever, in seconds.
