@@ -10,6 +10,8 @@
 //! | `LEVERBRIDGE_LEVER_AUTH_URL` | replaces Lever's OAuth host (production and sandbox alike) | Lever's hosts |
 //! | `LEVERBRIDGE_LEVER_CLIENT_ID`, `LEVERBRIDGE_LEVER_CLIENT_SECRET` | leverbridge's OAuth app in Lever (both or neither): shows *Add to Lever* on the Connection page | unset: API keys only |
 //! | `LEVERBRIDGE_WORKERS` | job workers running inside `serve` | `2` |
+//! | `LEVERBRIDGE_METRICS_TOKEN` | bearer token that opens `GET /metrics` to scrapers not on this host (at least 16 characters; `openssl rand -hex 32`); without it only loopback may scrape | unset: loopback only |
+//! | `LEVERBRIDGE_RETENTION_DAYS` | days finished jobs, webhook deliveries and recorded Lever calls are kept before the hourly sweep deletes them (1 to 3650) | `90` |
 //! | `RUST_LOG` | log filter (tracing-subscriber syntax) | `info` |
 //!
 //! Make a secret key with `openssl rand -base64 32` (or `head -c32 /dev/urandom | base64`).
@@ -89,7 +91,46 @@ pub struct Settings {
     /// leverbridge's OAuth app in Lever, when it is registered as one.
     pub lever_app: Option<crate::lever::oauth::OAuthApp>,
     pub workers: usize,
+    /// Opens `GET /metrics` to a scraper that is not on this host (`web::metrics`).
+    pub metrics_token: Option<MetricsToken>,
     pub tuning: Tuning,
+}
+
+/// The bearer token a scraper not on this host sends to read `GET /metrics`.
+#[derive(Clone)]
+pub struct MetricsToken(secrecy::SecretString);
+
+impl MetricsToken {
+    /// Shorter tokens are refused: the metrics name the organizations' traffic.
+    pub const MIN_LEN: usize = 16;
+
+    pub fn parse(raw: &str) -> anyhow::Result<MetricsToken> {
+        let raw = raw.trim();
+        if raw.len() < Self::MIN_LEN {
+            bail!(
+                "LEVERBRIDGE_METRICS_TOKEN must be at least {} characters; make one with `openssl rand -hex 32`",
+                Self::MIN_LEN
+            );
+        }
+        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            bail!("LEVERBRIDGE_METRICS_TOKEN must be printable ASCII without spaces, as an Authorization header carries it");
+        }
+        Ok(MetricsToken(raw.to_owned().into()))
+    }
+
+    /// Whether `presented` is this token, compared in constant time.
+    pub fn matches(&self, presented: &str) -> bool {
+        use secrecy::ExposeSecret;
+        use subtle::ConstantTimeEq;
+        let expected = self.0.expose_secret().as_bytes();
+        expected.len() == presented.len() && bool::from(expected.ct_eq(presented.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
 }
 
 /// Timings and limits that production leaves at their defaults and tests change.
@@ -119,6 +160,8 @@ pub struct Tuning {
     /// `Retry-After` (Lever delivers it again), so a store that falls behind sheds load instead
     /// of holding connections open.
     pub intake_wait: std::time::Duration,
+    /// How long history is kept, and how the sweep that deletes older rows paces itself.
+    pub retention: Retention,
     /// A signed-in session unused for this long ends.
     pub session_idle: std::time::Duration,
     /// A signed-in session ends this long after sign-in, however busy.
@@ -140,6 +183,36 @@ pub struct Tuning {
     /// Certificates a mail server's TLS may chain to besides the public roots: none in
     /// production, the test mail server's own in the tests.
     pub smtp_extra_roots: crate::smtp::ExtraRoots,
+}
+
+/// What the retention sweep (`jobs::retention`) keeps, and how it deletes the rest: in batches
+/// of `batch` rows per statement with `pause` between them, so neither backend is held for long.
+#[derive(Clone, Debug)]
+pub struct Retention {
+    /// Finished jobs, webhook deliveries and recorded Lever calls older than this are deleted
+    /// (`LEVERBRIDGE_RETENTION_DAYS`). Delivery tokens are kept for the replay window instead.
+    pub keep: chrono::Duration,
+    /// Rows deleted by one statement.
+    pub batch: i64,
+    /// Between two batches, so the intake and the workers get the database in between.
+    pub pause: std::time::Duration,
+    /// Between two sweeps.
+    pub every: std::time::Duration,
+}
+
+impl Retention {
+    pub const DEFAULT_DAYS: i64 = 90;
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            keep: chrono::Duration::days(Self::DEFAULT_DAYS),
+            batch: 1000,
+            pause: std::time::Duration::from_millis(100),
+            every: std::time::Duration::from_secs(3600),
+        }
+    }
 }
 
 /// Sign-in limits: password checks are deliberately costly (argon2 takes ~19 MiB and tens of
@@ -194,6 +267,7 @@ impl Default for Tuning {
             lever_max_retries: 4,
             lever_timeout: Duration::from_secs(15),
             intake_wait: Duration::from_secs(10),
+            retention: Retention::default(),
             session_idle: Duration::from_secs(12 * 3600),
             session_lifetime: Duration::from_secs(7 * 24 * 3600),
             login: LoginLimits::default(),
@@ -256,7 +330,11 @@ impl Settings {
             },
             lever_app: lever_app_from_env()?,
             workers,
-            tuning: Tuning::default(),
+            metrics_token: metrics_token_from_env()?,
+            tuning: Tuning {
+                retention: retention_from_env()?,
+                ..Tuning::default()
+            },
         })
     }
 
@@ -289,6 +367,37 @@ pub fn lever_app_from_env() -> anyhow::Result<Option<crate::lever::oauth::OAuthA
             "LEVERBRIDGE_LEVER_CLIENT_SECRET is set but LEVERBRIDGE_LEVER_CLIENT_ID is not: set both (from Lever's partner app registration) or neither"
         ),
     }
+}
+
+/// `LEVERBRIDGE_METRICS_TOKEN`, when set.
+pub fn metrics_token_from_env() -> anyhow::Result<Option<MetricsToken>> {
+    env("LEVERBRIDGE_METRICS_TOKEN")
+        .map(|raw| MetricsToken::parse(&raw))
+        .transpose()
+}
+
+/// `LEVERBRIDGE_RETENTION_DAYS`, or the default 90 days, with the sweep's default pacing.
+pub fn retention_from_env() -> anyhow::Result<Retention> {
+    let keep = match env("LEVERBRIDGE_RETENTION_DAYS") {
+        Some(raw) => retention_days(&raw)?,
+        None => Retention::DEFAULT_DAYS,
+    };
+    Ok(Retention {
+        keep: chrono::Duration::days(keep),
+        ..Retention::default()
+    })
+}
+
+fn retention_days(raw: &str) -> anyhow::Result<i64> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|days| (1..=3650).contains(days))
+        .ok_or_else(|| {
+            anyhow!(
+                "LEVERBRIDGE_RETENTION_DAYS must be a number of days from 1 to 3650, not `{raw}`"
+            )
+        })
 }
 
 /// `LEVERBRIDGE_BIND`, or the default `127.0.0.1:8080`.
@@ -356,6 +465,27 @@ mod tests {
     fn passwords_are_redacted() {
         let url = DatabaseUrl::parse("postgres://u:hunter2@h/db").unwrap();
         assert!(!url.redacted().contains("hunter2"));
+    }
+
+    #[test]
+    fn retention_is_a_number_of_days_within_ten_years() {
+        assert_eq!(retention_days("30").unwrap(), 30);
+        assert_eq!(retention_days(" 3650 ").unwrap(), 3650);
+        for bad in ["0", "-5", "3651", "ninety", "1.5"] {
+            let err = retention_days(bad).unwrap_err().to_string();
+            assert!(err.contains("LEVERBRIDGE_RETENTION_DAYS"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_metrics_token_is_long_enough_and_compared_whole() {
+        assert!(MetricsToken::parse("short").is_err());
+        assert!(MetricsToken::parse("has a space in it, sixteen+").is_err());
+        let token = MetricsToken::parse("0123456789abcdef0123").unwrap();
+        assert!(token.matches("0123456789abcdef0123"));
+        assert!(!token.matches("0123456789abcdef012"));
+        assert!(!token.matches("0123456789abcdef01234"));
+        assert!(!format!("{token:?}").contains("0123"));
     }
 
     #[test]

@@ -16,4 +16,5 @@ pub mod lever_sim;
 pub mod mailbox;
 pub mod smtp;
 pub mod startup;
+pub mod telemetry;
 pub mod web;

@@ -53,6 +53,7 @@ impl Application {
             // Bound to a random port (tests): the public URL follows the port actually chosen.
             let _ = settings.public_url.set_port(Some(port));
         }
+        crate::telemetry::install();
         let key = Key::from(&settings.secret_key.derive("session-cookie"));
         let https = settings.https();
         let lever = LeverAccess::new(
@@ -147,15 +148,16 @@ impl Application {
         self.run_until(stop_signal()).await
     }
 
-    /// Serves requests with `settings.workers` job workers beside the server until `stop`
-    /// completes. Then the server stops taking connections and finishes its requests, while
-    /// the workers claim nothing more and finish their running jobs within
+    /// Serves requests with `settings.workers` job workers and the retention sweep beside the
+    /// server until `stop` completes. Then the server stops taking connections and finishes its
+    /// requests, while the workers claim nothing more and finish their running jobs within
     /// `tuning.job_stop_grace` or release them, so the next start runs them at once.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
         let jobs = self.state.jobs.clone();
         jobs.start_workers(self.state.settings.workers)
             .await
             .map_err(std::io::Error::other)?;
+        let _sweeper = crate::jobs::retention::start(jobs.clone());
         let handle = self.server.handle();
         let mut server = self.server;
         tokio::select! {

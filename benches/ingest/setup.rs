@@ -29,6 +29,7 @@ pub fn bench_settings(url: DatabaseUrl) -> Settings {
         lever: LeverHosts::default(),
         lever_app: None,
         workers: 1,
+        metrics_token: None,
         tuning: Tuning::default(),
     }
 }

@@ -84,6 +84,7 @@ pub async fn run() -> anyhow::Result<()> {
         },
         lever_app: Some(demo_oauth_app()),
         workers: 2,
+        metrics_token: config::metrics_token_from_env()?,
         tuning: Default::default(),
     };
     let db = {

@@ -16,6 +16,7 @@ pub mod orgs;
 pub mod question_choices;
 pub mod questions;
 pub mod rate_buckets;
+pub mod retention;
 pub mod schema;
 pub mod sessions;
 pub mod settings;

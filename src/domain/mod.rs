@@ -20,5 +20,6 @@ pub use role::{MemberRole, Role};
 pub use tag_name::TagName;
 pub use trigger::{parse_prefix, QuestionSource, TriggerStyle};
 pub use webhook_event::{
-    webhook_event, WebhookEventKind, ARCHIVE_CHANGE, DELETED, HIRED, STAGE_CHANGE, WEBHOOK_EVENTS,
+    webhook_event, WebhookEventKind, ARCHIVE_CHANGE, DELETED, HIRED, REPLAY_WINDOW_DAYS,
+    STAGE_CHANGE, WEBHOOK_EVENTS,
 };

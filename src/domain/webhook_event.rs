@@ -10,6 +10,12 @@ pub struct WebhookEventKind {
     pub required: bool,
 }
 
+/// How long before its arrival a signed delivery may have been triggered: Lever retries a failed
+/// delivery for days and an admin can re-run an old one by hand, so the window is wide. Older
+/// ones are refused as possible replays, so a delivery's token must be remembered (to refuse a
+/// second copy as a duplicate) until its `triggeredAt` is this far in the past, and no longer.
+pub const REPLAY_WINDOW_DAYS: i64 = 365;
+
 pub const STAGE_CHANGE: &str = "candidateStageChange";
 pub const ARCHIVE_CHANGE: &str = "candidateArchiveChange";
 pub const HIRED: &str = "candidateHired";

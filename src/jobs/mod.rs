@@ -5,6 +5,7 @@ pub mod kind;
 pub mod progress_write_back;
 pub mod question_chosen;
 pub mod queue;
+pub mod retention;
 pub mod send_email;
 pub mod stage_change;
 pub mod withdrawal;

@@ -410,6 +410,33 @@ pub fn counts(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<(String, i64)>
         .load(conn)
 }
 
+/// The queue's depth, for `GET /metrics`.
+#[derive(Clone, Debug, Default)]
+pub struct QueueDepth {
+    /// Jobs per state, for the states asked about that have any.
+    pub counts: Vec<(String, i64)>,
+    /// When the oldest queued job that is due became due.
+    pub oldest_due: Option<NaiveDateTime>,
+}
+
+/// Jobs per state among `states` across every organization, and the oldest due job. Both read
+/// only the `(state, run_at)` index over those states, so they cost the queue's size, not the
+/// history's.
+pub fn depth(conn: &mut DbConn, states: &[&str], now: NaiveDateTime) -> QueryResult<QueueDepth> {
+    use diesel::dsl::{count_star, min};
+    let counts = jobs::table
+        .filter(jobs::state.eq_any(states))
+        .group_by(jobs::state)
+        .select((jobs::state, count_star()))
+        .load(conn)?;
+    let oldest_due = jobs::table
+        .filter(jobs::state.eq("queued"))
+        .filter(jobs::run_at.le(now))
+        .select(min(jobs::run_at))
+        .first(conn)?;
+    Ok(QueueDepth { counts, oldest_due })
+}
+
 fn set_state(
     conn: &mut DbConn,
     job: &Job,

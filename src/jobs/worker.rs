@@ -257,34 +257,44 @@ impl Jobs {
 
 /// Records how a claimed job's run ended, as long as the claim still holds.
 fn settle(conn: &mut DbConn, job: &Job, ended: Ended, backoff: &Backoff) -> Result<(), DbError> {
-    let lost =
-        || tracing::warn!(job = %job.id, "a job outlived its lease; another worker owns it now");
+    let counted = |outcome| crate::telemetry::job_outcome(&job.kind, outcome);
+    let lost = || {
+        counted("lost_lease");
+        tracing::warn!(job = %job.id, "a job outlived its lease; another worker owns it now")
+    };
     match ended {
         Ended::LostLease => lost(),
         Ended::Interrupted => {
             if queue::release(conn, job)? {
+                counted("released");
                 tracing::info!(job = %job.id, "a running job was released for the next start");
             } else {
                 lost();
             }
         }
         Ended::Ran(Ok(())) => {
-            if !queue::finish(conn, job)? {
+            if queue::finish(conn, job)? {
+                counted("done");
+            } else {
                 lost();
             }
         }
         Ended::Ran(Err(JobFailure::Park(reason))) => {
             if !queue::park(conn, job, &reason)? {
                 lost();
-            } else if let Some(event) = &job.event_id {
-                let outcome = format!("Waiting: {reason}");
-                db::webhooks::set_outcome(conn, event, "waiting", &outcome, None)?;
+            } else {
+                counted("parked");
+                if let Some(event) = &job.event_id {
+                    let outcome = format!("Waiting: {reason}");
+                    db::webhooks::set_outcome(conn, event, "waiting", &outcome, None)?;
+                }
             }
         }
         Ended::Ran(Err(JobFailure::Retry(error))) => match queue::fail(conn, job, &error, backoff)?
         {
             None => lost(),
             Some(dead) => {
+                counted(if dead { "dead" } else { "retry" });
                 if let Some(event) = &job.event_id {
                     let (status, outcome) = if dead {
                         (
@@ -365,6 +375,7 @@ mod tests {
             lever: LeverHosts::default(),
             lever_app: None,
             workers: 1,
+            metrics_token: None,
             tuning,
         };
         let lever = LeverAccess::new(

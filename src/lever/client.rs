@@ -397,6 +397,12 @@ impl LeverClient {
             method = %request.method, path, status, error = error.as_deref(), attempt, duration_ms,
             "Lever call"
         );
+        super::call_metrics::observe(
+            request.method.as_str(),
+            &request.segments,
+            status,
+            Duration::from_millis(duration_ms),
+        );
         self.lock_calls().push(LeverCall {
             method: request.method.to_string(),
             path: path.to_owned(),

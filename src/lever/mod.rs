@@ -6,6 +6,7 @@
 //! Nothing here touches the database or the web layer; the job worker and the webhook handler
 //! call in.
 
+pub mod call_metrics;
 mod client;
 mod endpoints;
 mod error;

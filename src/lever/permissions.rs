@@ -159,20 +159,34 @@ pub(crate) fn permission_for_segments<S: AsRef<str>>(
     method: &str,
     segments: &[S],
 ) -> Option<&'static str> {
-    PERMISSION_TABLE
-        .iter()
-        .find(|(table_method, pattern, _)| {
-            let pattern: Vec<&str> = pattern
-                .split('/')
-                .filter(|segment| !segment.is_empty())
-                .collect();
-            table_method.eq_ignore_ascii_case(method)
-                && pattern.len() == segments.len()
-                && pattern.iter().zip(segments).all(|(expected, actual)| {
-                    expected.starts_with(':') || *expected == actual.as_ref()
-                })
-        })
-        .map(|(_, _, permission)| *permission)
+    table_row(method, segments).map(|(_, _, permission)| *permission)
+}
+
+/// The path pattern `method segments` matches in the table, e.g. `/opportunities/:id/notes`:
+/// how the metrics name an endpoint without the ids in its path.
+pub(crate) fn endpoint_pattern<S: AsRef<str>>(
+    method: &str,
+    segments: &[S],
+) -> Option<&'static str> {
+    table_row(method, segments).map(|(_, pattern, _)| *pattern)
+}
+
+fn table_row<S: AsRef<str>>(
+    method: &str,
+    segments: &[S],
+) -> Option<&'static (&'static str, &'static str, &'static str)> {
+    PERMISSION_TABLE.iter().find(|(table_method, pattern, _)| {
+        let pattern: Vec<&str> = pattern
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .collect();
+        table_method.eq_ignore_ascii_case(method)
+            && pattern.len() == segments.len()
+            && pattern
+                .iter()
+                .zip(segments)
+                .all(|(expected, actual)| expected.starts_with(':') || *expected == actual.as_ref())
+    })
 }
 
 /// What the connection test found: the account's users, stages and tags (for the settings

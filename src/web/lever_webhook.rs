@@ -21,12 +21,12 @@ use crate::domain::{
 use crate::intake::{Delivery, IntakeError, Stored};
 use crate::jobs::{queue, stage_change, withdrawal};
 use crate::lever::{signature_is_valid, WebhookDelivery};
+use crate::telemetry::{self, DeliveryOutcome};
 
 /// Largest delivery accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
-/// How long before its arrival a signed delivery may have been triggered: Lever retries a failed
-/// delivery for days and an admin can re-run an old one by hand, so the window is wide.
-const OLDEST_DAYS: i64 = 365;
+/// How long before its arrival a signed delivery may have been triggered (see the constant).
+const OLDEST_DAYS: i64 = crate::domain::REPLAY_WINDOW_DAYS;
 /// How long after its arrival (the clocks of Lever and this server differ a little).
 const NEWEST_DAYS: i64 = 1;
 /// What a shed delivery's `Retry-After` asks of Lever, in seconds.
@@ -53,7 +53,10 @@ pub async fn receive(
                 body.extend_from_slice(&chunk)
             }
             Some(Ok(_)) => too_large = true,
-            Some(Err(_)) => return answer(400, "the request body could not be read"),
+            Some(Err(_)) => {
+                telemetry::delivery(DeliveryOutcome::Rejected("unreadable_body"));
+                return answer(400, "the request body could not be read");
+            }
             None => break,
         }
     }
@@ -65,10 +68,12 @@ pub async fn receive(
         Ok(Some(org)) => org,
         Ok(None) => {
             tracing::warn!("webhook delivery to an unknown endpoint key");
+            telemetry::delivery(DeliveryOutcome::Rejected("unknown_endpoint"));
             return answer(404, "unknown webhook endpoint");
         }
         Err(e) => {
             tracing::error!(error = %e, "could not look up a webhook endpoint");
+            telemetry::delivery(DeliveryOutcome::NotStored("lookup_failed"));
             return answer(503, "the delivery could not be stored; Lever will retry it");
         }
     };
@@ -78,7 +83,14 @@ pub async fn receive(
         too_large,
         state.settings.tuning.job_max_attempts,
     );
-    match state.intake.store(checked.delivery).await {
+    let stored = state.intake.store(checked.delivery).await;
+    telemetry::delivery(match &stored {
+        Ok(Stored::Duplicate) => DeliveryOutcome::Duplicate,
+        Ok(_) => checked.outcome,
+        Err(IntakeError::Busy(_)) => DeliveryOutcome::NotStored("busy"),
+        Err(_) => DeliveryOutcome::NotStored("store_failed"),
+    });
+    match stored {
         Ok(Stored::Duplicate) => answer(200, "duplicate"),
         Ok(_) => answer(checked.status, &checked.message),
         Err(e @ IntakeError::Busy(_)) => {
@@ -115,6 +127,8 @@ pub struct Checked {
     pub delivery: Delivery,
     pub status: u16,
     pub message: String,
+    /// How `GET /metrics` counts it once stored.
+    pub outcome: DeliveryOutcome,
 }
 
 /// Parses and verifies one delivery, without touching the database.
@@ -139,12 +153,13 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
         return reject(
             event,
             413,
+            "too_large",
             format!("the body is larger than {} KiB", BODY_LIMIT / 1024),
         );
     }
     let delivery = match WebhookDelivery::parse(body) {
         Ok(delivery) => delivery,
-        Err(e) => return reject(event, 400, format!("malformed delivery: {e}")),
+        Err(e) => return reject(event, 400, "malformed", format!("malformed delivery: {e}")),
     };
     let stage = delivery.stage_change();
     // Parsing refused any NUL character, so these fields store as they are.
@@ -155,7 +170,7 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
     event.to_stage_id = stage.as_ref().map(|s| s.to_stage_id.clone());
     let Some(kind) = webhook_event(&delivery.event) else {
         let reason = format!("leverbridge does not handle the event “{}”", event.event);
-        return reject(event, 400, reason);
+        return reject(event, 400, "unhandled_event", reason);
     };
     let verification = delivery.is_verification();
     // Lever's Verify sample often names candidateHired whichever webhook is being verified: it
@@ -169,12 +184,13 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
         Some(Ok(token)) if signature_is_valid(token.as_bytes(), &delivery) => {
             event.signature_valid = true
         }
-        Some(Ok(_)) => return reject(event, 401, "signature invalid".into()),
+        Some(Ok(_)) => return reject(event, 401, "signature_invalid", "signature invalid".into()),
         Some(Err(e)) => {
             tracing::error!(error = %e, "a stored signature token cannot be decrypted");
             return reject(
                 event,
                 401,
+                "token_unreadable",
                 "the saved signature token cannot be read; paste it again on the Webhooks page"
                     .into(),
             );
@@ -185,6 +201,7 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
             return reject(
                 event,
                 401,
+                "no_token",
                 format!(
                     "no signature token is saved for {}; paste it on the Webhooks page",
                     kind.label
@@ -196,7 +213,7 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
     // still only a verification (a copy made into a stage change is not, and is checked).
     if event.signature_valid && !verification {
         if let Some(reason) = stale(delivery.triggered_at, event.received_at) {
-            return reject(event, 401, reason);
+            return reject(event, 401, "stale", reason);
         }
     }
     if verification {
@@ -226,6 +243,7 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
             },
             status: 200,
             message: "verified".into(),
+            outcome: DeliveryOutcome::Accepted("verification"),
         };
     }
     let left = match kind.name {
@@ -248,6 +266,7 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
                 return reject(
                     event,
                     400,
+                    "missing_fields",
                     format!("a {} delivery needs data.opportunityId", kind.name),
                 );
             };
@@ -269,6 +288,7 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
             return reject(
                 event,
                 400,
+                "missing_fields",
                 "a candidateStageChange delivery needs data.opportunityId and data.toStageId"
                     .into(),
             )
@@ -301,12 +321,14 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
         },
         status: 200,
         message: "accepted".into(),
+        outcome: DeliveryOutcome::Accepted("queued"),
     }
 }
 
 /// A verified delivery stored without a job.
 fn recorded(event: WebhookEvent) -> Checked {
     Checked {
+        outcome: DeliveryOutcome::accepted(&event.status),
         delivery: Delivery {
             event,
             job: None,
@@ -356,9 +378,11 @@ fn stale(triggered_at: i64, received_at: NaiveDateTime) -> Option<String> {
 }
 
 /// A delivery that was refused: recorded with its reason, and Lever's answer.
-fn reject(mut event: WebhookEvent, status: u16, outcome: String) -> Checked {
+/// `reason` names it for `GET /metrics`, `outcome` says it for the Events page and Lever.
+fn reject(mut event: WebhookEvent, status: u16, reason: &'static str, outcome: String) -> Checked {
     event.outcome = format!("Rejected: {outcome}");
     Checked {
+        outcome: DeliveryOutcome::Rejected(reason),
         delivery: Delivery {
             event,
             job: None,

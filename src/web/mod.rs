@@ -12,12 +12,14 @@ pub mod csrf;
 pub mod editor_asset;
 pub mod error;
 mod events;
+mod favicon;
 mod health;
 pub mod layout;
 mod lever_oauth;
 pub mod lever_webhook;
 mod login;
 pub mod login_guard;
+pub mod metrics;
 mod orgs;
 mod overview;
 mod question_choice;
@@ -55,6 +57,9 @@ pub struct AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::show))
+        .route("/favicon.ico", web::get().to(favicon::ico))
+        .route("/static/favicon.svg", web::get().to(favicon::svg))
         .route("/login", web::get().to(login::show))
         .route("/login", web::post().to(login::submit))
         .route("/logout", web::post().to(login::logout))

@@ -131,6 +131,7 @@ pub fn test_settings(url: DatabaseUrl, lever: LeverHosts) -> Settings {
         lever,
         lever_app: None,
         workers: 1,
+        metrics_token: None,
         tuning: Tuning {
             job_backoff_base: std::time::Duration::from_millis(1),
             job_max_attempts: 3,

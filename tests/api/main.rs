@@ -26,6 +26,7 @@ mod lever_world;
 mod lifecycle;
 mod login_limits;
 mod oauth;
+mod operations;
 mod questions;
 mod replicas;
 mod results_in_lever;
