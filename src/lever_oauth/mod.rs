@@ -1,0 +1,356 @@
+//! "Add to Lever": connecting an organization through Lever's OAuth (here), keeping its access
+//! token fresh (`renewal.rs`: one refresh at a time per connection, across replicas), and the
+//! webhooks leverbridge registers itself and removes when disconnecting (`webhooks.rs`).
+
+mod renewal;
+mod webhooks;
+
+pub use renewal::{current_access_token, renew, renewal, Renewal};
+pub use webhooks::{register_webhooks, undo_in_lever, Registration, Undone};
+
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
+
+use crate::crypto::random_token;
+use crate::db::lever::{CachedUser, NewAuth, NewConnection};
+use crate::db::lever_oauth::OAuthState;
+use crate::db::{self, Db, DbError};
+use crate::domain::org_settings::OrgSettings;
+use crate::lever::oauth::{self, OAuthError, Tokens};
+use crate::lever_access::{cached_user, environment, record_calls, LeverAccess};
+
+/// Where Lever sends the admin back; registered with Lever as the app's redirect URI.
+pub const CALLBACK_PATH: &str = "/oauth/lever/callback";
+
+/// The scopes leverbridge asks for, each with why, and whether it is needed given the
+/// organization's settings.
+pub struct ScopeNeed {
+    pub scope: &'static str,
+    pub why: &'static str,
+}
+
+/// Only what the enabled features use (LEVER_API.md lists the scopes).
+pub fn scopes_needed(settings: &OrgSettings) -> Vec<ScopeNeed> {
+    let need = |scope, why| ScopeNeed { scope, why };
+    let mut scopes = vec![
+        need(
+            "offline_access",
+            "stay connected without asking you again every hour",
+        ),
+        need(
+            "users:read:admin",
+            "list your Lever users, to choose who leverbridge writes as",
+        ),
+        need(
+            "stages:read:admin",
+            "list your pipeline stages for the trigger stages",
+        ),
+        need("tags:read:admin", "list tags for the configurations"),
+        need(
+            "postings:read:admin",
+            "read a posting's tags (posting-tag question selection)",
+        ),
+        need(
+            "opportunities:read:admin",
+            "read a candidate's stage, tags and email when a webhook arrives",
+        ),
+        need(
+            "opportunities:write:admin",
+            "add the assessment link and progress tags, and move passing candidates",
+        ),
+        need(
+            "notes:read:admin",
+            "check for a note already written, so none is written twice",
+        ),
+        need("notes:write:admin", "write the invitation and result notes"),
+        need(
+            "webhooks:read:admin",
+            "find the webhooks leverbridge created earlier",
+        ),
+        need(
+            "webhooks:write:admin",
+            "create and delete leverbridge's webhooks, so you paste no token",
+        ),
+    ];
+    if settings.write_backs.feedback_form {
+        scopes.extend([
+            need(
+                "feedback:read:admin",
+                "check for a scored feedback form already submitted",
+            ),
+            need("feedback:write:admin", "submit the scored feedback form"),
+            need(
+                "feedback_templates:read:admin",
+                "find leverbridge's feedback form template",
+            ),
+            need(
+                "feedback_templates:write:admin",
+                "create leverbridge's feedback form template",
+            ),
+        ]);
+    }
+    if settings.write_backs.report_file {
+        scopes.extend([
+            need("files:read:admin", "check for a report already uploaded"),
+            need(
+                "files:write:admin",
+                "upload the PDF report to the candidate's profile",
+            ),
+        ]);
+    }
+    scopes
+}
+
+pub(crate) fn access_context(org_id: &str) -> String {
+    format!("lever-oauth-access:{org_id}")
+}
+
+pub(crate) fn refresh_context(org_id: &str) -> String {
+    format!("lever-oauth-refresh:{org_id}")
+}
+
+fn state_hash(state: &str) -> String {
+    hex::encode(Sha256::digest(state.as_bytes()))
+}
+
+/// Why an authorization could not start or finish. Each says what to do; nothing was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthConnectError {
+    #[error("Add to Lever is not set up on this leverbridge: set LEVERBRIDGE_LEVER_CLIENT_ID and LEVERBRIDGE_LEVER_CLIENT_SECRET.")]
+    NotConfigured,
+    #[error("This authorization is not one leverbridge is waiting for: it was already used, or did not start here. Nothing was saved; start again with Add to Lever.")]
+    UnknownState,
+    #[error("This authorization was started in another browser session. Nothing was saved; start again with Add to Lever from this browser.")]
+    OtherSession,
+    #[error("This authorization took longer than ten minutes and has expired. Nothing was saved; start again with Add to Lever.")]
+    Expired,
+    #[error("Access was not granted in Lever{}. Nothing was saved; click Add to Lever again and choose Accept to connect.", .0.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Denied(Option<String>),
+    #[error("Lever answered the authorization with an error: {0}. Nothing was saved.")]
+    LeverRefused(String),
+    #[error("That Lever account is already connected to the organization “{0}”. One Lever account can be connected to one organization; disconnect it there first. Nothing was saved.")]
+    AccountTaken(String),
+    #[error("Could not finish the authorization with Lever: {0}. Nothing was saved; try Add to Lever again.")]
+    Lever(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for OAuthConnectError {
+    fn from(e: diesel::result::Error) -> Self {
+        OAuthConnectError::Db(e.into())
+    }
+}
+
+/// Starts an authorization for an organization: records the `state` (bound to the admin's
+/// session, single-use, ten minutes) and returns Lever's consent page to send the admin to.
+pub async fn start(
+    database: &Db,
+    lever: &LeverAccess,
+    redirect_uri: &str,
+    started: StartedBy,
+) -> Result<String, OAuthConnectError> {
+    let app = lever.app().ok_or(OAuthConnectError::NotConfigured)?.clone();
+    let endpoints = lever.oauth_endpoints(started.environment);
+    let org = started.org_id.clone();
+    let settings = database
+        .run(move |conn| db::settings::for_org(conn, &org).map_err(DbError::from))
+        .await?;
+    let scopes: Vec<&str> = scopes_needed(&settings).iter().map(|s| s.scope).collect();
+    let state = random_token(43);
+    let row = OAuthState {
+        state_hash: state_hash(&state),
+        org_id: started.org_id,
+        session_id: started.session_id,
+        started_by: started.email,
+        environment: started.environment.to_owned(),
+        scopes: scopes.join(" "),
+        created_at: db::now(),
+    };
+    let url = oauth::authorize_url(&app, &endpoints, redirect_uri, &state, &scopes)
+        .map_err(|e| OAuthConnectError::Lever(e.to_string()))?;
+    database
+        .run(move |conn| db::lever_oauth::save_state(conn, &row).map_err(DbError::from))
+        .await?;
+    Ok(url)
+}
+
+/// Who starts an authorization, for which organization and environment.
+pub struct StartedBy {
+    pub org_id: String,
+    /// `db::sessions::key_of` of the admin's session token.
+    pub session_id: String,
+    pub email: String,
+    pub environment: &'static str,
+}
+
+/// The authorization the callback's `state` names, used up by this call; refused when it is
+/// unknown or used, started in another session, or expired.
+pub async fn claim(
+    database: &Db,
+    state: &str,
+    session_id: Option<&str>,
+) -> Result<OAuthState, OAuthConnectError> {
+    let hash = state_hash(state);
+    let found = database
+        .run(move |conn| db::lever_oauth::take_state(conn, &hash).map_err(DbError::from))
+        .await?
+        .ok_or(OAuthConnectError::UnknownState)?;
+    if session_id != Some(found.session_id.as_str()) {
+        return Err(OAuthConnectError::OtherSession);
+    }
+    if found.expired(db::now()) {
+        return Err(OAuthConnectError::Expired);
+    }
+    Ok(found)
+}
+
+/// What connecting through OAuth did.
+pub struct Completed {
+    pub users: usize,
+    pub stages: usize,
+    /// Scopes asked for and not granted.
+    pub missing: Vec<String>,
+    pub resumed: usize,
+}
+
+/// Trades the code for tokens, checks the Lever account is not another organization's, reads
+/// users and stages, saves the connection (tokens sealed) and resumes parked work. (The caller
+/// then registers leverbridge's webhooks: [`register_webhooks`].)
+#[tracing::instrument(skip_all, fields(org_id = %started.org_id))]
+pub async fn complete(
+    database: &Db,
+    lever: &LeverAccess,
+    redirect_uri: &str,
+    started: &OAuthState,
+    code: &str,
+) -> Result<Completed, OAuthConnectError> {
+    let app = lever.app().ok_or(OAuthConnectError::NotConfigured)?.clone();
+    let environment = environment(&started.environment);
+    let endpoints = lever.oauth_endpoints(environment);
+    let tokens = oauth::exchange_code(lever.oauth_http(), &app, &endpoints, redirect_uri, code)
+        .await
+        .map_err(|e| match e {
+            OAuthError::InvalidGrant(m) | OAuthError::Refused(m) => {
+                OAuthConnectError::LeverRefused(m)
+            }
+            OAuthError::Transport(m) => OAuthConnectError::Lever(m),
+        })?;
+    let claims = oauth::claims(tokens.access_token.expose_secret())
+        .map_err(OAuthConnectError::LeverRefused)?;
+    let org_id = started.org_id.clone();
+    let (account, org) = (claims.account_id.clone(), org_id.clone());
+    let taken = database
+        .run(move |conn| -> Result<_, DbError> {
+            let Some(other) = db::lever_oauth::org_on_account(conn, &account, &org)? else {
+                return Ok(None);
+            };
+            Ok(Some(
+                db::orgs::find(conn, &other)?.map_or(other, |o| o.name),
+            ))
+        })
+        .await?;
+    if let Some(other) = taken {
+        return Err(OAuthConnectError::AccountTaken(other));
+    }
+
+    let client = lever.bearer_client(&org_id, environment, tokens.access_token.clone());
+    let report = client.probe_permissions().await;
+    let calls = client.take_calls();
+    let org = org_id.clone();
+    database
+        .run(move |conn| record_calls(conn, &org, None, calls).map_err(DbError::from))
+        .await?;
+    let report = report.map_err(|e| OAuthConnectError::Lever(e.to_string()))?;
+    let asked: Vec<String> = started.scopes.split(' ').map(str::to_owned).collect();
+    let granted = if tokens.scopes.is_empty() {
+        asked.clone()
+    } else {
+        tokens.scopes.clone()
+    };
+    let missing: Vec<String> = asked
+        .iter()
+        .filter(|scope| !granted.contains(scope))
+        .cloned()
+        .collect();
+    let users: Vec<CachedUser> = report.users.iter().map(cached_user).collect();
+    let stages: Vec<(String, String)> = report
+        .stages
+        .iter()
+        .map(|s| (s.id.clone(), s.text.clone()))
+        .collect();
+    let (user_count, stage_count) = (users.len(), stages.len());
+    let auth = sealed_tokens(lever, &org_id, &tokens, &claims, granted.join(" "));
+    let (org, by, saved_missing, env) = (
+        org_id.clone(),
+        started.started_by.clone(),
+        missing.clone(),
+        environment,
+    );
+    let resumed = database
+        .run(move |conn| {
+            db::connection::write_transaction(conn, |conn| -> Result<usize, OAuthConnectError> {
+                db::lever::replace_users(conn, &org, &users)?;
+                if !stages.is_empty() {
+                    db::lever::replace_stages(conn, &org, &stages)?;
+                }
+                let saved = db::lever::save_connection(
+                    conn,
+                    NewConnection {
+                        org_id: &org,
+                        environment: env,
+                        auth,
+                        missing: saved_missing,
+                        connected_by: &by,
+                    },
+                );
+                match saved {
+                    Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    )) => {
+                        return Err(OAuthConnectError::AccountTaken(
+                            "another organization".into(),
+                        ))
+                    }
+                    other => other?,
+                }
+                Ok(crate::jobs::queue::unpark(conn, &org)?)
+            })
+        })
+        .await?;
+    Ok(Completed {
+        users: user_count,
+        stages: stage_count,
+        missing,
+        resumed,
+    })
+}
+
+fn sealed_tokens(
+    lever: &LeverAccess,
+    org_id: &str,
+    tokens: &Tokens,
+    claims: &oauth::Claims,
+    scopes: String,
+) -> NewAuth {
+    let key = lever.secret_key();
+    NewAuth::OAuth {
+        access_sealed: key.seal(&access_context(org_id), tokens.access_token.expose_secret()),
+        refresh_sealed: tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| key.seal(&refresh_context(org_id), t.expose_secret())),
+        expires_at: expires_at(tokens),
+        account_id: claims.account_id.clone(),
+        user_id: claims.user_id.clone(),
+        scopes,
+    }
+}
+
+pub(crate) fn expires_at(tokens: &Tokens) -> Option<chrono::NaiveDateTime> {
+    tokens
+        .expires_in
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .map(|d| db::now() + d)
+}
