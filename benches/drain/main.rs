@@ -148,8 +148,8 @@ fn print_table(rows: &[Row], plan: &Plan, postgres_skipped: bool) {
     for row in rows {
         let efficiency = match (row.efficiency(), row.drain.links) {
             (None, _) => "-".to_owned(),
-            (Some(e), Some(_)) => format!("{e:.2}"),
-            (Some(e), None) => format!("< {e:.2}"),
+            (Some(e), Some(_)) => format!("{e:.3}"),
+            (Some(e), None) => format!("< {e:.3}"),
         };
         let missed = row.missed();
         println!(
