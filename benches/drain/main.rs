@@ -106,7 +106,7 @@ impl Row {
 
     fn time(&self) -> String {
         match (self.drain.links, self.drain.ending) {
-            (Some(links), _) => format!("{:.1}", links.as_secs_f64()),
+            (Some(links), _) => format!("{:.2}", links.as_secs_f64()),
             (None, ending) => format!(
                 "> {:.1} ({}/{} linked, {})",
                 self.drain.waited.as_secs_f64(),
@@ -146,14 +146,18 @@ fn print_table(rows: &[Row], plan: &Plan, postgres_skipped: bool) {
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for row in rows {
-        let efficiency = match (row.efficiency(), row.drain.links) {
+        // Cut, not rounded, to three places: a miss never shows as 0.900.
+        let efficiency = match (
+            row.efficiency().map(|e| (e * 1000.0).floor() / 1000.0),
+            row.drain.links,
+        ) {
             (None, _) => "-".to_owned(),
             (Some(e), Some(_)) => format!("{e:.3}"),
             (Some(e), None) => format!("< {e:.3}"),
         };
         let missed = row.missed();
         println!(
-            "| {} | {} | {} | {:.2} | {} | {:.1} | {efficiency} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.2} | {} | {:.2} | {efficiency} | {} | {} | {} | {} |",
             row.backend,
             row.orgs,
             row.candidates,
@@ -164,7 +168,7 @@ fn print_table(rows: &[Row], plan: &Plan, postgres_skipped: bool) {
             row.drain.peak_per_second(),
             row.drain
                 .last_call()
-                .map_or("-".into(), |t| format!("{:.1}", t.as_secs_f64())),
+                .map_or("-".into(), |t| format!("{:.2}", t.as_secs_f64())),
             if plan.smoke {
                 "-".into()
             } else if missed.is_empty() {
