@@ -230,6 +230,7 @@ pub(crate) async fn dispatch(
         api_key_last4: String::new(),
         oauth_grant_id: None,
         perform_as: None,
+        at_ms: super::state::now_ms(),
     };
     let mut held = false;
     let Some((account_id, result)) =

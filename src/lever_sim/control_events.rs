@@ -293,7 +293,7 @@ async fn list_requests(state: Data, path: web::Path<String>) -> Answer {
                 json!({
                     "method": r.method, "path": r.path, "query": r.query, "status": r.status,
                     "apiKeyLast4": r.api_key_last4, "oauthGrantId": r.oauth_grant_id,
-                    "performAs": r.perform_as,
+                    "performAs": r.perform_as, "atMs": r.at_ms,
                 })
             })
             .collect();

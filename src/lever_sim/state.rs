@@ -311,6 +311,8 @@ pub(crate) struct RequestRecord {
     /// The OAuth grant behind a Bearer request.
     pub oauth_grant_id: Option<String>,
     pub perform_as: Option<String>,
+    /// When the request arrived (Unix milliseconds), for per-second rates read from the log.
+    pub at_ms: i64,
 }
 
 /// Lever's webhook events; the first five are the ones the simulator delivers.
