@@ -83,6 +83,7 @@ pub async fn sqlite(orgs: usize, plan: &Plan) -> anyhow::Result<Drain> {
             auth_url: None,
         },
         lever_app: None,
+        metrics_token: None,
         workers: SERVE_WORKERS,
         tuning: Tuning::default(),
     };
