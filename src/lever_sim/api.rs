@@ -2,7 +2,6 @@
 //! OAuth access token), applies the account's faults and rate limit, checks the key's permission
 //! or the grant's scope (before any id lookup), then routes.
 
-use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -14,6 +13,8 @@ use super::oauth::{scopes_allow, Bearer};
 use super::query::Query;
 use super::state::{RequestRecord, Shared, SimState, World};
 use super::{api_feedback, api_notes_files, api_opportunities, api_reference};
+
+pub(crate) use super::api_endpoints::Endpoint;
 
 const REQUEST_LOG_LIMIT: usize = 2000;
 const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -29,177 +30,6 @@ pub(crate) struct Ctx {
 impl Ctx {
     pub fn perform_as(&self) -> Option<&str> {
         self.query.first("perform_as")
-    }
-}
-
-/// The endpoints of LEVER_API.md's table, with ids taken from the path.
-pub(crate) enum Endpoint {
-    ListUsers,
-    GetUser(String),
-    ListStages,
-    GetStage(String),
-    ListTags,
-    ListSources,
-    ListPostings,
-    GetPosting(String),
-    ListOpportunities,
-    GetOpportunity(String),
-    PutStage(String),
-    AddTags(String),
-    RemoveTags(String),
-    AddLinks(String),
-    RemoveLinks(String),
-    ListNotes(String),
-    CreateNote(String),
-    DeleteNote(String, String),
-    ListFiles(String),
-    UploadFile(String),
-    DeleteFile(String, String),
-    DownloadFile(String, String),
-    ListFeedback(String),
-    CreateFeedback(String),
-    ListApplications(String),
-    ListTemplates,
-    CreateTemplate,
-    ListWebhooks,
-    CreateWebhook,
-    DeleteWebhook(String),
-}
-
-impl Endpoint {
-    fn route(method: &Method, path: &str) -> Option<Endpoint> {
-        use Endpoint::*;
-        let segs: Vec<String> = path
-            .trim_start_matches("/v1")
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-        let s = |s: &str| s.to_string();
-        let ep = match (method.as_str(), segs.as_slice()) {
-            ("GET", ["users"]) => ListUsers,
-            ("GET", ["users", id]) => GetUser(s(id)),
-            ("GET", ["stages"]) => ListStages,
-            ("GET", ["stages", id]) => GetStage(s(id)),
-            ("GET", ["tags"]) => ListTags,
-            ("GET", ["sources"]) => ListSources,
-            ("GET", ["postings"]) => ListPostings,
-            ("GET", ["postings", id]) => GetPosting(s(id)),
-            ("GET", ["opportunities"]) => ListOpportunities,
-            ("GET", ["opportunities", id]) => GetOpportunity(s(id)),
-            ("PUT", ["opportunities", id, "stage"]) => PutStage(s(id)),
-            ("POST", ["opportunities", id, "addTags"]) => AddTags(s(id)),
-            ("POST", ["opportunities", id, "removeTags"]) => RemoveTags(s(id)),
-            ("POST", ["opportunities", id, "addLinks"]) => AddLinks(s(id)),
-            ("POST", ["opportunities", id, "removeLinks"]) => RemoveLinks(s(id)),
-            ("GET", ["opportunities", id, "notes"]) => ListNotes(s(id)),
-            ("POST", ["opportunities", id, "notes"]) => CreateNote(s(id)),
-            ("DELETE", ["opportunities", id, "notes", n]) => DeleteNote(s(id), s(n)),
-            ("GET", ["opportunities", id, "files"]) => ListFiles(s(id)),
-            ("POST", ["opportunities", id, "files"]) => UploadFile(s(id)),
-            ("DELETE", ["opportunities", id, "files", f]) => DeleteFile(s(id), s(f)),
-            ("GET", ["opportunities", id, "files", f, "download"]) => DownloadFile(s(id), s(f)),
-            ("GET", ["opportunities", id, "feedback"]) => ListFeedback(s(id)),
-            ("POST", ["opportunities", id, "feedback"]) => CreateFeedback(s(id)),
-            ("GET", ["opportunities", id, "applications"]) => ListApplications(s(id)),
-            ("GET", ["feedback_templates"]) => ListTemplates,
-            ("POST", ["feedback_templates"]) => CreateTemplate,
-            ("GET", ["webhooks"]) => ListWebhooks,
-            ("POST", ["webhooks"]) => CreateWebhook,
-            ("DELETE", ["webhooks", id]) => DeleteWebhook(s(id)),
-            _ => return None,
-        };
-        Some(ep)
-    }
-
-    /// The opportunity the endpoint reads or writes, if any.
-    fn opportunity_id(&self) -> Option<&str> {
-        use Endpoint::*;
-        match self {
-            GetOpportunity(id)
-            | PutStage(id)
-            | AddTags(id)
-            | RemoveTags(id)
-            | AddLinks(id)
-            | RemoveLinks(id)
-            | ListNotes(id)
-            | CreateNote(id)
-            | DeleteNote(id, _)
-            | ListFiles(id)
-            | UploadFile(id)
-            | DeleteFile(id, _)
-            | DownloadFile(id, _)
-            | ListFeedback(id)
-            | CreateFeedback(id)
-            | ListApplications(id) => Some(id),
-            _ => None,
-        }
-    }
-
-    /// The permission an endpoint needs, named as the client's table in `crate::lever::permissions`
-    /// names it (Lever's own names for API-key permissions).
-    fn permission(&self) -> &'static str {
-        use Endpoint::*;
-        match self {
-            ListUsers => "list users",
-            GetUser(_) => "read user",
-            ListStages => "list stages",
-            GetStage(_) => "read stage",
-            ListTags => "list tags",
-            ListSources => "list sources",
-            ListPostings => "list postings",
-            GetPosting(_) => "read posting",
-            ListOpportunities => "list opportunities",
-            GetOpportunity(_) => "read opportunity",
-            PutStage(_) => "update opportunity stage",
-            AddTags(_) => "add opportunity tag",
-            RemoveTags(_) => "remove opportunity tag",
-            AddLinks(_) => "add opportunity link",
-            RemoveLinks(_) => "remove opportunity link",
-            ListNotes(_) => "list opportunity notes",
-            CreateNote(_) => "create opportunity note",
-            DeleteNote(..) => "delete opportunity note",
-            ListFiles(_) | DownloadFile(..) => "list opportunity files",
-            UploadFile(_) => "upload opportunity file",
-            DeleteFile(..) => "delete opportunity file",
-            ListFeedback(_) => "list opportunity feedback",
-            CreateFeedback(_) => "create opportunity feedback",
-            ListApplications(_) => "list opportunity applications",
-            ListTemplates => "list feedback templates",
-            CreateTemplate => "create feedback template",
-            ListWebhooks => "list webhooks",
-            CreateWebhook => "create webhook",
-            DeleteWebhook(_) => "delete webhook",
-        }
-    }
-
-    /// The OAuth scope an endpoint needs (a write scope also covers its read scope).
-    fn scope(&self) -> &'static str {
-        use Endpoint::*;
-        match self {
-            ListUsers | GetUser(_) => "users:read:admin",
-            ListStages | GetStage(_) => "stages:read:admin",
-            ListTags => "tags:read:admin",
-            ListSources => "sources:read:admin",
-            ListPostings | GetPosting(_) => "postings:read:admin",
-            ListOpportunities | GetOpportunity(_) | ListApplications(_) => {
-                "opportunities:read:admin"
-            }
-            PutStage(_) | AddTags(_) | RemoveTags(_) | AddLinks(_) | RemoveLinks(_) => {
-                "opportunities:write:admin"
-            }
-            ListNotes(_) => "notes:read:admin",
-            CreateNote(_) | DeleteNote(..) => "notes:write:admin",
-            ListFiles(_) | DownloadFile(..) => "files:read:admin",
-            UploadFile(_) | DeleteFile(..) => "files:write:admin",
-            ListFeedback(_) => "feedback:read:admin",
-            CreateFeedback(_) => "feedback:write:admin",
-            ListTemplates => "feedback_templates:read:admin",
-            CreateTemplate => "feedback_templates:write:admin",
-            ListWebhooks => "webhooks:read:admin",
-            CreateWebhook | DeleteWebhook(_) => "webhooks:write:admin",
-        }
     }
 }
 
@@ -250,25 +80,29 @@ pub(crate) async fn dispatch(
     response
 }
 
-/// The caller behind a credential: its account, who answers for it and, when it may not be
-/// used, why. `None` when the simulator does not know the credential.
-fn resolve(
-    world: &mut World,
-    credential: &auth::Credential,
-) -> Option<(String, Principal, Option<&'static str>, bool)> {
+/// The caller behind a known credential.
+struct Caller {
+    account_id: String,
+    principal: Principal,
+    /// Why the credential may no longer be used (answered with a 401 that is logged).
+    refused: Option<&'static str>,
+    confidential_access: bool,
+}
+
+/// `None` when the simulator does not know the credential.
+fn resolve(world: &mut World, credential: &auth::Credential) -> Option<Caller> {
     match credential {
         auth::Credential::ApiKey(key) => {
             let acct = world.account_of_key_mut(key)?;
-            let (revoked, confidential) = acct
+            let (revoked, confidential_access) = acct
                 .key_mut(key)
                 .map_or((false, false), |k| (k.revoked, k.confidential_access));
-            let refused = (revoked || acct.faults.revoked).then_some("API key has been revoked");
-            Some((
-                acct.id.clone(),
-                Principal::Key(key.clone()),
-                refused,
-                confidential,
-            ))
+            Some(Caller {
+                account_id: acct.id.clone(),
+                principal: Principal::Key(key.clone()),
+                refused: (revoked || acct.faults.revoked).then_some("API key has been revoked"),
+                confidential_access,
+            })
         }
         auth::Credential::Bearer(token) => {
             let (grant, refused) = match world.oauth.bearer(token) {
@@ -276,10 +110,15 @@ fn resolve(
                 Bearer::Refused { grant, reason } => (grant, Some(reason)),
                 Bearer::Live(grant) => (grant, None),
             };
-            let (account_id, grant_id) = (grant.account_id.clone(), grant.id.clone());
-            world.account(&account_id)?;
-            // OAuth grants see no confidential data, like a key created without that access.
-            Some((account_id, Principal::Grant(grant_id), refused, false))
+            let caller = Caller {
+                account_id: grant.account_id.clone(),
+                principal: Principal::Grant(grant.id.clone()),
+                refused,
+                // OAuth grants see no confidential data, like a key created without that access.
+                confidential_access: false,
+            };
+            world.account(&caller.account_id)?;
+            Some(caller)
         }
     }
 }
@@ -294,21 +133,19 @@ async fn gate(
     record: &mut RequestRecord,
     held: &mut bool,
 ) -> Option<(String, Result<HttpResponse, ApiError>)> {
-    let (account_id, principal, refused, confidential_access, faults, scripted) = {
+    let (caller, faults, scripted) = {
         let mut world = state.lock();
-        let (account_id, principal, refused, confidential) = resolve(&mut world, credential)?;
-        let acct = world.account_mut(&account_id)?;
+        let caller = resolve(&mut world, credential)?;
+        let acct = world.account_mut(&caller.account_id)?;
         let scripted = acct.faults.take_scripted(req.method().as_str(), req.path());
-        let faults = acct.faults.clone();
-        (
-            account_id,
-            principal,
-            refused,
-            confidential,
-            faults,
-            scripted,
-        )
+        (caller, acct.faults.clone(), scripted)
     };
+    let Caller {
+        account_id,
+        principal,
+        refused,
+        confidential_access,
+    } = caller;
     match &principal {
         Principal::Key(key) => record.api_key_last4 = auth::last4(key),
         Principal::Grant(id) => {

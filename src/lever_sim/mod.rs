@@ -15,6 +15,7 @@
 
 mod actions;
 mod api;
+mod api_endpoints;
 mod api_feedback;
 mod api_notes_files;
 mod api_opportunities;

@@ -89,11 +89,13 @@ fn account_section(world: &World, acct: &Account, back: &str) -> String {
         s,
         "<section class=\"account\" id=\"acct-{id}\"><h2><a href=\"/_sim/accounts/{id}\">{name}</a></h2>\
          <div class=\"muted chips\"><span>id <code>{id}</code></span><span>{users} users</span>\
-         <span>{keys} API keys</span><span>postings: {postings}</span></div>",
+         <span>{keys} API keys</span><span><a href=\"/_sim/accounts/{id}#connected-apps\">{apps}</a></span>\
+         <span>postings: {postings}</span></div>",
         id = esc(&acct.id),
         name = esc(&acct.name),
         users = acct.users.len(),
         keys = acct.keys.iter().filter(|k| !k.revoked).count(),
+        apps = page_oauth::connected_count(&world.oauth, acct),
         postings = acct
             .postings
             .iter()

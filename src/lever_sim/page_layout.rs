@@ -62,7 +62,8 @@ ul.scopes li{display:flex;justify-content:space-between;align-items:baseline;gap
 .actions{display:flex;gap:8px;margin:18px 0 8px}
 .actions button{font:inherit;padding:7px 20px;border-radius:5px;border:1px solid #c5cbd6;background:#fff;cursor:pointer}
 .actions button.primary{background:#2450a6;border-color:#2450a6;color:#fff}.actions button:disabled{opacity:.5;cursor:default}
-.problem{color:#a33}td.scopes{min-width:260px}td.app{min-width:160px}
+.problem{color:#a33}.choices p{margin:0}
+table.apps td{white-space:nowrap}table.apps td.scopes{white-space:normal;min-width:260px}form.move button{white-space:nowrap}
 @media (max-width:700px){main{padding:12px}section.account,section.card{padding:12px}dl.facts{grid-template-columns:1fr}}
 ";
 

@@ -42,6 +42,16 @@ fn user_name<'a>(acct: &'a Account, grant: &'a Grant) -> &'a str {
         .map_or(grant.user_id.as_str(), |u| u.name.as_str())
 }
 
+/// "2 connected apps", for the account's summary line.
+pub(crate) fn connected_count(oauth: &OAuth, acct: &Account) -> String {
+    let n = oauth
+        .grants
+        .iter()
+        .filter(|g| g.account_id == acct.id && !g.revoked)
+        .count();
+    format!("{n} connected app{}", if n == 1 { "" } else { "s" })
+}
+
 /// The section: one row per grant still live, newest first.
 pub(crate) fn connected_apps_html(oauth: &OAuth, acct: &Account) -> String {
     let mut s = String::from("<h3 id=\"connected-apps\">Connected apps</h3>");

@@ -954,6 +954,7 @@ async fn the_account_page_lists_connected_apps_with_revoke_access() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<h3 id=\"connected-apps\">Connected apps</h3>"));
     assert!(html.contains("No app is connected."));
+    assert!(html.contains("#connected-apps\">0 connected apps</a>"));
 
     let tokens = sim.connect(SCOPES).await;
     let id = str_of(&sim.grant().await["id"]);
@@ -961,6 +962,7 @@ async fn the_account_page_lists_connected_apps_with_revoke_access() {
     let start = html
         .find(&format!("<tr id=\"grant-{id}\">"))
         .expect("a row for the grant");
+    assert!(html.contains("#connected-apps\">1 connected app</a>"));
     let row = &html[start..start + html[start..].find("</tr>").unwrap()];
     assert!(row.contains("<b>leverbridge</b>"), "{row}");
     assert!(row.contains("Ann Admin"));
