@@ -13,6 +13,7 @@ pub mod editor_asset;
 pub mod error;
 mod events;
 mod health;
+mod keyset;
 pub mod layout;
 mod lever_oauth;
 pub mod lever_webhook;

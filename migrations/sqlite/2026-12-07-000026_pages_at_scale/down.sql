@@ -1,0 +1,4 @@
+DROP INDEX jobs_org_state;
+DROP INDEX assessments_event;
+DROP INDEX webhook_events_org_received_id;
+CREATE INDEX webhook_events_org_received ON webhook_events (org_id, received_at);
