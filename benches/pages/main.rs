@@ -20,6 +20,7 @@ use anyhow::{bail, Context};
 use leverbridge::commands::create_user::{create_user, NewUser};
 use leverbridge::config::{DatabaseUrl, LeverHosts, Settings, Tuning};
 use leverbridge::crypto::SecretKey;
+use leverbridge::db::keyset::Cursor;
 use leverbridge::startup::Application;
 
 use database::{Backend, FreshDatabase};
@@ -100,19 +101,29 @@ fn settings(url: DatabaseUrl) -> Settings {
 
 /// The pages measured: (name, path under the organization).
 fn pages(seeded: &Seeded) -> Vec<(String, String)> {
-    let deep = 1999 * EVENTS_PER_PAGE;
+    // The event just before page 2000's first, as its Older link names it.
+    let deep = 1999 * EVENTS_PER_PAGE - 1;
     let (received_at, id) =
         &seeded.events_newest_first[deep.min(seeded.events_newest_first.len() - 1)];
-    let deep_cursor = format!("{}_{id}", received_at.format("%Y%m%dT%H%M%S%.6f"));
+    let deep_cursor = Cursor {
+        at: *received_at,
+        id: id.clone(),
+    };
     let assessment = seeded.assessments_newest_first.len() / 2;
     let (created_at, id) = &seeded.assessments_newest_first[assessment];
-    let assessment_cursor = format!("{}_{id}", created_at.format("%Y%m%dT%H%M%S%.6f"));
-    let _ = deep_cursor;
+    let assessment_cursor = Cursor {
+        at: *created_at,
+        id: id.clone(),
+    };
     vec![
         ("Overview".into(), String::new()),
         ("Events, newest".into(), "/events".into()),
         (
-            "Events, page 2000 (`?page=2000`)".into(),
+            "Events, 2000 pages back (Older link)".into(),
+            format!("/events?older_than={deep_cursor}"),
+        ),
+        (
+            "Events, old-style link `?page=2000`".into(),
             "/events?page=2000".into(),
         ),
         ("Assessments, newest".into(), "/assessments".into()),

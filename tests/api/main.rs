@@ -25,6 +25,7 @@ mod lever_world;
 mod lifecycle;
 mod login_limits;
 mod oauth;
+mod pages_at_scale;
 mod questions;
 mod results_in_lever;
 mod scoring;
