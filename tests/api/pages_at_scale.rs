@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use diesel::{ExpressionMethods, RunQueryDsl};
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use leverbridge::db::schema::{assessments, webhook_events};
 use leverbridge::db::webhooks::WebhookEvent;
 use leverbridge::db::{self, DbConn};
@@ -262,4 +262,27 @@ async fn overview_counts_follow_jobs_through_their_states(backend: Backend) {
             .unwrap();
     }
     assert_eq!(overview_figures(&app).await, (3, 2, 0), "assessments");
+
+    // The counts per state follow an assessment that moves on, or is deleted.
+    let filters = |html: &str| -> Vec<String> {
+        html.split("class=\"filter-count\">")
+            .skip(1)
+            .map(|s| s[..s.find('<').unwrap()].to_owned())
+            .collect()
+    };
+    // All, Invited, Started, Submitted, Passed, Failed, Expired, Cancelled.
+    let page = app.get_html("/orgs/acme/assessments").await;
+    assert_eq!(filters(&page), ["3", "1", "0", "0", "1", "0", "0", "1"]);
+    diesel::update(assessments::table.filter(assessments::state.eq("invited")))
+        .set(assessments::state.eq("started"))
+        .execute(&mut *conn)
+        .unwrap();
+    let page = app.get_html("/orgs/acme/assessments").await;
+    assert_eq!(filters(&page), ["3", "0", "1", "0", "1", "0", "0", "1"]);
+    diesel::delete(assessments::table.filter(assessments::state.eq("passed")))
+        .execute(&mut *conn)
+        .unwrap();
+    let page = app.get_html("/orgs/acme/assessments").await;
+    assert_eq!(filters(&page), ["2", "0", "1", "0", "0", "0", "0", "1"]);
+    assert_eq!(overview_figures(&app).await, (2, 2, 0));
 }
