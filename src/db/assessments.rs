@@ -260,13 +260,6 @@ pub fn steps(conn: &mut DbConn, assessment_id: &str) -> QueryResult<Vec<(String,
         .load(conn)
 }
 
-pub fn count(conn: &mut DbConn, org_id: &str) -> QueryResult<i64> {
-    assessments::table
-        .filter(assessments::org_id.eq(org_id))
-        .count()
-        .get_result(conn)
-}
-
 pub fn step_done(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryResult<bool> {
     Ok(assessment_steps::table
         .find((assessment_id, step))
@@ -314,20 +307,13 @@ pub fn record_attempt(conn: &mut DbConn, assessment_id: &str, step: &str) -> Que
     Ok(())
 }
 
-/// Where a page of the Assessments list starts: after this assessment, newest first.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cursor {
-    pub created_at: NaiveDateTime,
-    pub id: String,
-}
-
 /// A page of an organization's assessments, newest first, optionally in one state, starting
 /// after `after` (keyset pagination: as fast on the thousandth page as on the first).
 pub fn page(
     conn: &mut DbConn,
     org_id: &str,
     state: Option<&str>,
-    after: Option<&Cursor>,
+    after: Option<&super::keyset::Cursor>,
     limit: i64,
 ) -> QueryResult<Vec<Assessment>> {
     let mut query = assessments::table
@@ -340,23 +326,24 @@ pub fn page(
         query = query.filter(assessments::state.eq(state.to_owned()));
     }
     if let Some(after) = after {
-        query = query.filter(
+        // `created_at <= t` bounds the index range; the rest only drops the ties up to `after`.
+        query = query.filter(assessments::created_at.le(after.at)).filter(
             assessments::created_at
-                .lt(after.created_at)
-                .or(assessments::created_at
-                    .eq(after.created_at)
-                    .and(assessments::id.lt(after.id.clone()))),
+                .lt(after.at)
+                .or(assessments::id.lt(after.id.clone())),
         );
     }
     query.load(conn)
 }
 
-/// How many of the organization's assessments are in each state.
+/// How many of the organization's assessments are in each state (those with any): a few rows
+/// the database's triggers keep as assessments change, not a count of them all.
 pub fn count_by_state(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<(String, i64)>> {
-    assessments::table
-        .filter(assessments::org_id.eq(org_id))
-        .group_by(assessments::state)
-        .select((assessments::state, diesel::dsl::count_star()))
+    use super::schema::assessment_counts;
+    assessment_counts::table
+        .filter(assessment_counts::org_id.eq(org_id))
+        .filter(assessment_counts::n.ne(0))
+        .select((assessment_counts::state, assessment_counts::n))
         .load(conn)
 }
 

@@ -9,6 +9,7 @@ pub mod cached;
 pub mod configurations;
 pub mod connection;
 pub mod emails;
+pub mod keyset;
 pub mod lever;
 pub mod lever_calls;
 pub mod lever_oauth;

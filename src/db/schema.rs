@@ -371,6 +371,15 @@ diesel::table! {
 
 diesel::joinable!(assessment_emails -> assessments (assessment_id));
 
+diesel::table! {
+    /// How many of an organization's assessments are in each state: kept by database triggers.
+    assessment_counts (org_id, state) {
+        org_id -> Text,
+        state -> Text,
+        n -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     assessment_emails,

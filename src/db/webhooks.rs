@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::keyset::Cursor;
 use super::schema::{
     managed_webhooks, seen_tokens, webhook_endpoints, webhook_event_stats, webhook_events,
     webhook_tokens,
@@ -262,23 +263,61 @@ pub fn event(conn: &mut DbConn, org_id: &str, id: &str) -> QueryResult<Option<We
         .optional()
 }
 
-/// A page of events, newest first.
+/// Where a page of the Events list starts.
+#[derive(Clone, Debug)]
+pub enum EventsFrom {
+    Newest,
+    /// The events received before this one.
+    OlderThan(Cursor),
+    /// The events received after this one.
+    NewerThan(Cursor),
+}
+
+/// Up to `limit` of the organization's events, each page read from the index on
+/// (org_id, received_at, id) however far back it is. Newest first, except from
+/// [`EventsFrom::NewerThan`]: oldest first, starting beside the cursor.
 pub fn events_page(
     conn: &mut DbConn,
     org_id: &str,
-    offset: i64,
+    from: &EventsFrom,
     limit: i64,
 ) -> QueryResult<Vec<WebhookEvent>> {
-    webhook_events::table
+    use webhook_events::{id, received_at};
+    let query = webhook_events::table
+        .filter(webhook_events::org_id.eq(org_id))
+        .select(WebhookEvent::as_select())
+        .limit(limit)
+        .into_boxed();
+    // The bound on `received_at` gives the index range; the rest only drops the ties.
+    match from {
+        EventsFrom::Newest => query.order((received_at.desc(), id.desc())),
+        EventsFrom::OlderThan(c) => query
+            .filter(received_at.le(c.at))
+            .filter(received_at.lt(c.at).or(id.lt(c.id.clone())))
+            .order((received_at.desc(), id.desc())),
+        EventsFrom::NewerThan(c) => query
+            .filter(received_at.ge(c.at))
+            .filter(received_at.gt(c.at).or(id.gt(c.id.clone())))
+            .order((received_at.asc(), id.asc())),
+    }
+    .load(conn)
+}
+
+/// The place of the organization's `n`-th newest event (from 0), for an old `?page=N` link:
+/// read from the index alone, without the events' rows.
+pub fn nth_newest_event(conn: &mut DbConn, org_id: &str, n: i64) -> QueryResult<Option<Cursor>> {
+    let place: Option<(NaiveDateTime, String)> = webhook_events::table
         .filter(webhook_events::org_id.eq(org_id))
         .order((
             webhook_events::received_at.desc(),
             webhook_events::id.desc(),
         ))
-        .offset(offset)
-        .limit(limit)
-        .select(WebhookEvent::as_select())
-        .load(conn)
+        .select((webhook_events::received_at, webhook_events::id))
+        .offset(n)
+        .limit(1)
+        .first(conn)
+        .optional()?;
+    Ok(place.map(|(at, id)| Cursor { at, id }))
 }
 
 /// Per event name: what the Webhooks page shows.

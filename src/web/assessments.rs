@@ -5,14 +5,13 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use super::auth::OrgPage;
 use super::layout::{Chrome, Nav};
 use super::{render, WebError};
 use crate::assessments::AssessmentState;
-use crate::db::assessments::Cursor;
+use crate::db::keyset::Cursor;
 use crate::db::{self, DbError};
 use crate::domain::pad_label;
 
@@ -63,27 +62,6 @@ pub(super) fn badge(state: AssessmentState) -> &'static str {
     }
 }
 
-const CURSOR_TIME: &str = "%Y%m%dT%H%M%S%.6f";
-
-fn cursor_text(cursor: &Cursor) -> String {
-    format!("{}_{}", cursor.created_at.format(CURSOR_TIME), cursor.id)
-}
-
-fn parse_cursor(raw: &str) -> Result<Cursor, WebError> {
-    let bad = || {
-        WebError::BadRequest("That page link is not valid: start again from the first page.".into())
-    };
-    let (at, id) = raw.split_once('_').ok_or_else(bad)?;
-    let created_at = NaiveDateTime::parse_from_str(at, CURSOR_TIME).map_err(|_| bad())?;
-    if id.is_empty() || id.len() > 64 {
-        return Err(bad());
-    }
-    Ok(Cursor {
-        created_at,
-        id: id.to_owned(),
-    })
-}
-
 /// Every member of the organization (and support) may read the assessments.
 pub async fn list(org: OrgPage, query: web::Query<ListQuery>) -> Result<HttpResponse, WebError> {
     let state = match query.state.as_deref().filter(|s| !s.is_empty()) {
@@ -92,7 +70,11 @@ pub async fn list(org: OrgPage, query: web::Query<ListQuery>) -> Result<HttpResp
             WebError::BadRequest(format!("There is no assessment state “{raw}”."))
         })?),
     };
-    let after = query.after.as_deref().map(parse_cursor).transpose()?;
+    let after = query
+        .after
+        .as_deref()
+        .map(super::keyset::cursor)
+        .transpose()?;
     let org_id = org.org.id.clone();
     let filter = state.map(AssessmentState::as_str);
     let cursor = after.clone();
@@ -111,10 +93,11 @@ pub async fn list(org: OrgPage, query: web::Query<ListQuery>) -> Result<HttpResp
     let older = (assessments.len() as i64 > PER_PAGE).then(|| {
         assessments.truncate(PER_PAGE as usize);
         let last = assessments.last().expect("a full page");
-        cursor_text(&Cursor {
-            created_at: last.created_at,
+        Cursor {
+            at: last.created_at,
             id: last.id.clone(),
-        })
+        }
+        .to_string()
     });
     let stage_names: HashMap<&str, &str> = stages
         .iter()
@@ -183,15 +166,18 @@ mod tests {
     #[test]
     fn a_cursor_round_trips_and_a_forged_one_is_refused() {
         let cursor = Cursor {
-            created_at: chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+            at: chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
                 .unwrap()
                 .and_hms_micro_opt(15, 4, 5, 123_456)
                 .unwrap(),
             id: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
         };
-        assert_eq!(parse_cursor(&cursor_text(&cursor)).unwrap(), cursor);
+        assert_eq!(
+            super::super::keyset::cursor(&cursor.to_string()).unwrap(),
+            cursor
+        );
         for forged in ["", "nonsense", "20261201T150405_", "yesterday_abc"] {
-            assert!(parse_cursor(forged).is_err(), "{forged}");
+            assert!(super::super::keyset::cursor(forged).is_err(), "{forged}");
         }
     }
 }

@@ -6,14 +6,16 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
+use diesel::QueryResult;
 use serde::Deserialize;
 
 use super::auth::{AdminPage, OrgReader};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{Chrome, Nav};
-use super::{render, see_other, WebError};
+use super::{keyset, render, see_other, WebError};
 use crate::db::configurations::Configuration;
-use crate::db::{self, DbError};
+use crate::db::keyset::Cursor;
+use crate::db::{self, DbConn, DbError};
 use crate::domain::webhook_event;
 use crate::domain::TriggerStyle;
 use crate::jobs::queue;
@@ -26,9 +28,11 @@ const PER_PAGE: i64 = 25;
 struct EventsPage {
     chrome: Chrome,
     rows: Vec<EventRow>,
-    page: i64,
-    newer: Option<i64>,
-    older: Option<i64>,
+    /// Whether this is the newest page (else it offers the way back to it).
+    newest: bool,
+    /// The cursors of the pages beside this one, when there are such pages.
+    newer: Option<Cursor>,
+    older: Option<Cursor>,
     waiting_for_default_user: bool,
     can_retry: bool,
     can_send_now: bool,
@@ -126,9 +130,93 @@ fn email_line(email: &db::emails::AssessmentEmail, job: Option<&queue::Job>) -> 
     }
 }
 
+/// Which page: from a cursor (the page's own links), or an old-style page number (links made
+/// before the cursors, still answered), or the newest.
 #[derive(Deserialize)]
 pub struct PageQuery {
+    older_than: Option<String>,
+    newer_than: Option<String>,
     page: Option<i64>,
+}
+
+/// Where the page starts: the events it shows, newest first, and the pages beside it.
+struct Window {
+    events: Vec<db::webhooks::WebhookEvent>,
+    newest: bool,
+    newer: Option<Cursor>,
+    older: Option<Cursor>,
+}
+
+/// Reads the page of events `start` asks for.
+fn window(conn: &mut DbConn, org_id: &str, start: Start) -> QueryResult<Window> {
+    use db::webhooks::{events_page, nth_newest_event, EventsFrom};
+    let cursor = |e: &db::webhooks::WebhookEvent| Cursor {
+        at: e.received_at,
+        id: e.id.clone(),
+    };
+    let from = match start {
+        Start::From(from) => from,
+        Start::Page(n) => match nth_newest_event(conn, org_id, (n - 1) * PER_PAGE - 1)? {
+            Some(before) => EventsFrom::OlderThan(before),
+            // Past the oldest event.
+            None => {
+                return Ok(Window {
+                    events: Vec::new(),
+                    newest: false,
+                    newer: None,
+                    older: None,
+                })
+            }
+        },
+    };
+    // One extra row tells whether a page beyond this one exists.
+    let mut events = events_page(conn, org_id, &from, PER_PAGE + 1)?;
+    let full = events.len() as i64 > PER_PAGE;
+    events.truncate(PER_PAGE as usize);
+    let (newest, newer_exists, older_exists) = match from {
+        EventsFrom::Newest => (true, false, full),
+        EventsFrom::OlderThan(_) => (false, true, full),
+        // The page just newer than the cursor, whose own event is older than it.
+        EventsFrom::NewerThan(_) if full => {
+            events.reverse();
+            (false, true, true)
+        }
+        // Less than a page is newer than the cursor: the newest page is asked for.
+        EventsFrom::NewerThan(_) => {
+            events = events_page(conn, org_id, &EventsFrom::Newest, PER_PAGE + 1)?;
+            let full = events.len() as i64 > PER_PAGE;
+            events.truncate(PER_PAGE as usize);
+            (true, false, full)
+        }
+    };
+    Ok(Window {
+        newer: events.first().filter(|_| newer_exists).map(cursor),
+        older: events.last().filter(|_| older_exists).map(cursor),
+        newest,
+        events,
+    })
+}
+
+/// A page to read, once the query is parsed.
+enum Start {
+    From(db::webhooks::EventsFrom),
+    /// An old-style page number, from 2.
+    Page(i64),
+}
+
+impl Start {
+    fn parse(query: &PageQuery) -> Result<Start, WebError> {
+        use db::webhooks::EventsFrom;
+        Ok(match (&query.older_than, &query.newer_than) {
+            (Some(raw), None) => Start::From(EventsFrom::OlderThan(keyset::cursor(raw)?)),
+            (None, Some(raw)) => Start::From(EventsFrom::NewerThan(keyset::cursor(raw)?)),
+            (Some(_), Some(_)) => return Err(keyset::bad_link()),
+            (None, None) => match query.page {
+                Some(n) if n > 1 => Start::Page(n.min(1_000_000)),
+                _ => Start::From(EventsFrom::Newest),
+            },
+        })
+    }
 }
 
 fn badge(status: &str) -> &'static str {
@@ -142,15 +230,14 @@ fn badge(status: &str) -> &'static str {
 }
 
 pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
-    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    let start = Start::parse(&query)?;
     let org_id = org.org.id.clone();
-    let (events, calls, event_jobs, connection, configurations, emails, email_jobs) = org
+    let (window, calls, event_jobs, connection, configurations, emails, email_jobs) = org
         .state
         .db
         .run(move |conn| -> Result<_, DbError> {
-            // One extra row tells whether an older page exists.
-            let events =
-                db::webhooks::events_page(conn, &org_id, (page - 1) * PER_PAGE, PER_PAGE + 1)?;
+            let window = window(conn, &org_id, start)?;
+            let events = &window.events;
             let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
             let calls = db::lever_calls::for_events(conn, &ids)?;
             let event_jobs = queue::for_events(conn, &ids)?;
@@ -161,7 +248,7 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
                 .collect();
             let email_jobs = queue::by_ids(conn, &job_ids)?;
             Ok((
-                events,
+                window,
                 calls,
                 event_jobs,
                 db::lever::connection(conn, &org_id)?,
@@ -219,10 +306,9 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
             .or_default()
             .push(email_line(email, job));
     }
-    let older = (events.len() as i64 > PER_PAGE).then_some(page + 1);
-    let rows = events
+    let rows = window
+        .events
         .into_iter()
-        .take(PER_PAGE as usize)
         .map(|e| EventRow {
             received: e.received_at.format("%-d %b %Y %H:%M:%S").to_string(),
             event: webhook_event(&e.event)
@@ -263,9 +349,9 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
     render(&EventsPage {
         chrome: Chrome::new(&org, "Events", Nav::Events),
         rows,
-        page,
-        newer: (page > 1).then_some(page - 1),
-        older,
+        newest: window.newest,
+        newer: window.newer,
+        older: window.older,
         waiting_for_default_user,
         can_retry,
         can_send_now: org.role == crate::domain::Role::Admin,

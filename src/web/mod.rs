@@ -14,6 +14,7 @@ pub mod error;
 mod events;
 mod favicon;
 mod health;
+mod keyset;
 pub mod layout;
 mod lever_oauth;
 pub mod lever_webhook;

@@ -123,23 +123,22 @@ struct Step {
 
 pub async fn show(page: OrgPage) -> Result<HttpResponse, WebError> {
     let org_id = page.org.id.clone();
-    let (members, connection, token, stats, configurations, assessments, jobs, by_state, latest) =
-        page.state
-            .db
-            .run(move |conn| -> Result<_, DbError> {
-                Ok((
-                    db::orgs::members(conn, &org_id)?,
-                    db::lever::connection(conn, &org_id)?,
-                    db::webhooks::token(conn, &org_id, STAGE_CHANGE)?,
-                    db::webhooks::stats(conn, &org_id, STAGE_CHANGE)?,
-                    db::configurations::list(conn, &org_id)?.len(),
-                    db::assessments::count(conn, &org_id)?,
-                    crate::jobs::queue::counts(conn, &org_id)?,
-                    db::assessments::count_by_state(conn, &org_id)?,
-                    db::assessments::page(conn, &org_id, None, None, 5)?,
-                ))
-            })
-            .await?;
+    let (members, connection, token, stats, configurations, jobs, by_state, latest) = page
+        .state
+        .db
+        .run(move |conn| -> Result<_, DbError> {
+            Ok((
+                db::orgs::members(conn, &org_id)?,
+                db::lever::connection(conn, &org_id)?,
+                db::webhooks::token(conn, &org_id, STAGE_CHANGE)?,
+                db::webhooks::stats(conn, &org_id, STAGE_CHANGE)?,
+                db::configurations::list(conn, &org_id)?.len(),
+                crate::jobs::queue::unfinished_counts(conn, &org_id)?,
+                db::assessments::count_by_state(conn, &org_id)?,
+                db::assessments::page(conn, &org_id, None, None, 5)?,
+            ))
+        })
+        .await?;
     let count = |state: &str| {
         jobs.iter()
             .find(|(s, _)| s == state)
@@ -211,7 +210,7 @@ pub async fn show(page: OrgPage) -> Result<HttpResponse, WebError> {
         created: page.org.created_at.format("%-d %b %Y").to_string(),
         setup,
         show_setup: page.role != Role::Reviewer,
-        assessments,
+        assessments: by_state.iter().map(|(_, n)| n).sum(),
         jobs_waiting: count("parked") + count("queued") + count("running"),
         jobs_dead: count("dead"),
         funnel: Funnel::from_counts(&by_state),

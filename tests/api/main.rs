@@ -27,6 +27,7 @@ mod lifecycle;
 mod login_limits;
 mod oauth;
 mod operations;
+mod pages_at_scale;
 mod questions;
 mod replicas;
 mod results_in_lever;
