@@ -133,12 +133,12 @@ pub fn claim_skipping(
     write_transaction(conn, |conn| {
         // A job whose worker died on each of its attempts (it may be what kills them) is dead,
         // and its delivery's outcome says so, with a Retry button beside it.
-        let exhausted: Vec<(String, Option<String>, i32)> = jobs::table
+        let exhausted: Vec<(String, Option<String>, i32, String)> = jobs::table
             .filter(abandoned)
             .filter(jobs::attempts.ge(jobs::max_attempts))
-            .select((jobs::id, jobs::event_id, jobs::attempts))
+            .select((jobs::id, jobs::event_id, jobs::attempts, jobs::kind))
             .load(conn)?;
-        for (id, event, attempts) in exhausted {
+        for (id, event, attempts, kind) in exhausted {
             let buried = diesel::update(jobs::table.find(&id).filter(abandoned))
                 .set((
                     jobs::state.eq("dead"),
@@ -148,6 +148,9 @@ pub fn claim_skipping(
                     jobs::updated_at.eq(now),
                 ))
                 .execute(conn)?;
+            if buried == 1 {
+                crate::telemetry::job_outcome(&kind, "dead");
+            }
             if let (1, Some(event)) = (buried, event) {
                 let outcome = format!("Failed after {attempts} attempts: {WORKER_DIED}.");
                 webhooks::set_outcome(conn, &event, "failed", &outcome, None)?;

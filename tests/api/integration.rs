@@ -371,6 +371,10 @@ async fn a_job_whose_worker_dies_on_every_attempt_is_dead_and_says_so(backend: B
     let (app, lever) = connected(backend).await;
     let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
     lever.move_to(&ada, TRIGGER).await;
+    let dead = [("kind", "stage_change"), ("outcome", "dead")];
+    let outcomes = "leverbridge_job_outcomes_total";
+    let dead_before =
+        crate::operations::sample(&crate::operations::scrape(&app).await, outcomes, &dead);
     let (job_id, claims) = app
         .db
         .run(|conn| -> Result<_, DbError> {
@@ -394,6 +398,12 @@ async fn a_job_whose_worker_dies_on_every_attempt_is_dead_and_says_so(backend: B
     );
     let retry = format!("/orgs/acme/events/{job_id}/retry");
     assert!(events.contains(&retry), "a Retry button: {events}");
+    let dead_after =
+        crate::operations::sample(&crate::operations::scrape(&app).await, outcomes, &dead);
+    assert!(
+        dead_after >= dead_before + 1.0,
+        "counted dead: {dead_before} → {dead_after}"
+    );
 
     let response = app.post_form("/orgs/acme/events", &retry, &[]).await;
     assert_eq!(response.status(), 303);

@@ -42,7 +42,7 @@ async fn scrape_with(app: &Browser, headers: &[(&str, &str)]) -> reqwest::Respon
 }
 
 /// The metrics text, read from loopback without a token.
-async fn scrape(app: &Browser) -> String {
+pub(crate) async fn scrape(app: &Browser) -> String {
     let response = scrape_with(app, &[]).await;
     assert_eq!(response.status(), 200);
     let kind = response.headers()["content-type"]
@@ -54,7 +54,7 @@ async fn scrape(app: &Browser) -> String {
 }
 
 /// The value of the sample `name` whose labels include `labels` (0 when there is none).
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {
