@@ -58,7 +58,16 @@ pub(crate) fn handle(
             .posting(&id)
             .map(|p| ok_data(posting_json(p, &state.base_url)))
             .ok_or_else(|| ApiError::not_found("Posting", &id)),
-        ListWebhooks => list(acct.api_webhooks.iter().map(webhook_json).collect(), ctx),
+        ListWebhooks => {
+            let omit = acct.faults.omit_webhook_tokens;
+            list(
+                acct.api_webhooks
+                    .iter()
+                    .map(|w| webhook_json(w, omit))
+                    .collect(),
+                ctx,
+            )
+        }
         DeleteWebhook(id) => {
             let before = acct.api_webhooks.len();
             acct.api_webhooks.retain(|w| w.id != id);
@@ -96,12 +105,18 @@ fn tag_counts(acct: &Account) -> Vec<Value> {
     )
 }
 
-fn webhook_json(w: &ApiWebhook) -> Value {
+/// A webhook as the Webhooks API shows it; `omit_token` leaves the signature token out.
+fn webhook_json(w: &ApiWebhook, omit_token: bool) -> Value {
+    let configuration = if omit_token {
+        json!({ "conditions": null })
+    } else {
+        json!({ "conditions": null, "signatureToken": w.signature_token })
+    };
     json!({
         "id": w.id,
         "event": w.event,
         "url": w.url,
-        "configuration": { "conditions": null, "signatureToken": w.signature_token },
+        "configuration": configuration,
         "createdAt": w.created_at,
         "updatedAt": w.created_at,
     })
@@ -137,7 +152,7 @@ pub(crate) fn create_webhook(
             signature_token: new_signature_token(),
             created_at: now_ms(),
         };
-        let data = webhook_json(&webhook);
+        let data = webhook_json(&webhook, acct.faults.omit_webhook_tokens);
         acct.api_webhooks.push(webhook);
         Ok(HttpResponse::Created().json(json!({ "data": { "data": data } })))
     })

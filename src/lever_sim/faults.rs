@@ -23,6 +23,9 @@ pub(crate) struct Faults {
     pub revoked: bool,
     /// Answers given instead of the real one to the next matching requests, in order.
     pub scripted: Vec<ScriptedAnswer>,
+    /// The Webhooks API leaves out the signature token (which Lever's documentation does not
+    /// promise to return): the admin must copy it from Lever's settings.
+    pub omit_webhook_tokens: bool,
 }
 
 /// "Answer the next `times` requests `METHOD …path_ends_with` with `status`": for the failures
@@ -55,6 +58,7 @@ pub(crate) struct FaultsUpdate {
     pub revoked: Option<bool>,
     /// Replaces the scripted answers still pending.
     pub scripted: Option<Vec<ScriptedAnswer>>,
+    pub omit_webhook_tokens: Option<bool>,
 }
 
 impl Faults {
@@ -87,6 +91,9 @@ impl Faults {
         }
         if let Some(v) = update.revoked {
             self.revoked = v;
+        }
+        if let Some(v) = update.omit_webhook_tokens {
+            self.omit_webhook_tokens = v;
         }
         if let Some(scripted) = update.scripted {
             if let Some(bad) = scripted.iter().find(|s| !(400..=599).contains(&s.status)) {

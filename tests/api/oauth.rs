@@ -236,6 +236,7 @@ crate::both_backends!(
     deny_forged_replayed_expired_and_foreign_states_store_nothing,
     a_second_organization_on_the_same_lever_account_is_refused,
     disconnect_deletes_the_webhooks_and_revokes_the_grant,
+    without_a_token_from_lever_the_webhooks_page_asks_for_it,
 );
 
 async fn add_to_lever_connects_registers_the_webhooks_and_a_moved_candidate_gets_a_link(
@@ -582,6 +583,47 @@ async fn disconnect_deletes_the_webhooks_and_revokes_the_grant(backend: Backend)
     );
     let webhooks = app.get_html("/orgs/acme/webhooks").await;
     assert!(!webhooks.contains("managed by leverbridge"), "{webhooks}");
+}
+
+async fn without_a_token_from_lever_the_webhooks_page_asks_for_it(backend: Backend) {
+    let (app, lever) = oauth_world(backend).await;
+    lever.set_faults(json!({"omitWebhookTokens": true})).await;
+    assert_eq!(add_to_lever(&app, &lever, "accept").await.status(), 303);
+    let page = app.get_html("/orgs/acme/connection").await;
+    assert!(
+        page.contains("Lever returned no signature token for: candidateStageChange"),
+        "{page}"
+    );
+    let webhooks = app.get_html("/orgs/acme/webhooks").await;
+    assert!(webhooks.contains("managed by leverbridge"), "{webhooks}");
+    assert_eq!(webhooks.matches("Paste it").count(), 4, "{webhooks}");
+
+    // The admin copies the stage change's token from the webhook in Lever and pastes it.
+    let held = account(&lever).await;
+    let token = held["apiWebhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["event"] == "candidateStageChange")
+        .and_then(|h| h["signatureToken"].as_str())
+        .expect("Lever's settings show the token")
+        .to_owned();
+    let response = app
+        .post_form(
+            "/orgs/acme/webhooks",
+            "/orgs/acme/webhooks/tokens",
+            &[("token_candidateStageChange", &token)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let webhooks = app.get_html("/orgs/acme/webhooks").await;
+    assert_eq!(webhooks.matches("Paste it").count(), 3, "{webhooks}");
+
+    add_take_home_configuration(&app, &lever).await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    app.drain().await;
+    assert_eq!(links(&lever.opportunity(&ada).await), 1);
 }
 
 /// Two `serve` processes on one PostgreSQL database, each with its workers, and an expired token:
