@@ -67,12 +67,26 @@ impl crate::lever::SharedLimit for DatabaseBuckets {
     }
 }
 
-/// An environment's name as stored, or production for anything else.
-pub fn environment(name: &str) -> &'static str {
+/// The environment a form named, if it is one.
+pub fn parse_environment(name: &str) -> Option<&'static str> {
     ENVIRONMENTS
         .iter()
         .find(|(n, _, _)| *n == name)
-        .map_or(ENVIRONMENTS[0].0, |(n, _, _)| n)
+        .map(|(n, _, _)| *n)
+}
+
+/// The stages a connection test read, as the stage cache keeps them: (id, text) in Lever's order.
+pub fn stage_pairs(report: &crate::lever::PermissionReport) -> Vec<(String, String)> {
+    report
+        .stages
+        .iter()
+        .map(|s| (s.id.clone(), s.text.clone()))
+        .collect()
+}
+
+/// An environment's name as stored, or production for anything else.
+pub fn environment(name: &str) -> &'static str {
+    parse_environment(name).unwrap_or(ENVIRONMENTS[0].0)
 }
 
 /// Why a client for a stored connection could not be made.
@@ -385,11 +399,7 @@ pub async fn connect_key_with(
         Err(e) => return Err(ConnectError::Lever(e)),
     };
     let users: Vec<CachedUser> = report.users.iter().map(cached_user).collect();
-    let stages: Vec<(String, String)> = report
-        .stages
-        .iter()
-        .map(|s| (s.id.clone(), s.text.clone()))
-        .collect();
+    let stages = stage_pairs(&report);
     let (user_count, stage_count, missing) = (users.len(), stages.len(), report.missing.clone());
     let sealed = lever.seal_api_key(org_id, key);
     let last4 = crate::crypto::last_four(key);

@@ -17,7 +17,7 @@ use crate::db::lever_oauth::OAuthState;
 use crate::db::{self, Db, DbError};
 use crate::domain::org_settings::OrgSettings;
 use crate::lever::oauth::{self, OAuthError, Tokens};
-use crate::lever_access::{cached_user, environment, record_calls, LeverAccess};
+use crate::lever_access::{cached_user, environment, record_calls, stage_pairs, LeverAccess};
 
 /// Where Lever sends the admin back; registered with Lever as the app's redirect URI.
 pub const CALLBACK_PATH: &str = "/oauth/lever/callback";
@@ -274,11 +274,7 @@ pub async fn complete(
         .cloned()
         .collect();
     let users: Vec<CachedUser> = report.users.iter().map(cached_user).collect();
-    let stages: Vec<(String, String)> = report
-        .stages
-        .iter()
-        .map(|s| (s.id.clone(), s.text.clone()))
-        .collect();
+    let stages = stage_pairs(&report);
     let (user_count, stage_count) = (users.len(), stages.len());
     let auth = sealed_tokens(lever, &org_id, &tokens, &claims, granted.join(" "));
     let (org, by, saved_missing, env) = (

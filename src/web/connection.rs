@@ -12,7 +12,9 @@ use super::{render, render_invalid, see_other, WebError};
 use crate::db;
 use crate::db::lever::LeverConnection;
 use crate::lever::UNTESTED_PERMISSIONS;
-use crate::lever_access::{connect_key_with, ConnectError, Connected, Replacement, ENVIRONMENTS};
+use crate::lever_access::{
+    connect_key_with, parse_environment, ConnectError, Connected, Replacement, ENVIRONMENTS,
+};
 use crate::lever_oauth::{scopes_needed, CALLBACK_PATH};
 
 /// What disconnecting does, as the confirmation names it.
@@ -220,10 +222,7 @@ pub async fn connect(
     org: AdminPage,
     CsrfForm(form): CsrfForm<ConnectForm>,
 ) -> Result<HttpResponse, WebError> {
-    let environment = ENVIRONMENTS
-        .iter()
-        .find(|(name, _, _)| *name == form.environment)
-        .map(|(name, _, _)| *name)
+    let environment = parse_environment(&form.environment)
         .ok_or_else(|| WebError::BadRequest("Choose Production or Sandbox.".into()))?;
     let key = form.api_key.trim().to_owned();
     let key_error = if key.is_empty() {

@@ -8,7 +8,7 @@ use super::auth::{AdminPage, SignedIn};
 use super::csrf::CsrfForm;
 use super::{see_other, session, WebError};
 use crate::db::{self, DbError};
-use crate::lever_access::ENVIRONMENTS;
+use crate::lever_access::parse_environment;
 use crate::lever_oauth::{self, OAuthConnectError, Registration, StartedBy, CALLBACK_PATH};
 
 #[derive(Deserialize)]
@@ -21,10 +21,7 @@ pub async fn start(
     org: AdminPage,
     CsrfForm(form): CsrfForm<StartForm>,
 ) -> Result<HttpResponse, WebError> {
-    let environment = ENVIRONMENTS
-        .iter()
-        .find(|(name, _, _)| *name == form.environment)
-        .map(|(name, _, _)| *name)
+    let environment = parse_environment(&form.environment)
         .ok_or_else(|| WebError::BadRequest("Choose Production or Sandbox.".into()))?;
     let session_id = session::token(&org.session)
         .map(|token| db::sessions::key_of(&token))

@@ -1,37 +1,18 @@
 //! The drain at Lever's pace: what an invitation costs in Lever calls, first time and after a
 //! crash, and replicas on PostgreSQL keeping Lever's limit per key together.
 
-use std::time::Duration;
-
 use diesel::prelude::*;
 use leverbridge::db::DbError;
 use serde_json::Value;
 
 use crate::helpers::Backend;
-use crate::lever_world::{connected, connected_at_levers_pace_with, LeverAccount, TAG, TRIGGER};
+use crate::lever_world::{connected, connected_at_levers_pace_with, TAG, TRIGGER};
 use crate::replicas::Replica;
 use crate::scoring::forget_step;
 
 crate::both_backends!(
     a_first_invitation_costs_four_calls_and_a_retry_after_a_crash_reads_the_notes
 );
-
-/// Every call Lever received about `opportunity` since the request log held `since` entries,
-/// as `METHOD last-path-segment`.
-async fn calls_about(lever: &LeverAccount, opportunity: &str, since: usize) -> Vec<String> {
-    lever.requests().await[since..]
-        .iter()
-        .filter(|r| r["path"].as_str().unwrap_or_default().contains(opportunity))
-        .map(|r| {
-            let path = r["path"].as_str().unwrap();
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap(),
-                path.rsplit('/').next().unwrap()
-            )
-        })
-        .collect()
-}
 
 async fn a_first_invitation_costs_four_calls_and_a_retry_after_a_crash_reads_the_notes(
     backend: Backend,
@@ -42,7 +23,7 @@ async fn a_first_invitation_costs_four_calls_and_a_retry_after_a_crash_reads_the
     lever.move_to(&ada, TRIGGER).await;
     app.drain().await;
     assert_eq!(
-        calls_about(&lever, &ada, before).await,
+        lever.calls_about(&ada, before).await,
         [
             format!("GET {ada}"),
             "POST addLinks".into(),
@@ -80,7 +61,7 @@ async fn a_first_invitation_costs_four_calls_and_a_retry_after_a_crash_reads_the
     let before = lever.requests().await.len();
     app.drain().await;
     assert_eq!(
-        calls_about(&lever, &ada, before).await,
+        lever.calls_about(&ada, before).await,
         [format!("GET {ada}"), "GET notes".into()],
         "the retry looks for the note it began, finds it, and writes nothing"
     );
@@ -119,20 +100,7 @@ async fn two_serve_processes_keep_one_keys_limit_together() {
     for id in &candidates {
         lever.move_to(id, TRIGGER).await;
     }
-    let mut done = false;
-    for _ in 0..300 {
-        let mut all = true;
-        for id in &candidates {
-            all &= lever.opportunity(id).await["links"]
-                .as_array()
-                .is_some_and(|l| l.len() == 1);
-        }
-        if all {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let done = lever.wait_for_links(&candidates, 300).await;
     let logs: Vec<String> = replicas.into_iter().map(Replica::stop).collect();
     assert!(
         done,

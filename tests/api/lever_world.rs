@@ -183,17 +183,36 @@ impl LeverAccount {
             .await
             .iter()
             .filter(|r| r["method"] != "GET")
-            .filter(|r| r["path"].as_str().unwrap_or_default().contains(opportunity))
             .filter(|r| r["status"].as_u64().is_some_and(|s| s < 300))
-            .map(|r| {
-                let path = r["path"].as_str().unwrap();
-                format!(
-                    "{} {}",
-                    r["method"].as_str().unwrap(),
-                    path.rsplit('/').next().unwrap()
-                )
-            })
+            .filter_map(|r| call_about(r, opportunity))
             .collect()
+    }
+
+    /// Every call Lever received about `opportunity` since its request log held `since`
+    /// entries, whatever its answer, as `METHOD last-path-segment`.
+    pub async fn calls_about(&self, opportunity: &str, since: usize) -> Vec<String> {
+        self.requests().await[since..]
+            .iter()
+            .filter_map(|r| call_about(r, opportunity))
+            .collect()
+    }
+
+    /// Polls until every one of `opportunities` shows one link in Lever (about 100 ms apart,
+    /// `tries` times); whether they all do.
+    pub async fn wait_for_links(&self, opportunities: &[String], tries: usize) -> bool {
+        for _ in 0..tries {
+            let mut all = true;
+            for id in opportunities {
+                all &= self.opportunity(id).await["links"]
+                    .as_array()
+                    .is_some_and(|l| l.len() == 1);
+            }
+            if all {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
     }
 
     /// Every API request Lever received, oldest first (method, path, query, status, …).
@@ -250,6 +269,19 @@ impl LeverAccount {
 /// How many of `writes` (see `LeverAccount::writes_to`) are `which`.
 pub fn count(writes: &[String], which: &str) -> usize {
     writes.iter().filter(|w| *w == which).count()
+}
+
+/// A request of the simulator's log as `METHOD last-path-segment`, if its path names
+/// `opportunity`.
+fn call_about(request: &Value, opportunity: &str) -> Option<String> {
+    let path = request["path"].as_str()?;
+    path.contains(opportunity).then(|| {
+        format!(
+            "{} {}",
+            request["method"].as_str().unwrap_or_default(),
+            path.rsplit('/').next().unwrap_or_default()
+        )
+    })
 }
 
 pub async fn post(http: &reqwest::Client, url: &str, body: Value) -> Value {

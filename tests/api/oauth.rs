@@ -3,8 +3,6 @@
 //! across two `serve` processes on PostgreSQL), a revoked grant parking work until reconnected,
 //! and every way an authorization can go wrong storing nothing.
 
-use std::time::Duration;
-
 use diesel::RunQueryDsl;
 use leverbridge::config::{LeverHosts, Settings};
 use leverbridge::crypto::SecretKey;
@@ -119,10 +117,16 @@ async fn add_to_lever(
 
 /// The dance up to Lever's redirect back: the callback URL Lever sends the browser to.
 async fn consent(browser: &Browser, lever: &LeverAccount, decision: &str) -> String {
+    consent_for(browser, "acme", lever, decision).await
+}
+
+/// `consent`, started from organization `org`'s Connection page.
+async fn consent_for(browser: &Browser, org: &str, lever: &LeverAccount, decision: &str) -> String {
+    let connection = format!("/orgs/{org}/connection");
     let response = browser
         .post_form(
-            "/orgs/acme/connection",
-            "/orgs/acme/connection/oauth",
+            &connection,
+            &format!("{connection}/oauth"),
             &[("environment", "production")],
         )
         .await;
@@ -517,30 +521,8 @@ async fn a_second_organization_on_the_same_lever_account_is_refused(backend: Bac
         .await;
     let globex = app.as_new_session().await;
     globex.login("admin@globex.test").await;
-    let response = globex
-        .post_form(
-            "/orgs/globex/connection",
-            "/orgs/globex/connection/oauth",
-            &[("environment", "production")],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
-    let authorize = location(&response);
-    let url = url::Url::parse(&authorize).unwrap();
-    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    form.push(("account".into(), lever.id.clone()));
-    form.push(("user".into(), lever.default_user.clone()));
-    form.push(("decision".into(), "accept".into()));
-    let answer = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(format!("{}/authorize", lever.sim.base_url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let back = globex.client.get(location(&answer)).send().await.unwrap();
+    let callback = consent_for(&globex, "globex", &lever, "accept").await;
+    let back = globex.client.get(&callback).send().await.unwrap();
     assert_eq!(back.status(), 303);
     assert_eq!(location(&back), "/orgs/globex/connection");
     let page = globex.get_html("/orgs/globex/connection").await;
@@ -660,18 +642,7 @@ async fn two_serve_processes_refresh_an_expired_token_once() {
         candidates.push(id);
     }
     // The deliveries reach the test app (which runs no jobs); the replicas' workers run them.
-    let mut done = false;
-    for _ in 0..200 {
-        let mut all = true;
-        for id in &candidates {
-            all &= links(&lever.opportunity(id).await) == 1;
-        }
-        if all {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let done = lever.wait_for_links(&candidates, 200).await;
     let logs: Vec<String> = replicas.into_iter().map(Replica::stop).collect();
     assert!(
         done,
