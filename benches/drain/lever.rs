@@ -28,6 +28,9 @@ pub struct Account {
     pub api_key: String,
     pub default_user_id: String,
     pub trigger_stage_id: String,
+    /// Where new candidates wait ([`START`]); the soak bench adds its own there.
+    #[allow(dead_code)]
+    pub start_stage_id: String,
     /// The N candidates' opportunities, each tagged [`TAG`] and waiting in [`START`].
     pub opportunities: Vec<String>,
 }
@@ -89,26 +92,14 @@ impl Lever {
         let start = stage(START)?;
         let mut opportunities = Vec::with_capacity(candidates);
         for i in 0..candidates {
-            let created = self
-                .post(
-                    &self.control(&seed.account_id, "/candidates"),
-                    json!({
-                        "name": format!("Bench Candidate {i}"),
-                        "email": format!("bench.candidate.{i}@example.com"),
-                        "tags": [TAG],
-                        "stageId": start,
-                    }),
-                )
-                .await?;
             opportunities.push(
-                created["id"]
-                    .as_str()
-                    .context("the simulator created a candidate without an id")?
-                    .to_owned(),
+                self.add_candidate(&seed.account_id, &format!("Bench Candidate {i}"), &start)
+                    .await?,
             );
         }
         Ok(Account {
             trigger_stage_id: stage(TRIGGER)?,
+            start_stage_id: start,
             id: seed.account_id,
             api_key: seed.api_key,
             default_user_id: seed.default_user_id,
@@ -165,16 +156,41 @@ impl Lever {
             .await?)
     }
 
-    /// How many links the opportunity holds in Lever.
-    pub async fn links(&self, account: &str, opportunity: &str) -> anyhow::Result<usize> {
-        let held: Value = self
+    /// A candidate named `name`, tagged [`TAG`], waiting in `stage`; returns its opportunity.
+    pub async fn add_candidate(
+        &self,
+        account: &str,
+        name: &str,
+        stage: &str,
+    ) -> anyhow::Result<String> {
+        let email = format!("{}@example.com", name.to_lowercase().replace(' ', "."));
+        let created = self
+            .post(
+                &self.control(account, "/candidates"),
+                json!({ "name": name, "email": email, "tags": [TAG], "stageId": stage }),
+            )
+            .await?;
+        Ok(created["id"]
+            .as_str()
+            .context("the simulator created a candidate without an id")?
+            .to_owned())
+    }
+
+    /// The opportunity as Lever holds it (the simulator's control view).
+    pub async fn opportunity(&self, account: &str, opportunity: &str) -> anyhow::Result<Value> {
+        Ok(self
             .http
             .get(self.control(account, &format!("/opportunities/{opportunity}")))
             .send()
             .await?
             .error_for_status()?
             .json()
-            .await?;
+            .await?)
+    }
+
+    /// How many links the opportunity holds in Lever.
+    pub async fn links(&self, account: &str, opportunity: &str) -> anyhow::Result<usize> {
+        let held = self.opportunity(account, opportunity).await?;
         Ok(held["links"].as_array().map_or(0, Vec::len))
     }
 

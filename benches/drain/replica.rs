@@ -52,6 +52,12 @@ impl Replica {
         })
     }
 
+    /// The process id, to read its memory from `/proc`.
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
