@@ -172,6 +172,15 @@ async fn scored_results_arrive_as_feedback_on_one_template_and_a_pdf_file(backen
     let held = templates(&lever).await;
     assert_eq!(held.len(), 1, "{held:?}");
     assert_eq!(held[0]["text"], "leverbridge assessment result");
+    // Of the types Lever lists only (the score as text), and the rating's options in Lever's
+    // order, highest first: the rating is picked by its text, not its place.
+    let fields = held[0]["fields"].as_array().unwrap();
+    let types: Vec<&str> = fields.iter().map(|f| f["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        ["score-system", "text", "dropdown", "textarea", "text"]
+    );
+    assert_eq!(fields[0]["options"][0]["text"], "4 - Strong Hire");
     let created = lever
         .requests()
         .await
@@ -191,7 +200,7 @@ async fn scored_results_arrive_as_feedback_on_one_template_and_a_pdf_file(backen
         let (title, fields) = &forms[0];
         assert_eq!(title, "leverbridge assessment result");
         assert_eq!(value(fields, "Rating"), rating, "{fields:?}");
-        assert_eq!(value(fields, "Score (0–100)"), score);
+        assert_eq!(value(fields, "Score (0–100)"), score.to_string().as_str());
         assert_eq!(value(fields, "Result"), result);
         let report = value(fields, "Report").as_str().unwrap();
         assert!(
@@ -463,6 +472,48 @@ async fn a_template_lost_on_either_side_is_found_again_not_duplicated(backend: B
     let forms = feedback_forms(&lever, &third).await;
     assert_eq!(forms.len(), 1, "{forms:?}");
     assert_eq!(value(&forms[0].1, "Rating"), "4 - Strong Hire");
+    assert_eq!(templates(&lever).await.len(), 1, "never a second template");
+
+    // A template kept in the old shape (its score a `number` field, which Lever refuses, made
+    // against the simulator before it followed Lever) is not used: the one Lever holds in this
+    // shape is found and used at once, with no refused write.
+    let old_shape = serde_json::json!({
+        "template_id": "a-template-with-a-number-field",
+        "rating": "r", "rating_options": ["1 - Strong No Hire", "2 - No Hire", "3 - Hire", "4 - Strong Hire"],
+        "score": "s", "result": "x", "failure_reason": "f", "report": "p",
+    })
+    .to_string();
+    app.db
+        .run(move |conn| -> Result<_, DbError> {
+            use leverbridge::db::schema::lever_feedback_templates as t;
+            diesel::update(t::table)
+                .set((
+                    t::template_id.eq("a-template-with-a-number-field"),
+                    t::fields.eq(old_shape),
+                ))
+                .execute(conn)
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+    let since = lever.requests().await.len();
+    let (fourth, _) = scored(
+        &app,
+        &lever,
+        "Leslie Lamport",
+        "d = 4",
+        &[("score", "60"), ("result", "failed")],
+    )
+    .await;
+    let refused: Vec<Value> = lever.requests().await[since..]
+        .iter()
+        .filter(|r| r["status"].as_u64().is_some_and(|s| s >= 400))
+        .cloned()
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    let forms = feedback_forms(&lever, &fourth).await;
+    assert_eq!(forms.len(), 1, "{forms:?}");
+    assert_eq!(value(&forms[0].1, "Rating"), "2 - No Hire");
     assert_eq!(templates(&lever).await.len(), 1, "never a second template");
 }
 
