@@ -21,6 +21,7 @@ both_backends!(
     a_rerun_after_a_crash_at_any_step_writes_nothing_twice,
     a_template_lost_on_either_side_is_found_again_not_duplicated,
     a_failed_write_back_shows_on_the_assessment_with_a_retry,
+    a_feedback_form_lever_refuses_holds_back_neither_the_report_nor_the_stage_move,
 );
 
 /// A tagged candidate moved to the trigger stage and invited (other jobs, such as the webhook
@@ -536,7 +537,7 @@ async fn a_failed_write_back_shows_on_the_assessment_with_a_retry(backend: Backe
     let page = app.get_html(&detail).await;
     assert!(
         page.contains(
-            "Writing this assessment&#39;s progress to Lever waits: Lever refused the request"
+            "Writing this assessment&#39;s progress to Lever waits: the feedback form was not written (Lever refused the request as invalid"
         ),
         "{page}"
     );
@@ -605,4 +606,54 @@ async fn a_failed_write_back_shows_on_the_assessment_with_a_retry(backend: Backe
     assert_eq!(response.status(), 303);
     let page = app.get_html(&detail).await;
     assert!(page.contains("Nothing is waiting for a retry"), "{page}");
+}
+
+async fn a_feedback_form_lever_refuses_holds_back_neither_the_report_nor_the_stage_move(
+    backend: Backend,
+) {
+    let (app, lever) = connected(backend).await;
+    let onsite = lever.stage("On-site interview");
+    let response = settings(&app, &lever, &[("pass_stage_id", &onsite)]).await;
+    assert_eq!(response.status(), 303);
+    // Lever refuses every feedback form for good (a 400, not a 401 or a 429).
+    lever
+        .set_faults(serde_json::json!({"scripted": [
+            {"method": "POST", "pathEndsWith": "/feedback", "status": 400, "times": 10}
+        ]}))
+        .await;
+    let (opportunity, detail) = scored(
+        &app,
+        &lever,
+        "Frances Allen",
+        "fn main() {}",
+        &[("score", "88"), ("result", "passed")],
+    )
+    .await;
+
+    // The steps after the feedback form went ahead: the report, and the move to the stage.
+    let held = lever.opportunity(&opportunity).await;
+    assert_eq!(held["feedback"], serde_json::json!([]), "{held}");
+    assert_eq!(held["files"].as_array().unwrap().len(), 1, "{held}");
+    assert_eq!(held["stage"], onsite.as_str(), "{held}");
+    assert!(tags(&held).contains(&PASSED.to_owned()), "{held}");
+
+    // The timeline and Events say which step failed and why; the job waits on it.
+    let why = "Not written in Lever: the feedback form (Lever refused the request as invalid: \
+               Bad Request (BadRequestError)). The other write-back steps went ahead.";
+    let page = app.get_html(&detail).await;
+    for shown in [
+        why,
+        "PDF report attached in Lever",
+        "Moved to the stage “On-site interview” in Lever",
+        "Writing this assessment&#39;s progress to Lever waits: the feedback form was not written",
+    ] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+    assert!(!page.contains("Feedback form submitted in Lever"), "{page}");
+    let events = app.get_html("/orgs/acme/events").await;
+    let row = events
+        .split("<tr>")
+        .find(|row| row.contains("Frances Allen") && row.contains("refused"))
+        .unwrap_or_else(|| panic!("no refusal under the delivery: {events}"));
+    assert!(row.contains(why), "{row}");
 }
