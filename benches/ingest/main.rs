@@ -1,7 +1,9 @@
 //! Webhook ingestion throughput: signed Lever deliveries accepted per second (verified, stored
 //! durably with their job, answered 200) on SQLite and PostgreSQL, beside the same server
-//! answering the no-op `GET /healthz`. The floor at 16 clients is 0.35× the no-op rate on SQLite
-//! (committing with `synchronous = FULL`) and 0.15× on PostgreSQL.
+//! answering the no-op `GET /healthz`. The floor is absolute, at 16 clients: 5,000 durable
+//! deliveries/s on SQLite (committing with `synchronous = FULL`) and 2,500 on PostgreSQL. The
+//! no-op rate and the ratio to it are printed beside it for information only: the no-op rate
+//! varies too much between runs on the same kind of machine to decide anything.
 //!
 //! `cargo bench --bench ingest` prints a Markdown table. PostgreSQL runs when
 //! `LEVERBRIDGE_TEST_POSTGRES` is set (e.g. postgres://postgres@127.0.0.1:5432/test), in a fresh
@@ -30,12 +32,26 @@ use load::{run_load, stock, Presigned, Target};
 use setup::{bench_settings, set_up_receiver, stored_counts};
 
 pub const EVENT: &str = "candidateStageChange";
-/// The least share of the no-op rate each backend must reach at 16 clients.
+/// The clients the floor is stated for.
+const FLOOR_CLIENTS: usize = 16;
+
+/// The least accepted deliveries per second each backend must reach at [`FLOOR_CLIENTS`].
 fn floor(backend: &str) -> f64 {
     if backend == "SQLite" {
-        0.35
+        5000.0
     } else {
-        0.15
+        2500.0
+    }
+}
+
+/// The verdict column: whether the row meets its floor, which holds at [`FLOOR_CLIENTS`] only.
+fn verdict(row: &Row, clients: usize) -> String {
+    if clients != FLOOR_CLIENTS {
+        format!("n/a (floor at {FLOOR_CLIENTS} clients)")
+    } else if row.accepted_per_sec >= floor(row.backend) {
+        "yes".into()
+    } else {
+        "no".into()
     }
 }
 
@@ -210,14 +226,14 @@ async fn bench_backend(
 fn print_table(rows: &[Row], plan: Plan) {
     println!();
     println!(
-        "| backend | accepted deliveries/s | p50 ms | p99 ms | no-op req/s | ratio | floor | met |"
+        "| backend | accepted deliveries/s | p50 ms | p99 ms | no-op req/s | ratio | floor /s | met |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---|");
     for row in rows {
         let floor = floor(row.backend);
-        let met = if row.ratio() >= floor { "yes" } else { "no" };
+        let met = verdict(row, plan.clients);
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {floor:.2} | {met} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {floor:.0} | {met} |",
             row.backend,
             row.accepted_per_sec,
             row.p50_ms,
@@ -231,7 +247,8 @@ fn print_table(rows: &[Row], plan: Plan) {
     println!(
         "{} concurrent clients over keep-alive HTTP/1.1; {:.1} s measured per load in {} \
          alternating rounds after a warm-up; client and server share this {cores}-core machine; \
-         server without job workers.",
+         server without job workers. The floor is in accepted deliveries/s at \
+         {FLOOR_CLIENTS} clients; the no-op rate and the ratio are for information.",
         plan.clients,
         plan.measure.as_secs_f64(),
         plan.rounds

@@ -7,6 +7,11 @@
 //! leverbridge's by its title and fields, so a run that crashed after Lever created it, or a
 //! second organization on the same account, reuses it rather than adding another. A template
 //! deleted in Lever is noticed when the feedback is refused, forgotten and made again.
+//!
+//! Every field is of a type Lever lists (LEVER_API.md). The score is a `text` field: Lever's
+//! `score` type is a thumbs rating taking 1–4, which would lose the 0–100 score and only repeat
+//! the rating, and Lever has no number type. The rating option is found by its text among the
+//! options the template holds in Lever, never by its place: Lever lists them in its own order.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -28,8 +33,9 @@ const SCORE: &str = "Score (0–100)";
 const RESULT: &str = "Result";
 const FAILURE_REASON: &str = "Failure reason";
 const REPORT: &str = "Report";
-/// The rating options leverbridge asks for, lowest first. What counts is the options the
-/// template holds in Lever, in order: the rating picks among those.
+/// The rating options leverbridge asks for, lowest first (Lever's four-point scale); the rating
+/// from 1 to 4 names one of these, which is then found by its text among the options the
+/// template holds in Lever.
 const RATING_OPTIONS: [&str; 4] = [
     "1 - Strong No Hire",
     "2 - No Hire",
@@ -38,12 +44,20 @@ const RATING_OPTIONS: [&str; 4] = [
 ];
 const RESULTS: [&str; 2] = ["Passed", "Failed"];
 
+/// The shape of the template this version makes: 2 since the score is a `text` field (shape 1,
+/// from before, had a `number` field Lever refuses). A kept template of another shape is not
+/// used: the organization's template is looked for in Lever again, and made anew if need be.
+const SHAPE: u32 = 2;
+
 /// The template's id and its fields' ids by role, as kept in the database.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateFields {
+    /// [`SHAPE`] when kept by this version; absent (0) in rows kept before shapes were noted.
+    #[serde(default)]
+    pub shape: u32,
     pub template_id: String,
     pub rating: String,
-    /// The rating's options as Lever holds them, lowest first.
+    /// The rating's options as Lever holds them, in Lever's order.
     pub rating_options: Vec<String>,
     pub score: String,
     pub result: String,
@@ -61,12 +75,30 @@ pub fn rating(score: i32) -> usize {
     }
 }
 
-/// The option text for `score` among `options` (lowest first): with Lever's usual four, the
-/// rating's own; with another number of options, the one at the same height of the scale.
+/// The option text for `score` among `options` (the rating's options as Lever returned them,
+/// in whatever order): the one whose text is the rating's, such as `4 - Strong Hire` for 85.
 pub fn rating_option(options: &[String], score: i32) -> Option<&str> {
-    let last = options.len().checked_sub(1)?;
-    let index = ((rating(score) - 1) * last + 1) / 3;
-    options.get(index.min(last)).map(String::as_str)
+    option_for(options, RATING_OPTIONS[rating(score) - 1])
+}
+
+/// The option that is `wanted`: the same text, or failing that the same words once a leading
+/// number ("4 - ") and the case are set aside.
+fn option_for<'a>(options: &'a [String], wanted: &str) -> Option<&'a str> {
+    options
+        .iter()
+        .find(|o| o.as_str() == wanted)
+        .or_else(|| options.iter().find(|o| words(o) == words(wanted)))
+        .map(String::as_str)
+}
+
+/// A rating option's words: "4 - Strong Hire" → "strong hire".
+fn words(option: &str) -> String {
+    option
+        .trim_start_matches(|c: char| {
+            c.is_ascii_digit() || c.is_whitespace() || c == '-' || c == '.'
+        })
+        .trim()
+        .to_lowercase()
 }
 
 fn field(kind: &str, text: &str, required: bool, options: &[&str]) -> NewTemplateField {
@@ -89,7 +121,7 @@ pub fn new_template() -> NewFeedbackTemplate {
         instructions: INSTRUCTIONS.into(),
         fields: vec![
             field("score-system", RATING, true, &RATING_OPTIONS),
-            field("number", SCORE, true, &[]),
+            field("text", SCORE, true, &[]),
             field("dropdown", RESULT, true, &RESULTS),
             field("textarea", FAILURE_REASON, false, &[]),
             field("text", REPORT, false, &[]),
@@ -97,8 +129,8 @@ pub fn new_template() -> NewFeedbackTemplate {
     }
 }
 
-/// The field ids of `template` if it is leverbridge's: its title, and every field it needs
-/// with its type.
+/// The field ids of `template` if it is leverbridge's: its title, every field it needs with its
+/// type, and a rating option for every rating.
 pub fn fields_of(template: &FeedbackTemplate) -> Option<TemplateFields> {
     if template.text != TEMPLATE_TITLE {
         return None;
@@ -111,14 +143,18 @@ pub fn fields_of(template: &FeedbackTemplate) -> Option<TemplateFields> {
     };
     let rating = find("score-system", RATING)?;
     let rating_options: Vec<String> = rating.options.iter().map(|o| o.text.clone()).collect();
-    if rating_options.is_empty() {
+    if RATING_OPTIONS
+        .iter()
+        .any(|wanted| option_for(&rating_options, wanted).is_none())
+    {
         return None;
     }
     Some(TemplateFields {
+        shape: SHAPE,
         template_id: template.id.clone(),
         rating: rating.id.clone(),
         rating_options,
-        score: find("number", SCORE)?.id.clone(),
+        score: find("text", SCORE)?.id.clone(),
         result: find("dropdown", RESULT)?.id.clone(),
         failure_reason: find("textarea", FAILURE_REASON)?.id.clone(),
         report: find("text", REPORT)?.id.clone(),
@@ -137,7 +173,7 @@ pub fn values(
     if let Some(option) = rating_option(&fields.rating_options, score) {
         values.push((fields.rating.clone(), json!(option)));
     }
-    values.push((fields.score.clone(), json!(score)));
+    values.push((fields.score.clone(), json!(score.to_string())));
     values.push((fields.result.clone(), json!(state.label())));
     if let Some(reason) = failure_reason.filter(|r| !r.trim().is_empty()) {
         values.push((fields.failure_reason.clone(), json!(reason)));
@@ -201,7 +237,9 @@ async fn kept(db: &Db, org_id: &str) -> Option<TemplateFields> {
         .ok()??;
     let (template_id, fields) = row;
     let fields: TemplateFields = serde_json::from_str(&fields).ok()?;
-    Some(TemplateFields {
+    // A template kept in an older shape (made against the simulator before it followed Lever)
+    // is not used: Lever would refuse its fields or their values.
+    (fields.shape == SHAPE).then_some(TemplateFields {
         template_id,
         ..fields
     })
@@ -260,19 +298,27 @@ mod tests {
     }
 
     #[test]
-    fn the_option_is_the_templates_text_not_a_number() {
-        let four = options(&["Strong No Hire", "No Hire", "Hire", "Strong Hire"]);
-        assert_eq!(rating_option(&four, 10), Some("Strong No Hire"));
-        assert_eq!(rating_option(&four, 55), Some("No Hire"));
-        assert_eq!(rating_option(&four, 70), Some("Hire"));
-        assert_eq!(rating_option(&four, 85), Some("Strong Hire"));
-        // Another scale keeps the ends at its ends.
-        let five = options(&["1", "2", "3", "4", "5"]);
-        assert_eq!(rating_option(&five, 0), Some("1"));
-        assert_eq!(rating_option(&five, 50), Some("2"));
-        assert_eq!(rating_option(&five, 80), Some("4"));
-        assert_eq!(rating_option(&five, 100), Some("5"));
-        assert_eq!(rating_option(&options(&["Only"]), 90), Some("Only"));
+    fn the_option_is_found_by_its_text_whatever_its_place() {
+        // Lever's order, highest first, as its documents show.
+        let levers = options(&[
+            "4 - Strong Hire",
+            "3 - Hire",
+            "2 - No Hire",
+            "1 - Strong No Hire",
+        ]);
+        assert_eq!(rating_option(&levers, 10), Some("1 - Strong No Hire"));
+        assert_eq!(rating_option(&levers, 55), Some("2 - No Hire"));
+        assert_eq!(rating_option(&levers, 70), Some("3 - Hire"));
+        assert_eq!(rating_option(&levers, 85), Some("4 - Strong Hire"));
+        let mut shuffled = levers.clone();
+        shuffled.swap(0, 2);
+        assert_eq!(rating_option(&shuffled, 85), Some("4 - Strong Hire"));
+        // The same words without the number, or in another case, still name the rating.
+        let plain = options(&["Strong Hire", "hire", "No Hire", "Strong No Hire"]);
+        assert_eq!(rating_option(&plain, 90), Some("Strong Hire"));
+        assert_eq!(rating_option(&plain, 75), Some("hire"));
+        assert_eq!(rating_option(&plain, 45), Some("No Hire"));
+        assert_eq!(rating_option(&options(&["Yes", "No"]), 90), None);
         assert_eq!(rating_option(&[], 90), None);
     }
 
@@ -299,7 +345,19 @@ mod tests {
 
     #[test]
     fn leverbridges_template_is_recognised_by_its_title_and_fields() {
-        let fields = fields_of(&held(new_template())).expect("recognised");
+        let template = new_template();
+        let types: Vec<&str> = template
+            .fields
+            .iter()
+            .map(|f| f.field_type.as_str())
+            .collect();
+        assert_eq!(
+            types,
+            ["score-system", "text", "dropdown", "textarea", "text"],
+            "only the types Lever lists"
+        );
+        let fields = fields_of(&held(template)).expect("recognised");
+        assert_eq!(fields.shape, SHAPE);
         assert_eq!(fields.template_id, "tpl");
         assert_eq!(fields.rating, "f0");
         assert_eq!(fields.rating_options, RATING_OPTIONS);
@@ -318,6 +376,12 @@ mod tests {
         let mut edited = held(new_template());
         edited.fields.retain(|f| f.text != REPORT);
         assert_eq!(fields_of(&edited), None, "a field removed in Lever");
+        let mut number = held(new_template());
+        number.fields[1].field_type = "number".into();
+        assert_eq!(fields_of(&number), None, "the old shape's score");
+        let mut scale = held(new_template());
+        scale.fields[0].options.pop();
+        assert_eq!(fields_of(&scale), None, "a rating with no option for 4");
     }
 
     #[test]
@@ -334,7 +398,7 @@ mod tests {
             failed,
             vec![
                 ("f0".to_owned(), json!("2 - No Hire")),
-                ("f1".to_owned(), json!(45)),
+                ("f1".to_owned(), json!("45")),
                 ("f2".to_owned(), json!("Failed")),
                 ("f3".to_owned(), json!("No tests.")),
                 ("f4".to_owned(), json!("https://lb/r.pdf")),

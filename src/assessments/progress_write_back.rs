@@ -15,6 +15,10 @@
 //! it: a tag present is not added, the note is found by its reference, the feedback and the
 //! file are looked for when an earlier run began them, a candidate already at the pass stage
 //! is not moved.
+//!
+//! The feedback form and the report file stand alone: when Lever refuses one of them for good
+//! (a 4xx other than 401 and 429), the assessment's timeline says which and why, and the other
+//! steps (the stage move among them) still go ahead before the job waits on the refusal.
 
 use std::sync::Arc;
 
@@ -190,7 +194,13 @@ impl ResultLinks<'_> {
     }
 }
 
+/// The steps whose refusal by Lever does not hold the others back: they only add a record to
+/// the candidate's profile, which nothing after them needs.
+const STANDING_ALONE: [&str; 2] = [STEP_FEEDBACK, STEP_REPORT];
+
 /// Does every step the assessment's state calls for that is switched on and not yet recorded.
+/// A step [standing alone](STANDING_ALONE) that Lever refuses for good is noted on the
+/// timeline and the rest go ahead; the first such refusal is then the error.
 pub async fn write(
     db: &Db,
     client: &LeverClient,
@@ -212,75 +222,129 @@ pub async fn write(
     let opportunity_id = assessment.opportunity_id.as_str();
     // Lever's tags and stage now decide what is still to write.
     let opportunity = client.get_opportunity(opportunity_id).await?;
-    let tag = |progress: &str| settings.progress_tag(progress);
+    let mut refused = None;
     for step in pending {
-        match step {
-            STEP_IN_PROGRESS_TAG => {
-                let wanted = tag(IN_PROGRESS);
-                let previous = [tag(INVITED), tag(INVITE_FAILED)];
-                replace_tag(client, &opportunity, wanted, &previous, perform_as).await?;
+        match write_step(db, client, record, &opportunity, links, perform_as, step).await {
+            Ok(()) => record_step(db, assessment, step).await,
+            Err(ResultError::Lever(error))
+                if error.is_refusal() && STANDING_ALONE.contains(&step) =>
+            {
+                note_refusal(db, assessment, step, &error).await;
+                refused.get_or_insert(ResultError::Refused { step, error });
             }
-            STEP_RESULT_TAG => {
-                let wanted = tag(result_progress(state).expect("a scored state"));
-                let previous = [tag(INVITED), tag(INVITE_FAILED), tag(IN_PROGRESS)];
-                replace_tag(client, &opportunity, wanted, &previous, perform_as).await?;
-            }
-            STEP_UNLINK => {
-                let link = links.candidate_link.to_owned();
-                if opportunity.links.contains(&link) {
-                    client
-                        .remove_links(opportunity_id, &[link], perform_as)
-                        .await?;
-                }
-            }
-            STEP_CANCELLED_TAG => {
-                let wanted = tag(CANCELLED);
-                let previous = [tag(INVITED), tag(IN_PROGRESS)];
-                replace_tag(client, &opportunity, wanted, &previous, perform_as).await?;
-            }
-            STEP_RESULT_NOTE => {
-                let reference = result_note_reference(assessment);
-                let already = client
-                    .list_notes(opportunity_id)
-                    .await?
-                    .iter()
-                    .any(|n| n.body().contains(&reference));
-                if !already {
-                    let new = NewNote {
-                        value: result_note_text(
-                            assessment,
-                            &record.scoring,
-                            record.scorer.as_deref().unwrap_or("a former member"),
-                            links,
-                        ),
-                        score: None,
-                        secret: false,
-                        notify_followers: settings.notify_followers,
-                    };
-                    client.create_note(opportunity_id, new, perform_as).await?;
-                }
-            }
-            STEP_FEEDBACK => {
-                result_write_back::feedback(db, client, record, links.report_url, perform_as)
-                    .await?
-            }
-            STEP_REPORT => {
-                result_write_back::report_file(db, client, record, links.detail_url, perform_as)
-                    .await?
-            }
-            STEP_PASS_STAGE => {
-                let stage = settings.pass_stage_id.as_deref().expect("a pass stage");
-                if opportunity.stage_id.as_deref() != Some(stage) {
-                    client
-                        .change_stage(opportunity_id, stage, perform_as)
-                        .await?;
-                }
-            }
-            other => unreachable!("no write-back step {other}"),
+            Err(e) => return Err(e),
         }
-        record_step(db, assessment, step).await;
+    }
+    refused.map_or(Ok(()), Err)
+}
+
+/// Does one write-back `step`; `opportunity` is what Lever showed before the first.
+async fn write_step(
+    db: &Db,
+    client: &LeverClient,
+    record: &Arc<AssessmentRecord>,
+    opportunity: &crate::lever::Opportunity,
+    links: &ResultLinks<'_>,
+    perform_as: &str,
+    step: &'static str,
+) -> Result<(), ResultError> {
+    let (assessment, settings) = (&record.assessment, &record.settings);
+    let state = record.state();
+    let opportunity_id = assessment.opportunity_id.as_str();
+    let tag = |progress: &str| settings.progress_tag(progress);
+    match step {
+        STEP_IN_PROGRESS_TAG => {
+            let wanted = tag(IN_PROGRESS);
+            let previous = [tag(INVITED), tag(INVITE_FAILED)];
+            replace_tag(client, opportunity, wanted, &previous, perform_as).await?;
+        }
+        STEP_RESULT_TAG => {
+            let wanted = tag(result_progress(state).expect("a scored state"));
+            let previous = [tag(INVITED), tag(INVITE_FAILED), tag(IN_PROGRESS)];
+            replace_tag(client, opportunity, wanted, &previous, perform_as).await?;
+        }
+        STEP_UNLINK => {
+            let link = links.candidate_link.to_owned();
+            if opportunity.links.contains(&link) {
+                client
+                    .remove_links(opportunity_id, &[link], perform_as)
+                    .await?;
+            }
+        }
+        STEP_CANCELLED_TAG => {
+            let wanted = tag(CANCELLED);
+            let previous = [tag(INVITED), tag(IN_PROGRESS)];
+            replace_tag(client, opportunity, wanted, &previous, perform_as).await?;
+        }
+        STEP_RESULT_NOTE => {
+            let reference = result_note_reference(assessment);
+            let already = client
+                .list_notes(opportunity_id)
+                .await?
+                .iter()
+                .any(|n| n.body().contains(&reference));
+            if !already {
+                let new = NewNote {
+                    value: result_note_text(
+                        assessment,
+                        &record.scoring,
+                        record.scorer.as_deref().unwrap_or("a former member"),
+                        links,
+                    ),
+                    score: None,
+                    secret: false,
+                    notify_followers: settings.notify_followers,
+                };
+                client.create_note(opportunity_id, new, perform_as).await?;
+            }
+        }
+        STEP_FEEDBACK => {
+            result_write_back::feedback(db, client, record, links.report_url, perform_as).await?
+        }
+        STEP_REPORT => {
+            result_write_back::report_file(db, client, record, links.detail_url, perform_as).await?
+        }
+        STEP_PASS_STAGE => {
+            let stage = settings.pass_stage_id.as_deref().expect("a pass stage");
+            if opportunity.stage_id.as_deref() != Some(stage) {
+                client
+                    .change_stage(opportunity_id, stage, perform_as)
+                    .await?;
+            }
+        }
+        other => unreachable!("no write-back step {other}"),
     }
     Ok(())
+}
+
+/// Puts on the assessment's timeline (and so under its delivery on Events) that Lever refused
+/// `step` for good, and why.
+async fn note_refusal(db: &Db, assessment: &Assessment, step: &'static str, error: &LeverError) {
+    let at = crate::db::now();
+    let what = format!(
+        "Not written in Lever: {} ({error}). The other write-back steps went ahead.",
+        refused_step(step)
+    );
+    let id = assessment.id.clone();
+    if let Err(e) = db
+        .run(move |conn| {
+            crate::db::assessment_history::record_refusal(conn, &id, step, at, &what)
+                .map_err(crate::db::DbError::from)
+        })
+        .await
+    {
+        // The job's reason still says it, on the assessment's page.
+        tracing::error!(error = %e, step, "failed to note a write-back step Lever refused");
+    }
+}
+
+/// What a step writes, for a sentence saying it was not written.
+pub fn refused_step(step: &str) -> &'static str {
+    match step {
+        STEP_FEEDBACK => "the feedback form",
+        STEP_REPORT => "the PDF report",
+        _ => "a write-back step",
+    }
 }
 
 /// Adds `wanted` unless the opportunity carries it, then removes those of `previous` it

@@ -26,6 +26,15 @@ pub enum ResultError {
     Lever(#[from] LeverError),
     #[error("the PDF report could not be made: {0}")]
     Report(String),
+    /// Lever refused `step` for good ([`LeverError::is_refusal`]); the steps after it went ahead.
+    #[error(
+        "{} was not written ({error}); the other write-back steps went ahead.",
+        super::progress_write_back::refused_step(step)
+    )]
+    Refused {
+        step: &'static str,
+        error: LeverError,
+    },
 }
 
 /// Submits the result as a feedback form on leverbridge's template.

@@ -59,6 +59,9 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
             Ok(())
         }
         Err(ResultError::Lever(e)) => Err(lever_failure(run, &connection, e).await),
+        // The other steps are written; this one waits for its cause to be fixed (a connection or
+        // default user changed unparks it).
+        Err(e @ ResultError::Refused { .. }) => Err(JobFailure::Park(e.to_string())),
         // Trying again makes the same document: the failure needs a person.
         Err(e @ ResultError::Report(_)) => Err(JobFailure::Park(e.to_string())),
     }

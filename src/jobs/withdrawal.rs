@@ -224,7 +224,9 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
                     break;
                 }
                 Err(ResultError::Lever(e)) => return Err(lever_failure(run, &connection, e).await),
-                Err(e @ ResultError::Report(_)) => return Err(JobFailure::Park(e.to_string())),
+                Err(e @ (ResultError::Report(_) | ResultError::Refused { .. })) => {
+                    return Err(JobFailure::Park(e.to_string()))
+                }
             }
         }
     }

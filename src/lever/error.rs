@@ -73,6 +73,17 @@ impl LeverError {
         }
     }
 
+    /// True when Lever refused the call for good: a 4xx other than 401 (the credentials, a
+    /// matter for the whole connection) and 429 (a matter of time).
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            LeverError::BadRequest { .. }
+                | LeverError::Forbidden { .. }
+                | LeverError::NotFound { .. }
+        )
+    }
+
     /// True when trying the same call again later may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(

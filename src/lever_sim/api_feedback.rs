@@ -11,24 +11,31 @@ use super::paging::page;
 use super::state::{new_id, now_ms, Feedback, FeedbackTemplate, Shared};
 use super::wire::{feedback_json, template_json};
 
+/// The field types a template accepts, exactly as LEVER_API.md lists them: there is no
+/// `number` (nor `currency`), and anything else is refused with a 400.
 const FIELD_TYPES: &[&str] = &[
-    "text",
-    "textarea",
     "code",
     "date",
-    "number",
-    "currency",
     "dropdown",
     "multiple-choice",
     "multiple-select",
-    "score",
     "score-system",
+    "score",
     "scorecard",
+    "text",
+    "textarea",
     "yes-no",
 ];
 const WITH_OPTIONS: &[&str] = &["dropdown", "multiple-choice", "multiple-select"];
-/// Lever's four-point rating, used when a template gives its score-system no options.
-const DEFAULT_SCORE_SYSTEM: &[&str] = &["Strong No Hire", "No Hire", "Hire", "Strong Hire"];
+/// Lever's four-point rating scale, in Lever's order (highest first, as its documents show).
+/// A score-system field always comes back with these, whatever options the request named, so
+/// a client must pick an option by its text in the template Lever returns.
+pub(crate) const SCORE_SYSTEM: &[&str] = &[
+    "4 - Strong Hire",
+    "3 - Hire",
+    "2 - No Hire",
+    "1 - Strong No Hire",
+];
 
 pub(crate) fn list_templates(state: &Shared, ctx: &Ctx) -> Result<HttpResponse, ApiError> {
     with_account(state, ctx, |acct| {
@@ -90,18 +97,11 @@ fn parse_field(field: &Value) -> Result<Value, ApiError> {
         "required": required,
     });
     let options = match (parse_options(field)?, kind) {
-        (None, "score-system") => Some(
-            DEFAULT_SCORE_SYSTEM
-                .iter()
-                .map(|t| json!({ "text": t }))
-                .collect(),
-        ),
-        (Some(o), _)
-            if o.is_empty() && (WITH_OPTIONS.contains(&kind) || kind == "score-system") =>
-        {
+        (_, "score-system") => Some(SCORE_SYSTEM.iter().map(|t| json!({ "text": t })).collect()),
+        (None, k) if WITH_OPTIONS.contains(&k) => {
             return Err(bad(format!("a {kind} field needs options")))
         }
-        (None, k) if WITH_OPTIONS.contains(&k) => {
+        (Some(o), k) if o.is_empty() && WITH_OPTIONS.contains(&k) => {
             return Err(bad(format!("a {kind} field needs options")))
         }
         (options, _) => options,
@@ -181,7 +181,6 @@ fn check_value(field: &Value, value: &Value) -> Result<(), String> {
     let ok = match kind {
         "text" | "textarea" | "code" => value.is_string(),
         "date" => value.is_i64() || value.is_u64(),
-        "number" | "currency" => value.is_number(),
         "dropdown" | "multiple-choice" | "score-system" => {
             value.as_str().is_some_and(|v| options.contains(&v))
         }

@@ -122,7 +122,7 @@ mod tests {
     fn answers_read_as_a_reader_would_say_them() {
         assert_eq!(value_html("score-system", &json!("3 - Hire")), "3 - Hire");
         assert_eq!(value_html("score", &json!(3)), "3 / 4");
-        assert_eq!(value_html("number", &json!(87.5)), "87.5");
+        assert_eq!(value_html("text", &json!(87.5)), "87.5");
         assert_eq!(value_html("yes-no", &json!("no")), "No");
         assert_eq!(value_html("textarea", &json!("  ")), DASH);
         assert_eq!(value_html("text", &Value::Null), DASH);

@@ -166,7 +166,7 @@ fn interview_template() -> FeedbackTemplate {
         group: None,
         fields: vec![
             json!({ "id": new_id(), "type": "score-system", "text": "Rating", "description": "", "required": true,
-                    "options": [{"text": "Strong No Hire"}, {"text": "No Hire"}, {"text": "Hire"}, {"text": "Strong Hire"}] }),
+                    "options": super::api_feedback::SCORE_SYSTEM.iter().map(|t| json!({ "text": t })).collect::<Vec<_>>() }),
             json!({ "id": new_id(), "type": "textarea", "text": "Notes", "description": "", "required": false }),
         ],
         created_at: now_ms(),

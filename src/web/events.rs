@@ -59,6 +59,8 @@ struct EventRow {
     send_now: Vec<(String, String)>,
     /// The candidate emails of the assessments it created.
     emails: Vec<EmailLine>,
+    /// The write-back steps Lever refused for the assessments it created: when, and why.
+    refusals: Vec<String>,
 }
 
 /// One candidate email on the Events page: what it is and what became of it.
@@ -232,7 +234,7 @@ fn badge(status: &str) -> &'static str {
 pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
     let start = Start::parse(&query)?;
     let org_id = org.org.id.clone();
-    let (window, calls, event_jobs, connection, configurations, emails, email_jobs) = org
+    let (window, calls, event_jobs, connection, configurations, emails, email_jobs, refusals) = org
         .state
         .db
         .run(move |conn| -> Result<_, DbError> {
@@ -247,6 +249,7 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
                 .filter_map(|(_, e)| e.job_id.clone())
                 .collect();
             let email_jobs = queue::by_ids(conn, &job_ids)?;
+            let refusals = db::assessment_history::refusals_for_events(conn, &ids)?;
             Ok((
                 window,
                 calls,
@@ -255,6 +258,7 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
                 db::configurations::list(conn, &org_id)?,
                 emails,
                 email_jobs,
+                refusals,
             ))
         })
         .await?;
@@ -306,6 +310,13 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
             .or_default()
             .push(email_line(email, job));
     }
+    let mut refusals_by_event: HashMap<String, Vec<String>> = HashMap::new();
+    for (event, at, what) in refusals {
+        refusals_by_event
+            .entry(event)
+            .or_default()
+            .push(format!("{}: {what}", at.format("%-d %b %Y %H:%M:%S")));
+    }
     let rows = window
         .events
         .into_iter()
@@ -338,6 +349,7 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
                 Vec::new()
             },
             emails: emails_by_event.remove(&e.id).unwrap_or_default(),
+            refusals: refusals_by_event.remove(&e.id).unwrap_or_default(),
             id: e.id,
         })
         .collect();

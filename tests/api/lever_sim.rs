@@ -679,6 +679,93 @@ async fn feedback_templates_need_one_score_system_and_feedback_matches_its_templ
 }
 
 #[tokio::test]
+async fn feedback_templates_take_only_levers_field_types_and_list_its_rating_scale_first_to_last() {
+    let sim = sim().await;
+    let as_user = [("perform_as", sim.user.clone())];
+    let create = |fields: Value| {
+        sim.api(Method::POST, "/feedback_templates")
+            .query(&as_user)
+            .json(&json!({"text": "Assessment", "fields": fields}))
+    };
+    let rating = json!({"type": "score-system", "text": "Rating",
+        "options": ["1 - Strong No Hire", "2 - No Hire", "3 - Hire", "4 - Strong Hire"]});
+    // A type Lever does not list is refused, with Lever's kind of error.
+    for kind in ["number", "currency", "rating"] {
+        let (status, body) = send(create(json!([rating, {"type": kind, "text": "Score"}]))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{kind}: {body}");
+        assert_eq!(body["code"], "BadRequestError", "{body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("\"{kind}\"")) && message.contains("score-system"),
+            "{message}"
+        );
+    }
+    // Option fields carry options.
+    for kind in ["dropdown", "multiple-choice", "multiple-select"] {
+        for options in [None, Some(json!([]))] {
+            let mut field = json!({"type": kind, "text": "Result"});
+            if let Some(options) = &options {
+                field["options"] = options.clone();
+            }
+            let (status, body) = send(create(json!([rating, field]))).await;
+            assert_eq!(
+                status,
+                StatusCode::BAD_REQUEST,
+                "{kind} {options:?}: {body}"
+            );
+            assert!(body["message"].as_str().unwrap().contains("needs options"));
+        }
+    }
+
+    // Every listed type is accepted; the score system comes back in Lever's order.
+    let fields = json!([
+        rating,
+        {"type": "code", "text": "Code"},
+        {"type": "date", "text": "When"},
+        {"type": "dropdown", "text": "Result", "options": ["Passed", "Failed"]},
+        {"type": "multiple-choice", "text": "Level", "options": ["Junior", "Senior"]},
+        {"type": "multiple-select", "text": "Skills", "options": ["Rust", "SQL"]},
+        {"type": "score", "text": "Thumbs"},
+        {"type": "scorecard", "text": "Scorecard"},
+        {"type": "text", "text": "Score (0–100)"},
+        {"type": "textarea", "text": "Notes"},
+        {"type": "yes-no", "text": "Again?"},
+    ]);
+    let (status, body) = send(create(fields)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let template = &body["data"];
+    let scale: Vec<&str> = template["fields"][0]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        scale,
+        [
+            "4 - Strong Hire",
+            "3 - Hire",
+            "2 - No Hire",
+            "1 - Strong No Hire"
+        ]
+    );
+    // The rating's value is one of those texts; a text of the client's own is refused.
+    let feedback = format!("/opportunities/{}/feedback", sim.opp);
+    let post = |value: &str| {
+        sim.api(Method::POST, &feedback)
+            .query(&as_user)
+            .json(&json!({
+                "baseTemplateId": template["id"],
+                "fieldValues": [{"id": template["fields"][0]["id"], "value": value}],
+            }))
+    };
+    let (status, body) = send(post("Strong Hire")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = send(post("4 - Strong Hire")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[tokio::test]
 async fn files_upload_as_multipart_within_30_mb() {
     let sim = sim().await;
     let files = format!("/opportunities/{}/files", sim.opp);
@@ -1380,7 +1467,7 @@ async fn the_candidate_page_shows_notes_feedback_and_files() {
     // Feedback: a leverbridge-shaped form; the fields show in the template's order.
     let fields = json!([
         {"type": "score-system", "text": "Rating", "options": ["1 - Strong No Hire", "2 - No Hire", "3 - Hire", "4 - Strong Hire"]},
-        {"type": "number", "text": "Score"},
+        {"type": "text", "text": "Score"},
         {"type": "dropdown", "text": "Result", "options": ["Passed", "Failed"]},
         {"type": "textarea", "text": "Failure reason"},
         {"type": "text", "text": "Report link"},
@@ -1397,7 +1484,7 @@ async fn the_candidate_page_shows_notes_feedback_and_files() {
     let values = json!([
         {"id": id(4), "value": report},
         {"id": id(0), "value": "3 - Hire"},
-        {"id": id(1), "value": 87},
+        {"id": id(1), "value": "87"},
         {"id": id(2), "value": "Passed"},
     ]);
     let (status, answer) = send(

@@ -21,6 +21,7 @@ both_backends!(
     a_rerun_after_a_crash_at_any_step_writes_nothing_twice,
     a_template_lost_on_either_side_is_found_again_not_duplicated,
     a_failed_write_back_shows_on_the_assessment_with_a_retry,
+    a_feedback_form_lever_refuses_holds_back_neither_the_report_nor_the_stage_move,
 );
 
 /// A tagged candidate moved to the trigger stage and invited (other jobs, such as the webhook
@@ -172,6 +173,15 @@ async fn scored_results_arrive_as_feedback_on_one_template_and_a_pdf_file(backen
     let held = templates(&lever).await;
     assert_eq!(held.len(), 1, "{held:?}");
     assert_eq!(held[0]["text"], "leverbridge assessment result");
+    // Of the types Lever lists only (the score as text), and the rating's options in Lever's
+    // order, highest first: the rating is picked by its text, not its place.
+    let fields = held[0]["fields"].as_array().unwrap();
+    let types: Vec<&str> = fields.iter().map(|f| f["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        ["score-system", "text", "dropdown", "textarea", "text"]
+    );
+    assert_eq!(fields[0]["options"][0]["text"], "4 - Strong Hire");
     let created = lever
         .requests()
         .await
@@ -191,7 +201,7 @@ async fn scored_results_arrive_as_feedback_on_one_template_and_a_pdf_file(backen
         let (title, fields) = &forms[0];
         assert_eq!(title, "leverbridge assessment result");
         assert_eq!(value(fields, "Rating"), rating, "{fields:?}");
-        assert_eq!(value(fields, "Score (0–100)"), score);
+        assert_eq!(value(fields, "Score (0–100)"), score.to_string().as_str());
         assert_eq!(value(fields, "Result"), result);
         let report = value(fields, "Report").as_str().unwrap();
         assert!(
@@ -464,6 +474,48 @@ async fn a_template_lost_on_either_side_is_found_again_not_duplicated(backend: B
     assert_eq!(forms.len(), 1, "{forms:?}");
     assert_eq!(value(&forms[0].1, "Rating"), "4 - Strong Hire");
     assert_eq!(templates(&lever).await.len(), 1, "never a second template");
+
+    // A template kept in the old shape (its score a `number` field, which Lever refuses, made
+    // against the simulator before it followed Lever) is not used: the one Lever holds in this
+    // shape is found and used at once, with no refused write.
+    let old_shape = serde_json::json!({
+        "template_id": "a-template-with-a-number-field",
+        "rating": "r", "rating_options": ["1 - Strong No Hire", "2 - No Hire", "3 - Hire", "4 - Strong Hire"],
+        "score": "s", "result": "x", "failure_reason": "f", "report": "p",
+    })
+    .to_string();
+    app.db
+        .run(move |conn| -> Result<_, DbError> {
+            use leverbridge::db::schema::lever_feedback_templates as t;
+            diesel::update(t::table)
+                .set((
+                    t::template_id.eq("a-template-with-a-number-field"),
+                    t::fields.eq(old_shape),
+                ))
+                .execute(conn)
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+    let since = lever.requests().await.len();
+    let (fourth, _) = scored(
+        &app,
+        &lever,
+        "Leslie Lamport",
+        "d = 4",
+        &[("score", "60"), ("result", "failed")],
+    )
+    .await;
+    let refused: Vec<Value> = lever.requests().await[since..]
+        .iter()
+        .filter(|r| r["status"].as_u64().is_some_and(|s| s >= 400))
+        .cloned()
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    let forms = feedback_forms(&lever, &fourth).await;
+    assert_eq!(forms.len(), 1, "{forms:?}");
+    assert_eq!(value(&forms[0].1, "Rating"), "2 - No Hire");
+    assert_eq!(templates(&lever).await.len(), 1, "never a second template");
 }
 
 async fn a_failed_write_back_shows_on_the_assessment_with_a_retry(backend: Backend) {
@@ -485,7 +537,7 @@ async fn a_failed_write_back_shows_on_the_assessment_with_a_retry(backend: Backe
     let page = app.get_html(&detail).await;
     assert!(
         page.contains(
-            "Writing this assessment&#39;s progress to Lever waits: Lever refused the request"
+            "Writing this assessment&#39;s progress to Lever waits: the feedback form was not written (Lever refused the request as invalid"
         ),
         "{page}"
     );
@@ -554,4 +606,54 @@ async fn a_failed_write_back_shows_on_the_assessment_with_a_retry(backend: Backe
     assert_eq!(response.status(), 303);
     let page = app.get_html(&detail).await;
     assert!(page.contains("Nothing is waiting for a retry"), "{page}");
+}
+
+async fn a_feedback_form_lever_refuses_holds_back_neither_the_report_nor_the_stage_move(
+    backend: Backend,
+) {
+    let (app, lever) = connected(backend).await;
+    let onsite = lever.stage("On-site interview");
+    let response = settings(&app, &lever, &[("pass_stage_id", &onsite)]).await;
+    assert_eq!(response.status(), 303);
+    // Lever refuses every feedback form for good (a 400, not a 401 or a 429).
+    lever
+        .set_faults(serde_json::json!({"scripted": [
+            {"method": "POST", "pathEndsWith": "/feedback", "status": 400, "times": 10}
+        ]}))
+        .await;
+    let (opportunity, detail) = scored(
+        &app,
+        &lever,
+        "Frances Allen",
+        "fn main() {}",
+        &[("score", "88"), ("result", "passed")],
+    )
+    .await;
+
+    // The steps after the feedback form went ahead: the report, and the move to the stage.
+    let held = lever.opportunity(&opportunity).await;
+    assert_eq!(held["feedback"], serde_json::json!([]), "{held}");
+    assert_eq!(held["files"].as_array().unwrap().len(), 1, "{held}");
+    assert_eq!(held["stage"], onsite.as_str(), "{held}");
+    assert!(tags(&held).contains(&PASSED.to_owned()), "{held}");
+
+    // The timeline and Events say which step failed and why; the job waits on it.
+    let why = "Not written in Lever: the feedback form (Lever refused the request as invalid: \
+               Bad Request (BadRequestError)). The other write-back steps went ahead.";
+    let page = app.get_html(&detail).await;
+    for shown in [
+        why,
+        "PDF report attached in Lever",
+        "Moved to the stage “On-site interview” in Lever",
+        "Writing this assessment&#39;s progress to Lever waits: the feedback form was not written",
+    ] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+    assert!(!page.contains("Feedback form submitted in Lever"), "{page}");
+    let events = app.get_html("/orgs/acme/events").await;
+    let row = events
+        .split("<tr>")
+        .find(|row| row.contains("Frances Allen") && row.contains("refused"))
+        .unwrap_or_else(|| panic!("no refusal under the delivery: {events}"));
+    assert!(row.contains(why), "{row}");
 }
