@@ -54,11 +54,21 @@ pub enum AttemptError {
     #[error("Saves are coming too fast from this link, so this one was not saved. Your code is still in the editor; save again in {} s.", retry_after_secs(.0))]
     TooFast(chrono::Duration),
     /// The attempt's snapshots hold the quota's bytes (the quota is given).
-    #[error("This attempt has reached its limit of {} MB of saved code, so this save was refused and nothing more can be saved. The last save that was accepted stays your submission; keep a copy of any newer code.", .0 / (1024 * 1024))]
+    #[error("This attempt has reached its limit of {} of saved code, so this save was refused and nothing more can be saved. The last save that was accepted stays your submission; keep a copy of any newer code.", quota_text(*.0))]
     QuotaReached(usize),
     /// Says nothing of the database's own words: those go to the log, never to a response.
     #[error("The save failed on our side and has been logged. Try again in a moment.")]
     Database(#[from] diesel::result::Error),
+}
+
+/// A quota in words: "20 MB", "64 KB".
+fn quota_text(bytes: usize) -> String {
+    const MB: usize = 1024 * 1024;
+    if bytes >= MB && bytes % MB == 0 {
+        format!("{} MB", bytes / MB)
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
 }
 
 /// Whole seconds to wait, at least one (the `Retry-After` of a save that came too fast).
