@@ -382,6 +382,16 @@ mod tests {
     }
 
     #[test]
+    fn a_database_failure_says_nothing_of_the_database() {
+        let failed = AttemptError::Database(diesel::result::Error::QueryBuilderError(
+            "invalid byte sequence for encoding \"UTF8\": 0x00".into(),
+        ));
+        let said = failed.to_string();
+        assert!(said.contains("failed on our side"), "{said}");
+        assert!(!said.contains("0x00") && !said.contains("UTF8"), "{said}");
+    }
+
+    #[test]
     fn the_phase_follows_the_state_and_the_dates() {
         let at = chrono::DateTime::from_timestamp(1_800_000_000, 0)
             .unwrap()

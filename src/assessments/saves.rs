@@ -167,7 +167,12 @@ mod tests {
         };
         assert!(coalesces(&newest(1, 5), at(0), at(29), &limits));
         assert!(!coalesces(&newest(1, 29), at(0), at(30), &limits));
-        assert!(coalesces(&newest(limits.max_snapshots, 0), at(0), at(3600), &limits));
+        assert!(coalesces(
+            &newest(limits.max_snapshots, 0),
+            at(0),
+            at(3600),
+            &limits
+        ));
         let every_save = SaveLimits {
             snapshot_slot: std::time::Duration::ZERO,
             ..SaveLimits::default()

@@ -194,16 +194,16 @@ fn page(
     let state = AssessmentState::parse(&a.state).unwrap_or(AssessmentState::Cancelled);
     let total = loaded.saves.len() as i32;
     let playback = loaded.shown.as_ref().map(|s| Playback {
-            seq: s.seq,
-            total,
-            saved_at: when(s.saved_at),
-            code: s.code.clone(),
-            language: a.question_language.clone(),
-            language_label: language_label(&a.question_language),
-            previous: (s.seq > 1).then(|| s.seq - 1),
-            next: (s.seq < total).then(|| s.seq + 1),
-            is_submission: s.seq == total && a.submitted_at.is_some(),
-        });
+        seq: s.seq,
+        total,
+        saved_at: when(s.saved_at),
+        code: s.code.clone(),
+        language: a.question_language.clone(),
+        language_label: language_label(&a.question_language),
+        previous: (s.seq > 1).then(|| s.seq - 1),
+        next: (s.seq < total).then(|| s.seq + 1),
+        is_submission: s.seq == total && a.submitted_at.is_some(),
+    });
     let no_code = match state {
         _ if loaded.withdrawal.purged_at.is_some() => {
             "The candidate was deleted in Lever: their saves were erased."
@@ -277,7 +277,10 @@ pub async fn show(
     path: web::Path<(String, String)>,
     query: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let asked = query.snapshot.as_deref().and_then(|raw| raw.trim().parse().ok());
+    let asked = query
+        .snapshot
+        .as_deref()
+        .and_then(|raw| raw.trim().parse().ok());
     let loaded = load(&org, path.1.clone(), asked).await?;
     chosen_snapshot(query.snapshot.as_deref(), loaded.0.saves.len() as i32)?;
     render(&page(&org, loaded, FormView::default())?)

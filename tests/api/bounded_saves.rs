@@ -28,7 +28,13 @@ both_backends!(
 async fn started(
     backend: Backend,
     limits: SaveLimits,
-) -> (TestApp, LeverAccount, leverbridge::clock::Clock, Browser, String) {
+) -> (
+    TestApp,
+    LeverAccount,
+    leverbridge::clock::Clock,
+    Browser,
+    String,
+) {
     let (app, lever, clock) = world_with(backend, move |s: &mut Settings| {
         s.tuning.saves = limits;
     })
@@ -94,7 +100,10 @@ async fn a_flood_of_saves_on_one_link_is_paced_and_stays_under_the_quota(backend
     assert_eq!(taken, burst, "the burst is taken, the rest waits");
     assert_eq!(paced.len(), 200 - burst, "every other save answered 429");
     for (_, retry_after, answer) in &paced {
-        assert!(retry_after.is_some_and(|s| s >= 1), "Retry-After: {retry_after:?}");
+        assert!(
+            retry_after.is_some_and(|s| s >= 1),
+            "Retry-After: {retry_after:?}"
+        );
         assert!(
             answer["error"]
                 .as_str()
@@ -136,7 +145,8 @@ async fn past_the_quota_saves_are_refused_and_the_last_accepted_save_is_handed_i
     let twenty_kb = |c: char| c.to_string().repeat(20 * 1024);
 
     for c in ['a', 'b'] {
-        let (status, answer) = post_json(&candidate, &autosave, json!({"code": twenty_kb(c)})).await;
+        let (status, answer) =
+            post_json(&candidate, &autosave, json!({"code": twenty_kb(c)})).await;
         assert_eq!(status, 200, "{answer}");
     }
     // A third 20 KB would make 60 KB of the attempt's 50 KB: refused, on every path.
@@ -160,7 +170,11 @@ async fn past_the_quota_saves_are_refused_and_the_last_accepted_save_is_handed_i
             .contains("limit of 50 KB of saved code"));
     }
     let a = assessment(&app, &path).await;
-    assert_eq!(state(&a), AssessmentState::Started, "the refused submit changed nothing");
+    assert_eq!(
+        state(&a),
+        AssessmentState::Started,
+        "the refused submit changed nothing"
+    );
     assert!(stored_bytes(&app, &a.id).await <= 50 * 1024);
 
     // The time runs out: the last accepted save is the submission.
@@ -241,16 +255,24 @@ async fn line_breaks_are_made_plain_before_the_size_is_checked_on_every_path(bac
     let a = assessment(&app, &path).await;
     assert_eq!(state(&a), AssessmentState::Submitted);
     let kept = snapshots(&app, &a.id).await;
-    assert!(kept.iter().all(|s| s.code == plain), "stored with plain breaks");
+    assert!(
+        kept.iter().all(|s| s.code == plain),
+        "stored with plain breaks"
+    );
 }
 
 async fn code_holding_nul_is_refused_on_every_path_without_a_database_error(backend: Backend) {
     let (app, _lever, _clock, candidate, path) = started(backend, every_save_kept()).await;
     let with_nul = "print('a')\u{0}print('b')";
     let raw_error = |body: &str| {
-        ["0x00", "invalid byte sequence", "encoding \"UTF8\"", "DatabaseError"]
-            .iter()
-            .any(|words| body.contains(words))
+        [
+            "0x00",
+            "invalid byte sequence",
+            "encoding \"UTF8\"",
+            "DatabaseError",
+        ]
+        .iter()
+        .any(|words| body.contains(words))
     };
 
     let (status, refused) = post_json(
@@ -306,7 +328,11 @@ async fn the_reviewers_page_lists_the_saves_with_their_sizes_and_shows_one(backe
     let (app, _lever, _clock, candidate, path) = started(backend, every_save_kept()).await;
     let autosave = format!("{path}/autosave");
     let big = format!("big_save_marker = '{}'\n", "x".repeat(150 * 1024));
-    for code in ["first_save_marker()", big.as_str(), "third_save_marker()\nagain()"] {
+    for code in [
+        "first_save_marker()",
+        big.as_str(),
+        "third_save_marker()\nagain()",
+    ] {
         let (status, _) = post_json(&candidate, &autosave, json!({ "code": code })).await;
         assert_eq!(status, 200);
     }

@@ -47,7 +47,12 @@ pub(crate) async fn world_with(
 }
 
 /// A candidate tagged `tags` moved to the trigger stage; returns the path of their link.
-pub(crate) async fn invite(app: &TestApp, lever: &LeverAccount, name: &str, tags: &[&str]) -> String {
+pub(crate) async fn invite(
+    app: &TestApp,
+    lever: &LeverAccount,
+    name: &str,
+    tags: &[&str],
+) -> String {
     let id = lever.candidate(name, tags).await;
     lever.move_to(&id, TRIGGER).await;
     assert_eq!(app.drain().await, 1);

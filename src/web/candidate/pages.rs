@@ -247,8 +247,7 @@ pub fn refusal_response(e: &AttemptError, token: &str) -> HttpResponse {
             back.clone(),
         ),
     };
-    let mut response =
-        outcome.unwrap_or_else(|e| actix_web::ResponseError::error_response(&e));
+    let mut response = outcome.unwrap_or_else(|e| actix_web::ResponseError::error_response(&e));
     if let AttemptError::TooFast(wait) = e {
         if let Ok(value) = actix_web::http::header::HeaderValue::from_str(
             &crate::assessments::attempt::retry_after_secs(wait).to_string(),
