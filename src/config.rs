@@ -183,6 +183,39 @@ pub struct Tuning {
     /// Certificates a mail server's TLS may chain to besides the public roots: none in
     /// production, the test mail server's own in the tests.
     pub smtp_extra_roots: crate::smtp::ExtraRoots,
+    /// What bounds the saves one candidate link can make.
+    pub saves: SaveLimits,
+}
+
+/// What one candidate link may store, so a hostile or broken editor cannot fill the database
+/// or the reviewer's page (README, "The candidate's editor").
+#[derive(Clone, Debug)]
+pub struct SaveLimits {
+    /// Saves (autosave or *Save*) one link may make at once, then one more each `period`;
+    /// beyond that, 429 with `Retry-After`.
+    pub pace: Throttle,
+    /// Bytes of code one attempt may keep across its snapshots; past it, saves are refused
+    /// and the last accepted save stays the submission.
+    pub quota_bytes: usize,
+    /// Playback keeps one snapshot per slot of this length since *Start*: a save in the same
+    /// slot as the newest snapshot replaces it. Zero keeps every save (the tests' setting).
+    pub snapshot_slot: std::time::Duration,
+    /// Most snapshots one attempt keeps; at the cap each save replaces the newest.
+    pub max_snapshots: i32,
+}
+
+impl Default for SaveLimits {
+    fn default() -> Self {
+        SaveLimits {
+            pace: Throttle {
+                burst: 20,
+                period: std::time::Duration::from_secs(1),
+            },
+            quota_bytes: 20 * 1024 * 1024,
+            snapshot_slot: std::time::Duration::from_secs(30),
+            max_snapshots: 500,
+        }
+    }
 }
 
 /// What the retention sweep (`jobs::retention`) keeps, and how it deletes the rest: in batches
@@ -280,6 +313,7 @@ impl Default for Tuning {
             lever_burst: crate::lever::LEVER_BURST - 1,
             clock: crate::clock::Clock::system(),
             smtp_extra_roots: crate::smtp::ExtraRoots::default(),
+            saves: SaveLimits::default(),
         }
     }
 }

@@ -8,10 +8,12 @@
 
 use chrono::NaiveDateTime;
 
+use super::saves::{self, storable_code};
 use super::{progress_write_back, terms, AssessmentState, TakeHomeTerms};
+use crate::config::SaveLimits;
 use crate::db::assessments::{self, Assessment};
 use crate::db::connection::write_transaction;
-use crate::db::snapshots::{self, Snapshot};
+use crate::db::snapshots::{self, SaveListing, Snapshot};
 use crate::db::DbConn;
 use crate::domain::PadKind;
 
@@ -46,8 +48,32 @@ pub enum AttemptError {
     Closed(Phase),
     #[error("The code is {} KB; at most {} KB can be saved. Nothing was saved.", .0.div_ceil(1024), MAX_CODE_BYTES / 1024)]
     TooLarge(usize),
-    #[error(transparent)]
+    #[error("The code contains a NUL character (U+0000), which cannot be saved: remove it and save again. Nothing was saved.")]
+    Nul,
+    /// Saves from the link come faster than its pace allows; the next may come after the wait.
+    #[error("Saves are coming too fast from this link, so this one was not saved. Your code is still in the editor; save again in {} s.", retry_after_secs(.0))]
+    TooFast(chrono::Duration),
+    /// The attempt's snapshots hold the quota's bytes (the quota is given).
+    #[error("This attempt has reached its limit of {} of saved code, so this save was refused and nothing more can be saved. The last save that was accepted stays your submission; keep a copy of any newer code.", quota_text(*.0))]
+    QuotaReached(usize),
+    /// Says nothing of the database's own words: those go to the log, never to a response.
+    #[error("The save failed on our side and has been logged. Try again in a moment.")]
     Database(#[from] diesel::result::Error),
+}
+
+/// A quota in words: "20 MB", "64 KB".
+fn quota_text(bytes: usize) -> String {
+    const MB: usize = 1024 * 1024;
+    if bytes >= MB && bytes % MB == 0 {
+        format!("{} MB", bytes / MB)
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
+/// Whole seconds to wait, at least one (the `Retry-After` of a save that came too fast).
+pub fn retry_after_secs(wait: &chrono::Duration) -> i64 {
+    (wait.num_milliseconds().max(0) + 999) / 1000
 }
 
 fn refusal(phase: &Phase) -> &'static str {
@@ -168,40 +194,43 @@ pub fn start(
     .map(|(assessment, ())| assessment)
 }
 
-/// An autosave (or *Save*): kept as one more snapshot, if the test is in progress.
+/// An autosave (or *Save*): kept as the newest snapshot, if the test is in progress, within
+/// the link's pace and the attempt's quota ([`saves`]).
 pub fn save(
     conn: &mut DbConn,
     token: &str,
     code: &str,
     now: NaiveDateTime,
-) -> Result<(Assessment, Snapshot), AttemptError> {
-    check_size(code)?;
-    let code = &plain_line_breaks(code);
+    limits: &SaveLimits,
+) -> Result<(Assessment, SaveListing), AttemptError> {
+    let code = &storable_code(code)?;
     step(conn, token, now, |conn, assessment| {
         match phase(assessment, now) {
-            Phase::InProgress { .. } => Ok(Ok(snapshots::add(conn, &assessment.id, code, now)?)),
+            Phase::InProgress { .. } => saves::keep(conn, assessment, code, now, limits, true),
             closed => Ok(Err(AttemptError::Closed(closed))),
         }
     })
 }
 
 /// *Submit*: `code` is kept as the last snapshot (unless it is the last save already) and the
-/// test is handed in.
+/// test is handed in. Past the quota it is refused like a save, and nothing changes.
 pub fn submit(
     conn: &mut DbConn,
     token: &str,
     code: &str,
     now: NaiveDateTime,
+    limits: &SaveLimits,
 ) -> Result<Assessment, AttemptError> {
-    check_size(code)?;
-    let code = &plain_line_breaks(code);
+    let code = &storable_code(code)?;
     step(conn, token, now, |conn, assessment| {
         match phase(assessment, now) {
             Phase::InProgress { .. } => {
                 let unchanged =
                     snapshots::latest(conn, &assessment.id)?.is_some_and(|s| s.code == *code);
                 if !unchanged {
-                    snapshots::add(conn, &assessment.id, code, now)?;
+                    if let Err(refused) = saves::keep(conn, assessment, code, now, limits, false)? {
+                        return Ok(Err(refused));
+                    }
                 }
                 end(
                     conn,
@@ -216,19 +245,6 @@ pub fn submit(
         }
     })
     .map(|(assessment, ())| assessment)
-}
-
-/// Code as the editor holds it: browsers send a form's textarea with `\r\n` line breaks, the
-/// editor's JSON autosave with `\n`, and the same code must compare equal either way.
-fn plain_line_breaks(code: &str) -> String {
-    code.replace("\r\n", "\n")
-}
-
-fn check_size(code: &str) -> Result<(), AttemptError> {
-    if code.len() > MAX_CODE_BYTES {
-        return Err(AttemptError::TooLarge(code.len()));
-    }
-    Ok(())
 }
 
 type StepResult<T> = Result<Result<T, AttemptError>, diesel::result::Error>;
@@ -266,7 +282,7 @@ fn settle(
     if now < deadline {
         return Ok(());
     }
-    if snapshots::latest(conn, &assessment.id)?.is_some() {
+    if snapshots::newest(conn, &assessment.id)?.is_some() {
         end(
             conn,
             assessment,
@@ -363,6 +379,16 @@ mod tests {
             submitted_at: None,
             time_ran_out: false,
         }
+    }
+
+    #[test]
+    fn a_database_failure_says_nothing_of_the_database() {
+        let failed = AttemptError::Database(diesel::result::Error::QueryBuilderError(
+            "invalid byte sequence for encoding \"UTF8\": 0x00".into(),
+        ));
+        let said = failed.to_string();
+        assert!(said.contains("failed on our side"), "{said}");
+        assert!(!said.contains("0x00") && !said.contains("UTF8"), "{said}");
     }
 
     #[test]

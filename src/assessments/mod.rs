@@ -13,6 +13,7 @@ pub mod question_choice;
 pub mod record;
 pub mod report;
 pub mod result_write_back;
+pub mod saves;
 pub mod scoring;
 pub mod state;
 pub mod terms;

@@ -11,7 +11,7 @@ use super::AssessmentState;
 use crate::db::assessments::{Assessment, Scoring};
 use crate::db::emails::{self, AssessmentEmail};
 use crate::db::questions::language_label;
-use crate::db::snapshots::Snapshot;
+use crate::db::snapshots::{SaveListing, Snapshot};
 use crate::db::withdrawals::Withdrawal;
 use crate::db::{self, DbConn, DbError};
 use crate::domain::OrgSettings;
@@ -21,7 +21,10 @@ pub struct AssessmentRecord {
     pub scoring: Scoring,
     /// When and why it was withdrawn, and whether its candidate's data was erased.
     pub withdrawal: Withdrawal,
-    pub snapshots: Vec<Snapshot>,
+    /// Every save's number, time and size, oldest first (never their code).
+    pub saves: Vec<SaveListing>,
+    /// The one save read whole: the one asked for, else the last.
+    pub shown: Option<Snapshot>,
     /// The write-back steps done in Lever, oldest first.
     pub steps: Vec<(String, NaiveDateTime)>,
     /// Lines its columns and steps do not tell (invited again, sent now, question chosen).
@@ -54,18 +57,43 @@ pub fn when(at: NaiveDateTime) -> String {
     at.format("%-d %b %Y %H:%M:%S UTC").to_string()
 }
 
-/// The organization's assessment `id`, with everything about it; `None` when it has none.
+/// A save's size as the timeline shows it: "840 bytes", "12.5 KB".
+fn size_text(bytes: i32) -> String {
+    if bytes < 1024 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{:.1} KB", f64::from(bytes) / 1024.0)
+    }
+}
+
+/// The organization's assessment `id`, with everything about it and its last save read whole;
+/// `None` when it has none.
 pub fn load(
     conn: &mut DbConn,
     org_id: &str,
     id: &str,
+) -> Result<Option<AssessmentRecord>, DbError> {
+    load_showing(conn, org_id, id, None)
+}
+
+/// [`load`], with save `shown` read whole instead of the last (when it exists).
+pub fn load_showing(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+    shown: Option<i32>,
 ) -> Result<Option<AssessmentRecord>, DbError> {
     let Some(assessment) = db::assessments::find(conn, org_id, id)? else {
         return Ok(None);
     };
     let scoring = db::assessments::scoring(conn, &assessment.id)?;
     let withdrawal = db::withdrawals::of(conn, &assessment.id)?;
-    let snapshots = db::snapshots::all(conn, &assessment.id)?;
+    let saves = db::snapshots::list(conn, &assessment.id)?;
+    let shown = match shown.filter(|n| saves.iter().any(|s| s.seq == *n)) {
+        Some(n) => db::snapshots::by_seq(conn, &assessment.id, n)?,
+        None if saves.is_empty() => None,
+        None => db::snapshots::latest(conn, &assessment.id)?,
+    };
     let steps = db::assessments::steps(conn, &assessment.id)?;
     let history = db::assessment_history::lines(conn, &assessment.id)?;
     let emails = emails::for_assessment(conn, &assessment.id)?;
@@ -105,7 +133,8 @@ pub fn load(
         assessment,
         scoring,
         withdrawal,
-        snapshots,
+        saves,
+        shown,
         steps,
         history,
         settings,
@@ -158,9 +187,13 @@ impl AssessmentRecord {
         AssessmentState::parse(&self.assessment.state).unwrap_or(AssessmentState::Cancelled)
     }
 
-    /// What was handed in (or saved last): the last snapshot's code.
+    /// What was handed in (or saved last): the last snapshot's code, when that is the one read.
     pub fn submission(&self) -> Option<&str> {
-        self.snapshots.last().map(|s| s.code.as_str())
+        let last = self.saves.last()?.seq;
+        self.shown
+            .as_ref()
+            .filter(|s| s.seq == last)
+            .map(|s| s.code.as_str())
     }
 
     pub fn stage_name(&self, id: &str) -> Option<String> {
@@ -187,13 +220,14 @@ impl AssessmentRecord {
                 .unwrap_or_default();
             moments.push(moment(started, format!("Started by the candidate{until}")));
         }
-        for s in &self.snapshots {
+        for s in &self.saves {
             moments.push(Moment {
                 at: s.saved_at,
                 what: format!(
-                    "Saved snapshot {} ({} lines)",
+                    "Saved snapshot {} ({} lines), {}",
                     s.seq,
-                    s.code.lines().count()
+                    s.line_count,
+                    size_text(s.size_bytes)
                 ),
                 snapshot: Some(s.seq),
             });

@@ -169,6 +169,22 @@ pub fn record_end(
     Ok(())
 }
 
+/// When the link's save allowance is whole again (`None`: it always was).
+pub fn saves_paced_until(conn: &mut DbConn, id: &str) -> QueryResult<Option<NaiveDateTime>> {
+    assessments::table
+        .find(id)
+        .select(assessments::saves_paced_until)
+        .first(conn)
+}
+
+/// A save was taken: the allowance is whole again at `until`.
+pub fn record_save_pace(conn: &mut DbConn, id: &str, until: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(assessments::table.find(id))
+        .set(assessments::saves_paced_until.eq(Some(until)))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// A reviewer's score of an assessment; all `None` until it is scored. (The result is the
 /// assessment's state.)
 #[derive(Clone, Debug, Default, PartialEq, Eq, Queryable, Selectable)]

@@ -284,6 +284,8 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamp>,
         cancel_reason -> Nullable<Text>,
         purged_at -> Nullable<Timestamp>,
+        /// When the link's save allowance is whole again (`assessments::saves`).
+        saves_paced_until -> Nullable<Timestamp>,
     }
 }
 
@@ -295,6 +297,9 @@ diesel::table! {
         seq -> Integer,
         code -> Text,
         saved_at -> Timestamp,
+        /// The code's length in bytes and lines, so the list of saves is read without the code.
+        size_bytes -> Integer,
+        line_count -> Integer,
     }
 }
 

@@ -479,7 +479,9 @@ fn parse_body(body: &[u8]) -> Result<Value, LeverError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(body).map_err(|error| LeverError::Decode(error.to_string()))
+    serde_json::from_slice(body)
+        .map(super::lenient::storable)
+        .map_err(|error| LeverError::Decode(error.to_string()))
 }
 
 /// A transport failure in words, without the URL (which carries `perform_as`).

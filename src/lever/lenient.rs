@@ -14,6 +14,29 @@ pub(crate) struct Page<T> {
     pub next: Option<String>,
 }
 
+/// Text from Lever made storable: Lever holds arbitrary text, but PostgreSQL's text cannot
+/// hold NUL (U+0000), so every NUL in a string (or a key) becomes U+FFFD, the replacement
+/// character, before anything reads the value.
+pub(crate) fn storable(value: Value) -> Value {
+    fn text(s: String) -> String {
+        if s.contains('\0') {
+            s.replace('\0', "\u{FFFD}")
+        } else {
+            s
+        }
+    }
+    match value {
+        Value::String(s) => Value::String(text(s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(storable).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| (text(key), storable(value)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// Strips up to two `{data: …}` wrappers from a single-object response.
 pub(crate) fn unwrap_envelope(mut value: Value) -> Value {
     for _ in 0..2 {
@@ -186,6 +209,15 @@ mod tests {
     use super::super::types::Stage;
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn nul_from_lever_becomes_the_replacement_character() {
+        let held = storable(json!({"name": "Ada\0Lovelace", "tags": ["a\0"], "k\0": 1}));
+        assert_eq!(
+            held,
+            json!({"name": "Ada\u{FFFD}Lovelace", "tags": ["a\u{FFFD}"], "k\u{FFFD}": 1})
+        );
+    }
 
     #[test]
     fn pages_report_next_only_when_there_is_more() {

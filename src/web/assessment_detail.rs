@@ -105,14 +105,19 @@ pub struct ScoreForm {
     failure_reason: String,
 }
 
-/// The assessment, and its write-back job if that is in trouble.
-async fn load(org: &OrgPage, id: String) -> Result<(AssessmentRecord, Option<Job>), WebError> {
+/// The assessment with save `shown` read whole (else its last), and its write-back job if that
+/// is in trouble.
+async fn load(
+    org: &OrgPage,
+    id: String,
+    shown: Option<i32>,
+) -> Result<(AssessmentRecord, Option<Job>), WebError> {
     let org_id = org.org.id.clone();
     let loaded = org
         .state
         .db
         .run(move |conn| -> Result<_, DbError> {
-            let Some(record) = record::load(conn, &org_id, &id)? else {
+            let Some(record) = record::load_showing(conn, &org_id, &id, shown)? else {
                 return Ok(None);
             };
             let trouble = queue::trouble_for_assessment(
@@ -183,27 +188,22 @@ fn chosen_snapshot(raw: Option<&str>, total: i32) -> Result<i32, WebError> {
 fn page(
     org: &OrgPage,
     (loaded, job): (AssessmentRecord, Option<Job>),
-    snapshot: i32,
     mut form: FormView,
 ) -> Result<DetailPage, WebError> {
     let a = &loaded.assessment;
     let state = AssessmentState::parse(&a.state).unwrap_or(AssessmentState::Cancelled);
-    let total = loaded.snapshots.len() as i32;
-    let playback = loaded
-        .snapshots
-        .iter()
-        .find(|s| s.seq == snapshot)
-        .map(|s| Playback {
-            seq: s.seq,
-            total,
-            saved_at: when(s.saved_at),
-            code: s.code.clone(),
-            language: a.question_language.clone(),
-            language_label: language_label(&a.question_language),
-            previous: (s.seq > 1).then(|| s.seq - 1),
-            next: (s.seq < total).then(|| s.seq + 1),
-            is_submission: s.seq == total && a.submitted_at.is_some(),
-        });
+    let total = loaded.saves.len() as i32;
+    let playback = loaded.shown.as_ref().map(|s| Playback {
+        seq: s.seq,
+        total,
+        saved_at: when(s.saved_at),
+        code: s.code.clone(),
+        language: a.question_language.clone(),
+        language_label: language_label(&a.question_language),
+        previous: (s.seq > 1).then(|| s.seq - 1),
+        next: (s.seq < total).then(|| s.seq + 1),
+        is_submission: s.seq == total && a.submitted_at.is_some(),
+    });
     let no_code = match state {
         _ if loaded.withdrawal.purged_at.is_some() => {
             "The candidate was deleted in Lever: their saves were erased."
@@ -277,9 +277,13 @@ pub async fn show(
     path: web::Path<(String, String)>,
     query: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let loaded = load(&org, path.1.clone()).await?;
-    let snapshot = chosen_snapshot(query.snapshot.as_deref(), loaded.0.snapshots.len() as i32)?;
-    render(&page(&org, loaded, snapshot, FormView::default())?)
+    let asked = query
+        .snapshot
+        .as_deref()
+        .and_then(|raw| raw.trim().parse().ok());
+    let loaded = load(&org, path.1.clone(), asked).await?;
+    chosen_snapshot(query.snapshot.as_deref(), loaded.0.saves.len() as i32)?;
+    render(&page(&org, loaded, FormView::default())?)
 }
 
 /// The assessment's PDF report (the file attached in Lever, made afresh), once it is scored.
@@ -287,7 +291,7 @@ pub async fn report(
     org: OrgPage,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    let record = std::sync::Arc::new(load(&org, path.1.clone()).await?.0);
+    let record = std::sync::Arc::new(load(&org, path.1.clone(), None).await?.0);
     let detail_url = format!(
         "{}{}",
         org.state.settings.public_url.as_str().trim_end_matches('/'),
@@ -415,8 +419,7 @@ pub async fn score(
         ScoringError::Invalid(ref errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors.clone()),
         _ => (StatusCode::CONFLICT, FieldErrors::new()),
     };
-    let loaded = load(&org, path.1.clone()).await?;
-    let total = loaded.0.snapshots.len() as i32;
+    let loaded = load(&org, path.1.clone(), None).await?;
     let view = FormView {
         refusal: Some(refused.to_string()),
         score: form.score,
@@ -425,7 +428,7 @@ pub async fn score(
         errors,
         ..FormView::default()
     };
-    let body = page(&org, loaded, total, view)?.render()?;
+    let body = page(&org, loaded, view)?.render()?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(body))

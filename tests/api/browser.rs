@@ -663,3 +663,70 @@ async fn alert_text(client: &Client) -> String {
         }
     }
 }
+
+/// A reload right after typing, before the autosave's interval: the newest text is either on
+/// the server already (sent as the page went away) or offered back from this browser's
+/// storage, and restoring it saves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_right_after_typing_loses_no_keystrokes_in_a_browser() {
+    let Some((_driver, client)) = browser().await else {
+        return;
+    };
+    let (app, lever) = connected(Backend::Sqlite).await;
+    give_the_question_starter_code(&app, STARTER).await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    assert_eq!(app.drain().await, 1);
+    let link = lever.opportunity(&ada).await["links"][0]
+        .as_str()
+        .expect("the link in Lever")
+        .to_owned();
+    client.goto(&link).await.unwrap();
+    wait_for_text(&client, "Start the test").await;
+    click(&client, "form.candidate-start button").await;
+    wait_for_the_editor(&client).await;
+
+    let newest = format!("{STARTER}\n{FIRST_BURST}");
+    let keys = format!(
+        "{}{}{}{}{}{FIRST_BURST}",
+        Key::Control,
+        Key::End,
+        Key::Null,
+        Key::Escape,
+        Key::Enter
+    );
+    client
+        .find(Locator::Css(".cm-content"))
+        .await
+        .unwrap()
+        .send_keys(&keys)
+        .await
+        .unwrap();
+    assert_eq!(text_of(&client, ".cm-content").await, newest);
+    client.refresh().await.unwrap();
+    wait_for_the_editor(&client).await;
+
+    let shown = text_of(&client, ".cm-content").await;
+    let offered = client.find(Locator::Css(".pad-restore")).await.is_ok();
+    assert!(
+        shown == newest || offered,
+        "after the reload the editor shows “{shown}” and offers nothing"
+    );
+    if offered {
+        assert_eq!(shown, STARTER, "the editor shows what the server held");
+        let notice = text_of(&client, ".pad-restore p").await;
+        assert!(notice.contains("newer changes"), "{notice}");
+        click(&client, ".pad-restore [data-restore]").await;
+        assert_eq!(text_of(&client, ".cm-content").await, newest);
+        assert!(client.find(Locator::Css(".pad-restore")).await.is_err());
+    }
+    wait_until_saved(&app, |saved| saved == newest).await;
+    wait_for_element_text_prefix(&client, "#pad-status", "Saved ").await;
+
+    // Once the server has it, a reload offers nothing more.
+    client.refresh().await.unwrap();
+    wait_for_the_editor(&client).await;
+    assert_eq!(text_of(&client, ".cm-content").await, newest);
+    assert!(client.find(Locator::Css(".pad-restore")).await.is_err());
+    client.close().await.unwrap();
+}

@@ -5,6 +5,7 @@
 use chrono::{Duration, NaiveDateTime};
 use leverbridge::assessments::AssessmentState;
 use leverbridge::clock::Clock;
+use leverbridge::config::Settings;
 use leverbridge::db::assessments::Assessment;
 use leverbridge::db::snapshots::Snapshot;
 use leverbridge::db::{self, DbError};
@@ -25,16 +26,33 @@ both_backends!(
 const STARTER: &str = "def allow(now):\n    # <your code>\n    pass\n";
 
 /// leverbridge on an adjustable clock, connected to Lever, with the question's starter code set.
-async fn world(backend: Backend) -> (TestApp, LeverAccount, Clock) {
+pub(crate) async fn world(backend: Backend) -> (TestApp, LeverAccount, Clock) {
+    world_with(backend, |_| {}).await
+}
+
+/// [`world`] with its settings changed by `configure` (the save limits, say).
+pub(crate) async fn world_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> (TestApp, LeverAccount, Clock) {
     let clock = Clock::adjustable();
     let for_app = clock.clone();
-    let (app, lever) = connected_with(backend, move |s| s.tuning.clock = for_app).await;
+    let (app, lever) = connected_with(backend, move |s| {
+        s.tuning.clock = for_app;
+        configure(s);
+    })
+    .await;
     set_starter_code(&app, "Rate limiter", STARTER).await;
     (app, lever, clock)
 }
 
 /// A candidate tagged `tags` moved to the trigger stage; returns the path of their link.
-async fn invite(app: &TestApp, lever: &LeverAccount, name: &str, tags: &[&str]) -> String {
+pub(crate) async fn invite(
+    app: &TestApp,
+    lever: &LeverAccount,
+    name: &str,
+    tags: &[&str],
+) -> String {
     let id = lever.candidate(name, tags).await;
     lever.move_to(&id, TRIGGER).await;
     assert_eq!(app.drain().await, 1);
@@ -68,11 +86,11 @@ async fn set_starter_code(app: &TestApp, title: &str, starter: &str) {
     assert_eq!(response.status(), 303, "question updated");
 }
 
-fn token_of(path: &str) -> String {
+pub(crate) fn token_of(path: &str) -> String {
     path.trim_start_matches("/a/").to_owned()
 }
 
-async fn assessment(app: &TestApp, path: &str) -> Assessment {
+pub(crate) async fn assessment(app: &TestApp, path: &str) -> Assessment {
     let token = token_of(path);
     app.db
         .run(move |conn| db::assessments::by_token(conn, &token).map_err(DbError::from))
@@ -81,7 +99,7 @@ async fn assessment(app: &TestApp, path: &str) -> Assessment {
         .expect("the assessment exists")
 }
 
-async fn snapshots(app: &TestApp, assessment_id: &str) -> Vec<Snapshot> {
+pub(crate) async fn snapshots(app: &TestApp, assessment_id: &str) -> Vec<Snapshot> {
     let id = assessment_id.to_owned();
     app.db
         .run(move |conn| db::snapshots::all(conn, &id).map_err(DbError::from))
@@ -89,7 +107,7 @@ async fn snapshots(app: &TestApp, assessment_id: &str) -> Vec<Snapshot> {
         .unwrap()
 }
 
-async fn post_json(candidate: &Browser, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post_json(candidate: &Browser, path: &str, body: Value) -> (u16, Value) {
     let response = candidate
         .client
         .post(candidate.url(path))
@@ -118,7 +136,7 @@ async fn post_raw_body(
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-async fn page(candidate: &Browser, path: &str) -> (u16, String) {
+pub(crate) async fn page(candidate: &Browser, path: &str) -> (u16, String) {
     let response = candidate.get(path).await;
     (response.status().as_u16(), response.text().await.unwrap())
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Once;
 
-use leverbridge::config::{DatabaseUrl, LeverHosts, Settings, Tuning};
+use leverbridge::config::{DatabaseUrl, LeverHosts, SaveLimits, Settings, Tuning};
 use leverbridge::crypto::SecretKey;
 use leverbridge::db::Db;
 use leverbridge::jobs::Jobs;
@@ -144,6 +144,11 @@ pub fn test_settings(url: DatabaseUrl, lever: LeverHosts) -> Settings {
             // test waits at Lever's pace; `connected_at_levers_pace` keeps the real one.
             lever_rate_per_sec: crate::lever_world::TEST_RATE.per_second,
             lever_burst: crate::lever_world::TEST_RATE.burst as u32,
+            // Every save its own snapshot, so tests count saves; `bounded_saves` sets the slot.
+            saves: SaveLimits {
+                snapshot_slot: std::time::Duration::ZERO,
+                ..SaveLimits::default()
+            },
             ..Tuning::default()
         },
     }

@@ -5,6 +5,7 @@ mod database;
 mod helpers;
 
 mod assessments_page;
+mod bounded_saves;
 mod browser;
 mod candidate;
 mod confirmations;

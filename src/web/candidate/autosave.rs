@@ -1,7 +1,10 @@
 //! `POST /a/{token}/autosave`: the editor's JSON save, `{"code": "…"}`. Answers JSON:
 //! `{"saved_at": …, "snapshot": n}`, or `{"error": "…"}` with 400 (not JSON as described), 404
-//! (unknown link), 409 (not in progress: the time is over, submitted, …), 413 (too large) or
-//! 415 (not JSON). A refused save changes nothing.
+//! (unknown link), 409 (not in progress: the time is over, submitted, …), 413 (too large), 415
+//! (not JSON), 422 (holds a NUL), 429 with `Retry-After` (faster than the link's pace) or 507
+//! (the attempt's quota is used). A refused save changes nothing. The editor also sends it with
+//! `fetch(…, {keepalive: true})` as the page goes away; the link is the credential, as for
+//! every candidate route.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -10,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{now, run, AppState, MAX_BODY_BYTES};
-use crate::assessments::attempt::{self, AttemptError, Phase};
+use crate::assessments::attempt::{self, retry_after_secs, AttemptError, Phase};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,8 +64,9 @@ pub async fn autosave(
         }
     };
     let now = now(&state);
+    let limits = state.settings.tuning.saves.clone();
     let saved = run(&state, &token, move |conn, token| {
-        attempt::save(conn, &token, &code, now)
+        attempt::save(conn, &token, &code, now, &limits)
     })
     .await;
     match saved {
@@ -83,15 +87,10 @@ pub async fn autosave(
 }
 
 fn refusal(e: &AttemptError) -> HttpResponse {
-    let status = match e {
-        AttemptError::UnknownLink => StatusCode::NOT_FOUND,
-        AttemptError::Closed(_) => StatusCode::CONFLICT,
-        AttemptError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        AttemptError::Database(inner) => {
-            tracing::error!(error = %inner, "an autosave failed");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-    };
+    let mut response = HttpResponse::build(refusal_status(e));
+    if let AttemptError::TooFast(wait) = e {
+        response.insert_header((header::RETRY_AFTER, retry_after_secs(wait).to_string()));
+    }
     let mut body = json!({ "error": e.to_string() });
     if let AttemptError::Closed(phase) = e {
         body["time_is_over"] = json!(matches!(
@@ -99,7 +98,24 @@ fn refusal(e: &AttemptError) -> HttpResponse {
             Phase::Submitted { time_ran_out: true } | Phase::Expired
         ));
     }
-    HttpResponse::build(status).json(body)
+    response.json(body)
+}
+
+/// The status a refused step answers with (the JSON save and the candidate's pages alike);
+/// a database failure is logged here, its words never sent.
+pub fn refusal_status(e: &AttemptError) -> StatusCode {
+    match e {
+        AttemptError::UnknownLink => StatusCode::NOT_FOUND,
+        AttemptError::Closed(_) => StatusCode::CONFLICT,
+        AttemptError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        AttemptError::Nul => StatusCode::UNPROCESSABLE_ENTITY,
+        AttemptError::TooFast(_) => StatusCode::TOO_MANY_REQUESTS,
+        AttemptError::QuotaReached(_) => StatusCode::INSUFFICIENT_STORAGE,
+        AttemptError::Database(inner) => {
+            tracing::error!(error = %inner, "a candidate's step failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
 }
 
 fn error(status: StatusCode, message: &str) -> HttpResponse {

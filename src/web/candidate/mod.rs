@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::{see_other, AppState, WebError};
 use crate::assessments::attempt::{self, AttemptError, MAX_CODE_BYTES};
 
-pub use autosave::autosave;
+pub use autosave::{autosave, refusal_status};
 
 /// Request bodies the candidate's forms and saves may send: the code limit with room for
 /// URL or JSON escaping. Larger bodies are refused unread.
@@ -104,8 +104,9 @@ pub async fn save(
     let now = now(&state);
     let raw = token.into_inner();
     let code = form.into_inner().code;
+    let limits = state.settings.tuning.saves.clone();
     let saved = run(&state, &raw, move |conn, token| {
-        attempt::save(conn, &token, &code, now)
+        attempt::save(conn, &token, &code, now, &limits)
     })
     .await?;
     back_to_the_link(saved, &raw)
@@ -120,8 +121,9 @@ pub async fn submit(
     let now = now(&state);
     let raw = token.into_inner();
     let code = form.into_inner().code;
+    let limits = state.settings.tuning.saves.clone();
     let submitted = run(&state, &raw, move |conn, token| {
-        attempt::submit(conn, &token, &code, now)
+        attempt::submit(conn, &token, &code, now, &limits)
     })
     .await?;
     back_to_the_link(submitted, &raw)

@@ -200,23 +200,30 @@ pub fn refusal_page(e: &AttemptError, token: &str) -> Result<HttpResponse, WebEr
 pub fn refusal_response(e: &AttemptError, token: &str) -> HttpResponse {
     let back = Some(format!("/a/{token}"));
     let message = e.to_string();
+    let code = super::refusal_status(e);
+    let not_saved = |heading: &str| {
+        status(
+            code,
+            heading,
+            &message,
+            ("bad", "Not saved"),
+            Vec::new(),
+            back.clone(),
+        )
+    };
     let outcome = match e {
         AttemptError::UnknownLink => status(
-            StatusCode::NOT_FOUND,
+            code,
             "This link does not open an assessment",
             "Check that you copied the whole link from your invitation, or ask the recruiter for a new one.",
             ("bad", "Unknown link"),
             Vec::new(),
             None,
         ),
-        AttemptError::TooLarge(_) => status(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Too much code to save",
-            &message,
-            ("bad", "Not saved"),
-            Vec::new(),
-            back,
-        ),
+        AttemptError::TooLarge(_) => not_saved("Too much code to save"),
+        AttemptError::Nul => not_saved("This code cannot be saved"),
+        AttemptError::TooFast(_) => not_saved("Saving too fast"),
+        AttemptError::QuotaReached(_) => not_saved("No more code can be saved"),
         AttemptError::Closed(phase) => {
             let (heading, badge) = match phase {
                 Phase::Submitted { time_ran_out: true } | Phase::Expired => {
@@ -229,25 +236,28 @@ pub fn refusal_response(e: &AttemptError, token: &str) -> HttpResponse {
                 Phase::Live => ("This is a live interview pad", "Not saved"),
                 Phase::InProgress { .. } => ("The test is in progress", "In progress"),
             };
-            status(
-                StatusCode::CONFLICT,
-                heading,
-                &message,
-                ("bad", badge),
-                Vec::new(),
-                back,
-            )
+            status(code, heading, &message, ("bad", badge), Vec::new(), back.clone())
         }
         AttemptError::Database(_) => status(
-            StatusCode::INTERNAL_SERVER_ERROR,
+            code,
             "Something went wrong on our side",
             "The error has been logged. Go back and try again in a moment.",
             ("bad", "Error"),
             Vec::new(),
-            back,
+            back.clone(),
         ),
     };
-    outcome.unwrap_or_else(|e| actix_web::ResponseError::error_response(&e))
+    let mut response = outcome.unwrap_or_else(|e| actix_web::ResponseError::error_response(&e));
+    if let AttemptError::TooFast(wait) = e {
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(
+            &crate::assessments::attempt::retry_after_secs(wait).to_string(),
+        ) {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, value);
+        }
+    }
+    response
 }
 
 /// A plain message in the candidate's frame (a request that could not be read, say).

@@ -1,11 +1,17 @@
-// CodeMirror on the pad's textarea, with autosave.
+// CodeMirror on the pad's textarea, with autosave. Text the server has not confirmed is kept
+// in localStorage (./unsent.js) and sent as the page goes away (fetch with keepalive); on
+// load, the editor shows what the server holds and offers newer text this browser kept.
 import { basicSetup } from "codemirror";
 import { EditorView, keymap } from "@codemirror/view";
 import { Compartment, EditorState } from "@codemirror/state";
 import { indentWithTab } from "@codemirror/commands";
 import { languageSupport } from "./languages.js";
+import { unsentStore } from "./unsent.js";
 
 const AUTOSAVE_MS = 5000;
+// Browsers refuse a keepalive request whose body passes 64 KB; larger code goes as a plain
+// request (which may not outlive the page: localStorage still holds it).
+const KEEPALIVE_MAX_BYTES = 60 * 1024;
 
 function clockTime(date) {
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -19,6 +25,14 @@ export function startEditor(form) {
   let dirty = false;
   let saving = null;
   let closed = false;
+  // After a 429, autosaves wait until then (ms since the epoch).
+  let pausedUntil = 0;
+  // Whether the text typed is kept in localStorage (then leaving the page needs no warning).
+  let keptLocally = false;
+  // Newer text this browser kept, while the candidate has not chosen whether to restore it:
+  // until then it stays in storage as it is.
+  let offered = null;
+  const unsent = unsentStore(url);
   const editable = new Compartment();
 
   const say = (text, kind) => {
@@ -42,6 +56,7 @@ export function startEditor(form) {
           if (update.docChanged) {
             dirty = true;
             textarea.value = update.state.doc.toString();
+            keptLocally = !offered && unsent.keep(textarea.value);
             say("Unsaved changes");
           }
         }),
@@ -54,29 +69,42 @@ export function startEditor(form) {
 
   const code = () => view.state.doc.toString();
 
-  async function save() {
+  // Sends the code unless it is saved already. `leaving`: the page is going away, so the
+  // request is made with keepalive (to outlive it) and regardless of a save in flight or a pause.
+  async function save(leaving = false) {
     if (closed || !dirty) return;
-    if (saving) return saving;
+    if (!leaving && (saving || Date.now() < pausedUntil)) return saving;
     const body = code();
-    if (new Blob([body]).size > maxBytes) {
+    const size = new Blob([body]).size;
+    if (size > maxBytes) {
       say(`Not saved: the code is over ${Math.round(maxBytes / 1024)} KB`, "error");
       return;
     }
     dirty = false;
     say("Saving…");
-    saving = (async () => {
+    const sent = (async () => {
       try {
         const response = await fetch(url, {
           method: "POST",
           headers: { "Content-Type": "application/json", Accept: "application/json" },
           body: JSON.stringify({ code: body }),
           credentials: "same-origin",
+          keepalive: leaving && size <= KEEPALIVE_MAX_BYTES,
         });
         const answer = await response.json().catch(() => ({}));
         if (response.ok) {
+          // Confirmed: the stored copy goes, unless newer text was typed meanwhile.
+          if (code() === body && !offered) unsent.clear();
           say(`Saved ${clockTime(new Date())}`, "ok");
         } else if (response.status === 409) {
+          unsent.clear();
           close(answer.error || "The time is over; changes are no longer saved.");
+        } else if (response.status === 429) {
+          dirty = true;
+          const wait = Math.max(1, Number(response.headers.get("Retry-After")) || 5);
+          pausedUntil = Date.now() + wait * 1000;
+          setTimeout(save, wait * 1000);
+          say(`Not saved yet: saves are coming too fast. Trying again in ${wait} s…`, "error");
         } else {
           dirty = true;
           say(`Not saved: ${answer.error || `the server answered ${response.status}`}`, "error");
@@ -84,11 +112,56 @@ export function startEditor(form) {
       } catch (e) {
         dirty = true;
         say("Not saved: no connection. Trying again…", "error");
-      } finally {
-        saving = null;
       }
     })();
+    if (leaving) return sent;
+    saving = sent.finally(() => {
+      saving = null;
+    });
     return saving;
+  }
+
+  // Newer text than the server's, kept by this browser (a reload before it was saved): the
+  // editor shows the server's, and the candidate chooses.
+  function offerKeptText(held) {
+    offered = held;
+    const notice = document.createElement("div");
+    notice.className = "pad-restore";
+    notice.setAttribute("role", "alert");
+    const when = clockTime(new Date(held.at));
+    const text = document.createElement("p");
+    text.textContent = `This browser kept newer changes, from ${when}, that were not saved. The editor shows the last saved version.`;
+    const restore = document.createElement("button");
+    restore.type = "button";
+    restore.className = "btn btn-primary";
+    restore.dataset.restore = "";
+    restore.textContent = "Restore my newer changes";
+    const discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "btn btn-secondary";
+    discard.dataset.discard = "";
+    discard.textContent = "Keep the saved version";
+    notice.append(text, restore, discard);
+    view.dom.parentNode.insertBefore(notice, view.dom);
+    restore.addEventListener("click", () => {
+      offered = null;
+      notice.remove();
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: held.code } });
+      save();
+    });
+    discard.addEventListener("click", () => {
+      offered = null;
+      notice.remove();
+      unsent.clear();
+      keptLocally = false;
+    });
+  }
+
+  const held = unsent.read();
+  if (held && held.code !== code()) {
+    offerKeptText(held);
+  } else if (held) {
+    unsent.clear();
   }
 
   function close(message) {
@@ -101,11 +174,16 @@ export function startEditor(form) {
   }
 
   setInterval(save, AUTOSAVE_MS);
+  // The page may be going away (a reload, a closed tab, a switch to another app that may end
+  // it): what is unsaved goes now, in a request that outlives the page.
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "hidden") save();
+    if (document.visibilityState === "hidden" && !submitting) save(true);
+  });
+  window.addEventListener("pagehide", () => {
+    if (!submitting) save(true);
   });
   window.addEventListener("beforeunload", (event) => {
-    if (dirty && !closed && !submitting) event.preventDefault();
+    if (dirty && !closed && !submitting && !keptLocally) event.preventDefault();
   });
 
   let submitting = false;
@@ -123,6 +201,7 @@ export function startEditor(form) {
     // "Save now": the same JSON save, without leaving the page.
     event.preventDefault();
     dirty = true;
+    pausedUntil = 0;
     save();
   });
 
