@@ -141,7 +141,6 @@ pub async fn submit(
             user
         }
         (PasswordCheck::Busy, _) => {
-            guard.not_checked(admitted);
             tracing::warn!("sign-in refused: every password check is busy");
             return refused(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -91,8 +91,9 @@ impl LoginGuard {
     }
 
     /// Admits one attempt on `email` (known or not, so a refusal says nothing about which
-    /// addresses exist), counting it as a failure until [`LoginGuard::succeeded`] or
-    /// [`LoginGuard::not_checked`] says otherwise: attempts sent at once cannot outrun the count.
+    /// addresses exist), counting it as a failure unless [`LoginGuard::succeeded`] says
+    /// otherwise: attempts sent at once cannot outrun the count. (One that found the server too
+    /// busy to check it stays counted: a refund would let a flood's later attempts through.)
     /// `Err` holds how long until an attempt is allowed.
     pub fn admit(&self, email: &str, from: Attempt) -> Result<Admitted, Duration> {
         let account = Key::Account(account_key(email));
@@ -153,16 +154,6 @@ impl LoginGuard {
                 }
             } else {
                 counts.remove(&key);
-            }
-        }
-    }
-
-    /// The password was never checked (the server was busy): the attempt does not count.
-    pub fn not_checked(&self, admitted: Admitted) {
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        for key in admitted.counted {
-            if let Some(level) = counts.get_mut(&key) {
-                level.failures = (level.failures - 1.0).max(0.0);
             }
         }
     }
@@ -263,7 +254,9 @@ mod tests {
         assert!(guard
             .admit("a@x.test", Attempt::UnknownBrowser(Some(away)))
             .is_err());
-        let admitted = guard.admit("d@x.test", Attempt::UnknownBrowser(Some(away)));
+        let _failed = guard
+            .admit("d@x.test", Attempt::UnknownBrowser(Some(away)))
+            .unwrap();
         // A success clears the account and takes its attempt off the address.
         for _ in 0..10 {
             guard.succeeded(
@@ -272,7 +265,6 @@ mod tests {
                     .unwrap(),
             );
         }
-        guard.not_checked(admitted.unwrap());
         // One failure leaks out per period.
         clock.advance(chrono::Duration::seconds(61));
         assert!(guard.admit("a@x.test", from_home()).is_ok());
