@@ -12,6 +12,7 @@
 //! | `LEVERBRIDGE_WORKERS` | job workers running inside `serve` | `2` |
 //! | `LEVERBRIDGE_METRICS_TOKEN` | bearer token that opens `GET /metrics` to scrapers not on this host (at least 16 characters; `openssl rand -hex 32`); without it only loopback may scrape | unset: loopback only |
 //! | `LEVERBRIDGE_RETENTION_DAYS` | days finished jobs, webhook deliveries and recorded Lever calls are kept before the hourly sweep deletes them (1 to 3650) | `90` |
+//! | `LEVERBRIDGE_TRUSTED_PROXIES` | reverse proxies in front of leverbridge, as addresses or CIDR ranges (`127.0.0.1, 10.0.0.0/8`): from these peers the client's address is read from `Forwarded` / `X-Forwarded-For` (the rightmost hop that is not a trusted proxy), from any other peer never; sign-in is throttled per client address | unset: the TCP peer is the client |
 //! | `RUST_LOG` | log filter (tracing-subscriber syntax) | `info` |
 //!
 //! Make a secret key with `openssl rand -base64 32` (or `head -c32 /dev/urandom | base64`).
@@ -185,6 +186,9 @@ pub struct Tuning {
     pub smtp_extra_roots: crate::smtp::ExtraRoots,
     /// What bounds the saves one candidate link can make.
     pub saves: SaveLimits,
+    /// The reverse proxies whose forwarding headers name the client
+    /// (`LEVERBRIDGE_TRUSTED_PROXIES`; none by default).
+    pub trusted_proxies: crate::web::client_address::TrustedProxies,
 }
 
 /// What one candidate link may store, so a hostile or broken editor cannot fill the database
@@ -314,6 +318,7 @@ impl Default for Tuning {
             clock: crate::clock::Clock::system(),
             smtp_extra_roots: crate::smtp::ExtraRoots::default(),
             saves: SaveLimits::default(),
+            trusted_proxies: Default::default(),
         }
     }
 }
@@ -367,6 +372,7 @@ impl Settings {
             metrics_token: metrics_token_from_env()?,
             tuning: Tuning {
                 retention: retention_from_env()?,
+                trusted_proxies: trusted_proxies_from_env()?,
                 ..Tuning::default()
             },
         })
@@ -432,6 +438,13 @@ fn retention_days(raw: &str) -> anyhow::Result<i64> {
                 "LEVERBRIDGE_RETENTION_DAYS must be a number of days from 1 to 3650, not `{raw}`"
             )
         })
+}
+
+/// `LEVERBRIDGE_TRUSTED_PROXIES`, or none.
+pub fn trusted_proxies_from_env() -> anyhow::Result<crate::web::client_address::TrustedProxies> {
+    let raw = env("LEVERBRIDGE_TRUSTED_PROXIES").unwrap_or_default();
+    crate::web::client_address::TrustedProxies::parse(&raw)
+        .context("LEVERBRIDGE_TRUSTED_PROXIES is invalid")
 }
 
 /// `LEVERBRIDGE_BIND`, or the default `127.0.0.1:8080`.

@@ -157,11 +157,7 @@ impl LeverAccess {
 
     /// Lever's authorization server for an environment, unless the environment overrides it.
     pub fn oauth_endpoints(&self, environment: &str) -> OAuthEndpoints {
-        OAuthEndpoints::new(
-            environment,
-            self.hosts.auth_url.as_deref(),
-            &self.api_base(environment),
-        )
+        OAuthEndpoints::new(environment, self.hosts.auth_url.as_deref())
     }
 
     pub(crate) fn renewal_lock(&self, org_id: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -323,6 +319,9 @@ pub enum ConnectError {
     Rejected(String),
     #[error("could not test the key with Lever: {0}")]
     Lever(crate::lever::LeverError),
+    /// The key's Lever account is connected to another organization (named). Nothing was saved.
+    #[error("{}", account_taken(.0))]
+    AccountTaken(String),
     /// The working key was kept: the new one lacks permissions it has, and replacing it was
     /// not confirmed. Nothing was saved.
     #[error("the new key lacks permissions the working key has: {}", .lost.join(", "))]
@@ -407,6 +406,9 @@ pub async fn connect_key_with(
     let saved = database
         .run(move |conn| {
             db::connection::write_transaction(conn, |conn| -> Result<Saved, db::DbError> {
+                if let Some(other) = org_on_same_account(conn, &users, &org)? {
+                    return Ok(Saved::Taken(other));
+                }
                 if replacement == Replacement::KeepWorkingKey {
                     if let Some(kept) = kept_working_key(conn, &org, &report.missing)? {
                         return Ok(kept);
@@ -447,10 +449,35 @@ pub async fn connect_key_with(
             missing,
             current_last4,
         }),
+        Saved::Taken(other) => Err(ConnectError::AccountTaken(other)),
     }
 }
 
+/// What an admin is told when the Lever account is another organization's, however either
+/// connected.
+pub fn account_taken(other: &str) -> String {
+    format!("That Lever account is already connected to the organization “{other}”. One Lever account can be connected to one organization; disconnect it there first. Nothing was saved.")
+}
+
+/// The name of the other organization already connected to the Lever account these users
+/// belong to (`db::lever::org_on_same_account`), however either connected.
+pub(crate) fn org_on_same_account(
+    conn: &mut DbConn,
+    users: &[crate::db::lever::CachedUser],
+    org_id: &str,
+) -> Result<Option<String>, db::DbError> {
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let Some(other) = db::lever::org_on_same_account(conn, &ids, org_id)? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        db::orgs::find(conn, &other)?.map_or(other, |o| o.name),
+    ))
+}
+
 enum Saved {
+    /// Another organization is on this Lever account.
+    Taken(String),
     Replaced {
         resumed: usize,
     },

@@ -75,7 +75,10 @@ impl Application {
             webhook_keys: Default::default(),
         });
         let app_state = state.clone();
-        let login_guard = web::Data::new(LoginGuard::new(&state.settings.tuning.login));
+        let login_guard = web::Data::new(LoginGuard::new(
+            &state.settings.tuning.login,
+            state.settings.tuning.clock.clone(),
+        ));
         let server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name("leverbridge_session".into())

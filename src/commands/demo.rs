@@ -364,7 +364,9 @@ fn demo_secret_key(url: &DatabaseUrl) -> anyhow::Result<SecretKey> {
         std::fs::create_dir_all(dir)?;
     }
     let raw = config::generate_secret_key_base64();
-    std::fs::write(&key_path, &raw)
+    // The key unseals the database's secrets: as private as the database (0600).
+    db::connection::create_owner_only(&key_path)
+        .and_then(|()| std::fs::write(&key_path, &raw))
         .with_context(|| format!("could not write {}", key_path.display()))?;
     SecretKey::from_base64(&raw)
 }

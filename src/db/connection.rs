@@ -93,8 +93,9 @@ impl ManageConnection for ConnectionManager {
 }
 
 /// Creates the SQLite file readable and writable by its owner only (0600, whatever the umask),
-/// before SQLite opens it: it holds password hashes and sealed Lever credentials.
-fn create_owner_only(path: &std::path::Path) -> std::io::Result<()> {
+/// before SQLite opens it: it holds password hashes and sealed Lever credentials. The demo's
+/// key file is made the same way.
+pub(crate) fn create_owner_only(path: &std::path::Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

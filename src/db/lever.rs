@@ -251,6 +251,33 @@ pub fn replace_users(conn: &mut DbConn, org_id: &str, users: &[CachedUser]) -> Q
     Ok(())
 }
 
+/// The organization (other than `org_id`) connected to the Lever account whose users are
+/// `user_ids`: a Lever user belongs to one account, so a connection caching any of them is on
+/// that account, whether it connected with an API key or through OAuth.
+pub fn org_on_same_account(
+    conn: &mut DbConn,
+    user_ids: &[String],
+    org_id: &str,
+) -> QueryResult<Option<String>> {
+    // In chunks: a bound list stays well under both backends' parameter limits.
+    for ids in user_ids.chunks(500) {
+        let found = lever_users::table
+            .filter(lever_users::id.eq_any(ids))
+            .filter(lever_users::org_id.ne(org_id))
+            .filter(
+                lever_users::org_id
+                    .eq_any(lever_connections::table.select(lever_connections::org_id)),
+            )
+            .select(lever_users::org_id)
+            .first::<String>(conn)
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
 /// Active Lever users, by name: the choices for the default Lever user.
 pub fn active_users(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<CachedUser>> {
     lever_users::table

@@ -112,6 +112,17 @@ pub fn smtp_password(conn: &mut DbConn, org_id: &str) -> QueryResult<Option<Stri
         .optional()
 }
 
+/// Forgets the saved SMTP password; whether there was one.
+pub fn forget_smtp_password(conn: &mut DbConn, org_id: &str) -> QueryResult<bool> {
+    let deleted = diesel::delete(
+        org_settings::table
+            .filter(org_settings::org_id.eq(org_id))
+            .filter(org_settings::name.eq(SMTP_PASSWORD_SEALED)),
+    )
+    .execute(conn)?;
+    Ok(deleted > 0)
+}
+
 /// Keeps `sealed` (made with [`smtp_password_context`]) as the SMTP password.
 pub fn set_smtp_password(
     conn: &mut DbConn,

@@ -23,6 +23,8 @@ pub struct Withdrawal {
 pub const ERASED_BODY: &str = "(erased: the candidate was deleted in Lever)";
 /// What stands for a deleted candidate's name in the outcomes that named them.
 pub const ERASED_NAME: &str = "a candidate deleted in Lever";
+/// What stands for a deleted candidate's email address in the outcomes that named it.
+pub const ERASED_ADDRESS: &str = "their address (erased)";
 
 /// Every assessment of the organization for the opportunity, oldest first, with its withdrawal.
 pub fn for_candidate(
@@ -122,8 +124,9 @@ pub struct Erased {
 
 /// Erases what leverbridge holds of a deleted candidate: on their assessments the name, the
 /// score and its reason (the rows keep their ids, states and times, so the funnel still counts
-/// them), every save of their code, and on the deliveries about them the body, the name and the
-/// name in the outcome. Call it in a write transaction.
+/// them), every save of their code, where their emails went, and on the deliveries about them
+/// the body, the name, and the name and email address in the outcome. Call it in a write
+/// transaction.
 pub fn erase_candidate(
     conn: &mut DbConn,
     org_id: &str,
@@ -151,6 +154,15 @@ pub fn erase_candidate(
     names.dedup();
 
     let ids: Vec<String> = held.iter().map(|(a, _)| a.id.clone()).collect();
+    // Every address their emails went to, for the outcomes that name it ("invitation email to …").
+    let mut addresses: Vec<String> = assessment_emails::table
+        .filter(assessment_emails::assessment_id.eq_any(&ids))
+        .filter(assessment_emails::recipient.is_not_null())
+        .select(assessment_emails::recipient.assume_not_null())
+        .distinct()
+        .load(conn)?;
+    addresses.retain(|address| !address.trim().is_empty());
+    addresses.sort_by_key(|address| std::cmp::Reverse(address.len()));
     let saves = diesel::delete(snapshots::table.filter(snapshots::assessment_id.eq_any(&ids)))
         .execute(conn)?;
     diesel::update(assessments::table.filter(assessments::id.eq_any(&ids)))
@@ -173,9 +185,13 @@ pub fn erase_candidate(
         .set(question_choices::candidate_name.eq(""))
         .execute(conn)?;
     for (id, _, outcome) in &deliveries {
-        let outcome = names.iter().fold(outcome.clone(), |text, name| {
-            text.replace(name, ERASED_NAME)
+        // Addresses first: a name can be part of one (ada@… holds "ada").
+        let outcome = addresses.iter().fold(outcome.clone(), |text, address| {
+            text.replace(address, ERASED_ADDRESS)
         });
+        let outcome = names
+            .iter()
+            .fold(outcome, |text, name| text.replace(name, ERASED_NAME));
         diesel::update(webhook_events::table.find(id))
             .set((
                 webhook_events::body.eq(ERASED_BODY),

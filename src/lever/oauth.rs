@@ -19,6 +19,21 @@ const AUTH_HOSTS: &[(&str, &str)] = &[
     ("sandbox", "https://sandbox-lever.auth0.com"),
 ];
 
+/// The `audience` of each environment's tokens: it names Lever's API and never follows the
+/// address the API is reached at (Auth0 refuses any other value; LEVER_API.md).
+pub const AUDIENCES: &[(&str, &str)] = &[
+    ("production", "https://api.lever.co/v1/"),
+    ("sandbox", "https://api.sandbox.lever.co/v1/"),
+];
+
+/// The audience for `environment` (production's for an unknown one, as the hosts).
+pub fn audience(environment: &str) -> &'static str {
+    AUDIENCES
+        .iter()
+        .find(|(name, _)| *name == environment)
+        .map_or(AUDIENCES[0].1, |(_, audience)| audience)
+}
+
 /// The JWT claims naming the Lever account and the user who authorized.
 pub const ACCOUNT_ID_CLAIM: &str = "https://oauth.lever.co/accountId";
 pub const USER_ID_CLAIM: &str = "https://oauth.lever.co/userId";
@@ -45,14 +60,14 @@ pub struct OAuthEndpoints {
     pub authorize: String,
     pub token: String,
     pub revoke: String,
-    /// The API root with its trailing slash, which Auth0 requires.
+    /// Lever's API for the environment ([`audience`]), whatever address it is reached at.
     pub audience: String,
 }
 
 impl OAuthEndpoints {
     /// `auth_override` replaces Lever's OAuth host (the simulator's base URL in tests and the
-    /// demo); `api_base` is the API root the tokens are for.
-    pub fn new(environment: &str, auth_override: Option<&str>, api_base: &str) -> OAuthEndpoints {
+    /// demo); the audience stays Lever's for `environment`.
+    pub fn new(environment: &str, auth_override: Option<&str>) -> OAuthEndpoints {
         let host = auth_override
             .map(|url| url.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| {
@@ -66,7 +81,7 @@ impl OAuthEndpoints {
             authorize: format!("{host}/authorize"),
             token: format!("{host}/oauth/token"),
             revoke: format!("{host}/oauth/revoke"),
-            audience: format!("{}/", api_base.trim_end_matches('/')),
+            audience: audience(environment).to_owned(),
         }
     }
 
@@ -145,6 +160,8 @@ pub fn authorize_url(
         .authorize_url(move || CsrfToken::new(state))
         .add_scopes(scopes.iter().map(|s| Scope::new((*s).to_owned())))
         .add_extra_param("audience", endpoints.audience.clone())
+        // As Lever's example does: Lever asks for consent each time.
+        .add_extra_param("prompt", "consent")
         .url();
     Ok(url.to_string())
 }
@@ -324,23 +341,22 @@ mod tests {
 
     #[test]
     fn hosts_follow_the_environment_unless_overridden() {
-        let production = OAuthEndpoints::new("production", None, "https://api.lever.co/v1");
+        let production = OAuthEndpoints::new("production", None);
         assert_eq!(production.authorize, "https://auth.lever.co/authorize");
         assert_eq!(production.token, "https://auth.lever.co/oauth/token");
         assert_eq!(production.audience, "https://api.lever.co/v1/");
-        let sandbox = OAuthEndpoints::new("sandbox", None, "https://api.sandbox.lever.co/v1/");
+        let sandbox = OAuthEndpoints::new("sandbox", None);
         assert_eq!(
             sandbox.authorize,
             "https://sandbox-lever.auth0.com/authorize"
         );
         assert_eq!(sandbox.audience, "https://api.sandbox.lever.co/v1/");
-        let sim = OAuthEndpoints::new(
-            "production",
-            Some("http://127.0.0.1:9/"),
-            "http://127.0.0.1:9/v1",
-        );
+        let sim = OAuthEndpoints::new("production", Some("http://127.0.0.1:9/"));
         assert_eq!(sim.token, "http://127.0.0.1:9/oauth/token");
-        assert_eq!(sim.audience, "http://127.0.0.1:9/v1/");
+        assert_eq!(
+            sim.audience, "https://api.lever.co/v1/",
+            "the audience names Lever's API wherever it is reached"
+        );
         assert_eq!(
             sim.authorize_origin().as_deref(),
             Some("http://127.0.0.1:9")
@@ -353,7 +369,7 @@ mod tests {
             client_id: "cid".into(),
             client_secret: SecretString::from("secret".to_owned()),
         };
-        let endpoints = OAuthEndpoints::new("production", None, "https://api.lever.co/v1");
+        let endpoints = OAuthEndpoints::new("production", None);
         let url = authorize_url(
             &app,
             &endpoints,
@@ -373,6 +389,7 @@ mod tests {
         );
         assert_eq!(query["audience"], "https://api.lever.co/v1/");
         assert_eq!(query["scope"], "offline_access stages:read:admin");
+        assert_eq!(query["prompt"], "consent");
         assert!(!url.as_str().contains("secret"));
     }
 }

@@ -128,7 +128,7 @@ pub enum OAuthConnectError {
     Denied(Option<String>),
     #[error("Lever answered the authorization with an error: {0}. Nothing was saved.")]
     LeverRefused(String),
-    #[error("That Lever account is already connected to the organization “{0}”. One Lever account can be connected to one organization; disconnect it there first. Nothing was saved.")]
+    #[error("{} The access Lever just granted was revoked.", crate::lever_access::account_taken(.0))]
     AccountTaken(String),
     #[error("Could not finish the authorization with Lever: {0}. Nothing was saved; try Add to Lever again.")]
     Lever(String),
@@ -216,7 +216,8 @@ pub struct Completed {
 
 /// Trades the code for tokens, checks the Lever account is not another organization's, reads
 /// users and stages, saves the connection (tokens sealed) and resumes parked work. (The caller
-/// then registers leverbridge's webhooks: [`register_webhooks`].)
+/// then registers leverbridge's webhooks: [`register_webhooks`].) A grant obtained and then not
+/// kept (the account is taken, or saving failed) is revoked, so none is left unused in Lever.
 #[tracing::instrument(skip_all, fields(org_id = %started.org_id))]
 pub async fn complete(
     database: &Db,
@@ -226,8 +227,7 @@ pub async fn complete(
     code: &str,
 ) -> Result<Completed, OAuthConnectError> {
     let app = lever.app().ok_or(OAuthConnectError::NotConfigured)?.clone();
-    let environment = environment(&started.environment);
-    let endpoints = lever.oauth_endpoints(environment);
+    let endpoints = lever.oauth_endpoints(environment(&started.environment));
     let tokens = oauth::exchange_code(lever.oauth_http(), &app, &endpoints, redirect_uri, code)
         .await
         .map_err(|e| match e {
@@ -236,6 +236,35 @@ pub async fn complete(
             }
             OAuthError::Transport(m) => OAuthConnectError::Lever(m),
         })?;
+    let kept = keep(database, lever, started, &tokens).await;
+    if kept.is_err() {
+        match &tokens.refresh_token {
+            Some(refresh) => {
+                let revoked = oauth::revoke(
+                    lever.oauth_http(),
+                    &app,
+                    &endpoints,
+                    refresh.expose_secret(),
+                )
+                .await;
+                if let Err(e) = revoked {
+                    tracing::warn!(error = %e, "a grant not kept could not be revoked");
+                }
+            }
+            None => tracing::warn!("a grant not kept came without a refresh token to revoke"),
+        }
+    }
+    kept
+}
+
+/// [`complete`] once the code is traded: checks, reads and saves.
+async fn keep(
+    database: &Db,
+    lever: &LeverAccess,
+    started: &OAuthState,
+    tokens: &Tokens,
+) -> Result<Completed, OAuthConnectError> {
+    let environment = environment(&started.environment);
     let claims = oauth::claims(tokens.access_token.expose_secret())
         .map_err(OAuthConnectError::LeverRefused)?;
     let org_id = started.org_id.clone();
@@ -276,7 +305,7 @@ pub async fn complete(
     let users: Vec<CachedUser> = report.users.iter().map(cached_user).collect();
     let stages = stage_pairs(&report);
     let (user_count, stage_count) = (users.len(), stages.len());
-    let auth = sealed_tokens(lever, &org_id, &tokens, &claims, granted.join(" "));
+    let auth = sealed_tokens(lever, &org_id, tokens, &claims, granted.join(" "));
     let (org, by, saved_missing, env) = (
         org_id.clone(),
         started.started_by.clone(),
@@ -286,6 +315,10 @@ pub async fn complete(
     let resumed = database
         .run(move |conn| {
             db::connection::write_transaction(conn, |conn| -> Result<usize, OAuthConnectError> {
+                // The account may be connected by API key elsewhere: its users say so.
+                if let Some(other) = crate::lever_access::org_on_same_account(conn, &users, &org)? {
+                    return Err(OAuthConnectError::AccountTaken(other));
+                }
                 db::lever::replace_users(conn, &org, &users)?;
                 if !stages.is_empty() {
                     db::lever::replace_stages(conn, &org, &stages)?;

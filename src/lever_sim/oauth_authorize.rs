@@ -28,6 +28,8 @@ struct AuthorizeParams {
     state: Option<String>,
     audience: Option<String>,
     scope: Option<String>,
+    /// Optional; Lever's example sends `consent`.
+    prompt: Option<String>,
     account: Option<String>,
     user: Option<String>,
     decision: Option<String>,
@@ -41,12 +43,11 @@ struct Request<'a> {
     state: &'a str,
     audience: &'a str,
     scopes: Vec<String>,
+    prompt: Option<&'a str>,
 }
 
-/// The audience the simulator's tokens are for: its API root with the trailing slash.
-fn expected_audience(base_url: &str) -> String {
-    format!("{base_url}/v1/")
-}
+/// The `prompt` values Auth0 knows.
+const PROMPTS: [&str; 4] = ["none", "login", "consent", "select_account"];
 
 fn present<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, String> {
     value
@@ -55,11 +56,7 @@ fn present<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, String>
         .ok_or_else(|| format!("The parameter {name} is missing."))
 }
 
-fn validate<'a>(
-    world: &World,
-    base_url: &str,
-    params: &'a AuthorizeParams,
-) -> Result<Request<'a>, String> {
+fn validate<'a>(world: &World, params: &'a AuthorizeParams) -> Result<Request<'a>, String> {
     let client_id = present(&params.client_id, "client_id")?;
     let app = world
         .oauth
@@ -80,12 +77,18 @@ fn validate<'a>(
         ));
     }
     let state = present(&params.state, "state")?;
+    // The audience names Lever's API, production's or the sandbox's, wherever this simulator
+    // is reached; Auth0 knows no other API.
     let audience = present(&params.audience, "audience")?;
-    let expected = expected_audience(base_url);
-    if audience != expected {
-        return Err(format!(
-            "Unknown audience {audience}: this Lever's API is {expected}"
-        ));
+    if !crate::lever::oauth::AUDIENCES
+        .iter()
+        .any(|(_, known)| *known == audience)
+    {
+        return Err(format!("Service not found: {audience}"));
+    }
+    let prompt = params.prompt.as_deref().filter(|p| !p.is_empty());
+    if let Some(unknown) = prompt.filter(|p| !PROMPTS.contains(p)) {
+        return Err(format!("Unsupported prompt {unknown}."));
     }
     let scopes: Vec<String> = present(&params.scope, "scope")?
         .split_whitespace()
@@ -104,6 +107,7 @@ fn validate<'a>(
         state,
         audience,
         scopes,
+        prompt,
     })
 }
 
@@ -132,7 +136,7 @@ async fn show(state: Data, req: HttpRequest) -> HttpResponse {
         Err(reason) => return invalid(&reason),
     };
     let world = state.lock();
-    match validate(&world, &state.base_url, &params) {
+    match validate(&world, &params) {
         Ok(request) => consent_page(&world, &request),
         Err(reason) => invalid(&reason),
     }
@@ -163,6 +167,7 @@ fn consent_page(world: &World, request: &Request) -> HttpResponse {
         ("state", request.state),
         ("audience", request.audience),
         ("scope", &request.scopes.join(" ")),
+        ("prompt", request.prompt.unwrap_or_default()),
     ] {
         let _ = write!(
             s,
@@ -242,7 +247,7 @@ async fn decide(state: Data, body: web::Bytes) -> HttpResponse {
         Err(reason) => return invalid(&reason),
     };
     let mut world = state.lock();
-    let request = match validate(&world, &state.base_url, &params) {
+    let request = match validate(&world, &params) {
         Ok(request) => request,
         Err(reason) => return invalid(&reason),
     };

@@ -282,6 +282,9 @@ pub async fn connect(
                 format!("Could not test the key with Lever: {e}. Nothing was saved; try again.");
             return rerender(&org, lever_error(reason), environment).await;
         }
+        Err(taken @ ConnectError::AccountTaken(_)) => {
+            return rerender(&org, lever_error(taken.to_string()), environment).await;
+        }
         Err(ConnectError::WouldLosePermissions {
             lost,
             missing,

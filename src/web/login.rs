@@ -1,5 +1,6 @@
-//! Sign in and sign out. Attempts are bounded by [`LoginGuard`]; a session lives in the
-//! `sessions` table and the cookie only names it.
+//! Sign in and sign out. Attempts are bounded by [`LoginGuard`], which counts a browser that
+//! signed in before (its device cookie) apart from the rest; a session lives in the `sessions`
+//! table and the cookie only names it.
 
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
@@ -8,7 +9,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::csrf::{CsrfForm, NoFields};
-use super::login_guard::{LoginGuard, PasswordCheck};
+use super::device_cookie::DeviceCookies;
+use super::login_guard::{account_key, Attempt, LoginGuard, PasswordCheck};
 use super::{see_other, session, AppState, WebError};
 use crate::db;
 use crate::domain::Email;
@@ -95,15 +97,25 @@ pub async fn submit(
                 .body(page.render()?),
         )
     };
-    if let Err(wait) = guard.admit(&form.email, req.peer_addr().map(|a| a.ip())) {
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        tracing::warn!(retry_after = secs, "sign-in attempts throttled");
-        return refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(secs),
-            format!("Too many attempts, try again in {secs} s."),
-        );
-    }
+    let account = account_key(&form.email);
+    let devices = DeviceCookies::new(&state.settings.secret_key, state.settings.https());
+    let device = devices.presented_for(&req, &account);
+    let from = match &device {
+        Some(nonce) => Attempt::KnownBrowser(nonce),
+        None => Attempt::UnknownBrowser(state.settings.tuning.trusted_proxies.client_of(&req)),
+    };
+    let admitted = match guard.admit(&form.email, from) {
+        Ok(admitted) => admitted,
+        Err(wait) => {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            tracing::warn!(retry_after = secs, "sign-in attempts throttled");
+            return refused(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(secs),
+                format!("Too many attempts, try again in {secs} s."),
+            );
+        }
+    };
     let email = Email::parse(&form.email).ok();
     let user = match email {
         Some(email) => {
@@ -124,7 +136,10 @@ pub async fn submit(
         )
         .await?;
     let user = match (check, user) {
-        (PasswordCheck::Matches, Some(user)) => user,
+        (PasswordCheck::Matches, Some(user)) => {
+            guard.succeeded(admitted);
+            user
+        }
         (PasswordCheck::Busy, _) => {
             tracing::warn!("sign-in refused: every password check is busy");
             return refused(
@@ -154,7 +169,12 @@ pub async fn submit(
         .await?;
     session::sign_in(&session, &token)?;
     tracing::info!(user = %user.email, "signed in");
-    Ok(see_other(&next))
+    let mut response = see_other(&next);
+    // This browser is now known for the account: strangers' failures will not lock it out.
+    response
+        .add_cookie(&devices.issue(&account))
+        .map_err(|e| WebError::Unexpected(anyhow::anyhow!("the device cookie: {e}")))?;
+    Ok(response)
 }
 
 /// Signs the user out everywhere: every session of theirs ends, so a copy of this cookie (or

@@ -382,7 +382,12 @@ pub async fn show(org: OrgReader) -> Result<HttpResponse, WebError> {
 
 enum Saved {
     /// Saved; the default Lever user's name and the jobs resumed, when it changed.
-    Done(Option<(String, usize)>),
+    Done {
+        default_user: Option<(String, usize)>,
+        /// The mail server or login changed without a new password: the saved one was
+        /// forgotten, so it is never sent to a server it was not given for.
+        password_forgotten: bool,
+    },
     Invalid(FieldErrors, Lever),
     /// The admin asked for the email's preview: nothing was saved.
     Previewed(FieldErrors, Lever),
@@ -411,21 +416,31 @@ pub async fn save(
                     Ok(values) => values,
                     Err(errors) => return Ok(Saved::Invalid(errors, lever)),
                 };
+                let before = db::settings::values(conn, &org_id)?;
                 db::settings::save(conn, &org_id, &values, &by)?;
-                // An empty password field keeps the saved password.
-                if let Value::Text(password) = values.get(&SMTP_PASSWORD) {
-                    if !password.is_empty() {
+                // An empty password field keeps the saved password, for the same server only.
+                let mut password_forgotten = false;
+                match values.get(&SMTP_PASSWORD) {
+                    Value::Text(password) if !password.is_empty() => {
                         let context = db::settings::smtp_password_context(&org_id);
                         let sealed = key.seal(&context, password);
                         db::settings::set_smtp_password(conn, &org_id, &sealed, &by)?;
                     }
+                    _ if values.smtp_server_differs(&before) => {
+                        password_forgotten = db::settings::forget_smtp_password(conn, &org_id)?;
+                    }
+                    _ => {}
                 }
+                let done = |default_user| Saved::Done {
+                    default_user,
+                    password_forgotten,
+                };
                 let Value::Choice(Some(user_id)) = values.get(&DEFAULT_USER) else {
-                    return Ok(Saved::Done(None));
+                    return Ok(done(None));
                 };
                 let current = db::settings::default_user(conn, &org_id)?;
                 if current.is_some_and(|u| &u.id == user_id) {
-                    return Ok(Saved::Done(None));
+                    return Ok(done(None));
                 }
                 let user = lever
                     .users
@@ -434,16 +449,32 @@ pub async fn save(
                     .expect("the form's user was checked against this list");
                 db::lever::set_default_user(conn, &org_id, &user.id, &user.name)?;
                 let resumed = queue::unpark(conn, &org_id)?;
-                Ok(Saved::Done(Some((user.name.clone(), resumed))))
+                Ok(done(Some((user.name.clone(), resumed))))
             })
         })
         .await?;
+    if let Saved::Done {
+        password_forgotten: true,
+        ..
+    } = saved
+    {
+        org.flash(
+            "error",
+            "The mail server or its username changed, so the saved SMTP password was cleared: \
+             it is sent only to the server it was given for. Enter the password again.",
+        );
+    }
     match saved {
-        Saved::Done(None) => {
+        Saved::Done {
+            default_user: None, ..
+        } => {
             org.flash("success", "Settings saved.");
             Ok(see_other(&org.url("/settings")))
         }
-        Saved::Done(Some((name, resumed))) => {
+        Saved::Done {
+            default_user: Some((name, resumed)),
+            ..
+        } => {
             org.flash(
                 "success",
                 format!("Settings saved: {name} is now the default Lever user; links, tags and notes are written as them."),

@@ -64,6 +64,17 @@ async fn the_demo_comes_up_connected_and_reacts_to_a_stage_change() {
         let start = line.find("http://").unwrap();
         line[start..].split_whitespace().next().unwrap().to_owned()
     };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["demo.db", "demo.key"] {
+            let mode = std::fs::metadata(dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file} is readable by its owner only");
+        }
+    }
     let app = find("Open").trim_end_matches("/login").to_owned();
     let sim = find("Lever (simulated)")
         .trim_end_matches("/_sim")

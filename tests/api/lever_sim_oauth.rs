@@ -139,8 +139,9 @@ impl Sim {
             .await
     }
 
+    /// Lever's production API, which the simulator stands in for wherever it listens.
     fn audience(&self) -> String {
-        format!("{}/v1/", self.base)
+        "https://api.lever.co/v1/".to_owned()
     }
 
     /// The authorize parameters leverbridge sends.
@@ -152,6 +153,7 @@ impl Sim {
             ("state", "st/ate=1".to_string()),
             ("audience", self.audience()),
             ("scope", scope.to_string()),
+            ("prompt", "consent".to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -883,7 +885,9 @@ async fn authorize_refuses_a_bad_request_with_a_400_page_and_no_redirect() {
     let without = |key: &str| -> Vec<(String, String)> {
         good.iter().filter(|(k, _)| k != key).cloned().collect()
     };
-    let audience_without_slash = format!("{}/v1", sim.base);
+    // Auth0 knows Lever's API by its name only: not the address it is reached at, nor without
+    // its trailing slash.
+    let the_simulators_address = format!("{}/v1/", sim.base);
     let cases = [
         (
             with("redirect_uri", "http://127.0.0.1:9/evil"),
@@ -902,9 +906,14 @@ async fn authorize_refuses_a_bad_request_with_a_400_page_and_no_redirect() {
             "Unsupported response_type token",
         ),
         (
-            with("audience", &audience_without_slash),
-            "Unknown audience",
+            with("audience", &the_simulators_address),
+            "Service not found",
         ),
+        (
+            with("audience", "https://api.lever.co/v1"),
+            "Service not found",
+        ),
+        (with("prompt", "always"), "Unsupported prompt always."),
         (
             with("scope", "offline_access candidates:read:admin"),
             "Unknown scope: candidates:read:admin",

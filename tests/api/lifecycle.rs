@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
-use crate::lever_world::{connected, count, post, webhook_url_in, LeverAccount};
+use crate::lever_world::{
+    connected, count, post, save_settings, webhook_url_in, LeverAccount, TAG, TRIGGER,
+};
 use crate::scoring::{
     assessment, forget_step, invite, notes_with, requeue, score, state, tags, take_the_test,
     INVITED, IN_PROGRESS,
@@ -24,6 +26,7 @@ both_backends!(
     archiving_withdraws_unfinished_assessments_and_keeps_a_submitted_one,
     hiring_withdraws_once_though_lever_sends_two_events,
     deleting_a_candidate_erases_their_text_from_every_table,
+    deleting_a_candidate_erases_the_address_their_invitation_went_to,
     events_about_candidates_leverbridge_never_saw_are_acknowledged,
     a_rerun_after_a_crash_at_any_withdrawal_step_writes_nothing_twice,
     a_choice_still_to_be_made_is_withdrawn_when_the_candidate_is_archived_or_hired,
@@ -419,6 +422,53 @@ async fn holding(app: &TestApp, needle: &str) -> Vec<String> {
         .run(move |conn| columns_holding(conn, &needle).map_err(DbError::from))
         .await
         .unwrap()
+}
+
+async fn deleting_a_candidate_erases_the_address_their_invitation_went_to(backend: Backend) {
+    let (app, lever) = connected_for_lifecycle(backend).await;
+    // Candidate emails on; the mail server is never reached (nothing listens on port 9).
+    let response = save_settings(
+        &app,
+        &[
+            ("default_user_id", lever.default_user.as_str()),
+            ("email_enabled", "on"),
+            ("smtp_host", "127.0.0.1"),
+            ("smtp_port", "9"),
+            ("smtp_tls", "none"),
+            ("smtp_from", "Acme Hiring <jobs@acme.test>"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let wilma = lever.candidate("Wilhelmina Vandersloot", &[TAG]).await;
+    lever.move_to(&wilma, TRIGGER).await;
+    app.drain().await;
+    let address = "wilhelmina.vandersloot@example.com";
+    assert!(
+        events(&app)
+            .await
+            .contains(&format!("invitation email to {address} queued")),
+        "the stage change's outcome names the address"
+    );
+    assert!(holding(&app, address)
+        .await
+        .contains(&"webhook_events.outcome".to_owned()));
+
+    delete(&lever, &wilma).await;
+    app.drain().await;
+    assert_eq!(holding(&app, address).await, Vec::<String>::new());
+    for needle in ["Wilhelmina", "Vandersloot"] {
+        assert_eq!(
+            holding(&app, needle).await,
+            Vec::<String>::new(),
+            "{needle}"
+        );
+    }
+    let page = events(&app).await;
+    assert!(
+        page.contains("invitation email to their address (erased) queued"),
+        "{page}"
+    );
 }
 
 async fn deleting_a_candidate_erases_their_text_from_every_table(backend: Backend) {

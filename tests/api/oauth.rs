@@ -146,7 +146,9 @@ async fn consent_for(browser: &Browser, org: &str, lever: &LeverAccount, decisio
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    assert_eq!(param("audience"), format!("{sim}/v1/"));
+    // The audience names Lever's API, never the address it is reached at (the simulator's).
+    assert_eq!(param("audience"), "https://api.lever.co/v1/");
+    assert_eq!(param("prompt"), "consent");
     assert!(param("scope").split(' ').any(|s| s == "offline_access"));
 
     // Lever's consent page, then its form as the user submits it.
@@ -239,6 +241,9 @@ crate::both_backends!(
     a_revoked_grant_parks_work_until_lever_is_reconnected,
     deny_forged_replayed_expired_and_foreign_states_store_nothing,
     a_second_organization_on_the_same_lever_account_is_refused,
+    an_account_connected_by_key_refuses_add_to_lever_elsewhere_and_the_grant_is_revoked,
+    an_account_connected_through_oauth_refuses_another_organizations_key,
+    an_account_connected_by_key_refuses_another_organizations_key,
     disconnect_deletes_the_webhooks_and_revokes_the_grant,
     without_a_token_from_lever_the_webhooks_page_asks_for_it,
 );
@@ -536,6 +541,106 @@ async fn a_second_organization_on_the_same_lever_account_is_refused(backend: Bac
         .unwrap()
         .len();
     assert_eq!(hooks, 4, "no webhooks for globex");
+    assert_revoked_except(&lever, 1).await;
+}
+
+/// Lever's grants to leverbridge: `live` of them still live, every later one revoked.
+async fn assert_revoked_except(lever: &LeverAccount, live: usize) {
+    let app_state = sim_app(lever).await;
+    let grants = app_state["grants"].as_array().unwrap();
+    assert!(grants.len() > live, "a grant was obtained: {app_state}");
+    let revoked: Vec<bool> = grants.iter().map(|g| g["revoked"] == json!(true)).collect();
+    assert!(
+        revoked[..live].iter().all(|r| !r) && revoked[live..].iter().all(|r| *r),
+        "the grant obtained and not kept is revoked in Lever: {app_state}"
+    );
+}
+
+/// `globex`'s admin, signed in in a browser of their own.
+async fn globex_admin(app: &TestApp) -> Browser {
+    app.create_user("admin@globex.test", Some("globex"), "admin")
+        .await;
+    let globex = app.as_new_session().await;
+    globex.login("admin@globex.test").await;
+    globex
+}
+
+/// Connects `org` with `key` on its Connection page; returns the answer.
+async fn connect_key(browser: &Browser, org: &str, key: &str) -> reqwest::Response {
+    let connection = format!("/orgs/{org}/connection");
+    browser
+        .post_form(
+            &connection,
+            &connection,
+            &[("api_key", key), ("environment", "production")],
+        )
+        .await
+}
+
+const TAKEN_BY_ACME: &str = "already connected to the organization “ACME Inc”";
+
+async fn an_account_connected_by_key_refuses_add_to_lever_elsewhere_and_the_grant_is_revoked(
+    backend: Backend,
+) {
+    let (app, lever) = oauth_world(backend).await;
+    assert_eq!(connect_key(&app, "acme", &lever.key).await.status(), 303);
+    let globex = globex_admin(&app).await;
+    let callback = consent_for(&globex, "globex", &lever, "accept").await;
+    let back = globex.client.get(&callback).send().await.unwrap();
+    assert_eq!(location(&back), "/orgs/globex/connection");
+    let page = globex.get_html("/orgs/globex/connection").await;
+    assert!(page.contains(TAKEN_BY_ACME), "{page}");
+    assert_eq!(connections(&app).await, 1, "only acme's");
+    let held = account(&lever).await;
+    assert_eq!(held["apiWebhooks"].as_array().unwrap().len(), 0, "{held}");
+    assert_revoked_except(&lever, 0).await;
+}
+
+async fn an_account_connected_through_oauth_refuses_another_organizations_key(backend: Backend) {
+    let (app, lever) = oauth_world(backend).await;
+    assert_eq!(add_to_lever(&app, &lever, "accept").await.status(), 303);
+    let globex = globex_admin(&app).await;
+    let refused = connect_key(&globex, "globex", &lever.new_key().await).await;
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains(TAKEN_BY_ACME), "{page}");
+    assert_eq!(connections(&app).await, 1, "only acme's");
+}
+
+async fn an_account_connected_by_key_refuses_another_organizations_key(backend: Backend) {
+    let (app, lever) = oauth_world(backend).await;
+    assert_eq!(connect_key(&app, "acme", &lever.key).await.status(), 303);
+    let globex = globex_admin(&app).await;
+    let refused = connect_key(&globex, "globex", &lever.new_key().await).await;
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains(TAKEN_BY_ACME), "{page}");
+    assert_eq!(connections(&app).await, 1, "only acme's");
+
+    // A Lever account of its own connects.
+    let base = format!("{}/_sim/api", lever.sim.base_url());
+    let own = post(
+        &lever.http,
+        &format!("{base}/accounts"),
+        json!({"name": "Globex"}),
+    )
+    .await;
+    let own = format!("{base}/accounts/{}", own["id"].as_str().unwrap());
+    let key = post(
+        &lever.http,
+        &format!("{own}/keys"),
+        json!({"permissions": null}),
+    )
+    .await;
+    post(
+        &lever.http,
+        &format!("{own}/users"),
+        json!({"name": "Globex Bot", "email": "bot@globex.example", "accessRole": "admin"}),
+    )
+    .await;
+    let connected = connect_key(&globex, "globex", key["key"].as_str().unwrap()).await;
+    assert_eq!(connected.status(), 303);
+    assert_eq!(connections(&app).await, 2);
 }
 
 async fn disconnect_deletes_the_webhooks_and_revokes_the_grant(backend: Backend) {

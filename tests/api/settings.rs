@@ -18,6 +18,7 @@ both_backends!(
     switched_off_write_backs_are_not_made,
     work_waiting_for_a_default_user_resumes_when_one_is_chosen,
     saves_at_the_same_moment_all_succeed,
+    a_new_mail_server_or_login_clears_the_saved_smtp_password,
 );
 
 /// `acme`'s settings as the stage-change job reads them.
@@ -658,4 +659,78 @@ async fn saves_at_the_same_moment_all_succeed(backend: Backend) {
     }
     let saved = stored(&app).await.pass_mark.to_string();
     assert!(marks.contains(&saved.as_str()), "{saved}");
+}
+
+/// Whether `acme` has a sealed SMTP password saved.
+async fn smtp_password_saved(app: &TestApp) -> bool {
+    app.db
+        .run(|conn| -> Result<_, leverbridge::db::DbError> {
+            let org = leverbridge::db::orgs::find_by_slug(conn, "acme")?.expect("acme exists");
+            Ok(leverbridge::db::settings::smtp_password(conn, &org.id)?.is_some())
+        })
+        .await
+        .unwrap()
+}
+
+async fn a_new_mail_server_or_login_clears_the_saved_smtp_password(backend: Backend) {
+    let (app, lever) = connected(backend).await;
+    let user = lever.default_user.clone();
+    let server = [
+        ("default_user_id", user.as_str()),
+        ("smtp_host", "mail.acme.test"),
+        ("smtp_port", "587"),
+        ("smtp_tls", "starttls"),
+        ("smtp_username", "hiring@acme.test"),
+    ];
+    let with = |changes: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
+        let mut fields = server.to_vec();
+        fields.extend_from_slice(changes);
+        fields
+    };
+    let cleared = "the saved SMTP password was cleared";
+    let response = save_settings(&app, &with(&[("smtp_password", "s3cret")])).await;
+    assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
+    assert!(smtp_password_saved(&app).await);
+
+    // The same server, the password left empty: it is kept, and nothing is said about it.
+    let response = save_settings(&app, &with(&[("smtp_from", "jobs@acme.test")])).await;
+    assert_eq!(response.status(), 303);
+    assert!(smtp_password_saved(&app).await);
+    assert!(!app.get_html("/orgs/acme/settings").await.contains(cleared));
+
+    // Each of host, port, encryption and username is another server or login: the password
+    // is forgotten and the admin is asked for it again.
+    for change in [
+        ("smtp_host", "mail.elsewhere.example"),
+        ("smtp_port", "2525"),
+        ("smtp_tls", "none"),
+        ("smtp_username", "someone@elsewhere.example"),
+    ] {
+        let response = save_settings(&app, &with(&[("smtp_password", "s3cret")])).await;
+        assert_eq!(response.status(), 303);
+        let response = save_settings(&app, &with(&[change])).await;
+        assert_eq!(response.status(), 303, "{change:?}");
+        assert!(!smtp_password_saved(&app).await, "{change:?}");
+        let page = app.get_html("/orgs/acme/settings").await;
+        assert!(page.contains(cleared), "{change:?}: {page}");
+        assert!(page.contains("Enter the password again."), "{page}");
+        assert!(
+            field(&page, "smtp_password").contains("None saved"),
+            "{page}"
+        );
+    }
+
+    // A new server with its password in the same submit keeps the new password, unremarked.
+    let response = save_settings(
+        &app,
+        &[
+            ("default_user_id", user.as_str()),
+            ("smtp_host", "mail.elsewhere.example"),
+            ("smtp_password", "another"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert!(smtp_password_saved(&app).await);
+    assert!(!app.get_html("/orgs/acme/settings").await.contains(cleared));
 }

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use super::declarations::{
-    Kind, Setting, EMAIL_ENABLED, MAX_TAG_PREFIX, SETTINGS, SMTP_FROM, SMTP_HOST,
+    Kind, Setting, EMAIL_ENABLED, MAX_TAG_PREFIX, SETTINGS, SMTP_FROM, SMTP_HOST, SMTP_PORT,
+    SMTP_TLS, SMTP_USERNAME,
 };
 use crate::domain::email_template::EmailTemplate;
 
@@ -301,6 +302,14 @@ impl Values {
 
     pub fn set(&mut self, setting: &Setting, value: Value) {
         self.0.insert(setting.name, value);
+    }
+
+    /// Whether these values name another mail server or login than `before`: host, port,
+    /// encryption or username. A saved password belongs to the server and login it was saved for.
+    pub fn smtp_server_differs(&self, before: &Values) -> bool {
+        [&SMTP_HOST, &SMTP_PORT, &SMTP_TLS, &SMTP_USERNAME]
+            .into_iter()
+            .any(|s| self.get(s) != before.get(s))
     }
 
     /// What the settings table keeps: every value but the default Lever user's.
