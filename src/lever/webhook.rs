@@ -84,7 +84,6 @@ impl WebhookDelivery {
     /// `data` may be missing (`data` then counts as `{}`).
     pub fn parse(body: &[u8]) -> Result<WebhookDelivery, WebhookParseError> {
         let value: Value = serde_json::from_slice(body)
-            .map(super::lenient::storable)
             .map_err(|error| WebhookParseError::NotJson(error.to_string()))?;
         let Value::Object(mut fields) = value else {
             return Err(WebhookParseError::NotAnObject);
