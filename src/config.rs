@@ -258,9 +258,11 @@ impl Default for Tuning {
     fn default() -> Self {
         use std::time::Duration;
         Tuning {
-            job_backoff_base: Duration::from_secs(60),
+            // With up to a quarter more of jitter, the first retry after a Lever outage comes
+            // within 15 s; doubling to 6 hours, 15 attempts span more than a day.
+            job_backoff_base: Duration::from_secs(12),
             job_backoff_max: Duration::from_secs(6 * 3600),
-            job_max_attempts: 13,
+            job_max_attempts: 15,
             job_lease: Duration::from_secs(60),
             job_stop_grace: Duration::from_secs(10),
             lever_backoff_base: Duration::from_millis(500),

@@ -532,4 +532,21 @@ mod tests {
         // …but not for days on end.
         assert!(span <= Duration::from_secs(36 * 3600), "{span:?}");
     }
+
+    /// After a short Lever outage the work goes through within about 15 s, not a minute later;
+    /// later waits still double to the same six-hour cap.
+    #[test]
+    fn the_default_first_retry_comes_within_fifteen_seconds() {
+        let tuning = Tuning::default();
+        let backoff = Backoff::from_tuning(&tuning);
+        for _ in 0..200 {
+            assert!(backoff.jittered(1) <= Duration::from_secs(15));
+        }
+        assert!(backoff.delay(1) >= Duration::from_secs(10), "not a hammering");
+        assert_eq!(backoff.delay(2), backoff.delay(1) * 2);
+        assert_eq!(
+            backoff.delay(tuning.job_max_attempts - 1),
+            Duration::from_secs(6 * 3600)
+        );
+    }
 }
