@@ -17,6 +17,7 @@ mod foundation;
 mod hardening;
 mod health;
 mod intake;
+mod job_defects;
 mod integration;
 mod integration_pages;
 mod lever_hardening;

@@ -1,0 +1,181 @@
+//! The job system when its database or a mail server misbehaves: a lease that cannot be renewed
+//! stops the job, a settle that fails records no Lever call, a step record that cannot be read
+//! or written fails the attempt instead of guessing. Faults are injected with triggers that make
+//! one kind of statement fail, on either backend.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use leverbridge::db::schema::{jobs, lever_calls};
+use leverbridge::db::{DbConn, DbError};
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp};
+use crate::lever_world::{connected_with, TAG, TRIGGER};
+
+both_backends!(
+    a_job_whose_lease_cannot_be_renewed_stops_before_its_next_lever_call,
+    lever_calls_are_recorded_only_with_the_settle_of_their_job,
+);
+
+/// Makes `UPDATE`s of `table` matching `when` (a condition on `OLD` and `NEW`) fail, as a
+/// database that errs would, until [`heal`] removes it.
+pub(crate) async fn inject_fault(app: &TestApp, name: &str, table: &str, when: &str) {
+    let (name, table, when) = (name.to_owned(), table.to_owned(), when.to_owned());
+    app.db
+        .run(move |conn| {
+            let sql = match conn {
+                DbConn::Sqlite(_) => format!(
+                    "CREATE TRIGGER {name} BEFORE UPDATE ON {table} WHEN {when} \
+                     BEGIN SELECT RAISE(ABORT, 'injected fault {name}'); END;"
+                ),
+                DbConn::Pg(_) => format!(
+                    "CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN \
+                     RAISE EXCEPTION 'injected fault {name}'; END $$ LANGUAGE plpgsql; \
+                     CREATE TRIGGER {name} BEFORE UPDATE ON {table} FOR EACH ROW \
+                     WHEN ({when}) EXECUTE FUNCTION {name}();"
+                ),
+            };
+            conn.batch_execute(&sql).map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+}
+
+/// Removes the fault `name` on `table`.
+pub(crate) async fn heal(app: &TestApp, name: &str, table: &str) {
+    let (name, table) = (name.to_owned(), table.to_owned());
+    app.db
+        .run(move |conn| {
+            let sql = match conn {
+                DbConn::Sqlite(_) => format!("DROP TRIGGER {name};"),
+                DbConn::Pg(_) => {
+                    format!("DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}();")
+                }
+            };
+            conn.batch_execute(&sql).map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+}
+
+/// The only job of kind `kind`: (state, attempts, last error).
+async fn job_of(app: &TestApp, kind: &str) -> (String, i32, Option<String>) {
+    let kind = kind.to_owned();
+    app.db
+        .run(move |conn| {
+            jobs::table
+                .filter(jobs::kind.eq(kind))
+                .select((jobs::state, jobs::attempts, jobs::last_error))
+                .first(conn)
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap()
+}
+
+async fn recorded_calls(app: &TestApp) -> i64 {
+    app.db
+        .run(|conn| {
+            lever_calls::table
+                .count()
+                .get_result::<i64>(conn)
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap()
+}
+
+/// Makes every job due now (as its lease running out would).
+async fn due_again(app: &TestApp) {
+    app.db
+        .run(|conn| {
+            diesel::sql_query(
+                "UPDATE jobs SET state = 'queued', locked_by = NULL, locked_until = NULL, \
+                 run_at = created_at WHERE state <> 'done'",
+            )
+            .execute(conn)
+            .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+}
+
+/// The database refuses to renew the lease while the job waits for Lever: the job is stopped
+/// then, so it writes nothing to Lever (another worker may claim it once the lease runs out),
+/// and the attempt fails with the reason and is retried; with the database well again, the
+/// job writes everything once.
+async fn a_job_whose_lease_cannot_be_renewed_stops_before_its_next_lever_call(backend: Backend) {
+    let (app, lever) = connected_with(backend, |s| {
+        s.tuning.job_lease = Duration::from_millis(300);
+        s.tuning.lever_timeout = Duration::from_secs(30);
+    })
+    .await;
+    // Each Lever answer takes longer than a renewal's interval (a third of the lease).
+    lever.set_faults(json!({"latencyMs": 400})).await;
+    inject_fault(
+        &app,
+        "fault_renewal",
+        "jobs",
+        "OLD.state = 'running' AND NEW.state = 'running'",
+    )
+    .await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    app.drain().await;
+    assert_eq!(
+        lever.writes_to(&ada).await,
+        Vec::<String>::new(),
+        "nothing written after the lease could not be renewed"
+    );
+    let (state, _, error) = job_of(&app, "stage_change").await;
+    assert!(["queued", "dead"].contains(&state.as_str()), "{state}");
+    assert!(
+        error
+            .as_deref()
+            .is_some_and(|e| e.contains("its lease could not be renewed")),
+        "{error:?}"
+    );
+
+    heal(&app, "fault_renewal", "jobs").await;
+    lever.set_faults(json!({"latencyMs": 0})).await;
+    due_again(&app).await;
+    app.drain().await;
+    assert_eq!(
+        lever.writes_to(&ada).await,
+        ["POST addLinks", "POST addTags", "POST notes"],
+    );
+}
+
+/// Settling the job fails after its Lever calls: the calls are not recorded without the settle
+/// (one transaction), so the attempt that runs in its place lists only its own calls.
+async fn lever_calls_are_recorded_only_with_the_settle_of_their_job(backend: Backend) {
+    let (app, lever) = connected_with(backend, |_| {}).await;
+    inject_fault(&app, "fault_settle", "jobs", "NEW.state = 'done'").await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    let connected = recorded_calls(&app).await;
+    lever.move_to(&ada, TRIGGER).await;
+    let drained = app.jobs.run_until_idle().await;
+    assert!(drained.is_err(), "the settle failed: {drained:?}");
+    assert_eq!(lever.writes_to(&ada).await.len(), 3, "the job did its work");
+    assert_eq!(
+        recorded_calls(&app).await,
+        connected,
+        "no call recorded for an attempt that was not settled"
+    );
+    assert_eq!(job_of(&app, "stage_change").await.0, "running");
+
+    heal(&app, "fault_settle", "jobs").await;
+    due_again(&app).await;
+    let before = lever.requests().await.len();
+    assert_eq!(app.drain().await, 1);
+    let made = lever.requests().await.len() - before;
+    assert_eq!(job_of(&app, "stage_change").await.0, "done");
+    assert_eq!(
+        recorded_calls(&app).await - connected,
+        made as i64,
+        "the settled attempt's calls, once"
+    );
+}
