@@ -542,7 +542,10 @@ mod tests {
         for _ in 0..200 {
             assert!(backoff.jittered(1) <= Duration::from_secs(15));
         }
-        assert!(backoff.delay(1) >= Duration::from_secs(10), "not a hammering");
+        assert!(
+            backoff.delay(1) >= Duration::from_secs(10),
+            "not a hammering"
+        );
         assert_eq!(backoff.delay(2), backoff.delay(1) * 2);
         assert_eq!(
             backoff.delay(tuning.job_max_attempts - 1),

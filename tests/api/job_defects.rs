@@ -13,11 +13,15 @@ use serde_json::json;
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
-use crate::lever_world::{connected_with, TAG, TRIGGER};
+use crate::intake::{app_configured, deliver, now_ms, recorded, stage_change};
+use crate::lever_world::{connected_with, LeverAccount, TAG, TRIGGER};
+use crate::replicas::Replica;
+use leverbridge::intake::Intake;
 
 both_backends!(
     a_job_whose_lease_cannot_be_renewed_stops_before_its_next_lever_call,
     lever_calls_are_recorded_only_with_the_settle_of_their_job,
+    two_intakes_on_one_database_count_every_delivery,
 );
 
 /// Makes `UPDATE`s of `table` matching `when` (a condition on `OLD` and `NEW`) fail, as a
@@ -177,5 +181,103 @@ async fn lever_calls_are_recorded_only_with_the_settle_of_their_job(backend: Bac
         recorded_calls(&app).await - connected,
         made as i64,
         "the settled attempt's calls, once"
+    );
+}
+
+/// The stage changes the Webhooks page counts as accepted for `acme`.
+async fn accepted_stage_changes(app: &TestApp) -> i64 {
+    app.db
+        .run(|conn| -> Result<_, DbError> {
+            let org = leverbridge::db::orgs::find_by_slug(conn, "acme")?.expect("acme");
+            Ok(leverbridge::db::webhooks::stats(conn, &org.id, "candidateStageChange")?.accepted)
+        })
+        .await
+        .unwrap()
+}
+
+/// Two intakes on one database, as two processes run them (each numbering its writers from 0),
+/// store deliveries at once: the Webhooks page counts every one.
+async fn two_intakes_on_one_database_count_every_delivery(backend: Backend) {
+    let (app, _) = app_configured(backend, |_| {}, false).await;
+    let org_id = app
+        .db
+        .run(|conn| -> Result<_, DbError> {
+            Ok(leverbridge::db::orgs::find_by_slug(conn, "acme")?
+                .expect("acme")
+                .id)
+        })
+        .await
+        .unwrap();
+    let wait = Duration::from_secs(30);
+    let intakes = [
+        Intake::start(app.db.clone(), app.jobs.clone(), wait),
+        Intake::start(app.db.clone(), app.jobs.clone(), wait),
+    ];
+    let stores: Vec<_> = (0..300)
+        .map(|n| {
+            let (intake, delivery) = (
+                intakes[n % 2].clone(),
+                recorded(&org_id, &format!("opp-{n}")),
+            );
+            tokio::spawn(async move { intake.store(delivery).await })
+        })
+        .collect();
+    for store in stores {
+        store.await.unwrap().expect("stored");
+    }
+    assert_eq!(accepted_stage_changes(&app).await, 300);
+}
+
+/// Two `serve` processes on one PostgreSQL database take signed stage changes at once: the
+/// Webhooks page counts every delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serve_processes_count_every_delivery_on_the_webhooks_page() {
+    let Some(backend) =
+        Backend::postgres("two_serve_processes_count_every_delivery_on_the_webhooks_page")
+    else {
+        return;
+    };
+    let key = leverbridge::config::generate_secret_key_base64();
+    let secret = leverbridge::crypto::SecretKey::from_base64(&key).unwrap();
+    let (app, url) = app_configured(backend, |s| s.secret_key = secret, true).await;
+    let database_url = match &app.settings.database_url {
+        leverbridge::config::DatabaseUrl::Postgres(url) => url.clone(),
+        other => panic!("{other:?}"),
+    };
+    let lever = LeverAccount::new().await;
+    let replicas: Vec<Replica> = (0..2)
+        .map(|_| Replica::start(&database_url, &key, &lever, &[]))
+        .collect();
+    for replica in &replicas {
+        replica.wait_ready().await;
+    }
+    let path = url::Url::parse(&url).unwrap().path().to_owned();
+    let urls: Vec<String> = replicas
+        .iter()
+        .map(|r| format!("{}{path}", r.address()))
+        .collect();
+    const DELIVERIES: usize = 240;
+    let clients: Vec<_> = (0..16)
+        .map(|client| {
+            let urls = urls.clone();
+            tokio::spawn(async move {
+                for n in (client..DELIVERIES).step_by(16) {
+                    let body =
+                        stage_change(&format!("delivery-{n}"), now_ms(), &format!("opp-{n}"));
+                    let (status, _, answer) = deliver(&urls[n % 2], &body).await;
+                    assert_eq!(status, 200, "{answer}");
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await.unwrap();
+    }
+    let logs: Vec<String> = replicas.into_iter().map(Replica::stop).collect();
+    assert_eq!(
+        accepted_stage_changes(&app).await,
+        DELIVERIES as i64,
+        "{}",
+        logs.join("\n----\n")
     );
 }
