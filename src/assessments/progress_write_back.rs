@@ -202,7 +202,7 @@ pub async fn write(
     let state = record.state();
     let mut pending = Vec::new();
     for step in due_steps(state, settings) {
-        if !step_done(db, assessment, step).await {
+        if !step_done(db, assessment, step).await? {
             pending.push(step);
         }
     }
@@ -278,7 +278,7 @@ pub async fn write(
             }
             other => unreachable!("no write-back step {other}"),
         }
-        record_step(db, assessment, step).await;
+        record_step(db, assessment, step).await?;
     }
     Ok(())
 }

@@ -59,6 +59,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
             Ok(())
         }
         Err(ResultError::Lever(e)) => Err(lever_failure(run, &connection, e).await),
+        Err(ResultError::Database(e)) => Err(retry_db(e)),
         // Trying again makes the same document: the failure needs a person.
         Err(e @ ResultError::Report(_)) => Err(JobFailure::Park(e.to_string())),
     }

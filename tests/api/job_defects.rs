@@ -12,9 +12,10 @@ use leverbridge::db::{DbConn, DbError};
 use serde_json::json;
 
 use crate::both_backends;
+use crate::email::{candidate_without_email, email_through, tags};
 use crate::helpers::{Backend, TestApp};
 use crate::intake::{app_configured, deliver, now_ms, recorded, stage_change};
-use crate::lever_world::{connected_with, LeverAccount, TAG, TRIGGER};
+use crate::lever_world::{connected_with, save_settings, LeverAccount, TAG, TRIGGER};
 use crate::replicas::Replica;
 use leverbridge::intake::Intake;
 
@@ -22,23 +23,31 @@ both_backends!(
     a_job_whose_lease_cannot_be_renewed_stops_before_its_next_lever_call,
     lever_calls_are_recorded_only_with_the_settle_of_their_job,
     two_intakes_on_one_database_count_every_delivery,
+    a_step_record_that_cannot_be_read_fails_the_attempt_instead_of_guessing,
+    a_note_whose_beginning_cannot_be_noted_is_not_written_twice,
 );
 
 /// Makes `UPDATE`s of `table` matching `when` (a condition on `OLD` and `NEW`) fail, as a
 /// database that errs would, until [`heal`] removes it.
-pub(crate) async fn inject_fault(app: &TestApp, name: &str, table: &str, when: &str) {
+async fn inject_fault(app: &TestApp, name: &str, table: &str, when: &str) {
+    inject(app, name, "UPDATE", table, when).await
+}
+
+/// Makes `statement`s (`INSERT`, `UPDATE`) on `table` matching `when` fail.
+async fn inject(app: &TestApp, name: &str, statement: &str, table: &str, when: &str) {
     let (name, table, when) = (name.to_owned(), table.to_owned(), when.to_owned());
+    let statement = statement.to_owned();
     app.db
         .run(move |conn| {
             let sql = match conn {
                 DbConn::Sqlite(_) => format!(
-                    "CREATE TRIGGER {name} BEFORE UPDATE ON {table} WHEN {when} \
+                    "CREATE TRIGGER {name} BEFORE {statement} ON {table} WHEN {when} \
                      BEGIN SELECT RAISE(ABORT, 'injected fault {name}'); END;"
                 ),
                 DbConn::Pg(_) => format!(
                     "CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN \
                      RAISE EXCEPTION 'injected fault {name}'; END $$ LANGUAGE plpgsql; \
-                     CREATE TRIGGER {name} BEFORE UPDATE ON {table} FOR EACH ROW \
+                     CREATE TRIGGER {name} BEFORE {statement} ON {table} FOR EACH ROW \
                      WHEN ({when}) EXECUTE FUNCTION {name}();"
                 ),
             };
@@ -49,7 +58,7 @@ pub(crate) async fn inject_fault(app: &TestApp, name: &str, table: &str, when: &
 }
 
 /// Removes the fault `name` on `table`.
-pub(crate) async fn heal(app: &TestApp, name: &str, table: &str) {
+async fn heal(app: &TestApp, name: &str, table: &str) {
     let (name, table) = (name.to_owned(), table.to_owned());
     app.db
         .run(move |conn| {
@@ -280,4 +289,96 @@ async fn two_serve_processes_count_every_delivery_on_the_webhooks_page() {
         "{}",
         logs.join("\n----\n")
     );
+}
+
+/// Renames `table` to `to`, so that every statement naming it fails.
+async fn rename_table(app: &TestApp, table: &str, to: &str) {
+    let sql = format!("ALTER TABLE {table} RENAME TO {to}");
+    app.db
+        .run(move |conn| conn.batch_execute(&sql).map_err(DbError::from))
+        .await
+        .unwrap();
+}
+
+/// The invitation of a candidate Lever lists without an email address is written again while
+/// the emails' table cannot be read: leverbridge cannot tell that the invitation failed, so it
+/// writes no progress tag ("Candidate Invited" would be wrong) and the attempt fails; once the
+/// table is back, Lever gets "Invite Failed".
+async fn a_step_record_that_cannot_be_read_fails_the_attempt_instead_of_guessing(backend: Backend) {
+    let (app, lever) = connected_with(backend, |_| {}).await;
+    let response = save_settings(&app, &email_through(&lever, "2525", &[])).await;
+    assert_eq!(response.status(), 303);
+    let alan = candidate_without_email(&lever, "Alan Turing").await;
+    // The first run writes the link, then Lever fails the tag on every attempt.
+    let busy = json!({"method": "POST", "pathEndsWith": "addTags", "status": 503, "times": 100});
+    lever.set_faults(json!({"scripted": [busy]})).await;
+    lever.move_to(&alan, TRIGGER).await;
+    app.drain().await;
+    assert_eq!(lever.writes_to(&alan).await, ["POST addLinks"]);
+
+    lever.set_faults(json!({"scripted": []})).await;
+    rename_table(&app, "assessment_emails", "assessment_emails_away").await;
+    due_again(&app).await;
+    app.drain().await;
+    let held = tags(&lever.opportunity(&alan).await);
+    assert!(
+        !held.contains(&"leverbridge: Candidate Invited".to_owned()),
+        "{held:?}"
+    );
+    assert_eq!(lever.writes_to(&alan).await, ["POST addLinks"]);
+    let (_, _, error) = job_of(&app, "stage_change").await;
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains("database")),
+        "{error:?}"
+    );
+
+    rename_table(&app, "assessment_emails_away", "assessment_emails").await;
+    due_again(&app).await;
+    app.drain().await;
+    let held = tags(&lever.opportunity(&alan).await);
+    assert!(
+        held.contains(&"leverbridge: Invite Failed".to_owned()),
+        "{held:?}"
+    );
+    assert!(
+        !held.contains(&"leverbridge: Candidate Invited".to_owned()),
+        "{held:?}"
+    );
+}
+
+/// The note's beginning cannot be noted, and its completion would not be recorded either (as
+/// when the process dies after Lever's answer): the note is not written then, so the run after
+/// the fault writes it once and there is no second note.
+async fn a_note_whose_beginning_cannot_be_noted_is_not_written_twice(backend: Backend) {
+    let (app, lever) = connected_with(backend, |_| {}).await;
+    inject(
+        &app,
+        "fault_note_begun",
+        "INSERT",
+        "assessment_step_attempts",
+        "NEW.step = 'note'",
+    )
+    .await;
+    inject(
+        &app,
+        "fault_note_done",
+        "INSERT",
+        "assessment_steps",
+        "NEW.step = 'note'",
+    )
+    .await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    app.drain().await;
+    assert_eq!(
+        lever.writes_to(&ada).await,
+        ["POST addLinks", "POST addTags"]
+    );
+
+    heal(&app, "fault_note_begun", "assessment_step_attempts").await;
+    heal(&app, "fault_note_done", "assessment_steps").await;
+    due_again(&app).await;
+    app.drain().await;
+    let held = lever.opportunity(&ada).await;
+    assert_eq!(held["notes"].as_array().map(Vec::len), Some(1), "{held}");
 }
