@@ -429,18 +429,23 @@ pub struct QueueDepth {
 /// only the `(state, run_at)` index over those states, so they cost the queue's size, not the
 /// history's.
 pub fn depth(conn: &mut DbConn, states: &[&str], now: NaiveDateTime) -> QueryResult<QueueDepth> {
-    use diesel::dsl::{count_star, min};
+    use diesel::dsl::count_star;
     let counts = jobs::table
         .filter(jobs::state.eq_any(states))
         .group_by(jobs::state)
         .select((jobs::state, count_star()))
         .load(conn)?;
-    let oldest_due = jobs::table
+    let oldest_due = oldest_due(conn, now)?;
+    Ok(QueueDepth { counts, oldest_due })
+}
+
+/// When the oldest queued job that is due by `now` became due, if any is.
+pub fn oldest_due(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Option<NaiveDateTime>> {
+    jobs::table
         .filter(jobs::state.eq("queued"))
         .filter(jobs::run_at.le(now))
-        .select(min(jobs::run_at))
-        .first(conn)?;
-    Ok(QueueDepth { counts, oldest_due })
+        .select(diesel::dsl::min(jobs::run_at))
+        .first(conn)
 }
 
 fn set_state(

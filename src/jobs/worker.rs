@@ -218,6 +218,7 @@ impl Jobs {
             let _ = stop.wait_for(|stopping| *stopping).await;
             tokio::time::sleep(grace).await;
         };
+        let deadline = self.settings.tuning.job_attempt_deadline;
         tokio::select! {
             result = AssertUnwindSafe(run.dispatch()).catch_unwind() => Ended::Ran(
                 result.unwrap_or_else(|panic| {
@@ -233,6 +234,10 @@ impl Jobs {
                 )))),
             },
             () = stopped => Ended::Interrupted,
+            () = tokio::time::sleep(deadline) => Ended::Ran(Err(JobFailure::Retry(format!(
+                "the attempt timed out after {} s and was stopped",
+                deadline.as_secs_f64()
+            )))),
         }
     }
 
