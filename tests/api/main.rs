@@ -8,6 +8,7 @@ mod assessments_page;
 mod browser;
 mod candidate;
 mod confirmations;
+mod deadlines;
 mod demo;
 mod drain;
 mod email;
