@@ -11,6 +11,7 @@
 //! | `LEVERBRIDGE_LEVER_CLIENT_ID`, `LEVERBRIDGE_LEVER_CLIENT_SECRET` | leverbridge's OAuth app in Lever (both or neither): shows *Add to Lever* on the Connection page | unset: API keys only |
 //! | `LEVERBRIDGE_WORKERS` | job workers running inside `serve` | `2` |
 //! | `LEVERBRIDGE_METRICS_TOKEN` | bearer token that opens `GET /metrics` to scrapers not on this host (at least 16 characters; `openssl rand -hex 32`); without it only loopback may scrape | unset: loopback only |
+//! | `LEVERBRIDGE_QUEUE_WAIT_LIMIT` | seconds the oldest due job may wait for a worker before `/readyz` answers 503 saying so (10 to 86400) | `600` |
 //! | `LEVERBRIDGE_RETENTION_DAYS` | days finished jobs, webhook deliveries and recorded Lever calls are kept before the hourly sweep deletes them (1 to 3650) | `90` |
 //! | `LEVERBRIDGE_TRUSTED_PROXIES` | reverse proxies in front of leverbridge, as addresses or CIDR ranges (`127.0.0.1, 10.0.0.0/8`): from these peers the client's address is read from `Forwarded` / `X-Forwarded-For` (the rightmost hop that is not a trusted proxy), from any other peer never; sign-in is throttled per client address | unset: the TCP peer is the client |
 //! | `RUST_LOG` | log filter (tracing-subscriber syntax) | `info` |
@@ -148,6 +149,17 @@ pub struct Tuning {
     /// How long a claim on a job holds without news from its worker, which renews it while the
     /// job runs: a crashed worker's job is claimed again once this has passed.
     pub job_lease: std::time::Duration,
+    /// The longest one attempt of a job may run, whatever it waits for: past it the attempt
+    /// fails and is retried on the queue's schedule, so no worker is ever held for good.
+    pub job_attempt_deadline: std::time::Duration,
+    /// How long the oldest due job may wait for a worker before `/readyz` answers 503
+    /// (`LEVERBRIDGE_QUEUE_WAIT_LIMIT`).
+    pub queue_wait_limit: std::time::Duration,
+    /// How often each worker expires the assessments that ran out and queues due reminders.
+    pub expiry_sweep_every: std::time::Duration,
+    /// The whole conversation with a mail server for one email (connecting, TLS, every reply):
+    /// past it the attempt fails and is retried, however the server trickles its answers.
+    pub smtp_deadline: std::time::Duration,
     /// On a graceful stop, how long running jobs may take to finish before they are released
     /// (due again at once, the attempt given back) for the next start.
     pub job_stop_grace: std::time::Duration,
@@ -295,11 +307,17 @@ impl Default for Tuning {
     fn default() -> Self {
         use std::time::Duration;
         Tuning {
-            job_backoff_base: Duration::from_secs(60),
+            // With up to a quarter more of jitter, the first retry after a Lever outage comes
+            // within 15 s; doubling to 6 hours, 15 attempts span more than a day.
+            job_backoff_base: Duration::from_secs(12),
             job_backoff_max: Duration::from_secs(6 * 3600),
-            job_max_attempts: 13,
+            job_max_attempts: 15,
             job_lease: Duration::from_secs(60),
             job_stop_grace: Duration::from_secs(10),
+            job_attempt_deadline: Duration::from_secs(600),
+            queue_wait_limit: Duration::from_secs(QUEUE_WAIT_LIMIT_DEFAULT_SECS),
+            expiry_sweep_every: Duration::from_secs(60),
+            smtp_deadline: Duration::from_secs(60),
             lever_backoff_base: Duration::from_millis(500),
             lever_max_retries: 4,
             lever_timeout: Duration::from_secs(15),
@@ -373,6 +391,7 @@ impl Settings {
             tuning: Tuning {
                 retention: retention_from_env()?,
                 trusted_proxies: trusted_proxies_from_env()?,
+                queue_wait_limit: queue_wait_limit_from_env()?,
                 ..Tuning::default()
             },
         })
@@ -414,6 +433,26 @@ pub fn metrics_token_from_env() -> anyhow::Result<Option<MetricsToken>> {
     env("LEVERBRIDGE_METRICS_TOKEN")
         .map(|raw| MetricsToken::parse(&raw))
         .transpose()
+}
+
+/// `LEVERBRIDGE_QUEUE_WAIT_LIMIT`'s default, in seconds.
+pub const QUEUE_WAIT_LIMIT_DEFAULT_SECS: u64 = 600;
+
+/// `LEVERBRIDGE_QUEUE_WAIT_LIMIT` in seconds, or the default ten minutes.
+pub fn queue_wait_limit_from_env() -> anyhow::Result<std::time::Duration> {
+    let Some(raw) = env("LEVERBRIDGE_QUEUE_WAIT_LIMIT") else {
+        return Ok(std::time::Duration::from_secs(
+            QUEUE_WAIT_LIMIT_DEFAULT_SECS,
+        ));
+    };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|secs| (10..=86_400).contains(secs))
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| {
+            anyhow!("LEVERBRIDGE_QUEUE_WAIT_LIMIT must be a number of seconds from 10 to 86400, not `{raw}`")
+        })
 }
 
 /// `LEVERBRIDGE_RETENTION_DAYS`, or the default 90 days, with the sweep's default pacing.

@@ -100,6 +100,14 @@ pub enum ClientError {
 
 impl LeverAccess {
     pub fn new(hosts: LeverHosts, tuning: Tuning, key: SecretKey) -> LeverAccess {
+        let oauth_http = reqwest::Client::builder()
+            .user_agent(concat!("leverbridge/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            // A token request gets the deadline of a Lever call, connecting included.
+            .connect_timeout(tuning.lever_timeout.min(std::time::Duration::from_secs(10)))
+            .timeout(tuning.lever_timeout)
+            .build()
+            .expect("the TLS backend and the default HTTP client settings are valid");
         LeverAccess {
             http: crate::lever::http_client(),
             limiters: RateLimiters::new(tuning.lever_rate_per_sec, tuning.lever_burst),
@@ -107,13 +115,7 @@ impl LeverAccess {
             tuning,
             key,
             app: None,
-            oauth_http: reqwest::Client::builder()
-                .user_agent(concat!("leverbridge/", env!("CARGO_PKG_VERSION")))
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(std::time::Duration::from_secs(10))
-                .timeout(std::time::Duration::from_secs(20))
-                .build()
-                .expect("the TLS backend and the default HTTP client settings are valid"),
+            oauth_http,
             renewals: Arc::default(),
         }
     }

@@ -12,9 +12,6 @@ use tokio_rustls::rustls;
 
 use crate::domain::org_settings::{SmtpServer, SmtpTls};
 
-/// How long one SMTP conversation may take.
-const TIMEOUT: Duration = Duration::from_secs(30);
-
 /// One email to send.
 pub struct Outgoing<'a> {
     pub to: &'a str,
@@ -51,13 +48,16 @@ pub enum SendError {
 }
 
 /// Sends `mail` through `server`, signing in when a username is set; with TLS the server's
-/// certificate must chain to a public root or to one of `roots`.
+/// certificate must chain to a public root or to one of `roots`. The whole conversation
+/// (connecting, TLS, every command and reply) must end within `deadline`: lettre's own timeout
+/// bounds each read only, so a server that trickles a line at a time would hold it for ever.
 #[tracing::instrument(skip_all, fields(host = %server.host, port = server.port))]
 pub async fn send(
     server: &SmtpServer,
     password: Option<&str>,
     mail: &Outgoing<'_>,
     roots: &ExtraRoots,
+    deadline: Duration,
 ) -> Result<(), SendError> {
     if server.host.is_empty() || server.from.is_empty() {
         return Err(SendError::Failed(
@@ -84,10 +84,11 @@ pub async fn send(
         .header(ContentType::TEXT_PLAIN)
         .body(mail.body.to_owned())
         .map_err(|e| SendError::Failed(format!("the email could not be composed: {e}")))?;
-    let transport = transport(server, password, roots)?;
-    match transport.send(message).await {
-        Ok(_) => Ok(()),
-        Err(e) => Err(classify(server, &e)),
+    let transport = transport(server, password, roots, deadline)?;
+    match tokio::time::timeout(deadline, transport.send(message)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(classify(server, &e, deadline)),
+        Err(_) => Err(timed_out(server, deadline)),
     }
 }
 
@@ -95,6 +96,7 @@ fn transport(
     server: &SmtpServer,
     password: Option<&str>,
     roots: &ExtraRoots,
+    deadline: Duration,
 ) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
     let tls_error = |e: lettre::transport::smtp::Error| {
         SendError::Failed(format!(
@@ -120,7 +122,7 @@ fn transport(
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host)
         .tls(tls)
         .port(server.port)
-        .timeout(Some(TIMEOUT));
+        .timeout(Some(deadline));
     if !server.username.is_empty() {
         builder = builder.credentials(Credentials::new(
             server.username.clone(),
@@ -165,7 +167,21 @@ fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a 
     None
 }
 
-fn classify(server: &SmtpServer, error: &lettre::transport::smtp::Error) -> SendError {
+/// The mail server did not finish the conversation within `deadline`.
+fn timed_out(server: &SmtpServer, deadline: Duration) -> SendError {
+    SendError::Failed(format!(
+        "timed out after {} s talking to the mail server {}:{} (connecting, TLS and the whole exchange must end by then): check that the host and port are a mail server that answers",
+        deadline.as_secs_f64(),
+        server.host,
+        server.port
+    ))
+}
+
+fn classify(
+    server: &SmtpServer,
+    error: &lettre::transport::smtp::Error,
+    deadline: Duration,
+) -> SendError {
     let at = format!("{}:{}", server.host, server.port);
     let detail = chain(error);
     let code = error.status().map(|c| c.to_string());
@@ -177,9 +193,7 @@ fn classify(server: &SmtpServer, error: &lettre::transport::smtp::Error) -> Send
             "the mail server {at} refused to sign in ({detail}): check the username and password on the Settings page"
         )),
         Some(_) => SendError::Failed(format!("the mail server {at} answered: {detail}")),
-        None if error.is_timeout() => SendError::Failed(format!(
-            "the mail server {at} did not answer in time ({detail})"
-        )),
+        None if error.is_timeout() => timed_out(server, deadline),
         None if matches!(rustls_error(error), Some(rustls::Error::InvalidCertificate(_))) => {
             SendError::Failed(format!(
                 "the mail server {at} presented a certificate leverbridge does not trust ({detail}): it must be valid for “{}” and issued by a public certificate authority; check the host on the Settings page",

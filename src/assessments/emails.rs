@@ -253,6 +253,7 @@ pub async fn deliver(
         password.as_deref(),
         &outgoing,
         &settings.tuning.smtp_extra_roots,
+        settings.tuning.smtp_deadline,
     )
     .await
     {

@@ -106,7 +106,10 @@ pub async fn invite_again(
         Steps::Recheck,
     )
     .await
-    .map_err(InviteAgainError::Lever)
+    .map_err(|e| match e {
+        write_back::StepError::Lever(e) => InviteAgainError::Lever(e),
+        write_back::StepError::Database(e) => InviteAgainError::Db(e),
+    })
 }
 
 #[derive(Debug, thiserror::Error)]

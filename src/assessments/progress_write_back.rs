@@ -212,7 +212,7 @@ pub async fn write(
     let state = record.state();
     let mut pending = Vec::new();
     for step in due_steps(state, settings) {
-        if !step_done(db, assessment, step).await {
+        if !step_done(db, assessment, step).await? {
             pending.push(step);
         }
     }
@@ -225,11 +225,11 @@ pub async fn write(
     let mut refused = None;
     for step in pending {
         match write_step(db, client, record, &opportunity, links, perform_as, step).await {
-            Ok(()) => record_step(db, assessment, step).await,
+            Ok(()) => record_step(db, assessment, step).await?,
             Err(ResultError::Lever(error))
                 if error.is_refusal() && STANDING_ALONE.contains(&step) =>
             {
-                note_refusal(db, assessment, step, &error).await;
+                note_refusal(db, assessment, step, &error).await?;
                 refused.get_or_insert(ResultError::Refused { step, error });
             }
             Err(e) => return Err(e),
@@ -319,23 +319,24 @@ async fn write_step(
 
 /// Puts on the assessment's timeline (and so under its delivery on Events) that Lever refused
 /// `step` for good, and why.
-async fn note_refusal(db: &Db, assessment: &Assessment, step: &'static str, error: &LeverError) {
+async fn note_refusal(
+    db: &Db,
+    assessment: &Assessment,
+    step: &'static str,
+    error: &LeverError,
+) -> Result<(), ResultError> {
     let at = crate::db::now();
     let what = format!(
         "Not written in Lever: {} ({error}). The other write-back steps went ahead.",
         refused_step(step)
     );
     let id = assessment.id.clone();
-    if let Err(e) = db
-        .run(move |conn| {
-            crate::db::assessment_history::record_refusal(conn, &id, step, at, &what)
-                .map_err(crate::db::DbError::from)
-        })
-        .await
-    {
-        // The job's reason still says it, on the assessment's page.
-        tracing::error!(error = %e, step, "failed to note a write-back step Lever refused");
-    }
+    db.run(move |conn| {
+        crate::db::assessment_history::record_refusal(conn, &id, step, at, &what)
+            .map_err(crate::db::DbError::from)
+    })
+    .await?;
+    Ok(())
 }
 
 /// What a step writes, for a sentence saying it was not written.

@@ -168,7 +168,7 @@ pub async fn invite(
     perform_as: &str,
     seen: &Opportunity,
     settings: &OrgSettings,
-) -> Result<(), LeverError> {
+) -> Result<(), write_back::StepError> {
     remove_choice_links(client, seen, &[choice_link.to_owned()], perform_as).await?;
     write_back::invite(
         db,

@@ -35,6 +35,9 @@ pub enum ResultError {
         step: &'static str,
         error: LeverError,
     },
+    /// A step's record could not be read or written: the attempt fails and is retried.
+    #[error("the write-back's record of its steps could not be read or written: {0}")]
+    Database(#[from] crate::db::DbError),
 }
 
 /// Submits the result as a feedback form on leverbridge's template.
@@ -48,13 +51,13 @@ pub async fn feedback(
     let a = &record.assessment;
     let opportunity = a.opportunity_id.as_str();
     let fields = feedback_form::template(db, client, &a.org_id, perform_as, false).await?;
-    if attempted(db, a, STEP_FEEDBACK).await {
+    if attempted(db, a, STEP_FEEDBACK).await? {
         let earlier = client.list_feedback(opportunity).await?;
         if earlier.iter().any(|f| f.mentions(&a.id)) {
             return Ok(());
         }
     }
-    note_attempt(db, a, STEP_FEEDBACK).await;
+    note_attempt(db, a, STEP_FEEDBACK).await?;
     let score = record.scoring.score.unwrap_or_default();
     let reason = record.scoring.failure_reason.as_deref();
     let values = |fields: &feedback_form::TemplateFields| {
@@ -101,7 +104,7 @@ pub async fn report_file(
     let a = &record.assessment;
     let opportunity = a.opportunity_id.as_str();
     let name = report::file_name(&a.candidate_name, &a.id);
-    if attempted(db, a, STEP_REPORT).await {
+    if attempted(db, a, STEP_REPORT).await? {
         let earlier = client.list_files(opportunity).await?;
         if earlier.iter().any(|f| f.name == name) {
             return Ok(());
@@ -114,7 +117,7 @@ pub async fn report_file(
         .await
         .ok_or_else(|| ResultError::Report("the assessment is not scored".into()))?
         .map_err(|e| ResultError::Report(e.to_string()))?;
-    note_attempt(db, a, STEP_REPORT).await;
+    note_attempt(db, a, STEP_REPORT).await?;
     client
         .upload_file(opportunity, &name, report::CONTENT_TYPE, pdf, perform_as)
         .await?;

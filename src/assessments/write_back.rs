@@ -17,6 +17,17 @@ pub const STEP_NOTE: &str = "note";
 /// invitation email had no address to go to.
 pub const STEP_INVITE_FAILED_TAG: &str = "tag_invite_failed";
 
+/// Why a write-back step failed: Lever refused it or could not be reached, or its record could
+/// not be read or written. Without its record a step cannot be judged done or not, so the
+/// attempt fails and is retried; it never guesses.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Lever(#[from] LeverError),
+    #[error("the write-back's record of its steps could not be read or written: {0}")]
+    Database(#[from] DbError),
+}
+
 /// The reference written into the note, by which a retry recognises it.
 pub fn note_reference(assessment: &Assessment) -> String {
     format!("leverbridge ref {}", assessment.id)
@@ -96,10 +107,10 @@ pub async fn invite(
     seen: &Opportunity,
     settings: &OrgSettings,
     steps: Steps,
-) -> Result<(), LeverError> {
+) -> Result<(), StepError> {
     let recheck = steps == Steps::Recheck;
     let opportunity = assessment.opportunity_id.as_str();
-    let invite_failed = invite_failed(db, assessment).await;
+    let invite_failed = invite_failed(db, assessment).await?;
     let (tag, tag_step) = if invite_failed {
         let tag = settings.progress_tag(crate::assessments::INVITE_FAILED);
         (tag, STEP_INVITE_FAILED_TAG)
@@ -108,25 +119,25 @@ pub async fn invite(
     };
     let on = settings.write_backs;
     // What Lever already shows (the job just read it) is not written again.
-    if on.link && (recheck || !step_done(db, assessment, STEP_LINK).await) {
+    if on.link && (recheck || !step_done(db, assessment, STEP_LINK).await?) {
         if !seen.links.iter().any(|l| l == link) {
             client
                 .add_links(opportunity, &[link.to_owned()], perform_as)
                 .await?;
         }
-        record(db, assessment, STEP_LINK).await;
+        record(db, assessment, STEP_LINK).await?;
     }
-    if on.progress_tags && (recheck || !step_done(db, assessment, tag_step).await) {
+    if on.progress_tags && (recheck || !step_done(db, assessment, tag_step).await?) {
         if !seen.tags.contains(&tag) {
             client.add_tags(opportunity, &[tag], perform_as).await?;
         }
-        record(db, assessment, tag_step).await;
+        record(db, assessment, tag_step).await?;
     }
-    if on.note && (recheck || !step_done(db, assessment, STEP_NOTE).await) {
+    if on.note && (recheck || !step_done(db, assessment, STEP_NOTE).await?) {
         // Lever's notes are read only when an earlier run may have written this one (it began
         // the step, or this is a re-check): a first invitation costs one call less.
         let reference = note_reference(assessment);
-        let may_exist = recheck || attempted(db, assessment, STEP_NOTE).await;
+        let may_exist = recheck || attempted(db, assessment, STEP_NOTE).await?;
         let already = may_exist
             && client
                 .list_notes(opportunity)
@@ -134,7 +145,7 @@ pub async fn invite(
                 .iter()
                 .any(|n| n.body().contains(&reference));
         if !already {
-            note_attempt(db, assessment, STEP_NOTE).await;
+            note_attempt(db, assessment, STEP_NOTE).await?;
             let note = NewNote {
                 value: note_text(assessment, link, invite_failed),
                 score: None,
@@ -143,64 +154,68 @@ pub async fn invite(
             };
             client.create_note(opportunity, note, perform_as).await?;
         }
-        record(db, assessment, STEP_NOTE).await;
+        record(db, assessment, STEP_NOTE).await?;
     }
     Ok(())
 }
 
 /// Whether the assessment's latest invitation email found no address to go to.
-async fn invite_failed(db: &Db, assessment: &Assessment) -> bool {
+async fn invite_failed(db: &Db, assessment: &Assessment) -> Result<bool, DbError> {
     let id = assessment.id.clone();
-    db.run(move |conn| db::emails::for_assessment(conn, &id).map_err(db::DbError::from))
-        .await
-        .map(|emails| {
-            emails
-                .iter()
-                .rev()
-                .find(|e| e.kind() == db::emails::EmailKind::Invitation)
-                .is_some_and(|e| e.status == db::emails::NO_ADDRESS)
-        })
-        .unwrap_or(false)
+    let emails = db
+        .run(move |conn| db::emails::for_assessment(conn, &id).map_err(DbError::from))
+        .await?;
+    Ok(emails
+        .iter()
+        .rev()
+        .find(|e| e.kind() == db::emails::EmailKind::Invitation)
+        .is_some_and(|e| e.status == db::emails::NO_ADDRESS))
 }
 
-pub(super) async fn step_done(db: &Db, assessment: &Assessment, step: &'static str) -> bool {
+pub(super) async fn step_done(
+    db: &Db,
+    assessment: &Assessment,
+    step: &'static str,
+) -> Result<bool, DbError> {
     let id = assessment.id.clone();
-    db.run(move |conn| db::assessments::step_done(conn, &id, step).map_err(db::DbError::from))
+    db.run(move |conn| db::assessments::step_done(conn, &id, step).map_err(DbError::from))
         .await
-        .unwrap_or(false)
 }
 
-pub(super) async fn record(db: &Db, assessment: &Assessment, step: &'static str) {
+/// Records a completed step. When that fails the attempt fails: the rerun finds what Lever
+/// shows (a link, a tag) or looks for what the step created (it noted its beginning).
+pub(super) async fn record(
+    db: &Db,
+    assessment: &Assessment,
+    step: &'static str,
+) -> Result<(), DbError> {
     let id = assessment.id.clone();
-    if let Err(e) = db
-        .run(move |conn| db::assessments::record_step(conn, &id, step).map_err(db::DbError::from))
+    db.run(move |conn| db::assessments::record_step(conn, &id, step).map_err(DbError::from))
         .await
-    {
-        // The step is done in Lever; if recording fails, a rerun repeats an idempotent call.
-        tracing::error!(error = %e, step, "failed to record a completed write-back step");
-    }
 }
 
 /// Whether an earlier run began `step` (noted before Lever is asked to create anything), so
-/// that what it created may be in Lever already. When unsure, yes: looking costs a call but
-/// never creates twice.
-pub(super) async fn attempted(db: &Db, assessment: &Assessment, step: &'static str) -> bool {
+/// that what it created may be in Lever already.
+pub(super) async fn attempted(
+    db: &Db,
+    assessment: &Assessment,
+    step: &'static str,
+) -> Result<bool, DbError> {
     let id = assessment.id.clone();
     db.run(move |conn| db::assessments::attempted(conn, &id, step).map_err(DbError::from))
         .await
-        .unwrap_or(true)
 }
 
-/// Notes that `step` begins, before Lever is asked to create.
-pub(super) async fn note_attempt(db: &Db, assessment: &Assessment, step: &'static str) {
+/// Notes that `step` begins, before Lever is asked to create: unless it is noted, nothing is
+/// created, so a crash after Lever's answer can never leave a second copy.
+pub(super) async fn note_attempt(
+    db: &Db,
+    assessment: &Assessment,
+    step: &'static str,
+) -> Result<(), DbError> {
     let id = assessment.id.clone();
-    if let Err(e) = db
-        .run(move |conn| db::assessments::record_attempt(conn, &id, step).map_err(DbError::from))
+    db.run(move |conn| db::assessments::record_attempt(conn, &id, step).map_err(DbError::from))
         .await
-    {
-        // Only a crash right after Lever answers could now leave a second copy.
-        tracing::error!(error = %e, step, "failed to note the start of a write-back step");
-    }
 }
 
 #[cfg(test)]

@@ -360,17 +360,6 @@ impl EventTally {
             self.last_verification_at = self.last_verification_at.max(Some(received_at));
         }
     }
-
-    /// Adds another tally of the same organization and event into this one.
-    pub fn merge(&mut self, other: &EventTally) {
-        self.accepted += other.accepted;
-        self.rejected += other.rejected;
-        if other.last_received_at >= self.last_received_at {
-            self.last_received_at = other.last_received_at;
-            self.last_signature_valid = other.last_signature_valid;
-        }
-        self.last_verification_at = self.last_verification_at.max(other.last_verification_at);
-    }
 }
 
 /// What the Webhooks page shows for an event: its writers' tallies added up (a few rows, however

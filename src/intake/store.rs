@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use super::{tallies, Delivery, Stored};
 use crate::db::cached::Fixed;
 use crate::db::connection::write_transaction;
-use crate::db::schema::{seen_tokens, webhook_event_stats, webhook_events};
+use crate::db::schema::{seen_tokens, webhook_events};
 use crate::db::webhooks::{self, EventTally, SeenToken};
 use crate::db::{DbConn, DbError};
 use crate::jobs;
@@ -102,30 +102,53 @@ fn claim_tokens(conn: &mut DbConn, claims: &[(usize, SeenToken)]) -> QueryResult
     Ok(claimed)
 }
 
-/// Adds a batch's tally to this writer's row for its organization and event. Only this writer
-/// writes its rows, so reading the row and writing it back in the transaction is safe.
+/// Adds a batch's tally to this writer's row for its organization and event, in one statement
+/// that adds to what the row holds when it is written (`accepted = accepted + …`). Reading the
+/// row and writing back what it came to would lose increments: every process numbers its
+/// writers from 0, so replicas write the same rows, and one's write would overwrite the other's.
+/// (An atomic upsert rather than a trigger per stored event, as the assessment counts use: the
+/// batch is tallied already, and one statement per organization and event costs less than one
+/// row update per delivery.)
 fn add_to_tally(conn: &mut DbConn, batch: EventTally) -> QueryResult<()> {
-    let key = (batch.org_id.clone(), batch.event.clone(), batch.writer);
-    let existing = webhook_event_stats::table
-        .find(key.clone())
-        .select(EventTally::as_select())
-        .first(conn)
-        .optional()?;
-    let Some(mut tally) = existing else {
-        diesel::insert_into(webhook_event_stats::table)
-            .values(&batch)
-            .execute(conn)?;
-        return Ok(());
-    };
-    tally.merge(&batch);
-    diesel::update(webhook_event_stats::table.find(key))
-        .set((
-            webhook_event_stats::accepted.eq(tally.accepted),
-            webhook_event_stats::rejected.eq(tally.rejected),
-            webhook_event_stats::last_received_at.eq(tally.last_received_at),
-            webhook_event_stats::last_signature_valid.eq(tally.last_signature_valid),
-            webhook_event_stats::last_verification_at.eq(tally.last_verification_at),
-        ))
-        .execute(conn)?;
+    use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
+    macro_rules! upsert {
+        ($conn:expr, $sql:expr) => {
+            diesel::sql_query($sql)
+                .bind::<Text, _>(&batch.org_id)
+                .bind::<Text, _>(&batch.event)
+                .bind::<Integer, _>(batch.writer)
+                .bind::<BigInt, _>(batch.accepted)
+                .bind::<BigInt, _>(batch.rejected)
+                .bind::<Timestamp, _>(batch.last_received_at)
+                .bind::<Bool, _>(batch.last_signature_valid)
+                .bind::<Nullable<Timestamp>, _>(batch.last_verification_at)
+                .execute($conn)
+        };
+    }
+    match conn {
+        DbConn::Sqlite(c) => upsert!(c, add_to_tally_sql(|_| "?".to_owned())),
+        DbConn::Pg(c) => upsert!(c, add_to_tally_sql(|n| format!("${n}"))),
+    }?;
     Ok(())
+}
+
+/// The statement of [`add_to_tally`], its eight parameters written as `placeholder` says.
+fn add_to_tally_sql(placeholder: impl Fn(usize) -> String) -> String {
+    let values: Vec<String> = (1..=8).map(placeholder).collect();
+    format!(
+        "INSERT INTO webhook_event_stats (org_id, event, writer, accepted, rejected, \
+         last_received_at, last_signature_valid, last_verification_at) VALUES ({}) \
+         ON CONFLICT (org_id, event, writer) DO UPDATE SET \
+         accepted = webhook_event_stats.accepted + excluded.accepted, \
+         rejected = webhook_event_stats.rejected + excluded.rejected, \
+         last_signature_valid = CASE WHEN excluded.last_received_at >= webhook_event_stats.last_received_at \
+             THEN excluded.last_signature_valid ELSE webhook_event_stats.last_signature_valid END, \
+         last_received_at = CASE WHEN excluded.last_received_at >= webhook_event_stats.last_received_at \
+             THEN excluded.last_received_at ELSE webhook_event_stats.last_received_at END, \
+         last_verification_at = CASE WHEN webhook_event_stats.last_verification_at IS NULL \
+             OR excluded.last_verification_at > webhook_event_stats.last_verification_at \
+             THEN COALESCE(excluded.last_verification_at, webhook_event_stats.last_verification_at) \
+             ELSE webhook_event_stats.last_verification_at END",
+        values.join(", ")
+    )
 }

@@ -12,9 +12,6 @@ use super::queue;
 use super::Jobs;
 use crate::db::DbError;
 
-/// How often each worker expires the assessments that have run out and queues the reminders due.
-const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(60);
-
 /// The workers this process runs.
 pub(super) struct Crew {
     /// How many were started; zero in a process that runs none by design.
@@ -154,7 +151,9 @@ impl Jobs {
         let mut stop = self.crew.stop.subscribe();
         let mut swept: Option<std::time::Instant> = None;
         while !*stop.borrow() {
-            if swept.is_none_or(|at| at.elapsed() >= EXPIRY_SWEEP_EVERY) {
+            // How often each worker expires the assessments that ran out and queues reminders.
+            let every = self.settings.tuning.expiry_sweep_every;
+            if swept.is_none_or(|at| at.elapsed() >= every) {
                 swept = Some(std::time::Instant::now());
                 if let Err(e) = self.expire_due().await {
                     tracing::error!(error = %e, worker = %name, "could not expire assessments");

@@ -59,6 +59,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
             Ok(())
         }
         Err(ResultError::Lever(e)) => Err(lever_failure(run, &connection, e).await),
+        Err(ResultError::Database(e)) => Err(retry_db(e)),
         // The other steps are written; this one waits for its cause to be fixed (a connection or
         // default user changed unparks it).
         Err(e @ ResultError::Refused { .. }) => Err(JobFailure::Park(e.to_string())),

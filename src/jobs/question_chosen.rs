@@ -4,7 +4,8 @@
 use super::stage_change::{lever_failure, retry_db};
 use super::worker::{writable_connection, JobFailure, Run};
 use crate::assessments::question_choice::{self, choice_link, Payload};
-use crate::assessments::{self, write_back, AssessmentState};
+use crate::assessments::write_back::{self, StepError};
+use crate::assessments::{self, AssessmentState};
 use crate::db::{self, DbError};
 use crate::lever::LeverError;
 
@@ -105,8 +106,9 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     )
     .await
     {
-        Ok(()) | Err(LeverError::NotFound { .. }) => {}
-        Err(e) => return Err(lever_failure(run, &connection, e).await),
+        Ok(()) | Err(StepError::Lever(LeverError::NotFound { .. })) => {}
+        Err(StepError::Lever(e)) => return Err(lever_failure(run, &connection, e).await),
+        Err(StepError::Database(e)) => return Err(retry_db(e)),
     }
     let author = connection.default_user_name.clone().unwrap_or(perform_as);
     let written = match write_back::invite_summary(&settings.write_backs) {

@@ -429,18 +429,23 @@ pub struct QueueDepth {
 /// only the `(state, run_at)` index over those states, so they cost the queue's size, not the
 /// history's.
 pub fn depth(conn: &mut DbConn, states: &[&str], now: NaiveDateTime) -> QueryResult<QueueDepth> {
-    use diesel::dsl::{count_star, min};
+    use diesel::dsl::count_star;
     let counts = jobs::table
         .filter(jobs::state.eq_any(states))
         .group_by(jobs::state)
         .select((jobs::state, count_star()))
         .load(conn)?;
-    let oldest_due = jobs::table
+    let oldest_due = oldest_due(conn, now)?;
+    Ok(QueueDepth { counts, oldest_due })
+}
+
+/// When the oldest queued job that is due by `now` became due, if any is.
+pub fn oldest_due(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Option<NaiveDateTime>> {
+    jobs::table
         .filter(jobs::state.eq("queued"))
         .filter(jobs::run_at.le(now))
-        .select(min(jobs::run_at))
-        .first(conn)?;
-    Ok(QueueDepth { counts, oldest_due })
+        .select(diesel::dsl::min(jobs::run_at))
+        .first(conn)
 }
 
 fn set_state(
@@ -531,5 +536,25 @@ mod tests {
         );
         // …but not for days on end.
         assert!(span <= Duration::from_secs(36 * 3600), "{span:?}");
+    }
+
+    /// After a short Lever outage the work goes through within about 15 s, not a minute later;
+    /// later waits still double to the same six-hour cap.
+    #[test]
+    fn the_default_first_retry_comes_within_fifteen_seconds() {
+        let tuning = Tuning::default();
+        let backoff = Backoff::from_tuning(&tuning);
+        for _ in 0..200 {
+            assert!(backoff.jittered(1) <= Duration::from_secs(15));
+        }
+        assert!(
+            backoff.delay(1) >= Duration::from_secs(10),
+            "not a hammering"
+        );
+        assert_eq!(backoff.delay(2), backoff.delay(1) * 2);
+        assert_eq!(
+            backoff.delay(tuning.job_max_attempts - 1),
+            Duration::from_secs(6 * 3600)
+        );
     }
 }

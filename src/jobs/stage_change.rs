@@ -19,7 +19,7 @@ use crate::assessments::invite_again::{invite_again, InviteAgainError, Reentry};
 use crate::assessments::question_choice::{choice_link, write_choice_link};
 use crate::assessments::trigger::{self, Pick, Skip};
 use crate::assessments::withdrawal::LeftPipeline;
-use crate::assessments::write_back::{self, Steps};
+use crate::assessments::write_back::{self, StepError, Steps};
 use crate::assessments::{self, AssessmentState};
 use crate::db::assessments::Assessment;
 use crate::db::configurations::Configuration;
@@ -428,6 +428,11 @@ async fn act(
         Steps::Pending,
     )
     .await;
+    let written = match written {
+        Ok(()) => Ok(()),
+        Err(StepError::Lever(e)) => Err(e),
+        Err(StepError::Database(e)) => return Err(Stop::Fail(retry_db(e))),
+    };
     lever_outcome(ctx, written).await?;
     let question = assessment
         .question_title

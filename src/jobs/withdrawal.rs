@@ -224,6 +224,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
                     break;
                 }
                 Err(ResultError::Lever(e)) => return Err(lever_failure(run, &connection, e).await),
+                Err(ResultError::Database(e)) => return Err(retry_db(e)),
                 Err(e @ (ResultError::Report(_) | ResultError::Refused { .. })) => {
                     return Err(JobFailure::Park(e.to_string()))
                 }

@@ -12,6 +12,7 @@ use super::crew::Crew;
 use super::queue::{self, Backoff, Job};
 use super::{progress_write_back, question_chosen, send_email, stage_change, withdrawal, JobKind};
 use crate::config::Settings;
+use crate::db::connection::write_transaction;
 use crate::db::{self, Db, DbConn, DbError};
 use crate::lever::{LeverCall, LeverClient};
 use crate::lever_access::{record_calls, LeverAccess};
@@ -56,6 +57,14 @@ enum Ended {
     LostLease,
     /// The process is stopping and the job did not finish in the grace period: it was stopped.
     Interrupted,
+}
+
+/// Why a running job's lease stopped holding.
+enum LeaseLost {
+    /// Its lease ran out and another worker claimed the job.
+    Taken,
+    /// The renewal failed (the database did not answer): the claim may run out unnoticed.
+    Unrenewable(String),
 }
 
 /// One job being run: the Lever clients it used, so their calls can be recorded afterwards.
@@ -187,10 +196,14 @@ impl Jobs {
         let ended = self.attempt(&run).await;
         let calls = run.take_calls();
         let backoff = Backoff::from_tuning(&self.settings.tuning);
+        // One transaction: if settling fails, the calls are not recorded either, so the
+        // attempt that runs again in its place does not find them listed twice.
         self.db
             .run(move |conn| {
-                record_calls(conn, &job.org_id, job.event_id.as_deref(), calls)?;
-                settle(conn, &job, ended, &backoff)
+                write_transaction(conn, |conn| {
+                    record_calls(conn, &job.org_id, job.event_id.as_deref(), calls)?;
+                    settle(conn, &job, ended, &backoff)
+                })
             })
             .await?;
         Ok(())
@@ -205,6 +218,7 @@ impl Jobs {
             let _ = stop.wait_for(|stopping| *stopping).await;
             tokio::time::sleep(grace).await;
         };
+        let deadline = self.settings.tuning.job_attempt_deadline;
         tokio::select! {
             result = AssertUnwindSafe(run.dispatch()).catch_unwind() => Ended::Ran(
                 result.unwrap_or_else(|panic| {
@@ -213,14 +227,25 @@ impl Jobs {
                     Err(JobFailure::Retry(format!("the job panicked ({message})")))
                 }),
             ),
-            () = self.hold_lease(run.job) => Ended::LostLease,
+            lost = self.hold_lease(run.job) => match lost {
+                LeaseLost::Taken => Ended::LostLease,
+                LeaseLost::Unrenewable(error) => Ended::Ran(Err(JobFailure::Retry(format!(
+                    "its lease could not be renewed ({error}), so it was stopped before another worker could run it too"
+                )))),
+            },
             () = stopped => Ended::Interrupted,
+            () = tokio::time::sleep(deadline) => Ended::Ran(Err(JobFailure::Retry(format!(
+                "the attempt timed out after {} s and was stopped",
+                deadline.as_secs_f64()
+            )))),
         }
     }
 
     /// Renews the job's lease while it runs (three times a lease); returns once the claim no
-    /// longer holds.
-    async fn hold_lease(&self, job: &Job) {
+    /// longer holds or could not be renewed. Either way the job is stopped at once (its future
+    /// dropped), so it makes no further Lever or SMTP call: once the lease is not known to hold,
+    /// another worker may claim the job when it runs out.
+    async fn hold_lease(&self, job: &Job) -> LeaseLost {
         let lease = self.settings.tuning.job_lease;
         let mut beat = tokio::time::interval((lease / 3).max(Duration::from_millis(10)));
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -234,9 +259,10 @@ impl Jobs {
                 .await
             {
                 Ok(true) => {}
-                Ok(false) => return,
+                Ok(false) => return LeaseLost::Taken,
                 Err(e) => {
-                    tracing::warn!(job = %job.id, error = %e, "could not renew a job's lease")
+                    tracing::warn!(job = %job.id, error = %e, "could not renew a job's lease; the job is stopped");
+                    return LeaseLost::Unrenewable(e.to_string());
                 }
             }
         }

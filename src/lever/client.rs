@@ -487,7 +487,10 @@ fn parse_body(body: &[u8]) -> Result<Value, LeverError> {
 /// A transport failure in words, without the URL (which carries `perform_as`).
 fn transport_message(error: &reqwest::Error, timeout: Duration) -> String {
     if error.is_timeout() {
-        return format!("no answer within {} s", timeout.as_secs_f64());
+        return format!(
+            "timed out after {} s talking to Lever",
+            timeout.as_secs_f64()
+        );
     }
     let mut message = String::from(if error.is_connect() {
         "could not connect"

@@ -90,7 +90,7 @@ async fn world_trusting(
 
 /// The Settings fields that turn candidate emails on, sent in plain SMTP through 127.0.0.1:`port`
 /// from Acme Hiring, with `changes` on top.
-fn email_through<'a>(
+pub(crate) fn email_through<'a>(
     lever: &'a LeverAccount,
     port: &'a str,
     changes: &[(&'a str, &'a str)],
@@ -147,7 +147,7 @@ async fn run_jobs_until(app: &TestApp, expected: usize) -> usize {
     ran
 }
 
-fn tags(held: &Value) -> Vec<String> {
+pub(crate) fn tags(held: &Value) -> Vec<String> {
     held["tags"]
         .as_array()
         .unwrap()
@@ -157,7 +157,7 @@ fn tags(held: &Value) -> Vec<String> {
 }
 
 /// A candidate Lever lists with no email address.
-async fn candidate_without_email(lever: &LeverAccount, name: &str) -> String {
+pub(crate) async fn candidate_without_email(lever: &LeverAccount, name: &str) -> String {
     let body = json!({"name": name, "tags": [TAG], "stageId": lever.stage("New lead")});
     post(&lever.http, &lever.control("/candidates"), body).await["id"]
         .as_str()

@@ -63,13 +63,14 @@ async fn login_succeeds_and_lands_on_the_organization(backend: Backend) {
         .await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/orgs/acme");
+    // The session's cookie (a device cookie for the sign-in throttle comes beside it).
     let cookie = response
         .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("leverbridge_session="))
+        .expect("a session cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(

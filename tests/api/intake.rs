@@ -17,12 +17,21 @@ use crate::database::Backend;
 use crate::helpers::{spawn_app_configured, TestApp};
 use crate::lever_world::webhook_url_in;
 
-const SIGNING_TOKEN: &str = "stage-change-signature-token";
+pub(crate) const SIGNING_TOKEN: &str = "stage-change-signature-token";
 
 /// An app whose `acme` admin is signed in, with `SIGNING_TOKEN` saved for stage changes unless
 /// `save_token` is false; returns it with its webhook URL.
 async fn app_with(backend: Backend, intake_wait: Duration, save_token: bool) -> (TestApp, String) {
-    let app = spawn_app_configured(backend, |s| s.tuning.intake_wait = intake_wait).await;
+    app_configured(backend, |s| s.tuning.intake_wait = intake_wait, save_token).await
+}
+
+/// `app_with`, its settings changed by `configure`.
+pub(crate) async fn app_configured(
+    backend: Backend,
+    configure: impl FnOnce(&mut leverbridge::config::Settings),
+    save_token: bool,
+) -> (TestApp, String) {
+    let app = spawn_app_configured(backend, configure).await;
     app.create_user("admin@acme.test", Some("acme"), "admin")
         .await;
     app.login("admin@acme.test").await;
@@ -40,19 +49,19 @@ async fn app_with(backend: Backend, intake_wait: Duration, save_token: bool) -> 
     (app, url)
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
 /// A stage change signed with `SIGNING_TOKEN`.
-fn stage_change(token: &str, triggered_at: i64, opportunity: &str) -> Value {
+pub(crate) fn stage_change(token: &str, triggered_at: i64, opportunity: &str) -> Value {
     json!({"triggeredAt": triggered_at, "event": "candidateStageChange",
         "data": {"opportunityId": opportunity, "toStageId": "stage-1"},
         "token": token,
         "signature": leverbridge::lever::sign(SIGNING_TOKEN.as_bytes(), token, triggered_at)})
 }
 
-async fn deliver(url: &str, body: &Value) -> (u16, Option<String>, Value) {
+pub(crate) async fn deliver(url: &str, body: &Value) -> (u16, Option<String>, Value) {
     let response = reqwest::Client::new()
         .post(url)
         .json(body)
@@ -194,7 +203,7 @@ impl Drop for WriteLock {
     }
 }
 
-fn recorded(org_id: &str, opportunity: &str) -> Delivery {
+pub(crate) fn recorded(org_id: &str, opportunity: &str) -> Delivery {
     Delivery {
         event: WebhookEvent {
             id: db::new_id(),

@@ -53,6 +53,11 @@ impl Replica {
         }
     }
 
+    /// Its address, e.g. `http://127.0.0.1:PORT`.
+    pub fn address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     pub async fn wait_ready(&self) {
         let http = reqwest::Client::new();
         for _ in 0..300 {
