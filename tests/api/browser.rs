@@ -728,5 +728,30 @@ async fn a_reload_right_after_typing_loses_no_keystrokes_in_a_browser() {
     wait_for_the_editor(&client).await;
     assert_eq!(text_of(&client, ".cm-content").await, newest);
     assert!(client.find(Locator::Css(".pad-restore")).await.is_err());
+
+    // Text this browser kept on top of an older save than the server's newest (typed in
+    // another tab, or before the notice was answered and more was saved) is not newer: it is
+    // not offered, and it is dropped.
+    let autosave = format!("{}/autosave", link.trim_start_matches(&app.address));
+    client
+        .execute(
+            "localStorage.setItem('leverbridge-unsent:' + arguments[0], \
+             JSON.stringify({code: 'stale text', at: Date.now(), base: 1}));",
+            vec![serde_json::json!(autosave)],
+        )
+        .await
+        .unwrap();
+    client.refresh().await.unwrap();
+    wait_for_the_editor(&client).await;
+    assert_eq!(text_of(&client, ".cm-content").await, newest);
+    assert!(client.find(Locator::Css(".pad-restore")).await.is_err());
+    let kept = client
+        .execute(
+            "return localStorage.getItem('leverbridge-unsent:' + arguments[0]);",
+            vec![serde_json::json!(autosave)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, serde_json::Value::Null, "the stale copy is dropped");
     client.close().await.unwrap();
 }

@@ -33,6 +33,9 @@ struct EditorPage {
     language_label: &'static str,
     code: String,
     last_saved: Option<String>,
+    /// When the code shown was saved (ms since the epoch, the server's clock; 0 when nothing
+    /// was saved yet), so the editor can tell whether text this browser kept is newer.
+    saved_at_ms: i64,
     deadline: String,
     deadline_ms: i64,
     now_ms: i64,
@@ -113,6 +116,10 @@ pub fn attempt_page(attempt: &Attempt, now: NaiveDateTime) -> Result<HttpRespons
                     .map(|s| s.code.clone())
                     .unwrap_or_else(|| a.starter_code.clone()),
                 last_saved: saved,
+                saved_at_ms: attempt
+                    .latest
+                    .as_ref()
+                    .map_or(0, |s| s.saved_at.and_utc().timestamp_millis()),
                 deadline: when(deadline),
                 deadline_ms: deadline.and_utc().timestamp_millis(),
                 now_ms: now.and_utc().timestamp_millis(),

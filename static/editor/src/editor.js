@@ -29,9 +29,9 @@ export function startEditor(form) {
   let pausedUntil = 0;
   // Whether the text typed is kept in localStorage (then leaving the page needs no warning).
   let keptLocally = false;
-  // Newer text this browser kept, while the candidate has not chosen whether to restore it:
-  // until then it stays in storage as it is.
-  let offered = null;
+  // The server's newest save (its saved_at in ms, the server's clock; 0 before any): text
+  // kept in this browser counts as newer only when it was typed on that save or a later one.
+  let serverSavedAt = Number(form.dataset.savedAt) || 0;
   const unsent = unsentStore(url);
   const editable = new Compartment();
 
@@ -56,7 +56,7 @@ export function startEditor(form) {
           if (update.docChanged) {
             dirty = true;
             textarea.value = update.state.doc.toString();
-            keptLocally = !offered && unsent.keep(textarea.value);
+            keptLocally = unsent.keep(textarea.value, serverSavedAt);
             say("Unsaved changes");
           }
         }),
@@ -93,8 +93,9 @@ export function startEditor(form) {
         });
         const answer = await response.json().catch(() => ({}));
         if (response.ok) {
+          serverSavedAt = Date.parse(answer.saved_at) || serverSavedAt;
           // Confirmed: the stored copy goes, unless newer text was typed meanwhile.
-          if (code() === body && !offered) unsent.clear();
+          if (code() === body) unsent.clear();
           say(`Saved ${clockTime(new Date())}`, "ok");
         } else if (response.status === 409) {
           unsent.clear();
@@ -122,15 +123,18 @@ export function startEditor(form) {
   }
 
   // Newer text than the server's, kept by this browser (a reload before it was saved): the
-  // editor shows the server's, and the candidate chooses.
+  // editor shows the server's, and the candidate chooses. Typing meanwhile works on the
+  // version shown (the browser then keeps that); the kept text stays on offer here.
   function offerKeptText(held) {
-    offered = held;
     const notice = document.createElement("div");
     notice.className = "pad-restore";
     notice.setAttribute("role", "alert");
     const when = clockTime(new Date(held.at));
     const text = document.createElement("p");
-    text.textContent = `This browser kept newer changes, from ${when}, that were not saved. The editor shows the last saved version.`;
+    const shown = serverSavedAt
+      ? `the version saved at ${clockTime(new Date(serverSavedAt))}`
+      : "the code as it was given to you";
+    text.textContent = `This browser kept newer changes, from ${when}, that did not reach the server. The editor shows ${shown}.`;
     const restore = document.createElement("button");
     restore.type = "button";
     restore.className = "btn btn-primary";
@@ -143,22 +147,26 @@ export function startEditor(form) {
     discard.textContent = "Keep the saved version";
     notice.append(text, restore, discard);
     view.dom.parentNode.insertBefore(notice, view.dom);
+    notice.scrollIntoView({ block: "center" });
     restore.addEventListener("click", () => {
-      offered = null;
       notice.remove();
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: held.code } });
       save();
     });
     discard.addEventListener("click", () => {
-      offered = null;
       notice.remove();
-      unsent.clear();
-      keptLocally = false;
+      // Only the offered text goes: what was typed since stays kept until it is saved.
+      if (!dirty) {
+        unsent.clear();
+        keptLocally = false;
+      }
     });
   }
 
   const held = unsent.read();
-  if (held && held.code !== code()) {
+  // Text typed on an older save than the server's newest was saved over since (from this
+  // tab or another): it is not newer, so it is not offered.
+  if (held && held.code !== code() && (Number(held.base) || 0) >= serverSavedAt) {
     offerKeptText(held);
   } else if (held) {
     unsent.clear();

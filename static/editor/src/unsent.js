@@ -6,7 +6,8 @@
 export function unsentStore(link) {
   const key = `leverbridge-unsent:${link}`;
   return {
-    // The text kept, and when (ms since the epoch, this computer's clock), or null.
+    // The text kept, when (ms since the epoch, this computer's clock), and the server's save
+    // it was typed on (`base`: its saved_at in ms, the server's clock; 0 before any), or null.
     read() {
       try {
         const held = JSON.parse(localStorage.getItem(key) || "null");
@@ -15,10 +16,10 @@ export function unsentStore(link) {
         return null;
       }
     },
-    // Keeps `code`; true when it is kept.
-    keep(code) {
+    // Keeps `code`, typed on the server's save of `base`; true when it is kept.
+    keep(code, base) {
       try {
-        localStorage.setItem(key, JSON.stringify({ code, at: Date.now() }));
+        localStorage.setItem(key, JSON.stringify({ code, at: Date.now(), base }));
         return true;
       } catch (e) {
         return false;
