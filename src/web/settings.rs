@@ -453,18 +453,14 @@ pub async fn save(
             })
         })
         .await?;
-    if let Saved::Done {
-        password_forgotten: true,
-        ..
-    } = saved
-    {
-        org.flash(
-            "error",
-            "The mail server or its username changed, so the saved SMTP password was cleared: \
-             it is sent only to the server it was given for. Enter the password again.",
-        );
-    }
-    match saved {
+    let password_forgotten = matches!(
+        saved,
+        Saved::Done {
+            password_forgotten: true,
+            ..
+        }
+    );
+    let result = match saved {
         Saved::Done {
             default_user: None, ..
         } => {
@@ -496,5 +492,15 @@ pub async fn save(
             shown.invalid = false;
             render(&shown)
         }
+    };
+    if password_forgotten {
+        // After "Settings saved.", so it reads as what to do next.
+        org.flash(
+            "info",
+            "The mail server, its encryption or the username changed, so the saved SMTP \
+             password was cleared: it is sent only to the server it was given for. Enter the \
+             password again.",
+        );
     }
+    result
 }
