@@ -60,7 +60,7 @@ pub async fn run(world: &World, plan: &Plan) -> anyhow::Result<Flood> {
         let (peak, flooding) = (peak.clone(), flooding.clone());
         tokio::spawn(async move {
             while flooding.load(Ordering::Relaxed) {
-                if let Some(rss) = rss_of(pid) {
+                if let Some(rss) = crate::world::rss_of(&pid.to_string()) {
                     let mut peak = peak.lock().expect("peak");
                     *peak = peak.max(rss);
                 }
@@ -116,19 +116,6 @@ pub async fn run(world: &World, plan: &Plan) -> anyhow::Result<Flood> {
         database: world.database_mib(),
         page_ms: times[times.len() / 2],
     })
-}
-
-fn rss_of(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0)
 }
 
 impl Flood {

@@ -12,8 +12,9 @@ use crate::Plan;
 
 /// What the soak saw.
 pub struct Soak {
-    /// `(minute, journeys finished by then, serve's RSS in MiB, database MiB)`.
-    pub rows: Vec<(u64, usize, f64, f64)>,
+    /// `(minute, journeys finished by then, serve's RSS in MiB, database MiB, this process's
+    /// RSS in MiB: the simulated Lever holding every candidate, and the load)`.
+    pub rows: Vec<(u64, usize, f64, f64, f64)>,
     pub failures: Vec<String>,
     pub autosave_ms: Vec<f64>,
 }
@@ -231,7 +232,7 @@ pub async fn soak(world: &World, plan: &Plan) -> anyhow::Result<Soak> {
             _ = sample.tick() => {
                 let minute = begun.elapsed().as_secs() / 60;
                 if minute >= next_row && is_reported(minute, plan) {
-                    rows.push((minute, finished.load(Ordering::Relaxed), world.rss_mib()?, world.database_mib()));
+                    rows.push((minute, finished.load(Ordering::Relaxed), world.rss_mib()?, world.database_mib(), crate::world::own_rss_mib()));
                     eprintln!("soak: minute {minute}, {} journeys, RSS {:.1} MiB", finished.load(Ordering::Relaxed), world.rss_mib()?);
                 }
                 if minute >= next_row {
@@ -262,6 +263,7 @@ pub async fn soak(world: &World, plan: &Plan) -> anyhow::Result<Soak> {
             finished.load(Ordering::Relaxed),
             world.rss_mib()?,
             world.database_mib(),
+            crate::world::own_rss_mib(),
         ));
     }
     drop(journeys);
@@ -282,10 +284,12 @@ fn is_reported(minute: u64, plan: &Plan) -> bool {
 impl Soak {
     pub fn table(&self, smoke: bool) -> String {
         let mut out = String::from(
-            "| minute | journeys finished | serve RSS (MiB) | database (MiB) |\n|---:|---:|---:|---:|\n",
+            "| minute | journeys finished | serve RSS (MiB) | database (MiB) | simulated Lever and load, RSS (MiB) |\n|---:|---:|---:|---:|---:|\n",
         );
-        for (minute, journeys, rss, db) in &self.rows {
-            out.push_str(&format!("| {minute} | {journeys} | {rss:.1} | {db:.1} |\n"));
+        for (minute, journeys, rss, db, lever) in &self.rows {
+            out.push_str(&format!(
+                "| {minute} | {journeys} | {rss:.1} | {db:.1} | {lever:.1} |\n"
+            ));
         }
         let mut times = self.autosave_ms.clone();
         times.sort_by(f64::total_cmp);

@@ -97,14 +97,7 @@ impl World {
 
     /// `serve`'s resident memory now, in MiB.
     pub fn rss_mib(&self) -> anyhow::Result<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.serve.pid()))
-            .context("serve is gone")?;
-        let kib: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmRSS in /proc/PID/status")?;
-        Ok(kib / 1024.0)
+        rss_of(&self.serve.pid().to_string()).context("serve is gone")
     }
 
     /// The database file with its WAL, in MiB.
@@ -143,4 +136,24 @@ async fn emails_to(db: &Db, port: u16) -> anyhow::Result<()> {
     })
     .await?;
     Ok(())
+}
+
+/// The resident memory of process `pid` (or `self`), in MiB, from `/proc`.
+pub fn rss_of(pid: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+/// This process's resident memory: the simulated Lever (every candidate, note and report it
+/// was sent), its mail server and the load.
+pub fn own_rss_mib() -> f64 {
+    rss_of("self").unwrap_or(0.0)
 }

@@ -156,11 +156,12 @@ impl Mailbox {
     }
 
     fn record_sign_in(&self, sign_in: SignIn) {
-        self.inner
+        let mut sign_ins = self
+            .inner
             .sign_ins
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(sign_in);
+            .unwrap_or_else(|p| p.into_inner());
+        keep_newest(&mut sign_ins, sign_in);
     }
 
     fn tls(&self) -> Option<&(TlsMode, TlsAcceptor)> {
@@ -172,7 +173,7 @@ impl Mailbox {
     }
 
     fn keep(&self, mail: ReceivedMail) {
-        self.lock_messages().push(mail);
+        keep_newest(&mut self.lock_messages(), mail);
     }
 
     fn lock_messages(&self) -> std::sync::MutexGuard<'_, Vec<ReceivedMail>> {
@@ -180,5 +181,33 @@ impl Mailbox {
             .messages
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Messages (and sign-ins) a mailbox keeps: a demo left running for days receives an email per
+/// candidate, and its page shows the newest anyway.
+const KEPT: usize = 1000;
+
+/// Adds `item`, dropping the oldest past [`KEPT`].
+fn keep_newest<T>(items: &mut Vec<T>, item: T) {
+    if items.len() >= KEPT {
+        items.drain(..items.len() + 1 - KEPT);
+    }
+    items.push(item);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mailbox_keeps_only_its_newest_messages() {
+        let mut kept = Vec::new();
+        for n in 0..KEPT + 5 {
+            keep_newest(&mut kept, n);
+        }
+        assert_eq!(kept.len(), KEPT);
+        assert_eq!(kept.first(), Some(&5));
+        assert_eq!(kept.last(), Some(&(KEPT + 4)));
     }
 }
