@@ -17,6 +17,8 @@
 
 #[path = "../../tests/support/database.rs"]
 mod database;
+#[path = "../support/env.rs"]
+mod env;
 mod lever;
 mod measure;
 mod org;
@@ -26,6 +28,7 @@ mod runs;
 use std::time::Duration;
 
 use anyhow::Context;
+use env::number;
 use leverbridge::lever_sim::RateLimit;
 
 use measure::{Drain, Ending};
@@ -43,19 +46,6 @@ struct Plan {
 
 impl Plan {
     fn from_env() -> anyhow::Result<Plan> {
-        let number = |name: &str, default: u64| -> anyhow::Result<u64> {
-            match std::env::var(name) {
-                Ok(raw) => raw
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .with_context(|| {
-                        format!("{name} must be a positive whole number, not `{raw}`")
-                    }),
-                Err(_) => Ok(default),
-            }
-        };
         // `cargo bench` passes `--bench`; anything else (`cargo test --benches`) is a smoke run.
         if !std::env::args().any(|arg| arg == "--bench") {
             return Ok(Plan {

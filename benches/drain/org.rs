@@ -17,6 +17,31 @@ use crate::lever::{Account, Lever, TAG};
 
 const ADMIN: &str = "bench-admin@leverbridge.test";
 
+/// A pool on `url`, migrated, as `serve` opens it.
+#[allow(dead_code)]
+pub async fn migrated(url: &leverbridge::config::DatabaseUrl) -> anyhow::Result<Db> {
+    let url = url.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
+        let db = Db::connect(&url)?;
+        db.migrate()?;
+        Ok(db)
+    })
+    .await?
+}
+
+/// Lever access as a replica reaching `api_url` with production's tuning has it.
+#[allow(dead_code)]
+pub fn access(api_url: &str, secret: &SecretKey) -> LeverAccess {
+    LeverAccess::new(
+        leverbridge::config::LeverHosts {
+            api_url: Some(api_url.to_owned()),
+            auth_url: None,
+        },
+        leverbridge::config::Tuning::default(),
+        secret.clone(),
+    )
+}
+
 /// Connects organization `slug` to `account`; Lever's webhooks go to `public_base` (the
 /// leverbridge process that receives them).
 pub async fn connect(

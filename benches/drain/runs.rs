@@ -130,24 +130,9 @@ pub async fn postgres(admin_url: &str, orgs: usize, plan: &Plan) -> anyhow::Resu
     };
     let key = config::generate_secret_key_base64();
     let secret = SecretKey::from_base64(&key)?;
-    let db = {
-        let url = database.url.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
-            let db = Db::connect(&url)?;
-            db.migrate()?;
-            Ok(db)
-        })
-        .await??
-    };
+    let db = org::migrated(&database.url).await?;
     let api_url = format!("{}/v1", lever.sim.base_url());
-    let access = LeverAccess::new(
-        LeverHosts {
-            api_url: Some(api_url.clone()),
-            auth_url: None,
-        },
-        Tuning::default(),
-        secret.clone(),
-    );
+    let access = org::access(&api_url, &secret);
     let first = free_port()?;
     let second = loop {
         let port = free_port()?;

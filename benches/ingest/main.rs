@@ -18,6 +18,8 @@
 
 #[path = "../../tests/support/database.rs"]
 mod database;
+#[path = "../support/env.rs"]
+mod env;
 mod load;
 mod setup;
 
@@ -25,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use env::number;
 use leverbridge::startup::Application;
 
 use database::{Backend, FreshDatabase};
@@ -67,19 +70,6 @@ struct Plan {
 
 impl Plan {
     fn from_env() -> anyhow::Result<Plan> {
-        let number = |name: &str, default: u64| -> anyhow::Result<u64> {
-            match std::env::var(name) {
-                Ok(raw) => raw
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .with_context(|| {
-                        format!("{name} must be a positive whole number, not `{raw}`")
-                    }),
-                Err(_) => Ok(default),
-            }
-        };
         let clients = number("LEVERBRIDGE_BENCH_CLIENTS", 16)? as usize;
         // `cargo bench` passes `--bench`; anything else (`cargo test --benches`) is a smoke run.
         if !std::env::args().any(|arg| arg == "--bench") {

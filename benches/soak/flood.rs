@@ -10,7 +10,7 @@ use anyhow::ensure;
 use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::journey::{code_of, link_in_lever, Reviewer};
+use crate::journey::{code_of, invite, Reviewer};
 use crate::world::World;
 use crate::Plan;
 
@@ -33,16 +33,7 @@ pub struct Flood {
 }
 
 pub async fn run(world: &World, plan: &Plan) -> anyhow::Result<Flood> {
-    let account = &world.account;
-    let opportunity = world
-        .lever
-        .add_candidate(&account.id, "Flood Candidate", &account.start_stage_id)
-        .await?;
-    world
-        .lever
-        .move_to(&account.id, &opportunity, &account.trigger_stage_id)
-        .await?;
-    let link = link_in_lever(world, &opportunity).await?;
+    let link = invite(world, "Flood Candidate").await?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;

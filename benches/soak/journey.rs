@@ -96,8 +96,23 @@ impl Reviewer {
     }
 }
 
+/// A new candidate named `name`, moved into the trigger stage as a recruiter would; their
+/// link once leverbridge has written it in Lever.
+pub async fn invite(world: &World, name: &str) -> anyhow::Result<String> {
+    let account = &world.account;
+    let opportunity = world
+        .lever
+        .add_candidate(&account.id, name, &account.start_stage_id)
+        .await?;
+    world
+        .lever
+        .move_to(&account.id, &opportunity, &account.trigger_stage_id)
+        .await?;
+    link_in_lever(world, &opportunity).await
+}
+
 /// The candidate link Lever holds for `opportunity`, once leverbridge has written it.
-pub async fn link_in_lever(world: &World, opportunity: &str) -> anyhow::Result<String> {
+async fn link_in_lever(world: &World, opportunity: &str) -> anyhow::Result<String> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let held = world
@@ -137,20 +152,7 @@ async fn journey(
     i: usize,
     autosaves: &Mutex<Vec<f64>>,
 ) -> anyhow::Result<()> {
-    let account = &world.account;
-    let opportunity = world
-        .lever
-        .add_candidate(
-            &account.id,
-            &format!("Soak Candidate {i}"),
-            &account.start_stage_id,
-        )
-        .await?;
-    world
-        .lever
-        .move_to(&account.id, &opportunity, &account.trigger_stage_id)
-        .await?;
-    let link = link_in_lever(world, &opportunity).await?;
+    let link = invite(world, &format!("Soak Candidate {i}")).await?;
     let page = candidate.get(&link).send().await?;
     ensure!(page.status() == 200, "the link answered {}", page.status());
     let started = candidate.post(format!("{link}/start")).send().await?;

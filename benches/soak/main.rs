@@ -21,6 +21,8 @@
 #[path = "../../tests/support/database.rs"]
 #[allow(dead_code)]
 mod database;
+#[path = "../support/env.rs"]
+mod env;
 mod flood;
 mod journey;
 #[path = "../drain/lever.rs"]
@@ -35,7 +37,7 @@ mod world;
 
 use std::time::Duration;
 
-use anyhow::Context;
+use env::number;
 
 /// What one run does.
 pub struct Plan {
@@ -45,18 +47,6 @@ pub struct Plan {
     pub flood_saves: usize,
     pub flood_bytes: usize,
     pub smoke: bool,
-}
-
-fn number(name: &str, default: u64) -> anyhow::Result<u64> {
-    match std::env::var(name) {
-        Ok(raw) => raw
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .with_context(|| format!("{name} must be a positive whole number, not `{raw}`")),
-        Err(_) => Ok(default),
-    }
 }
 
 impl Plan {

@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use leverbridge::commands::create_user::{create_user, NewUser};
-use leverbridge::config::{DatabaseUrl, LeverHosts, Tuning};
+use leverbridge::config::DatabaseUrl;
 use leverbridge::crypto::SecretKey;
 use leverbridge::db::{self, Db};
 use leverbridge::domain::org_settings::{
     Value, EMAIL_ENABLED, SMTP_FROM, SMTP_HOST, SMTP_PORT, SMTP_TLS,
 };
-use leverbridge::lever_access::LeverAccess;
 use leverbridge::mailbox::Mailbox;
 
 use crate::database::{Backend, FreshDatabase};
@@ -43,24 +42,9 @@ impl World {
         let database_url = format!("sqlite://{}", path.display());
         let key = leverbridge::config::generate_secret_key_base64();
         let secret = SecretKey::from_base64(&key)?;
-        let db = {
-            let url = database.url.clone();
-            tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
-                let db = Db::connect(&url)?;
-                db.migrate()?;
-                Ok(db)
-            })
-            .await??
-        };
+        let db = crate::org::migrated(&database.url).await?;
         let api_url = format!("{}/v1", lever.sim.base_url());
-        let access = LeverAccess::new(
-            LeverHosts {
-                api_url: Some(api_url.clone()),
-                auth_url: None,
-            },
-            Tuning::default(),
-            secret.clone(),
-        );
+        let access = crate::org::access(&api_url, &secret);
         let account = lever.account("Soak Robotics", 0).await?;
         let port = free_port()?;
         let public_base = format!("http://127.0.0.1:{port}");

@@ -365,6 +365,21 @@ async fn an_admin_sets_up_the_integration_and_a_recruiter_moves_a_candidate_in_a
     client.close().await.unwrap();
 }
 
+/// Ada invited to the take-home question with [`STARTER`] as its starter code: her
+/// opportunity and her link.
+async fn invited_with_starter_code() -> (TestApp, LeverAccount, String, String) {
+    let (app, lever) = connected(Backend::Sqlite).await;
+    give_the_question_starter_code(&app, STARTER).await;
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    assert_eq!(app.drain().await, 1);
+    let link = lever.opportunity(&ada).await["links"][0]
+        .as_str()
+        .expect("the link in Lever")
+        .to_owned();
+    (app, lever, ada, link)
+}
+
 /// The take-home question's starter code in this test, and what the candidate types after it.
 const STARTER: &str = "# A token bucket: allow() says whether a request may pass.";
 const FIRST_BURST: &str = "rate = 10";
@@ -375,15 +390,7 @@ async fn a_candidate_takes_the_test_and_a_reviewer_plays_it_back_and_scores_it_i
     let Some((_driver, client)) = browser().await else {
         return;
     };
-    let (app, lever) = connected(Backend::Sqlite).await;
-    give_the_question_starter_code(&app, STARTER).await;
-    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
-    lever.move_to(&ada, TRIGGER).await;
-    assert_eq!(app.drain().await, 1);
-    let link = lever.opportunity(&ada).await["links"][0]
-        .as_str()
-        .expect("the link in Lever")
-        .to_owned();
+    let (app, lever, ada, link) = invited_with_starter_code().await;
 
     // The candidate opens the link and starts; the editor holds the starter code.
     client.goto(&link).await.unwrap();
@@ -672,15 +679,7 @@ async fn a_reload_right_after_typing_loses_no_keystrokes_in_a_browser() {
     let Some((_driver, client)) = browser().await else {
         return;
     };
-    let (app, lever) = connected(Backend::Sqlite).await;
-    give_the_question_starter_code(&app, STARTER).await;
-    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
-    lever.move_to(&ada, TRIGGER).await;
-    assert_eq!(app.drain().await, 1);
-    let link = lever.opportunity(&ada).await["links"][0]
-        .as_str()
-        .expect("the link in Lever")
-        .to_owned();
+    let (app, _, _, link) = invited_with_starter_code().await;
     client.goto(&link).await.unwrap();
     wait_for_text(&client, "Start the test").await;
     click(&client, "form.candidate-start button").await;

@@ -596,26 +596,27 @@ async fn an_account_connected_by_key_refuses_add_to_lever_elsewhere_and_the_gran
     assert_revoked_except(&lever, 0).await;
 }
 
-async fn an_account_connected_through_oauth_refuses_another_organizations_key(backend: Backend) {
-    let (app, lever) = oauth_world(backend).await;
-    assert_eq!(add_to_lever(&app, &lever, "accept").await.status(), 303);
-    let globex = globex_admin(&app).await;
+/// Globex's admin connects a new key of the account acme holds: refused, naming acme, and only
+/// acme's connection is stored.
+async fn globex_key_is_refused_as_acmes_account(app: &TestApp, lever: &LeverAccount) {
+    let globex = globex_admin(app).await;
     let refused = connect_key(&globex, "globex", &lever.new_key().await).await;
     assert_eq!(refused.status(), 422);
     let page = refused.text().await.unwrap();
     assert!(page.contains(TAKEN_BY_ACME), "{page}");
-    assert_eq!(connections(&app).await, 1, "only acme's");
+    assert_eq!(connections(app).await, 1, "only acme's");
+}
+
+async fn an_account_connected_through_oauth_refuses_another_organizations_key(backend: Backend) {
+    let (app, lever) = oauth_world(backend).await;
+    assert_eq!(add_to_lever(&app, &lever, "accept").await.status(), 303);
+    globex_key_is_refused_as_acmes_account(&app, &lever).await;
 }
 
 async fn an_account_connected_by_key_refuses_another_organizations_key(backend: Backend) {
     let (app, lever) = oauth_world(backend).await;
     assert_eq!(connect_key(&app, "acme", &lever.key).await.status(), 303);
-    let globex = globex_admin(&app).await;
-    let refused = connect_key(&globex, "globex", &lever.new_key().await).await;
-    assert_eq!(refused.status(), 422);
-    let page = refused.text().await.unwrap();
-    assert!(page.contains(TAKEN_BY_ACME), "{page}");
-    assert_eq!(connections(&app).await, 1, "only acme's");
+    globex_key_is_refused_as_acmes_account(&app, &lever).await;
 
     // A Lever account of its own connects.
     let base = format!("{}/_sim/api", lever.sim.base_url());
@@ -638,6 +639,7 @@ async fn an_account_connected_by_key_refuses_another_organizations_key(backend: 
         json!({"name": "Globex Bot", "email": "bot@globex.example", "accessRole": "admin"}),
     )
     .await;
+    let globex = globex_admin(&app).await;
     let connected = connect_key(&globex, "globex", key["key"].as_str().unwrap()).await;
     assert_eq!(connected.status(), 303);
     assert_eq!(connections(&app).await, 2);
