@@ -259,7 +259,7 @@ pub async fn soak(world: &World, plan: &Plan) -> anyhow::Result<Soak> {
             Some(()) = journeys.next(), if !journeys.is_empty() => {}
         }
     }
-    if plan.smoke || rows.last().is_none_or(|r| r.0 < plan.minutes) {
+    if rows.last().is_none_or(|r| r.0 < plan.minutes) {
         rows.push((
             plan.minutes,
             finished.load(Ordering::Relaxed),
