@@ -7,6 +7,10 @@ use leverbridge::commands::create_user::{create_user, NewUser};
 use leverbridge::config::{self, Settings};
 use leverbridge::startup::Application;
 
+/// jemalloc rather than glibc's malloc: see `Cargo.toml` and README, "Memory over time".
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "leverbridge",
