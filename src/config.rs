@@ -9,7 +9,9 @@
 //! | `LEVERBRIDGE_LEVER_API_URL` | replaces Lever's API root (production and sandbox alike), e.g. the simulator's `http://127.0.0.1:4000/v1` | Lever's hosts, as the organization chose |
 //! | `LEVERBRIDGE_LEVER_AUTH_URL` | replaces Lever's OAuth host (production and sandbox alike) | Lever's hosts |
 //! | `LEVERBRIDGE_LEVER_CLIENT_ID`, `LEVERBRIDGE_LEVER_CLIENT_SECRET` | leverbridge's OAuth app in Lever (both or neither): shows *Add to Lever* on the Connection page | unset: API keys only |
-//! | `LEVERBRIDGE_WORKERS` | job workers running inside `serve` | `2` |
+//! | `LEVERBRIDGE_WORKERS` | Lever-lane job workers inside `serve` (1 to 64) | `2` |
+//! | `LEVERBRIDGE_MAIL_WORKERS` | mail-lane job workers inside `serve` (0 to 64; 0 leaves mail to `leverbridge worker --lanes mail`) | `1` |
+//! | `LEVERBRIDGE_GRADING_WORKERS` | grading-lane job workers inside `serve` (0 to 64) | `1` |
 //! | `LEVERBRIDGE_METRICS_TOKEN` | bearer token that opens `GET /metrics` to scrapers not on this host (at least 16 characters; `openssl rand -hex 32`); without it only loopback may scrape | unset: loopback only |
 //! | `LEVERBRIDGE_QUEUE_WAIT_LIMIT` | seconds the oldest due job may wait for a worker before `/readyz` answers 503 saying so (10 to 86400) | `600` |
 //! | `LEVERBRIDGE_RETENTION_DAYS` | days finished jobs, webhook deliveries and recorded Lever calls are kept before the hourly sweep deletes them (1 to 3650) | `90` |
@@ -25,6 +27,7 @@ use anyhow::{anyhow, bail, Context};
 use base64::Engine;
 
 use crate::crypto::SecretKey;
+use crate::domain::Lane;
 
 /// Where the data lives: the embedded SQLite default or a PostgreSQL server.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,10 +95,120 @@ pub struct Settings {
     pub lever: LeverHosts,
     /// leverbridge's OAuth app in Lever, when it is registered as one.
     pub lever_app: Option<crate::lever::oauth::OAuthApp>,
-    pub workers: usize,
+    /// Job workers per lane inside `serve` (`leverbridge worker --lanes` runs some lanes alone).
+    pub workers: LaneWorkers,
     /// Opens `GET /metrics` to a scraper that is not on this host (`web::metrics`).
     pub metrics_token: Option<MetricsToken>,
     pub tuning: Tuning,
+}
+
+/// How many job workers each lane runs in this process. A lane with none is left to other
+/// processes (`leverbridge worker --lanes …` on other machines, against the same PostgreSQL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaneWorkers {
+    /// `LEVERBRIDGE_WORKERS`: Lever write-backs, drained fairly between organizations.
+    pub lever: usize,
+    /// `LEVERBRIDGE_MAIL_WORKERS`: candidate emails.
+    pub mail: usize,
+    /// `LEVERBRIDGE_GRADING_WORKERS`: grading runs, each in a sandbox slot.
+    pub grading: usize,
+}
+
+impl Default for LaneWorkers {
+    fn default() -> Self {
+        LaneWorkers {
+            lever: 2,
+            mail: 1,
+            grading: 1,
+        }
+    }
+}
+
+impl LaneWorkers {
+    /// The environment variable that sets each lane's count.
+    pub const VARIABLES: [(Lane, &'static str); 3] = [
+        (Lane::Lever, "LEVERBRIDGE_WORKERS"),
+        (Lane::Mail, "LEVERBRIDGE_MAIL_WORKERS"),
+        (Lane::Grading, "LEVERBRIDGE_GRADING_WORKERS"),
+    ];
+
+    /// No workers at all.
+    pub const fn none() -> LaneWorkers {
+        LaneWorkers {
+            lever: 0,
+            mail: 0,
+            grading: 0,
+        }
+    }
+
+    pub fn of(&self, lane: Lane) -> usize {
+        match lane {
+            Lane::Lever => self.lever,
+            Lane::Mail => self.mail,
+            Lane::Grading => self.grading,
+        }
+    }
+
+    fn set(&mut self, lane: Lane, count: usize) {
+        match lane {
+            Lane::Lever => self.lever = count,
+            Lane::Mail => self.mail = count,
+            Lane::Grading => self.grading = count,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.lever + self.mail + self.grading
+    }
+
+    /// These counts for `lanes` only; the other lanes get none.
+    pub fn only(&self, lanes: &[Lane]) -> LaneWorkers {
+        let mut only = LaneWorkers::none();
+        for lane in lanes {
+            only.set(*lane, self.of(*lane));
+        }
+        only
+    }
+
+    /// Each lane's count from its variable (0 to 64; the default when unset). The Lever lane
+    /// needs at least one unless it is explicitly set to 0.
+    pub fn from_env() -> anyhow::Result<LaneWorkers> {
+        let mut workers = LaneWorkers::default();
+        for (lane, variable) in Self::VARIABLES {
+            if let Some(raw) = env(variable) {
+                let count = raw
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n <= 64 && (lane != Lane::Lever || *n >= 1))
+                    .ok_or_else(|| {
+                        let least = if lane == Lane::Lever { 1 } else { 0 };
+                        anyhow!("{variable} must be a number from {least} to 64, not `{raw}`")
+                    })?;
+                workers.set(lane, count);
+            }
+        }
+        Ok(workers)
+    }
+}
+
+/// Reads `--lanes lever,mail` (or `all`): the lanes a `leverbridge worker` process runs.
+pub fn parse_lanes(raw: &str) -> anyhow::Result<Vec<Lane>> {
+    if raw.trim() == "all" {
+        return Ok(Lane::ALL.to_vec());
+    }
+    let mut lanes = Vec::new();
+    for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let lane = Lane::from_stored(name).ok_or_else(|| {
+            anyhow!("`{name}` is not a lane; the lanes are lever, mail and grading (or all)")
+        })?;
+        if !lanes.contains(&lane) {
+            lanes.push(lane);
+        }
+    }
+    if lanes.is_empty() {
+        bail!("name at least one lane: lever, mail or grading (or all)");
+    }
+    Ok(lanes)
 }
 
 /// The bearer token a scraper not on this host sends to read `GET /metrics`.
@@ -366,16 +479,7 @@ impl Settings {
                  export LEVERBRIDGE_SECRET_KEY=\"$(openssl rand -base64 32)\""
             ),
         };
-        let workers = match env("LEVERBRIDGE_WORKERS") {
-            Some(raw) => raw
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=64).contains(n))
-                .ok_or_else(|| {
-                    anyhow!("LEVERBRIDGE_WORKERS must be a number from 1 to 64, not `{raw}`")
-                })?,
-            None => 2,
-        };
+        let workers = LaneWorkers::from_env()?;
         Ok(Settings {
             bind,
             database_url,

@@ -431,7 +431,7 @@ pub async fn connect_key_with(
                     },
                 )?;
                 Ok(Saved::Replaced {
-                    resumed: crate::jobs::queue::unpark(conn, &org)?,
+                    resumed: crate::queue::table::unpark(conn, &org)?,
                 })
             })
         })

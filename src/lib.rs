@@ -14,6 +14,7 @@ pub mod lever_access;
 pub mod lever_oauth;
 pub mod lever_sim;
 pub mod mailbox;
+pub mod queue;
 pub mod smtp;
 pub mod startup;
 pub mod telemetry;

@@ -32,6 +32,16 @@ enum Command {
     /// Needs LEVERBRIDGE_SECRET_KEY; reads LEVERBRIDGE_BIND, LEVERBRIDGE_DATABASE_URL,
     /// LEVERBRIDGE_PUBLIC_URL and the Lever host overrides. Applies pending migrations first.
     Serve,
+    /// Run job workers only, no web server: some lanes on other machines, against the same
+    /// PostgreSQL as `serve` (e.g. grading on machines with CPUs to spare).
+    ///
+    /// Reads the same settings as `serve`; each lane runs as many workers as its variable
+    /// says (LEVERBRIDGE_WORKERS, LEVERBRIDGE_MAIL_WORKERS, LEVERBRIDGE_GRADING_WORKERS).
+    Worker {
+        /// The lanes to work, comma-separated: lever, mail, grading, or all.
+        #[arg(long, default_value = "all")]
+        lanes: String,
+    },
     /// Run a self-contained demo on ./data/demo.db with a seeded organization and users.
     ///
     /// Prints the URL and the logins. Needs no settings.
@@ -94,6 +104,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
             tracing::info!(port = app.port(), public_url = %settings.public_url, "leverbridge is listening");
             app.run_until_stopped().await?;
             tracing::info!("leverbridge stopped");
+            Ok(())
+        }
+        Command::Worker { lanes } => {
+            let lanes = config::parse_lanes(&lanes)?;
+            let settings = Settings::from_env()?;
+            leverbridge::startup::run_workers(settings, &lanes).await?;
+            tracing::info!("leverbridge workers stopped");
             Ok(())
         }
         Command::Demo => leverbridge::commands::demo::run().await,

@@ -16,9 +16,10 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::domain::Lane;
 use crate::intake::Intake;
-use crate::jobs::Jobs;
 use crate::lever_access::LeverAccess;
+use crate::queue::Jobs;
 use crate::web::login_guard::LoginGuard;
 use crate::web::request_span::RedactedRootSpan;
 use crate::web::{self as pages, AppState};
@@ -63,7 +64,12 @@ impl Application {
         )
         .with_app(settings.lever_app.clone())
         .sharing_limits_in(&db);
-        let jobs = Jobs::new(db.clone(), settings.clone(), lever.clone());
+        let jobs = Jobs::new(
+            db.clone(),
+            settings.clone(),
+            lever.clone(),
+            crate::jobs::registry(),
+        );
         let intake = Intake::start(db.clone(), jobs.clone(), settings.tuning.intake_wait);
         db.spawn_sqlite_checkpoints();
         let state = web::Data::new(AppState {
@@ -160,7 +166,7 @@ impl Application {
         jobs.start_workers(self.state.settings.workers)
             .await
             .map_err(std::io::Error::other)?;
-        let _sweeper = crate::jobs::retention::start(jobs.clone());
+        let _sweeper = crate::queue::retention::start(jobs.clone());
         let handle = self.server.handle();
         let mut server = self.server;
         tokio::select! {
@@ -180,6 +186,53 @@ impl Application {
     pub async fn run_without_workers(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// `leverbridge worker --lanes …`: job workers of `lanes` only, without the web server, until
+/// SIGTERM or Ctrl-C (then running jobs finish or are released, as in `serve`). For PostgreSQL
+/// only: several processes share its queue, while a SQLite database belongs to one process.
+pub async fn run_workers(settings: Settings, lanes: &[Lane]) -> anyhow::Result<()> {
+    if !matches!(
+        settings.database_url,
+        crate::config::DatabaseUrl::Postgres(_)
+    ) {
+        anyhow::bail!(
+            "leverbridge worker needs PostgreSQL (LEVERBRIDGE_DATABASE_URL=postgres://…): a SQLite \
+             database belongs to the one `serve` process, which runs every lane itself"
+        );
+    }
+    let workers = settings.workers.only(lanes);
+    if workers.total() == 0 {
+        let names: Vec<_> = crate::config::LaneWorkers::VARIABLES
+            .iter()
+            .filter(|(lane, _)| lanes.contains(lane))
+            .map(|(_, variable)| *variable)
+            .collect();
+        anyhow::bail!("no workers to run: {} set(s) 0", names.join(", "));
+    }
+    let url = settings.database_url.clone();
+    let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
+        let db = Db::connect(&url)?;
+        db.migrate()?;
+        Ok(db)
+    })
+    .await
+    .context("database start-up was cancelled")??;
+    crate::telemetry::install();
+    let lever = LeverAccess::new(
+        settings.lever.clone(),
+        settings.tuning.clone(),
+        settings.secret_key.clone(),
+    )
+    .with_app(settings.lever_app.clone())
+    .sharing_limits_in(&db);
+    let jobs = Jobs::new(db, settings, lever, crate::jobs::registry());
+    jobs.start_workers(workers).await?;
+    tracing::info!(?workers, "job workers are running");
+    stop_signal().await;
+    tracing::info!("stopping: finishing running jobs");
+    jobs.stop().await;
+    Ok(())
 }
 
 /// The Content-Security-Policy of every response (a page may add to it, as the candidate's editor

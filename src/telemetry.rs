@@ -13,6 +13,7 @@ use std::time::Duration;
 use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::domain::{JobState, Lane};
 use crate::lever::call_metrics::{LEVER_CALLS, LEVER_CALL_SECONDS, LEVER_RATE_LIMITED};
 
 /// Webhook deliveries by what became of them (`outcome`) and why (`reason`).
@@ -151,27 +152,35 @@ pub fn delivery(outcome: DeliveryOutcome) {
     metrics::counter!(DELIVERIES, "outcome" => outcome, "reason" => reason).increment(1);
 }
 
-/// Counts how a job attempt ended. `kind` is the job's stored kind; a kind this version does
-/// not know is counted as `unknown`, so the label keeps its few values.
-pub fn job_outcome(kind: &str, outcome: &'static str) {
-    let kind = crate::jobs::JobKind::from_stored(kind).map_or("unknown", |k| k.as_str());
+/// Counts how a job attempt ended. `kind` is the job's kind as the registry names it
+/// (`unknown` for a kind this version does not know), so the label keeps its few values.
+pub fn job_outcome(kind: &'static str, outcome: &'static str) {
     metrics::counter!(JOB_OUTCOMES, "kind" => kind, "outcome" => outcome).increment(1);
 }
 
-/// The job states `GET /metrics` reports the queue's depth in; finished (`done`) jobs are
-/// history, not queue, and are not counted.
-pub const QUEUE_STATES: [&str; 4] = ["queued", "running", "parked", "dead"];
-
-/// Sets the queue gauges from the database's counts (each state not in `counts` is zero).
-pub fn queue_depth(counts: &[(String, i64)], oldest_due: Option<Duration>) {
-    for state in QUEUE_STATES {
-        let n = counts
-            .iter()
-            .find(|(s, _)| s == state)
-            .map_or(0, |(_, n)| *n);
-        metrics::gauge!(QUEUE_JOBS, "state" => state).set(n as f64);
+/// Sets the queue gauges: jobs per unfinished state (a state not counted is zero; finished
+/// jobs are history, not queue), per lane and in all, and how long each lane's oldest due job
+/// has waited, and the longest of them.
+pub fn queue_depth(counts: &[(Lane, JobState, i64)], waited: &[(Lane, Option<Duration>)]) {
+    for state in JobState::UNFINISHED {
+        let mut all = 0;
+        for lane in Lane::ALL {
+            let n = counts
+                .iter()
+                .find(|(l, s, _)| *l == lane && *s == state)
+                .map_or(0, |(_, _, n)| *n);
+            all += n;
+            metrics::gauge!(QUEUE_JOBS, "lane" => lane.as_str(), "state" => state.as_str())
+                .set(n as f64);
+        }
+        metrics::gauge!(QUEUE_JOBS, "state" => state.as_str()).set(all as f64);
     }
-    metrics::gauge!(QUEUE_OLDEST_DUE).set(oldest_due.map_or(0.0, |d| d.as_secs_f64()));
+    let seconds = |wait: &Option<Duration>| wait.map_or(0.0, |d| d.as_secs_f64());
+    for (lane, wait) in waited {
+        metrics::gauge!(QUEUE_OLDEST_DUE, "lane" => lane.as_str()).set(seconds(wait));
+    }
+    let longest = waited.iter().filter_map(|(_, wait)| *wait).max();
+    metrics::gauge!(QUEUE_OLDEST_DUE).set(seconds(&longest));
 }
 
 /// Counts rows the retention sweep deleted from `table`.

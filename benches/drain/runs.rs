@@ -84,7 +84,10 @@ pub async fn sqlite(orgs: usize, plan: &Plan) -> anyhow::Result<Drain> {
         },
         lever_app: None,
         metrics_token: None,
-        workers: SERVE_WORKERS,
+        workers: leverbridge::config::LaneWorkers {
+            lever: SERVE_WORKERS,
+            ..Default::default()
+        },
         tuning: Tuning::default(),
     };
     let app = Application::build(settings)

@@ -28,7 +28,7 @@ pub fn bench_settings(url: DatabaseUrl) -> Settings {
         secret_key: SecretKey::generate(),
         lever: LeverHosts::default(),
         lever_app: None,
-        workers: 1,
+        workers: leverbridge::config::LaneWorkers::default(),
         metrics_token: None,
         tuning: Tuning::default(),
     }

@@ -95,7 +95,7 @@ fn settings(url: DatabaseUrl) -> Settings {
         lever: LeverHosts::default(),
         lever_app: None,
         metrics_token: None,
-        workers: 1,
+        workers: leverbridge::config::LaneWorkers::default(),
         tuning: Tuning::default(),
     }
 }

@@ -12,7 +12,8 @@ use leverbridge::db::schema::{
 };
 use leverbridge::db::webhooks::{EventTally, WebhookEvent};
 use leverbridge::db::{self, Db, DbConn};
-use leverbridge::jobs::queue::Job;
+use leverbridge::domain::{JobState, Lane};
+use leverbridge::queue::Job;
 
 use crate::EVENT;
 
@@ -123,11 +124,11 @@ pub fn seed(db: &Db, org_id: &str, org_slug: &str, size: Size) -> anyhow::Result
         let mut job = Job {
             id: db::new_id(),
             org_id: org_id.to_owned(),
-            kind: leverbridge::jobs::stage_change::KIND.as_str().into(),
+            kind: "stage_change".into(),
             payload: format!(
                 r#"{{"opportunity_id":"{opportunity}","to_stage_id":"stage-assessment"}}"#
             ),
-            state: "done".into(),
+            state: JobState::Done,
             attempts: 1,
             max_attempts: 12,
             run_at: at,
@@ -137,13 +138,14 @@ pub fn seed(db: &Db, org_id: &str, org_slug: &str, size: Size) -> anyhow::Result
             event_id: Some(id.clone()),
             created_at: at,
             updated_at: at + Duration::seconds(1),
+            lane: Lane::Lever,
         };
         // The newest few are still open: two queued, one dead.
         if i + 3 >= size.deliveries {
             job.state = if i + 1 == size.deliveries {
-                "dead".into()
+                JobState::Dead
             } else {
-                "queued".into()
+                JobState::Queued
             };
         }
         jobs_done.push(job);

@@ -21,7 +21,7 @@ use crate::db::{self, DbConn, DbError};
 use crate::domain::email_template::{time_limit_words, Fill};
 use crate::domain::org_settings::{EmailSettings, EMAIL_ENABLED};
 use crate::domain::{OrgSettings, PadKind};
-use crate::jobs::{enqueue_rows, JobKind, NewJob};
+use crate::queue::{enqueue_rows, NewJob};
 use crate::smtp::{self, Outgoing, SendError};
 
 /// A `send_email` job's payload.
@@ -86,15 +86,11 @@ pub fn queue_invitation(
 pub const NO_ADDRESS_DETAIL: &str =
     "Lever lists no email address for the candidate, so no invitation email was sent.";
 
-fn job_row(assessment: &Assessment, max_attempts: i32) -> crate::jobs::queue::Job {
-    NewJob {
-        org_id: &assessment.org_id,
-        kind: JobKind::SendEmail,
-        payload: serde_json::Value::Null,
-        event_id: None,
-        max_attempts,
-    }
-    .row()
+fn job_row(assessment: &Assessment, max_attempts: i32) -> crate::queue::table::Job {
+    let unnamed = Payload {
+        email_id: String::new(),
+    };
+    NewJob::of(&assessment.org_id, &unnamed, max_attempts).row()
 }
 
 /// A queued email's row, its job's payload pointing at it.
@@ -102,7 +98,7 @@ fn new_row(
     assessment: &Assessment,
     kind: EmailKind,
     recipient: Option<&str>,
-    job: Option<&crate::jobs::queue::Job>,
+    job: Option<&crate::queue::table::Job>,
 ) -> AssessmentEmail {
     AssessmentEmail {
         id: db::new_id(),
@@ -119,11 +115,11 @@ fn new_row(
 }
 
 /// The job row for `email`, its payload naming it.
-fn job_for(email: &AssessmentEmail, job: &mut crate::jobs::queue::Job) {
-    job.payload = serde_json::json!(Payload {
-        email_id: email.id.clone()
+fn job_for(email: &AssessmentEmail, job: &mut crate::queue::table::Job) {
+    job.payload = serde_json::to_string(&Payload {
+        email_id: email.id.clone(),
     })
-    .to_string();
+    .expect("a payload of strings serialises");
 }
 
 /// Most reminders one sweep claims per organization and kind; the next sweep takes the rest.

@@ -31,8 +31,8 @@ use super::{AssessmentState, INVITED, INVITE_FAILED};
 use crate::db::assessments::{Assessment, Scoring};
 use crate::db::{Db, DbConn};
 use crate::domain::OrgSettings;
-use crate::jobs::{self, JobKind, NewJob};
 use crate::lever::{LeverClient, LeverError, NewNote};
+use crate::queue::{self, NewJob};
 
 /// The progress tag of a started assessment: `{prefix}: Assessment in Progress`.
 pub const IN_PROGRESS: &str = "Assessment in Progress";
@@ -65,15 +65,9 @@ pub fn enqueue(
     let payload = Payload {
         assessment_id: assessment.id.clone(),
     };
-    jobs::enqueue(
+    queue::enqueue(
         conn,
-        &NewJob {
-            org_id: &assessment.org_id,
-            kind: JobKind::ProgressWriteBack,
-            payload: serde_json::to_value(payload).expect("a payload of strings serialises"),
-            event_id: None,
-            max_attempts,
-        },
+        &NewJob::of(&assessment.org_id, &payload, max_attempts),
     )?;
     Ok(())
 }

@@ -14,8 +14,8 @@ use crate::db::question_choices::QuestionChoice;
 use crate::db::questions::Question;
 use crate::db::{self, Db, DbConn};
 use crate::domain::OrgSettings;
-use crate::jobs::{self, JobKind, NewJob};
 use crate::lever::{LeverClient, LeverError, Opportunity};
+use crate::queue::{self, NewJob};
 
 /// The page a choice link opens: `{public URL}/orgs/{slug}/choose/{choice id}`.
 pub fn choice_link(public_url: &url::Url, org_slug: &str, choice_id: &str) -> String {
@@ -143,16 +143,9 @@ pub fn choose(
         choice_id: choice.id.clone(),
         assessment_id: assessment.id.clone(),
     };
-    jobs::enqueue(
-        conn,
-        &NewJob {
-            org_id: &assessment.org_id,
-            kind: JobKind::QuestionChosen,
-            payload: serde_json::to_value(payload).expect("a payload of strings serialises"),
-            event_id: Some(&choice.event_id),
-            max_attempts,
-        },
-    )?;
+    let job =
+        NewJob::of(&assessment.org_id, &payload, max_attempts).for_event(Some(&choice.event_id));
+    queue::enqueue(conn, &job)?;
     Ok(Ok(assessment))
 }
 

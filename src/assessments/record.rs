@@ -98,9 +98,9 @@ pub fn load_showing(
     let history = db::assessment_history::lines(conn, &assessment.id)?;
     let emails = emails::for_assessment(conn, &assessment.id)?;
     let job_ids: Vec<String> = emails.iter().filter_map(|e| e.job_id.clone()).collect();
-    let dead_email_jobs = crate::jobs::queue::by_ids(conn, &job_ids)?
+    let dead_email_jobs = crate::queue::table::by_ids(conn, &job_ids)?
         .into_iter()
-        .filter(|j| j.state == "dead")
+        .filter(|j| j.state == crate::domain::JobState::Dead)
         .map(|j| (j.id, j.attempts))
         .collect();
     let settings = db::settings::for_org(conn, org_id)?;

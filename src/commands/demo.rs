@@ -83,7 +83,7 @@ pub async fn run() -> anyhow::Result<()> {
             auth_url: Some(sim.base_url()),
         },
         lever_app: Some(demo_oauth_app()),
-        workers: 2,
+        workers: crate::config::LaneWorkers::default(),
         metrics_token: config::metrics_token_from_env()?,
         tuning: Default::default(),
     };

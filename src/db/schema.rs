@@ -251,6 +251,7 @@ diesel::table! {
         event_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        lane -> Text,
     }
 }
 

@@ -2,21 +2,25 @@
 
 mod email;
 pub mod email_template;
+mod job_state;
 mod new_password;
 pub mod org_settings;
 mod org_slug;
 mod pad_kind;
 mod role;
+mod stored_text;
 mod tag_name;
 mod trigger;
 mod webhook_event;
 
 pub use email::Email;
+pub use job_state::{JobState, Lane};
 pub use new_password::{NewPassword, MIN_PASSWORD_LEN};
 pub use org_settings::OrgSettings;
 pub use org_slug::OrgSlug;
 pub use pad_kind::{pad_label, PadKind};
 pub use role::{MemberRole, Role};
+pub use stored_text::UnknownStored;
 pub use tag_name::TagName;
 pub use trigger::{parse_prefix, QuestionSource, TriggerStyle};
 pub use webhook_event::{

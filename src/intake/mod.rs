@@ -19,8 +19,8 @@ use crate::db::connection::ConnectionManager;
 use crate::db::webhooks::{EventTally, SeenToken, WebhookEvent};
 use crate::db::{Db, DbConn, DbError};
 use crate::domain::webhook_event;
-use crate::jobs::queue::Job;
-use crate::jobs::Jobs;
+use crate::queue::table::Job;
+use crate::queue::Jobs;
 
 /// An event's status when its delivery token had been accepted before.
 const DUPLICATE: &str = "duplicate";

@@ -18,7 +18,7 @@ use crate::db::connection::write_transaction;
 use crate::db::schema::{seen_tokens, webhook_events};
 use crate::db::webhooks::{self, EventTally, SeenToken};
 use crate::db::{DbConn, DbError};
-use crate::jobs;
+use crate::queue;
 
 pub(super) fn store_batch(
     conn: &mut DbConn,
@@ -60,7 +60,7 @@ pub(super) fn store_batch(
             }
         }
         let queued: Vec<_> = deliveries.iter().filter_map(|d| d.job.as_ref()).collect();
-        jobs::enqueue_rows(conn, &queued)?;
+        queue::enqueue_rows(conn, &queued)?;
         for tally in tallies(&deliveries, writer) {
             add_to_tally(conn, tally)?;
         }

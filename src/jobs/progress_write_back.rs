@@ -5,15 +5,12 @@
 use std::sync::Arc;
 
 use super::stage_change::{lever_failure, retry_db};
-use super::worker::{writable_connection, JobFailure, Run};
 use crate::assessments::progress_write_back::{self, Payload, ResultLinks};
 use crate::assessments::record::{self, AssessmentRecord};
 use crate::assessments::result_write_back::ResultError;
 use crate::db::{self, DbError};
 use crate::lever::{LeverClient, LeverError};
-
-/// The kind of job this file runs.
-pub const KIND: super::JobKind = super::JobKind::ProgressWriteBack;
+use crate::queue::{writable_connection, JobFailure, Run};
 
 pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     let jobs = run.jobs;

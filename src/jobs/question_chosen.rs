@@ -2,15 +2,12 @@
 //! Lever and the invitation is written ([`crate::assessments::question_choice`]).
 
 use super::stage_change::{lever_failure, retry_db};
-use super::worker::{writable_connection, JobFailure, Run};
 use crate::assessments::question_choice::{self, choice_link, Payload};
 use crate::assessments::write_back::{self, StepError};
 use crate::assessments::{self, AssessmentState};
 use crate::db::{self, DbError};
 use crate::lever::LeverError;
-
-/// The kind of job this file runs.
-pub const KIND: super::JobKind = super::JobKind::QuestionChosen;
+use crate::queue::{writable_connection, JobFailure, Run};
 
 pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     let jobs = run.jobs;

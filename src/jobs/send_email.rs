@@ -2,11 +2,8 @@
 //! server by [`crate::assessments::emails::deliver`], which records what became of it.
 
 use super::stage_change::retry_db;
-use super::worker::{JobFailure, Run};
 use crate::assessments::emails::{self, Delivery, Payload};
-
-/// The kind of job this file runs.
-pub const KIND: super::JobKind = super::JobKind::SendEmail;
+use crate::queue::{JobFailure, Run};
 
 pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     let jobs = run.jobs;

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::worker::{writable_connection, JobFailure, Run};
 use crate::assessments::create::{self, For};
 use crate::assessments::invite_again::{invite_again, InviteAgainError, Reentry};
 use crate::assessments::question_choice::{choice_link, write_choice_link};
@@ -29,9 +28,7 @@ use crate::db::questions::Question;
 use crate::db::{self, DbError};
 use crate::domain::{pad_label, OrgSettings};
 use crate::lever::{LeverClient, LeverError, Opportunity, Posting};
-
-/// The kind of job this file runs.
-pub const KIND: super::JobKind = super::JobKind::StageChange;
+use crate::queue::{writable_connection, JobFailure, Run};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Payload {

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::stage_change::{lever_failure, retry_db};
-use super::worker::{writable_connection, JobFailure, Run};
 use crate::assessments::progress_write_back::CANCELLED;
 use crate::assessments::question_choice::{choice_link, remove_choice_links};
 use crate::assessments::record;
@@ -25,9 +24,7 @@ use crate::assessments::AssessmentState;
 use crate::db::withdrawals::{self, Erased};
 use crate::db::{self, DbError};
 use crate::lever::LeverError;
-
-/// The kind of job this file runs.
-pub const KIND: super::JobKind = super::JobKind::Withdrawal;
+use crate::queue::{writable_connection, JobFailure, Run};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Payload {

@@ -344,7 +344,7 @@ async fn keep(
                     }
                     other => other?,
                 }
-                Ok(crate::jobs::queue::unpark(conn, &org)?)
+                Ok(crate::queue::table::unpark(conn, &org)?)
             })
         })
         .await?;

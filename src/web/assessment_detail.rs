@@ -16,6 +16,7 @@ use super::editor_asset::editor_script_url;
 use super::layout::{Chrome, Nav};
 use super::{render, see_other, WebError};
 use crate::assessments::progress_write_back::due_steps;
+use crate::assessments::progress_write_back::Payload as ProgressWriteBack;
 use crate::assessments::record::{self, when, AssessmentRecord, Moment};
 use crate::assessments::report;
 use crate::assessments::scoring::{self, FieldErrors, ScoreInput, ScoringError};
@@ -23,8 +24,8 @@ use crate::assessments::AssessmentState;
 use crate::db::questions::language_label;
 use crate::db::{self, DbError};
 use crate::domain::{pad_label, PadKind, Role};
-use crate::jobs::queue::{self, Job};
-use crate::jobs::JobKind;
+use crate::queue::table::{self as queue, Job};
+use crate::queue::BackgroundJob;
 
 #[derive(Template)]
 #[template(path = "assessment_detail.html")]
@@ -123,7 +124,7 @@ async fn load(
             let trouble = queue::trouble_for_assessment(
                 conn,
                 &org_id,
-                JobKind::ProgressWriteBack,
+                ProgressWriteBack::KIND,
                 &record.assessment.id,
             )?;
             Ok(Some((record, trouble)))
@@ -328,9 +329,8 @@ pub async fn retry(
         .state
         .db
         .run(move |conn| -> Result<bool, DbError> {
-            let dead =
-                queue::trouble_for_assessment(conn, &org_id, JobKind::ProgressWriteBack, &id)?
-                    .filter(|job| job.state == "dead");
+            let dead = queue::trouble_for_assessment(conn, &org_id, ProgressWriteBack::KIND, &id)?
+                .filter(|job| job.state == crate::domain::JobState::Dead);
             match dead {
                 Some(job) => Ok(queue::retry(conn, &org_id, &job.id)?),
                 None => Ok(false),

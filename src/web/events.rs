@@ -18,8 +18,9 @@ use crate::db::keyset::Cursor;
 use crate::db::{self, DbConn, DbError};
 use crate::domain::webhook_event;
 use crate::domain::TriggerStyle;
-use crate::jobs::queue;
 use crate::jobs::stage_change;
+use crate::queue::table as queue;
+use crate::queue::NewJob;
 
 const PER_PAGE: i64 = 25;
 
@@ -77,7 +78,7 @@ fn email_line(email: &db::emails::AssessmentEmail, job: Option<&queue::Job>) -> 
     let what = email.kind().label();
     let to = email.recipient.as_deref().unwrap_or("");
     let detail = email.detail.as_deref().unwrap_or("");
-    let dead = job.filter(|j| j.state == "dead");
+    let dead = job.filter(|j| j.state == crate::domain::JobState::Dead);
     let (badge, status, text) = match email.status.as_str() {
         SENT => (
             "ok",
@@ -288,7 +289,7 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
         let Some(event) = job.event_id.clone() else {
             continue;
         };
-        if job.state == "dead" {
+        if job.state == crate::domain::JobState::Dead {
             dead.insert(event, job.job_id);
         } else if let Some(at) = job.next_attempt() {
             let next = format!(
@@ -426,16 +427,8 @@ pub async fn send_now(
                         by: by.clone(),
                     }),
                 };
-                crate::jobs::enqueue(
-                    conn,
-                    &crate::jobs::NewJob {
-                        org_id: &org_id,
-                        kind: stage_change::KIND,
-                        payload: serde_json::to_value(payload).expect("serialisable"),
-                        event_id: Some(&event.id),
-                        max_attempts: attempts,
-                    },
-                )?;
+                let job = NewJob::of(&org_id, &payload, attempts).for_event(Some(&event.id));
+                crate::queue::enqueue(conn, &job)?;
                 let tag = configuration.tag_name.unwrap_or_default();
                 db::webhooks::set_outcome(
                     conn,

@@ -46,11 +46,17 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// How long the oldest due job has waited for a worker; `None` when none is due or the queue
 /// cannot be read (the database check above has just passed).
 async fn oldest_due_wait(state: &AppState) -> Option<Duration> {
-    let now = crate::db::now();
+    let now = state.settings.tuning.clock.now();
+    // The lanes this process works: a lane worked elsewhere is that process's readiness. A
+    // process that works none (web only) answers for the whole queue.
+    let mut lanes = state.jobs.lanes();
+    if lanes.is_empty() {
+        lanes = crate::domain::Lane::ALL.to_vec();
+    }
     let oldest = state
         .db
         .run(move |conn| {
-            crate::jobs::queue::oldest_due(conn, now).map_err(crate::db::DbError::from)
+            crate::queue::table::oldest_due(conn, &lanes, now).map_err(crate::db::DbError::from)
         })
         .await;
     match oldest {

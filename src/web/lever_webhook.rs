@@ -19,8 +19,9 @@ use crate::domain::{
     webhook_event, WebhookEventKind, ARCHIVE_CHANGE, DELETED, HIRED, STAGE_CHANGE, WEBHOOK_EVENTS,
 };
 use crate::intake::{Delivery, IntakeError, Stored};
-use crate::jobs::{queue, stage_change, withdrawal};
+use crate::jobs::{stage_change, withdrawal};
 use crate::lever::{signature_is_valid, WebhookDelivery};
+use crate::queue;
 use crate::telemetry::{self, DeliveryOutcome};
 
 /// Largest delivery accepted.
@@ -274,7 +275,7 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
                 opportunity_id,
                 left: left.as_str().into(),
             };
-            (withdrawal::KIND, serde_json::to_value(payload))
+            queue::NewJob::of(&org.org_id, &payload, max_attempts).row()
         }
         (None, Some(change)) if kind.name == STAGE_CHANGE => {
             let payload = stage_change::Payload {
@@ -282,7 +283,7 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
                 to_stage_id: change.to_stage_id,
                 send_now: None,
             };
-            (stage_change::KIND, serde_json::to_value(payload))
+            queue::NewJob::of(&org.org_id, &payload, max_attempts).row()
         }
         (None, None) if kind.name == STAGE_CHANGE => {
             return reject(
@@ -304,15 +305,8 @@ pub fn check(org: &OrgKeys, body: &[u8], too_large: bool, max_attempts: i32) -> 
     };
     event.status = "queued".into();
     event.outcome = "Accepted; queued for processing.".into();
-    let (kind, payload) = job;
-    let job = queue::NewJob {
-        org_id: &org.org_id,
-        kind,
-        payload: payload.expect("serialisable"),
-        event_id: Some(&event.id),
-        max_attempts,
-    }
-    .row();
+    let mut job = job;
+    job.event_id = Some(event.id.clone());
     Checked {
         delivery: Delivery {
             event,

@@ -11,24 +11,26 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::AppState;
 use crate::config::MetricsToken;
 use crate::db::DbError;
-use crate::jobs::queue;
+use crate::queue::table as queue;
 use crate::telemetry;
 
 pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     if let Err(refusal) = decide(&Scraper::of(&req), state.settings.metrics_token.as_ref()) {
         return refusal.response();
     }
-    let now = crate::db::now();
+    let now = state.settings.tuning.clock.now();
     let depth = state
         .db
-        .run(move |conn| queue::depth(conn, &telemetry::QUEUE_STATES, now).map_err(DbError::from))
+        .run(move |conn| queue::depth(conn, now).map_err(DbError::from))
         .await;
     match depth {
         Ok(depth) => {
-            let waited = depth
+            let waited: Vec<_> = depth
                 .oldest_due
-                .map(|due| (now - due).to_std().unwrap_or_default());
-            telemetry::queue_depth(&depth.counts, waited);
+                .iter()
+                .map(|(lane, due)| (*lane, due.map(|d| (now - d).to_std().unwrap_or_default())))
+                .collect();
+            telemetry::queue_depth(&depth.counts, &waited);
         }
         // The counters are still worth having; the queue gauges keep their last values.
         Err(e) => tracing::warn!(error = %e, "could not read the queue's depth for /metrics"),

@@ -43,8 +43,8 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::intake::Intake;
-use crate::jobs::Jobs;
 use crate::lever_access::LeverAccess;
+use crate::queue::Jobs;
 
 /// Shared by every handler.
 pub struct AppState {

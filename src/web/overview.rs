@@ -1,5 +1,6 @@
 //! Overview: the organization at a glance: is the integration set up and healthy.
 
+use crate::domain::JobState;
 use actix_web::HttpResponse;
 use askama::Template;
 
@@ -133,15 +134,15 @@ pub async fn show(page: OrgPage) -> Result<HttpResponse, WebError> {
                 db::webhooks::token(conn, &org_id, STAGE_CHANGE)?,
                 db::webhooks::stats(conn, &org_id, STAGE_CHANGE)?,
                 db::configurations::list(conn, &org_id)?.len(),
-                crate::jobs::queue::unfinished_counts(conn, &org_id)?,
+                crate::queue::table::unfinished_counts(conn, &org_id)?,
                 db::assessments::count_by_state(conn, &org_id)?,
                 db::assessments::page(conn, &org_id, None, None, 5)?,
             ))
         })
         .await?;
-    let count = |state: &str| {
+    let count = |state: JobState| {
         jobs.iter()
-            .find(|(s, _)| s == state)
+            .find(|(s, _)| *s == state)
             .map(|(_, n)| *n)
             .unwrap_or(0)
     };
@@ -211,8 +212,8 @@ pub async fn show(page: OrgPage) -> Result<HttpResponse, WebError> {
         setup,
         show_setup: page.role != Role::Reviewer,
         assessments: by_state.iter().map(|(_, n)| n).sum(),
-        jobs_waiting: count("parked") + count("queued") + count("running"),
-        jobs_dead: count("dead"),
+        jobs_waiting: count(JobState::Parked) + count(JobState::Queued) + count(JobState::Running),
+        jobs_dead: count(JobState::Dead),
         funnel: Funnel::from_counts(&by_state),
         recent: latest
             .into_iter()

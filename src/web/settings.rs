@@ -19,7 +19,7 @@ use crate::domain::org_settings::{
     EMAIL_SUBJECT, MAX_TAG_PREFIX, SETTINGS, SMTP_PASSWORD,
 };
 use crate::domain::OrgSettings;
-use crate::jobs::queue;
+use crate::queue::table as queue;
 
 #[derive(Template)]
 #[template(path = "settings.html")]

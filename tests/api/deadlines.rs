@@ -83,7 +83,11 @@ async fn a_hanging_mail_server_holds_no_worker(backend: Backend, port: u16) {
     let (hosts, for_app) = (hosts_for(&lever), clock.clone());
     let (app, serving) = spawn_serving_app(backend, |s| {
         s.lever = hosts;
-        s.workers = 1;
+        s.workers = leverbridge::config::LaneWorkers {
+            lever: 1,
+            mail: 1,
+            grading: 0,
+        };
         s.tuning.clock = for_app;
         s.tuning.smtp_deadline = Duration::from_secs(1);
         s.tuning.expiry_sweep_every = Duration::from_millis(200);

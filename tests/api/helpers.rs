@@ -6,7 +6,7 @@ use std::sync::Once;
 use leverbridge::config::{DatabaseUrl, LeverHosts, SaveLimits, Settings, Tuning};
 use leverbridge::crypto::SecretKey;
 use leverbridge::db::Db;
-use leverbridge::jobs::Jobs;
+use leverbridge::queue::Jobs;
 use leverbridge::startup::Application;
 use std::sync::Arc;
 
@@ -130,7 +130,7 @@ pub fn test_settings(url: DatabaseUrl, lever: LeverHosts) -> Settings {
         secret_key: SecretKey::generate(),
         lever,
         lever_app: None,
-        workers: 1,
+        workers: leverbridge::config::LaneWorkers::default(),
         metrics_token: None,
         tuning: Tuning {
             job_backoff_base: std::time::Duration::from_millis(1),

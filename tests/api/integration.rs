@@ -192,13 +192,11 @@ async fn a_tagged_candidate_gets_an_assessment_and_nothing_else_does(backend: Ba
 
 /// A worker claims the due job and runs it through; the caller then makes it as if the worker
 /// died somewhere in between.
-async fn run_as_a_worker_about_to_die(
-    app: &crate::helpers::TestApp,
-) -> leverbridge::jobs::queue::Job {
+async fn run_as_a_worker_about_to_die(app: &crate::helpers::TestApp) -> leverbridge::queue::Job {
     let job = app
         .db
         .run(|conn| {
-            leverbridge::jobs::queue::claim(
+            leverbridge::queue::table::claim(
                 conn,
                 "doomed-worker",
                 std::time::Duration::from_secs(60),
@@ -338,7 +336,7 @@ async fn an_interrupted_write_back_is_finished_after_the_candidate_moves_on(back
 /// worker whose lease ran out must not settle the job that the other one claimed since.
 async fn a_claim_that_ran_out_settles_nothing_even_under_the_same_worker_name(backend: Backend) {
     use leverbridge::db::DbError;
-    use leverbridge::jobs::queue;
+    use leverbridge::queue::table as queue;
 
     let (app, lever) = connected(backend).await;
     let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
@@ -366,7 +364,7 @@ async fn a_claim_that_ran_out_settles_nothing_even_under_the_same_worker_name(ba
 /// attempts are used up: its delivery says why, and Retry runs it again.
 async fn a_job_whose_worker_dies_on_every_attempt_is_dead_and_says_so(backend: Backend) {
     use leverbridge::db::DbError;
-    use leverbridge::jobs::queue;
+    use leverbridge::queue::table as queue;
 
     let (app, lever) = connected(backend).await;
     let ada = lever.candidate("Ada Lovelace", &[TAG]).await;

@@ -13,8 +13,9 @@ use leverbridge::db::question_choices::QuestionChoice;
 use leverbridge::db::schema::{jobs, lever_calls, question_choices, seen_tokens, webhook_events};
 use leverbridge::db::webhooks::{SeenToken, WebhookEvent};
 use leverbridge::db::{self, DbError};
-use leverbridge::jobs::queue::Job;
-use leverbridge::jobs::retention::Pruned;
+use leverbridge::domain::{JobState, Lane};
+use leverbridge::queue::retention::Pruned;
+use leverbridge::queue::Job;
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -278,7 +279,7 @@ fn job(id: &str, org_id: &str, state: &str, at: chrono::NaiveDateTime, event: &s
         org_id: org_id.into(),
         kind: "stage_change".into(),
         payload: "{}".into(),
-        state: state.into(),
+        state: JobState::from_stored(state).expect("a job state"),
         attempts: 1,
         max_attempts: 3,
         run_at: at,
@@ -288,6 +289,7 @@ fn job(id: &str, org_id: &str, state: &str, at: chrono::NaiveDateTime, event: &s
         event_id: Some(event.into()),
         created_at: at,
         updated_at: at,
+        lane: Lane::Lever,
     }
 }
 

@@ -9,7 +9,7 @@ use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use leverbridge::db::schema::{assessments, webhook_events};
 use leverbridge::db::webhooks::WebhookEvent;
 use leverbridge::db::{self, DbConn};
-use leverbridge::jobs::queue::{self, Backoff, NewJob};
+use leverbridge::queue::table::{self as queue, Backoff, NewJob};
 
 use crate::both_backends;
 use crate::database::Backend;
@@ -186,16 +186,15 @@ async fn overview_counts_follow_jobs_through_their_states(backend: Backend) {
     assert_eq!(overview_figures(&app).await, (0, 0, 0));
     let mut conn = app.db.get().unwrap();
     let org_id = acme_id(&mut conn);
-    let new_job = |attempts| NewJob {
-        org_id: &org_id,
-        kind: leverbridge::jobs::stage_change::KIND,
-        payload: serde_json::json!({}),
-        event_id: None,
-        max_attempts: attempts,
+    let stage_change = leverbridge::jobs::stage_change::Payload {
+        opportunity_id: "opportunity".into(),
+        to_stage_id: "stage".into(),
+        send_now: None,
     };
+    let new_job = |attempts| NewJob::of(&org_id, &stage_change, attempts);
     // Thirty finished jobs are history: not work in progress.
     for _ in 0..30 {
-        let job = leverbridge::jobs::enqueue(&mut conn, &new_job(3)).unwrap();
+        let job = leverbridge::queue::enqueue(&mut conn, &new_job(3)).unwrap();
         let claimed = queue::claim(&mut conn, "test", Duration::from_secs(60))
             .unwrap()
             .unwrap();
@@ -204,9 +203,9 @@ async fn overview_counts_follow_jobs_through_their_states(backend: Backend) {
     }
     assert_eq!(overview_figures(&app).await, (0, 0, 0));
 
-    let lasting = leverbridge::jobs::enqueue(&mut conn, &new_job(3)).unwrap();
-    let failing = leverbridge::jobs::enqueue(&mut conn, &new_job(1)).unwrap();
-    let waiting = leverbridge::jobs::enqueue(&mut conn, &new_job(3)).unwrap();
+    let lasting = leverbridge::queue::enqueue(&mut conn, &new_job(3)).unwrap();
+    let failing = leverbridge::queue::enqueue(&mut conn, &new_job(1)).unwrap();
+    let waiting = leverbridge::queue::enqueue(&mut conn, &new_job(3)).unwrap();
     assert_eq!(overview_figures(&app).await, (0, 3, 0), "queued");
 
     let claim = |conn: &mut DbConn| {

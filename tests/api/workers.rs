@@ -7,7 +7,8 @@ use std::time::Duration;
 use diesel::prelude::*;
 use leverbridge::db::schema::jobs;
 use leverbridge::db::DbError;
-use leverbridge::jobs::queue::{self, Job};
+use leverbridge::domain::JobState;
+use leverbridge::queue::table::{self as queue, Job};
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -77,7 +78,7 @@ async fn serve_s_workers_run_a_delivery_on_their_own(backend: Backend) {
     let (app, serving, lever) = serving(backend, |_| {}).await;
     let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
     lever.move_to(&ada, TRIGGER).await;
-    let job = until_the_job(&app, "was done", |job| job.state == "done").await;
+    let job = until_the_job(&app, "was done", |job| job.state == JobState::Done).await;
     assert_eq!(job.attempts, 1);
     let held = lever.opportunity(&ada).await;
     assert_eq!(
@@ -120,9 +121,9 @@ async fn a_running_job_keeps_its_lease_while_it_outlasts_it(backend: Backend) {
 
     let jobs = app.jobs.clone();
     let first = tokio::spawn(async move { jobs.run_next("replica-a").await.unwrap() });
-    until_the_job(&app, "was claimed", |job| job.state == "running").await;
+    until_the_job(&app, "was claimed", |job| job.state == JobState::Running).await;
     let mut stolen = 0;
-    while the_job(&app).await.state == "running" {
+    while the_job(&app).await.state == JobState::Running {
         if app.jobs.run_next("replica-b").await.unwrap() {
             stolen += 1;
         }
@@ -174,7 +175,7 @@ async fn a_graceful_stop_releases_a_job_still_running(backend: Backend) {
     lever.set_faults(json!({"latencyMs": 20_000})).await;
     let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
     lever.move_to(&ada, TRIGGER).await;
-    until_the_job(&app, "was claimed", |job| job.state == "running").await;
+    until_the_job(&app, "was claimed", |job| job.state == JobState::Running).await;
 
     serving.stop().await;
     let job = the_job(&app).await;
@@ -187,7 +188,7 @@ async fn a_graceful_stop_releases_a_job_still_running(backend: Backend) {
     // two jobs here; what the second was is not known yet, so the outcome is what is checked.)
     assert!(app.drain().await >= 1);
     let job = the_job(&app).await;
-    assert_eq!(job.state, "done");
+    assert_eq!(job.state, JobState::Done);
     let held = lever.opportunity(&ada).await;
     assert_eq!(count(&held, "links"), 1, "{held}");
 }
@@ -201,7 +202,7 @@ async fn a_graceful_stop_lets_a_short_job_finish(backend: Backend) {
     lever.set_faults(json!({"latencyMs": 300})).await;
     let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
     lever.move_to(&ada, TRIGGER).await;
-    until_the_job(&app, "was claimed", |job| job.state == "running").await;
+    until_the_job(&app, "was claimed", |job| job.state == JobState::Running).await;
 
     serving.stop().await;
     let job = the_job(&app).await;
@@ -264,7 +265,7 @@ async fn jobs_a_killed_process_left_running_are_freed_at_start_on_sqlite_only(ba
     })
     .await;
     if sqlite {
-        let job = until_the_job(&next, "was run", |job| job.state == "done").await;
+        let job = until_the_job(&next, "was run", |job| job.state == JobState::Done).await;
         assert_eq!(job.attempts, 2, "the killed claim counts as an attempt");
         let held = lever.opportunity(&ada).await;
         assert_eq!(count(&held, "links"), 1, "{held}");
@@ -273,7 +274,7 @@ async fn jobs_a_killed_process_left_running_are_freed_at_start_on_sqlite_only(ba
         until_the_job(&next, "was looked at", |_| next.jobs.running_workers() > 0).await;
         assert_eq!(next.jobs.run_until_idle().await.unwrap(), 0);
         let job = the_job(&next).await;
-        assert_eq!(job.state, "running");
+        assert_eq!(job.state, JobState::Running);
         assert!(job.locked_by.unwrap().starts_with("killed-worker/"));
     }
     serving.stop().await;

@@ -1,20 +1,23 @@
-//! Workers: claim a due job, run it while renewing its lease, record its Lever calls and its
-//! fate. A job that panics is a failed attempt; a graceful stop finishes or releases running jobs.
+//! Workers: claim a due job of their lane, run it while renewing its lease, record its Lever
+//! calls and its fate. A job that panics is a failed attempt; a graceful stop finishes or
+//! releases running jobs.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use tokio::sync::Notify;
 
 use super::crew::Crew;
-use super::queue::{self, Backoff, Job};
-use super::{progress_write_back, question_chosen, send_email, stage_change, withdrawal, JobKind};
+use super::job::{JobFailure, Run};
+use super::registry::{self, Registry};
+use super::table::{self, Backoff, Claim, Job};
 use crate::config::Settings;
 use crate::db::connection::write_transaction;
 use crate::db::{self, Db, DbConn, DbError};
-use crate::lever::{LeverCall, LeverClient};
+use crate::domain::Lane;
+use crate::lever::LeverCall;
 use crate::lever_access::{record_calls, LeverAccess};
 
 /// The Lever calls an organization's bucket must hold before a worker starts one of its jobs
@@ -31,21 +34,14 @@ pub enum Next {
     Throttled(Duration),
 }
 
-/// Why a job did not finish this time.
-#[derive(Debug)]
-pub enum JobFailure {
-    /// Try again later (Lever busy or down, a network error).
-    Retry(String),
-    /// Wait until an admin fixes something (connection broken, no default Lever user).
-    Park(String),
-}
-
-/// The job system: what jobs need, the bell that wakes idle workers, and the workers themselves.
+/// The job system: what jobs need, the kinds it runs, the bells that wake each lane's idle
+/// workers, and the workers themselves.
 pub struct Jobs {
     pub db: Db,
     pub settings: Settings,
     pub lever: LeverAccess,
-    pub(super) wake: Notify,
+    pub(super) registry: Registry,
+    wake: [Notify; Lane::ALL.len()],
     pub(super) crew: Crew,
 }
 
@@ -67,81 +63,47 @@ enum LeaseLost {
     Unrenewable(String),
 }
 
-/// One job being run: the Lever clients it used, so their calls can be recorded afterwards.
-pub struct Run<'a> {
-    pub jobs: &'a Jobs,
-    pub job: &'a Job,
-    clients: Mutex<Vec<LeverClient>>,
-}
-
 impl Run<'_> {
-    /// A client for the stored connection whose calls will be recorded with this job's event.
-    /// An OAuth connection's token is renewed first when it is about to expire.
-    pub async fn client(
-        &self,
-        connection: &db::lever::LeverConnection,
-    ) -> Result<LeverClient, JobFailure> {
-        let client = match self.jobs.lever.client_for(&self.jobs.db, connection).await {
-            Ok(client) => client,
-            Err(
-                e @ crate::lever_access::ClientError::Lever(
-                    crate::lever::LeverError::AuthorizationLost { .. },
-                ),
-            ) => return Err(JobFailure::Park(e.to_string())),
-            Err(crate::lever_access::ClientError::Lever(e)) => {
-                return Err(JobFailure::Retry(e.to_string()))
-            }
-            Err(e) => return Err(JobFailure::Park(e.to_string())),
-        };
-        self.clients
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(client.clone());
-        Ok(client)
-    }
-
-    /// Runs the job's kind.
+    /// Runs the job as its registered kind.
     async fn dispatch(&self) -> Result<(), JobFailure> {
-        match self.job.kind() {
-            Some(JobKind::StageChange) => stage_change::run(self).await,
-            Some(JobKind::ProgressWriteBack) => progress_write_back::run(self).await,
-            Some(JobKind::Withdrawal) => withdrawal::run(self).await,
-            Some(JobKind::QuestionChosen) => question_chosen::run(self).await,
-            Some(JobKind::SendEmail) => send_email::run(self).await,
-            #[cfg(test)]
-            Some(JobKind::Panic) => panic!("a test job panicked"),
-            None => Err(JobFailure::Retry(format!(
-                "unknown job kind `{}`",
-                self.job.kind
-            ))),
+        match self.jobs.registry.kind(&self.job.kind) {
+            Some(kind) => kind.run(self).await,
+            None => Err(registry::unknown_kind(&self.job.kind)),
         }
-    }
-
-    /// The Lever calls made so far.
-    fn take_calls(&self) -> Vec<LeverCall> {
-        let clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        clients.iter().flat_map(LeverClient::take_calls).collect()
     }
 }
 
 impl Jobs {
-    pub fn new(db: Db, settings: Settings, lever: LeverAccess) -> Arc<Jobs> {
+    pub fn new(db: Db, settings: Settings, lever: LeverAccess, registry: Registry) -> Arc<Jobs> {
         Arc::new(Jobs {
             db,
             settings,
             lever,
-            wake: Notify::new(),
+            registry,
+            wake: Default::default(),
             crew: Crew::default(),
         })
     }
 
-    /// Tells an idle worker that work arrived.
-    pub fn wake(&self) {
-        self.wake.notify_one();
+    /// The kinds this process runs.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
-    /// Runs every job that is due now, one after another; returns how many ran. Tests call
-    /// this instead of sleeping.
+    /// Tells an idle worker of each lane that work arrived.
+    pub fn wake(&self) {
+        for bell in &self.wake {
+            bell.notify_one();
+        }
+    }
+
+    /// The bell of `lane`'s workers.
+    pub(super) fn bell(&self, lane: Lane) -> &Notify {
+        &self.wake[lane as usize]
+    }
+
+    /// Runs every job that is due now, whatever its lane, one after another; returns how many
+    /// ran. Tests call this instead of sleeping.
     pub async fn run_until_idle(&self) -> Result<usize, DbError> {
         let mut ran = 0;
         while self.run_next("drain").await? {
@@ -150,34 +112,51 @@ impl Jobs {
         Ok(ran)
     }
 
-    /// Claims and runs one due job; `false` when none is due.
+    /// Claims and runs one due job of any lane; `false` when none is due.
     pub async fn run_next(&self, worker: &str) -> Result<bool, DbError> {
-        let (name, lease) = (worker.to_owned(), self.settings.tuning.job_lease);
-        let Some(job) = self
-            .db
-            .run(move |conn| queue::claim(conn, &name, lease).map_err(DbError::from))
-            .await?
-        else {
-            return Ok(false);
-        };
-        self.run_claimed(job).await?;
-        Ok(true)
+        let ran = self.run_next_in(&Lane::ALL, worker, false).await?;
+        Ok(ran == Next::Ran)
     }
 
-    /// Claims and runs one due job of an organization whose Lever rate limit lets it start now
-    /// (a job's worth of calls in its bucket): a worker never sleeps in one organization's
-    /// bucket while another's work waits.
-    pub async fn run_next_fairly(&self, worker: &str) -> Result<Next, DbError> {
-        let (name, lease) = (worker.to_owned(), self.settings.tuning.job_lease);
-        let throttled = self.lever.throttled_orgs(TOKENS_TO_START_A_JOB);
+    /// Claims and runs one due job of `lanes`. With `fairly`, leaves the jobs of organizations
+    /// whose Lever rate limit would make the worker wait (less than a job's worth of calls in
+    /// their bucket): a worker never sleeps in one organization's bucket while another's work
+    /// waits. That is the Lever lane's drain; other lanes take their oldest due job.
+    pub async fn run_next_in(
+        &self,
+        lanes: &[Lane],
+        worker: &str,
+        fairly: bool,
+    ) -> Result<Next, DbError> {
+        let throttled = if fairly {
+            self.lever.throttled_orgs(TOKENS_TO_START_A_JOB)
+        } else {
+            Vec::new()
+        };
         let waiting: Vec<String> = throttled.iter().map(|(org, _)| org.clone()).collect();
+        let (name, lease, lanes) = (
+            worker.to_owned(),
+            self.settings.tuning.job_lease,
+            lanes.to_vec(),
+        );
+        let now = self.settings.tuning.clock.now();
         let claimed = self
             .db
             .run(move |conn| {
-                queue::claim_skipping(conn, &name, lease, &waiting).map_err(DbError::from)
+                let claim = Claim {
+                    worker: &name,
+                    lease,
+                    lanes: &lanes,
+                    waiting_orgs: &waiting,
+                    now,
+                };
+                table::claim_due(conn, &claim).map_err(DbError::from)
             })
             .await?;
-        let Some(job) = claimed else {
+        for kind in &claimed.buried {
+            crate::telemetry::job_outcome(self.registry.metric_label(kind), "dead");
+        }
+        let Some(job) = claimed.job else {
             return Ok(match throttled.iter().map(|(_, wait)| *wait).min() {
                 Some(wait) => Next::Throttled(wait),
                 None => Next::Idle,
@@ -188,27 +167,23 @@ impl Jobs {
     }
 
     async fn run_claimed(&self, job: Job) -> Result<(), DbError> {
-        let run = Run {
-            jobs: self,
-            job: &job,
-            clients: Mutex::new(Vec::new()),
-        };
+        let run = Run::new(self, &job);
         let ended = self.attempt(&run).await;
         let calls = run.take_calls();
         let backoff = Backoff::from_tuning(&self.settings.tuning);
+        let label = self.registry.metric_label(&job.kind);
         // One transaction: if settling fails, the calls are not recorded either, so the
         // attempt that runs again in its place does not find them listed twice.
         self.db
             .run(move |conn| {
                 write_transaction(conn, |conn| {
                     record_calls(conn, &job.org_id, job.event_id.as_deref(), calls)?;
-                    settle(conn, &job, ended, &backoff)
+                    settle(conn, &job, label, ended, &backoff)
                 })
             })
             .await?;
         Ok(())
     }
-
     /// Runs a claimed job until it ends, renewing its lease meanwhile. A panic is caught and
     /// becomes a failed attempt; a lost lease or the end of a stop's grace period stops it.
     async fn attempt(&self, run: &Run<'_>) -> Ended {
@@ -255,7 +230,7 @@ impl Jobs {
             let held = job.clone();
             match self
                 .db
-                .run(move |conn| queue::renew(conn, &held, lease).map_err(DbError::from))
+                .run(move |conn| table::renew(conn, &held, lease).map_err(DbError::from))
                 .await
             {
                 Ok(true) => {}
@@ -271,19 +246,21 @@ impl Jobs {
     /// Runs a claimed job without settling it: returns its result and the Lever calls it made.
     /// (`run_next` settles it; tests use this to act out a worker that dies before settling.)
     pub async fn execute(&self, job: &Job) -> (Result<(), JobFailure>, Vec<LeverCall>) {
-        let run = Run {
-            jobs: self,
-            job,
-            clients: Mutex::new(Vec::new()),
-        };
+        let run = Run::new(self, job);
         let result = run.dispatch().await;
         (result, run.take_calls())
     }
 }
 
 /// Records how a claimed job's run ended, as long as the claim still holds.
-fn settle(conn: &mut DbConn, job: &Job, ended: Ended, backoff: &Backoff) -> Result<(), DbError> {
-    let counted = |outcome| crate::telemetry::job_outcome(&job.kind, outcome);
+fn settle(
+    conn: &mut DbConn,
+    job: &Job,
+    label: &'static str,
+    ended: Ended,
+    backoff: &Backoff,
+) -> Result<(), DbError> {
+    let counted = |outcome| crate::telemetry::job_outcome(label, outcome);
     let lost = || {
         counted("lost_lease");
         tracing::warn!(job = %job.id, "a job outlived its lease; another worker owns it now")
@@ -291,7 +268,7 @@ fn settle(conn: &mut DbConn, job: &Job, ended: Ended, backoff: &Backoff) -> Resu
     match ended {
         Ended::LostLease => lost(),
         Ended::Interrupted => {
-            if queue::release(conn, job)? {
+            if table::release(conn, job)? {
                 counted("released");
                 tracing::info!(job = %job.id, "a running job was released for the next start");
             } else {
@@ -299,14 +276,14 @@ fn settle(conn: &mut DbConn, job: &Job, ended: Ended, backoff: &Backoff) -> Resu
             }
         }
         Ended::Ran(Ok(())) => {
-            if queue::finish(conn, job)? {
+            if table::finish(conn, job)? {
                 counted("done");
             } else {
                 lost();
             }
         }
         Ended::Ran(Err(JobFailure::Park(reason))) => {
-            if !queue::park(conn, job, &reason)? {
+            if !table::park(conn, job, &reason)? {
                 lost();
             } else {
                 counted("parked");
@@ -316,7 +293,7 @@ fn settle(conn: &mut DbConn, job: &Job, ended: Ended, backoff: &Backoff) -> Resu
                 }
             }
         }
-        Ended::Ran(Err(JobFailure::Retry(error))) => match queue::fail(conn, job, &error, backoff)?
+        Ended::Ran(Err(JobFailure::Retry(error))) => match table::fail(conn, job, &error, backoff)?
         {
             None => lost(),
             Some(dead) => {
@@ -380,10 +357,26 @@ pub fn writable_connection(
 
 #[cfg(test)]
 mod tests {
+    use serde::{Deserialize, Serialize};
+
     use super::*;
-    use crate::config::{DatabaseUrl, LeverHosts, Tuning};
+    use crate::config::{DatabaseUrl, LaneWorkers, LeverHosts, Tuning};
     use crate::crypto::SecretKey;
-    use crate::jobs::{enqueue, NewJob};
+    use crate::domain::JobState;
+    use crate::queue::{enqueue, BackgroundJob, NewJob};
+
+    /// Panics when run: how these tests make a job that panics.
+    #[derive(Serialize, Deserialize)]
+    struct PanicJob {}
+
+    impl BackgroundJob for PanicJob {
+        const KIND: &'static str = "test_panic";
+        const LANE: Lane = Lane::Lever;
+
+        async fn run(&self, _run: &Run<'_>) -> Result<(), JobFailure> {
+            panic!("a test job panicked")
+        }
+    }
 
     /// The job system over a fresh SQLite database holding one organization.
     fn jobs_in(dir: &tempfile::TempDir, tuning: Tuning) -> (Arc<Jobs>, String) {
@@ -400,7 +393,7 @@ mod tests {
             secret_key: SecretKey::generate(),
             lever: LeverHosts::default(),
             lever_app: None,
-            workers: 1,
+            workers: LaneWorkers::default(),
             metrics_token: None,
             tuning,
         };
@@ -409,20 +402,15 @@ mod tests {
             settings.tuning.clone(),
             settings.secret_key.clone(),
         );
-        (Jobs::new(db, settings, lever), org)
+        let registry = Registry::new().register::<PanicJob>();
+        (Jobs::new(db, settings, lever, registry), org)
     }
 
     async fn queue_panic(jobs: &Jobs, org: &str, max_attempts: i32) -> String {
         let org = org.to_owned();
         jobs.db
             .run(move |conn| {
-                let job = NewJob {
-                    org_id: &org,
-                    kind: JobKind::Panic,
-                    payload: serde_json::json!({}),
-                    event_id: None,
-                    max_attempts,
-                };
+                let job = NewJob::of(&org, &PanicJob {}, max_attempts);
                 enqueue(conn, &job).map_err(DbError::from)
             })
             .await
@@ -433,7 +421,7 @@ mod tests {
     async fn job(jobs: &Jobs, id: &str) -> Job {
         let id = id.to_owned();
         jobs.db
-            .run(move |conn| queue::find(conn, &id).map_err(DbError::from))
+            .run(move |conn| table::find(conn, &id).map_err(DbError::from))
             .await
             .unwrap()
             .expect("the job exists")
@@ -465,7 +453,10 @@ mod tests {
         let fresh = queue_panic(&jobs, &other, 5).await;
         spend(&jobs, &busy, 5).await;
 
-        assert_eq!(jobs.run_next_fairly("w").await.unwrap(), Next::Ran);
+        assert_eq!(
+            jobs.run_next_in(&[Lane::Lever], "w", true).await.unwrap(),
+            Next::Ran
+        );
         assert_eq!(
             job(&jobs, &fresh).await.attempts,
             1,
@@ -479,7 +470,7 @@ mod tests {
 
         // Only the throttled organization has work: the worker is told how long to wait (three
         // tokens to earn at 2/s) instead of sleeping in its bucket.
-        match jobs.run_next_fairly("w").await.unwrap() {
+        match jobs.run_next_in(&[Lane::Lever], "w", true).await.unwrap() {
             Next::Throttled(wait) => {
                 assert!(
                     wait > Duration::from_millis(1000) && wait <= Duration::from_millis(1500),
@@ -505,7 +496,7 @@ mod tests {
         let id = queue_panic(&jobs, &org, 5).await;
         assert!(jobs.run_next("worker").await.unwrap(), "the job was run");
         let after = job(&jobs, &id).await;
-        assert_eq!((after.state.as_str(), after.attempts), ("queued", 1));
+        assert_eq!((after.state, after.attempts), (JobState::Queued, 1));
         assert_eq!(
             after.last_error.as_deref(),
             Some("the job panicked (a test job panicked)")
@@ -522,7 +513,11 @@ mod tests {
             ..Tuning::default()
         };
         let (jobs, org) = jobs_in(&dir, tuning);
-        jobs.start_workers(1).await.unwrap();
+        let one = LaneWorkers {
+            lever: 1,
+            ..LaneWorkers::none()
+        };
+        jobs.start_workers(one).await.unwrap();
         // The worker runs each job until it is dead, then goes on to the next one.
         for _ in 0..2 {
             let id = queue_panic(&jobs, &org, 2).await;
@@ -530,7 +525,7 @@ mod tests {
             let mut dead = false;
             for _ in 0..400 {
                 let now = job(&jobs, &id).await;
-                if now.state == "dead" {
+                if now.state == JobState::Dead {
                     assert_eq!(now.attempts, 2);
                     dead = true;
                     break;

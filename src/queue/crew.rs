@@ -1,5 +1,6 @@
-//! The workers a process runs: started beside the server, counted for readiness, and stopped
-//! gracefully. What each does with a job is in `worker.rs`.
+//! The workers a process runs, per lane: started beside the server (or alone, by
+//! `leverbridge worker --lanes`), counted for readiness, and stopped gracefully. What each does
+//! with a job is in `worker.rs`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -8,14 +9,19 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::queue;
+use super::table;
+use super::worker::Next;
 use super::Jobs;
+use crate::config::LaneWorkers;
 use crate::db::DbError;
+use crate::domain::Lane;
 
 /// The workers this process runs.
 pub(super) struct Crew {
     /// How many were started; zero in a process that runs none by design.
     started: AtomicUsize,
+    /// The lanes this process runs workers for.
+    lanes: Mutex<Vec<Lane>>,
     /// How many are running now.
     live: Arc<AtomicUsize>,
     /// Turns true when they must stop.
@@ -27,6 +33,7 @@ impl Default for Crew {
     fn default() -> Self {
         Crew {
             started: AtomicUsize::new(0),
+            lanes: Mutex::default(),
             live: Arc::default(),
             stop: watch::channel(false).0,
             handles: Mutex::default(),
@@ -51,14 +58,15 @@ impl Drop for LiveWorker {
 }
 
 impl Jobs {
-    /// Starts `count` workers on the current runtime. On SQLite, first ends the leases of jobs
-    /// that a previous run of this process left running (it was killed): only one process
+    /// Starts each lane's workers on the current runtime. On SQLite, first ends the leases of
+    /// jobs that a previous run of this process left running (it was killed): only one process
     /// uses a SQLite database, so nobody else holds them.
-    pub async fn start_workers(self: &Arc<Self>, count: usize) -> Result<(), DbError> {
+    pub async fn start_workers(self: &Arc<Self>, workers: LaneWorkers) -> Result<(), DbError> {
+        let count = workers.total();
         if count > 0 && !self.db.is_postgres() {
             let reclaimed = self
                 .db
-                .run(|conn| queue::reclaim_interrupted(conn).map_err(DbError::from))
+                .run(|conn| table::reclaim_interrupted(conn).map_err(DbError::from))
                 .await?;
             if reclaimed > 0 {
                 tracing::info!(
@@ -69,17 +77,34 @@ impl Jobs {
         }
         self.crew.started.fetch_add(count, Ordering::SeqCst);
         let mut handles = self.crew.handles.lock().unwrap_or_else(|p| p.into_inner());
-        for n in 0..count {
-            let jobs = self.clone();
-            let name = format!("{}-worker-{n}", std::process::id());
-            // Counted before it first runs, so readiness never sees a worker still starting as missing.
-            let live = LiveWorker::new(&self.crew.live);
-            handles.push(tokio::spawn(async move {
-                let _live = live;
-                jobs.work(name).await
-            }));
+        let mut lanes = self.crew.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        for lane in Lane::ALL {
+            let count = workers.of(lane);
+            if count > 0 && !lanes.contains(&lane) {
+                lanes.push(lane);
+            }
+            for n in 0..count {
+                let jobs = self.clone();
+                let name = format!("{}-{lane}-{n}", std::process::id());
+                // Counted before it first runs, so readiness never sees a worker still starting
+                // as missing.
+                let live = LiveWorker::new(&self.crew.live);
+                handles.push(tokio::spawn(async move {
+                    let _live = live;
+                    jobs.work(lane, name).await
+                }));
+            }
         }
         Ok(())
+    }
+
+    /// The lanes this process runs workers for.
+    pub fn lanes(&self) -> Vec<Lane> {
+        self.crew
+            .lanes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Whether this process was started with workers and none is running any more (they
@@ -98,7 +123,9 @@ impl Jobs {
     /// every worker has stopped.
     pub async fn stop(&self) {
         self.crew.stop.send_replace(true);
-        self.wake.notify_waiters();
+        for lane in Lane::ALL {
+            self.bell(lane).notify_waiters();
+        }
         let handles =
             std::mem::take(&mut *self.crew.handles.lock().unwrap_or_else(|p| p.into_inner()));
         for handle in handles {
@@ -108,64 +135,22 @@ impl Jobs {
         }
     }
 
-    /// Expires the assessments that have run out by now (`attempt::expire_due`) and wakes the
-    /// workers for the Lever write-backs that queued. Each worker does it once a minute; tests
-    /// call it after moving the clock.
-    pub async fn expire_due(&self) -> Result<usize, DbError> {
-        let now = self.settings.tuning.clock.now();
-        let changed = self
-            .db
-            .run(move |conn| {
-                crate::assessments::attempt::expire_due(conn, now).map_err(DbError::from)
-            })
-            .await?;
-        if changed > 0 {
-            tracing::info!(changed, "assessments expired");
-            self.wake();
-        }
-        Ok(changed)
-    }
-
-    /// Claims and queues the candidate reminders due by now (`emails::claim_due_reminders`:
-    /// each at most once, whichever worker or replica sweeps first) and wakes the workers to
-    /// send them. Each worker does it once a minute, after expiring; tests call it after moving
-    /// the clock. Returns how many were queued.
-    pub async fn remind_due(&self) -> Result<usize, DbError> {
-        let now = self.settings.tuning.clock.now();
-        let attempts = self.settings.tuning.job_max_attempts;
-        let queued = self
-            .db
-            .run(move |conn| {
-                crate::assessments::emails::claim_due_reminders(conn, now, attempts)
-                    .map_err(DbError::from)
-            })
-            .await?;
-        if queued > 0 {
-            tracing::info!(queued, "candidate reminders queued");
-            self.wake();
-        }
-        Ok(queued)
-    }
-
-    async fn work(self: Arc<Self>, name: String) {
+    /// One worker of `lane`, until the process stops. The Lever lane's workers also run the
+    /// registered sweeps (expiring assessments, queueing reminders) once every
+    /// `expiry_sweep_every`: they are decided by the clock and end in Lever write-backs and mail.
+    async fn work(self: Arc<Self>, lane: Lane, name: String) {
         let mut stop = self.crew.stop.subscribe();
         let mut swept: Option<std::time::Instant> = None;
         while !*stop.borrow() {
-            // How often each worker expires the assessments that ran out and queues reminders.
             let every = self.settings.tuning.expiry_sweep_every;
-            if swept.is_none_or(|at| at.elapsed() >= every) {
+            if lane == Lane::Lever && swept.is_none_or(|at| at.elapsed() >= every) {
                 swept = Some(std::time::Instant::now());
-                if let Err(e) = self.expire_due().await {
-                    tracing::error!(error = %e, worker = %name, "could not expire assessments");
-                }
-                if let Err(e) = self.remind_due().await {
-                    tracing::error!(error = %e, worker = %name, "could not queue reminders");
-                }
+                self.sweep(&name).await;
             }
-            let pause = match self.run_next_fairly(&name).await {
-                Ok(super::worker::Next::Ran) => continue,
-                Ok(super::worker::Next::Idle) => Duration::from_secs(1),
-                Ok(super::worker::Next::Throttled(wait)) => {
+            let pause = match self.run_next_in(&[lane], &name, lane == Lane::Lever).await {
+                Ok(Next::Ran) => continue,
+                Ok(Next::Idle) => Duration::from_secs(1),
+                Ok(Next::Throttled(wait)) => {
                     wait.clamp(Duration::from_millis(5), Duration::from_secs(1))
                 }
                 Err(e) => {
@@ -174,8 +159,17 @@ impl Jobs {
                 }
             };
             tokio::select! {
-                _ = tokio::time::timeout(pause, self.wake.notified()) => {}
+                _ = tokio::time::timeout(pause, self.bell(lane).notified()) => {}
                 _ = stop.wait_for(|stopping| *stopping) => {}
+            }
+        }
+    }
+
+    /// Runs each registered sweep once; one that fails is logged and tried again next time.
+    async fn sweep(&self, worker: &str) {
+        for sweep in self.registry.sweeps() {
+            if let Err(e) = sweep.run(self).await {
+                tracing::error!(error = %e, %worker, sweep = sweep.name, "a sweep failed");
             }
         }
     }

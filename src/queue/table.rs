@@ -1,6 +1,6 @@
 //! The durable job table: a job row is written in the same transaction as whatever causes it,
-//! claimed by one worker at a time under a lease, retried with exponential backoff and jitter,
-//! and `dead` after its last attempt until someone presses Retry.
+//! claimed by one worker of its lane at a time under a lease, retried with exponential backoff
+//! and jitter, and `dead` after its last attempt until someone presses Retry.
 
 use std::time::Duration;
 
@@ -8,12 +8,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rand::Rng;
 
-use super::JobKind;
+use super::job::BackgroundJob;
 use crate::config::Tuning;
 use crate::db::cached::Fixed;
 use crate::db::connection::write_transaction;
 use crate::db::schema::jobs;
 use crate::db::{self, webhooks, DbConn};
+use crate::domain::{JobState, Lane};
 
 /// A job row, as read and as first written.
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -23,7 +24,7 @@ pub struct Job {
     pub org_id: String,
     pub kind: String,
     pub payload: String,
-    pub state: String,
+    pub state: JobState,
     pub attempts: i32,
     pub max_attempts: i32,
     pub run_at: NaiveDateTime,
@@ -33,34 +34,48 @@ pub struct Job {
     pub event_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-}
-
-impl Job {
-    /// What the job does; `None` for a kind this version does not know.
-    pub fn kind(&self) -> Option<JobKind> {
-        JobKind::from_stored(&self.kind)
-    }
+    pub lane: Lane,
 }
 
 /// A job to queue: [`enqueue`] one, or insert [`NewJob::row`]s in a batch.
 pub struct NewJob<'a> {
-    pub org_id: &'a str,
-    pub kind: JobKind,
-    pub payload: serde_json::Value,
-    pub event_id: Option<&'a str>,
-    pub max_attempts: i32,
+    org_id: &'a str,
+    kind: &'static str,
+    lane: Lane,
+    payload: String,
+    event_id: Option<&'a str>,
+    max_attempts: i32,
 }
 
-impl NewJob<'_> {
+impl<'a> NewJob<'a> {
+    /// `job` for the organization, with `attempts` (usually `Tuning::job_max_attempts`) passed
+    /// through the kind's retry policy.
+    pub fn of<J: BackgroundJob>(org_id: &'a str, job: &J, attempts: i32) -> NewJob<'a> {
+        NewJob {
+            org_id,
+            kind: J::KIND,
+            lane: J::LANE,
+            payload: serde_json::to_string(job).expect("a job's payload serializes"),
+            event_id: None,
+            max_attempts: J::max_attempts(attempts),
+        }
+    }
+
+    /// The webhook delivery the job acts on: its fate is that delivery's outcome on Events.
+    pub fn for_event(mut self, event_id: Option<&'a str>) -> NewJob<'a> {
+        self.event_id = event_id;
+        self
+    }
+
     /// The row to insert: queued, due now. Insert it in the transaction that stores its cause.
     pub fn row(&self) -> Job {
         let now = db::now();
         Job {
             id: db::new_id(),
             org_id: self.org_id.to_owned(),
-            kind: self.kind.as_str().to_owned(),
-            payload: self.payload.to_string(),
-            state: "queued".into(),
+            kind: self.kind.to_owned(),
+            payload: self.payload.clone(),
+            state: JobState::Queued,
             attempts: 0,
             max_attempts: self.max_attempts,
             run_at: now,
@@ -70,6 +85,7 @@ impl NewJob<'_> {
             event_id: self.event_id.map(str::to_owned),
             created_at: now,
             updated_at: now,
+            lane: self.lane,
         }
     }
 }
@@ -107,100 +123,129 @@ pub fn enqueue_rows(conn: &mut DbConn, rows: &[&Job]) -> QueryResult<()> {
 /// Why a job is dead when its worker stopped without settling it on every attempt.
 const WORKER_DIED: &str = "its worker stopped before finishing, on every attempt";
 
-/// Claims the next due job for `worker`: a queued job whose time has come, or a running one
-/// whose lease expired (its worker died). The claim counts as an attempt. It is held under
-/// `worker` and a random suffix of its own, so settling it only counts for this very claim even
-/// when two workers share a name (replicas in containers all run as process 1, say).
+/// Claims the next due job of any lane for `worker`: a queued job whose time has come, or a
+/// running one whose lease expired (its worker died). The claim counts as an attempt. It is held
+/// under `worker` and a random suffix of its own, so settling it only counts for this very claim
+/// even when two workers share a name (replicas in containers all run as process 1, say).
 pub fn claim(conn: &mut DbConn, worker: &str, lease: Duration) -> QueryResult<Option<Job>> {
-    claim_skipping(conn, worker, lease, &[])
+    let claim = Claim {
+        worker,
+        lease,
+        lanes: &Lane::ALL,
+        waiting_orgs: &[],
+        now: db::now(),
+    };
+    Ok(claim_due(conn, &claim)?.job)
 }
 
-/// [`claim`], leaving the jobs of `waiting_orgs` (organizations whose Lever rate limit would
-/// make the worker wait) to later: one organization's burst never holds up another's work.
-pub fn claim_skipping(
-    conn: &mut DbConn,
-    worker: &str,
-    lease: Duration,
-    waiting_orgs: &[String],
-) -> QueryResult<Option<Job>> {
-    let now = db::now();
-    let holder = format!("{worker}/{}", crate::crypto::random_token(8));
-    let abandoned = jobs::state.eq("running").and(jobs::locked_until.lt(now));
+/// What a worker asks for when it claims a job.
+pub struct Claim<'a> {
+    pub worker: &'a str,
+    pub lease: Duration,
+    /// The lanes the worker serves.
+    pub lanes: &'a [Lane],
+    /// Organizations whose Lever rate limit would make the worker wait: their jobs are left to
+    /// later, so one organization's burst never holds up another's work.
+    pub waiting_orgs: &'a [String],
+    /// Now, by the process's clock: what is due.
+    pub now: NaiveDateTime,
+}
+
+/// What a claim came to.
+pub struct Claimed {
+    /// The job claimed, if one was due.
+    pub job: Option<Job>,
+    /// The kinds of the jobs found dead on the way (see [`bury_exhausted`]), for the metrics.
+    pub buried: Vec<String>,
+}
+
+/// Claims the oldest due job of `claim`'s lanes (see [`claim`]).
+pub fn claim_due(conn: &mut DbConn, claim: &Claim<'_>) -> QueryResult<Claimed> {
+    let now = claim.now;
+    let holder = format!("{}/{}", claim.worker, crate::crypto::random_token(8));
+    let abandoned = jobs::state
+        .eq(JobState::Running)
+        .and(jobs::locked_until.lt(now));
     let due = jobs::state
-        .eq("queued")
+        .eq(JobState::Queued)
         .and(jobs::run_at.le(now))
         .or(abandoned.and(jobs::attempts.lt(jobs::max_attempts)));
     write_transaction(conn, |conn| {
-        // A job whose worker died on each of its attempts (it may be what kills them) is dead,
-        // and its delivery's outcome says so, with a Retry button beside it.
-        let exhausted: Vec<(String, Option<String>, i32, String)> = jobs::table
-            .filter(abandoned)
-            .filter(jobs::attempts.ge(jobs::max_attempts))
-            .select((jobs::id, jobs::event_id, jobs::attempts, jobs::kind))
-            .load(conn)?;
-        for (id, event, attempts, kind) in exhausted {
-            let buried = diesel::update(jobs::table.find(&id).filter(abandoned))
-                .set((
-                    jobs::state.eq("dead"),
-                    jobs::last_error.eq(WORKER_DIED),
-                    jobs::locked_until.eq(None::<NaiveDateTime>),
-                    jobs::locked_by.eq(None::<String>),
-                    jobs::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            if buried == 1 {
-                crate::telemetry::job_outcome(&kind, "dead");
-            }
-            if let (1, Some(event)) = (buried, event) {
-                let outcome = format!("Failed after {attempts} attempts: {WORKER_DIED}.");
-                webhooks::set_outcome(conn, &event, "failed", &outcome, None)?;
-            }
-        }
+        let buried = bury_exhausted(conn, now)?;
+        let due = jobs::table
+            .filter(jobs::lane.eq_any(claim.lanes))
+            .filter(due)
+            .filter(jobs::org_id.ne_all(claim.waiting_orgs))
+            .order(jobs::run_at.asc())
+            .select(jobs::id)
+            .limit(1);
         let id: Option<String> = match conn {
             // Several replicas share the table: skip rows another transaction is claiming.
-            DbConn::Pg(pg) => jobs::table
-                .filter(due)
-                .filter(jobs::org_id.ne_all(waiting_orgs))
-                .order(jobs::run_at.asc())
-                .select(jobs::id)
-                .limit(1)
-                .for_update()
-                .skip_locked()
-                .first(pg)
-                .optional()?,
+            DbConn::Pg(pg) => due.for_update().skip_locked().first(pg).optional()?,
             // SQLite: BEGIN IMMEDIATE already holds the only write lock.
-            DbConn::Sqlite(lite) => jobs::table
-                .filter(due)
-                .filter(jobs::org_id.ne_all(waiting_orgs))
-                .order(jobs::run_at.asc())
-                .select(jobs::id)
-                .limit(1)
-                .first(lite)
-                .optional()?,
+            DbConn::Sqlite(lite) => due.first(lite).optional()?,
         };
-        let Some(id) = id else { return Ok(None) };
-        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+        let Some(id) = id else {
+            return Ok(Claimed { job: None, buried });
+        };
+        let until =
+            now + chrono::Duration::from_std(claim.lease).unwrap_or(chrono::Duration::minutes(5));
         diesel::update(jobs::table.find(&id))
             .set((
-                jobs::state.eq("running"),
+                jobs::state.eq(JobState::Running),
                 jobs::attempts.eq(jobs::attempts + 1),
                 jobs::locked_until.eq(Some(until)),
                 jobs::locked_by.eq(Some(&holder)),
                 jobs::updated_at.eq(now),
             ))
             .execute(conn)?;
-        jobs::table
+        let job = jobs::table
             .find(&id)
             .select(Job::as_select())
             .first(conn)
-            .optional()
+            .optional()?;
+        Ok(Claimed { job, buried })
     })
+}
+
+/// A job whose worker died on each of its attempts (it may be what kills them) is dead, and
+/// its delivery's outcome says so, with a Retry button beside it.
+/// Returns the kinds of the jobs it buried.
+fn bury_exhausted(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<String>> {
+    let abandoned = jobs::state
+        .eq(JobState::Running)
+        .and(jobs::locked_until.lt(now));
+    let exhausted: Vec<(String, Option<String>, i32, String)> = jobs::table
+        .filter(abandoned)
+        .filter(jobs::attempts.ge(jobs::max_attempts))
+        .select((jobs::id, jobs::event_id, jobs::attempts, jobs::kind))
+        .load(conn)?;
+    let mut kinds = Vec::new();
+    for (id, event, attempts, kind) in exhausted {
+        let buried = diesel::update(jobs::table.find(&id).filter(abandoned))
+            .set((
+                jobs::state.eq(JobState::Dead),
+                jobs::last_error.eq(WORKER_DIED),
+                jobs::locked_until.eq(None::<NaiveDateTime>),
+                jobs::locked_by.eq(None::<String>),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        if buried == 1 {
+            kinds.push(kind);
+        }
+        if let (1, Some(event)) = (buried, event) {
+            let outcome = format!("Failed after {attempts} attempts: {WORKER_DIED}.");
+            webhooks::set_outcome(conn, &event, "failed", &outcome, None)?;
+        }
+    }
+    Ok(kinds)
 }
 
 /// The job is done. Like every settling step, it only counts while `job`'s claim still holds:
 /// `false` means the lease ran out and another worker owns the job now.
 pub fn finish(conn: &mut DbConn, job: &Job) -> QueryResult<bool> {
-    set_state(conn, job, "done", None, None)
+    set_state(conn, job, JobState::Done, None, None)
 }
 
 /// The job failed this attempt: run again after a backoff, or give up when out of attempts.
@@ -212,19 +257,19 @@ pub fn fail(
     backoff: &Backoff,
 ) -> QueryResult<Option<bool>> {
     if job.attempts >= job.max_attempts {
-        return Ok(set_state(conn, job, "dead", Some(error), None)?.then_some(true));
+        return Ok(set_state(conn, job, JobState::Dead, Some(error), None)?.then_some(true));
     }
     let delay = backoff.jittered(job.attempts);
     let run_at =
         db::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
-    Ok(set_state(conn, job, "queued", Some(error), Some(run_at))?.then_some(false))
+    Ok(set_state(conn, job, JobState::Queued, Some(error), Some(run_at))?.then_some(false))
 }
 
 /// The job waits for something an admin must fix (a broken connection, no default user).
 pub fn park(conn: &mut DbConn, job: &Job, reason: &str) -> QueryResult<bool> {
     let updated = diesel::update(held(job))
         .set((
-            jobs::state.eq("parked"),
+            jobs::state.eq(JobState::Parked),
             jobs::last_error.eq(Some(reason)),
             // Waiting is not failing: the attempt is given back.
             jobs::attempts.eq(jobs::attempts - 1),
@@ -253,7 +298,7 @@ pub fn release(conn: &mut DbConn, job: &Job) -> QueryResult<bool> {
     let now = db::now();
     let updated = diesel::update(held(job))
         .set((
-            jobs::state.eq("queued"),
+            jobs::state.eq(JobState::Queued),
             jobs::attempts.eq(jobs::attempts - 1),
             jobs::run_at.eq(now),
             jobs::locked_until.eq(None::<NaiveDateTime>),
@@ -271,7 +316,7 @@ pub fn release(conn: &mut DbConn, job: &Job) -> QueryResult<bool> {
 pub fn reclaim_interrupted(conn: &mut DbConn) -> QueryResult<usize> {
     let now = db::now();
     let ended = now - chrono::Duration::seconds(1);
-    diesel::update(jobs::table.filter(jobs::state.eq("running")))
+    diesel::update(jobs::table.filter(jobs::state.eq(JobState::Running)))
         .set((jobs::locked_until.eq(Some(ended)), jobs::updated_at.eq(now)))
         .execute(conn)
 }
@@ -280,7 +325,7 @@ pub fn reclaim_interrupted(conn: &mut DbConn) -> QueryResult<usize> {
 type HeldJob = diesel::dsl::Filter<
     diesel::dsl::Filter<
         diesel::dsl::Filter<jobs::table, diesel::dsl::Eq<jobs::id, String>>,
-        diesel::dsl::Eq<jobs::state, &'static str>,
+        diesel::dsl::Eq<jobs::state, JobState>,
     >,
     diesel::dsl::Eq<jobs::locked_by, String>,
 >;
@@ -289,7 +334,7 @@ type HeldJob = diesel::dsl::Filter<
 fn held(job: &Job) -> HeldJob {
     jobs::table
         .filter(jobs::id.eq(job.id.clone()))
-        .filter(jobs::state.eq("running"))
+        .filter(jobs::state.eq(JobState::Running))
         .filter(jobs::locked_by.eq(job.locked_by.clone().unwrap_or_default()))
 }
 
@@ -299,10 +344,10 @@ pub fn unpark(conn: &mut DbConn, org_id: &str) -> QueryResult<usize> {
     diesel::update(
         jobs::table
             .filter(jobs::org_id.eq(org_id))
-            .filter(jobs::state.eq("parked")),
+            .filter(jobs::state.eq(JobState::Parked)),
     )
     .set((
-        jobs::state.eq("queued"),
+        jobs::state.eq(JobState::Queued),
         jobs::run_at.eq(now),
         jobs::updated_at.eq(now),
     ))
@@ -316,10 +361,10 @@ pub fn retry(conn: &mut DbConn, org_id: &str, job_id: &str) -> QueryResult<bool>
         jobs::table
             .filter(jobs::org_id.eq(org_id))
             .filter(jobs::id.eq(job_id))
-            .filter(jobs::state.eq("dead")),
+            .filter(jobs::state.eq(JobState::Dead)),
     )
     .set((
-        jobs::state.eq("queued"),
+        jobs::state.eq(JobState::Queued),
         jobs::attempts.eq(0),
         jobs::run_at.eq(now),
         jobs::updated_at.eq(now),
@@ -333,7 +378,7 @@ pub fn retry(conn: &mut DbConn, org_id: &str, job_id: &str) -> QueryResult<bool>
 pub struct EventJob {
     pub event_id: Option<String>,
     pub job_id: String,
-    pub state: String,
+    pub state: JobState,
     pub attempts: i32,
     pub max_attempts: i32,
     pub run_at: NaiveDateTime,
@@ -342,7 +387,7 @@ pub struct EventJob {
 impl EventJob {
     /// When a job that failed runs again; `None` unless it waits for a retry.
     pub fn next_attempt(&self) -> Option<NaiveDateTime> {
-        (self.state == "queued" && self.attempts > 0).then_some(self.run_at)
+        (self.state == JobState::Queued && self.attempts > 0).then_some(self.run_at)
     }
 }
 
@@ -350,7 +395,7 @@ impl EventJob {
 pub fn for_events(conn: &mut DbConn, event_ids: &[String]) -> QueryResult<Vec<EventJob>> {
     jobs::table
         .filter(jobs::event_id.eq_any(event_ids))
-        .filter(jobs::state.eq_any(["dead", "queued"]))
+        .filter(jobs::state.eq_any([JobState::Dead, JobState::Queued]))
         .select((
             jobs::event_id,
             jobs::id,
@@ -384,17 +429,17 @@ pub fn find(conn: &mut DbConn, job_id: &str) -> QueryResult<Option<Job>> {
 pub fn trouble_for_assessment(
     conn: &mut DbConn,
     org_id: &str,
-    kind: JobKind,
+    kind: &str,
     assessment_id: &str,
 ) -> QueryResult<Option<Job>> {
     let names_it = format!("%\"assessment_id\":\"{assessment_id}\"%");
     jobs::table
         .filter(jobs::org_id.eq(org_id))
-        .filter(jobs::kind.eq(kind.as_str()))
+        .filter(jobs::kind.eq(kind))
         .filter(
             jobs::state
-                .eq_any(["parked", "dead"])
-                .or(jobs::state.eq("queued").and(jobs::attempts.gt(0))),
+                .eq_any([JobState::Parked, JobState::Dead])
+                .or(jobs::state.eq(JobState::Queued).and(jobs::attempts.gt(0))),
         )
         .filter(jobs::payload.like(names_it))
         .order(jobs::updated_at.desc())
@@ -406,11 +451,11 @@ pub fn trouble_for_assessment(
 /// An organization's unfinished jobs per state (queued, running, parked, dead), for the
 /// Overview. Finished jobs are not counted: they are the history, which only grows, and the
 /// index on (org_id, state) lets the count read only the others.
-pub fn unfinished_counts(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<(String, i64)>> {
+pub fn unfinished_counts(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<(JobState, i64)>> {
     use diesel::dsl::count_star;
     jobs::table
         .filter(jobs::org_id.eq(org_id))
-        .filter(jobs::state.eq_any(["queued", "running", "parked", "dead"]))
+        .filter(jobs::state.eq_any(JobState::UNFINISHED))
         .group_by(jobs::state)
         .select((jobs::state, count_star()))
         .load(conn)
@@ -419,30 +464,38 @@ pub fn unfinished_counts(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<(St
 /// The queue's depth, for `GET /metrics`.
 #[derive(Clone, Debug, Default)]
 pub struct QueueDepth {
-    /// Jobs per state, for the states asked about that have any.
-    pub counts: Vec<(String, i64)>,
-    /// When the oldest queued job that is due became due.
-    pub oldest_due: Option<NaiveDateTime>,
+    /// Unfinished jobs per lane and state (a pair with none is absent).
+    pub counts: Vec<(Lane, JobState, i64)>,
+    /// Per lane, when its oldest queued job that is due became due.
+    pub oldest_due: Vec<(Lane, Option<NaiveDateTime>)>,
 }
 
-/// Jobs per state among `states` across every organization, and the oldest due job. Both read
-/// only the `(state, run_at)` index over those states, so they cost the queue's size, not the
+/// Each lane's unfinished jobs per state and its oldest due job. Both read only the
+/// `(lane, state, run_at)` index over unfinished states, so they cost the queue's size, not the
 /// history's.
-pub fn depth(conn: &mut DbConn, states: &[&str], now: NaiveDateTime) -> QueryResult<QueueDepth> {
+pub fn depth(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<QueueDepth> {
     use diesel::dsl::count_star;
     let counts = jobs::table
-        .filter(jobs::state.eq_any(states))
-        .group_by(jobs::state)
-        .select((jobs::state, count_star()))
+        .filter(jobs::state.eq_any(JobState::UNFINISHED))
+        .group_by((jobs::lane, jobs::state))
+        .select((jobs::lane, jobs::state, count_star()))
         .load(conn)?;
-    let oldest_due = oldest_due(conn, now)?;
+    let oldest_due = Lane::ALL
+        .into_iter()
+        .map(|lane| Ok((lane, oldest_due(conn, &[lane], now)?)))
+        .collect::<QueryResult<_>>()?;
     Ok(QueueDepth { counts, oldest_due })
 }
 
-/// When the oldest queued job that is due by `now` became due, if any is.
-pub fn oldest_due(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Option<NaiveDateTime>> {
+/// When the oldest queued job of `lanes` that is due by `now` became due, if any is.
+pub fn oldest_due(
+    conn: &mut DbConn,
+    lanes: &[Lane],
+    now: NaiveDateTime,
+) -> QueryResult<Option<NaiveDateTime>> {
     jobs::table
-        .filter(jobs::state.eq("queued"))
+        .filter(jobs::lane.eq_any(lanes))
+        .filter(jobs::state.eq(JobState::Queued))
         .filter(jobs::run_at.le(now))
         .select(diesel::dsl::min(jobs::run_at))
         .first(conn)
@@ -451,7 +504,7 @@ pub fn oldest_due(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Option<N
 fn set_state(
     conn: &mut DbConn,
     job: &Job,
-    state: &str,
+    state: JobState,
     error: Option<&str>,
     run_at: Option<NaiveDateTime>,
 ) -> QueryResult<bool> {
