@@ -25,7 +25,7 @@ both_backends!(
 );
 
 /// A mail server on loopback that accepts connections and never says a word; its port.
-async fn silent_mail_server() -> u16 {
+pub(crate) async fn silent_mail_server() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {

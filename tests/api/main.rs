@@ -22,6 +22,7 @@ mod intake;
 mod integration;
 mod integration_pages;
 mod job_defects;
+mod lanes;
 mod lever_hardening;
 mod lever_sim;
 mod lever_sim_oauth;
