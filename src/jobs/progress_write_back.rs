@@ -13,7 +13,7 @@ use crate::lever::{LeverClient, LeverError};
 use crate::queue::{writable_connection, JobFailure, Run};
 
 pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
-    let jobs = run.jobs;
+    let jobs = run.ctx;
     let payload: Payload = serde_json::from_str(&run.job.payload)
         .map_err(|e| JobFailure::Retry(format!("the job's payload is unreadable: {e}")))?;
     let id = payload.assessment_id;
@@ -74,7 +74,7 @@ pub(super) async fn write(
     slug: &str,
     perform_as: &str,
 ) -> Result<(), ResultError> {
-    let public_url = &run.jobs.settings.public_url;
+    let public_url = &run.ctx.settings.public_url;
     let assessment = &record.assessment;
     let detail_url = format!(
         "{}/orgs/{slug}/assessments/{}",
@@ -86,5 +86,5 @@ pub(super) async fn write(
         detail_url: &detail_url,
         report_url: &ResultLinks::report_url(&detail_url),
     };
-    progress_write_back::write(&run.jobs.db, client, record, &links, perform_as).await
+    progress_write_back::write(&run.ctx.db, client, record, &links, perform_as).await
 }

@@ -10,7 +10,7 @@ use crate::lever::LeverError;
 use crate::queue::{writable_connection, JobFailure, Run};
 
 pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
-    let jobs = run.jobs;
+    let jobs = run.ctx;
     let payload: Payload = serde_json::from_str(&run.job.payload)
         .map_err(|e| JobFailure::Retry(format!("the job's payload is unreadable: {e}")))?;
     let org_id = run.job.org_id.clone();

@@ -6,7 +6,7 @@ use crate::assessments::emails::{self, Delivery, Payload};
 use crate::queue::{JobFailure, Run};
 
 pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
-    let jobs = run.jobs;
+    let jobs = run.ctx;
     let payload: Payload = serde_json::from_str(&run.job.payload)
         .map_err(|e| JobFailure::Retry(format!("the job's payload is unreadable: {e}")))?;
     match emails::deliver(&jobs.db, &jobs.settings, &payload.email_id)

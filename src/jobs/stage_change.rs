@@ -86,7 +86,7 @@ enum Acted {
 struct Settle(&'static str, String);
 
 pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
-    let (jobs, job) = (run.jobs, run.job);
+    let (jobs, job) = (run.ctx, run.job);
     let payload: Payload = serde_json::from_str(&job.payload)
         .map_err(|e| JobFailure::Retry(format!("the job's payload is unreadable: {e}")))?;
     let event_id = job.event_id.clone().unwrap_or_default();
@@ -119,7 +119,7 @@ async fn decide_and_act(
     org_id: &str,
     event_id: &str,
 ) -> Result<(Settle, Option<String>), JobFailure> {
-    let jobs = run.jobs;
+    let jobs = run.ctx;
     let mut known = {
         let org = org_id.to_owned();
         jobs.db
@@ -288,7 +288,7 @@ async fn refresh_stages(run: &Run<'_>, known: &mut Known, org_id: &str) -> Resul
     let pairs: Vec<(String, String)> = stages.into_iter().map(|s| (s.id, s.text)).collect();
     known.stage_names = pairs.iter().cloned().collect();
     let org = org_id.to_owned();
-    run.jobs
+    run.ctx
         .db
         .run(move |conn| {
             db::connection::write_transaction(conn, |conn| {
@@ -342,9 +342,9 @@ async fn act(
     pick: Pick,
     send_now: Option<&SendNow>,
 ) -> Result<Acted, Stop> {
-    let db = &ctx.run.jobs.db;
+    let db = &ctx.run.ctx.db;
     let opportunity_id = ctx.opportunity.id.clone();
-    let now = ctx.run.jobs.settings.tuning.clock.now();
+    let now = ctx.run.ctx.settings.tuning.clock.now();
     let question_id = match pick {
         Pick::Question(id) => id,
         Pick::Recruiter => {
@@ -370,7 +370,7 @@ async fn act(
         let to_stage = ctx.to_stage.to_owned();
         // The invitation email goes to the first address Lever lists, queued with the assessment.
         let recipient = ctx.opportunity.emails.first().cloned();
-        let attempts = ctx.run.jobs.settings.tuning.job_max_attempts;
+        let attempts = ctx.run.ctx.settings.tuning.job_max_attempts;
         db.run(move |conn| {
             db::connection::write_transaction(conn, |conn| {
                 let made = create::create_once(
@@ -413,7 +413,7 @@ async fn act(
     if !created && assessment.event_id != ctx.event_id {
         return reenter(ctx, configuration, assessment).await;
     }
-    let link = assessments::link(&ctx.run.jobs.settings.public_url, &assessment.token);
+    let link = assessments::link(&ctx.run.ctx.settings.public_url, &assessment.token);
     let written = write_back::invite(
         db,
         ctx.client,
@@ -457,7 +457,7 @@ async fn invitation_email(
 ) -> Result<Option<String>, JobFailure> {
     let id = assessment.id.clone();
     let emails = run
-        .jobs
+        .ctx
         .db
         .run(move |conn| db::emails::for_assessment(conn, &id).map_err(DbError::from))
         .await
@@ -500,7 +500,7 @@ async fn choice(
     };
     let (choice, created) = ctx
         .run
-        .jobs
+        .ctx
         .db
         .run(move |conn| {
             db::connection::write_transaction(conn, |conn| {
@@ -525,7 +525,7 @@ async fn choice(
             when(at),
         )));
     }
-    let link = choice_link(&ctx.run.jobs.settings.public_url, ctx.slug, &choice.id);
+    let link = choice_link(&ctx.run.ctx.settings.public_url, ctx.slug, &choice.id);
     let written = write_choice_link(ctx.client, ctx.opportunity, &link, ctx.perform_as).await;
     lever_outcome(ctx, written).await?;
     Ok(if created || choice.event_id == ctx.event_id {
@@ -573,9 +573,9 @@ async fn reenter(
             "{fired}; {why}, so the invitation was not sent again."
         )));
     }
-    let link = assessments::link(&ctx.run.jobs.settings.public_url, &assessment.token);
+    let link = assessments::link(&ctx.run.ctx.settings.public_url, &assessment.token);
     let again = invite_again(
-        &ctx.run.jobs.db,
+        &ctx.run.ctx.db,
         ctx.client,
         &assessment,
         &link,
@@ -585,8 +585,8 @@ async fn reenter(
         Reentry {
             event_id: ctx.event_id,
             stage: ctx.to_stage,
-            at: ctx.run.jobs.settings.tuning.clock.now(),
-            max_attempts: ctx.run.jobs.settings.tuning.job_max_attempts,
+            at: ctx.run.ctx.settings.tuning.clock.now(),
+            max_attempts: ctx.run.ctx.settings.tuning.job_max_attempts,
         },
     )
     .await;
@@ -730,7 +730,7 @@ pub(super) async fn lever_failure(
             let reason = format!("Lever answered 401 Unauthorized: {message}");
             let (broken, stored) = (connection.clone(), reason.clone());
             if let Err(e) = run
-                .jobs
+                .ctx
                 .db
                 .run(move |conn| db::lever::mark_broken(conn, &broken, &stored).map_err(DbError::from))
                 .await

@@ -5,33 +5,29 @@ use futures_util::FutureExt;
 
 use crate::assessments;
 use crate::db::DbError;
-use crate::queue::{Jobs, Sweep};
+use crate::queue::{Context, Jobs, Sweep};
 
-/// Expires the assessments that have run out by now (`attempt::expire_due`) and wakes the
-/// workers for the Lever write-backs that queued.
+/// Expires the assessments that have run out by now (`attempt::expire_due`), queueing their
+/// Lever write-backs.
 pub const EXPIRE: Sweep = Sweep::new("expire assessments", expire_due);
 
 /// Claims and queues the candidate reminders due by now (`emails::claim_due_reminders`: each
-/// at most once, whichever worker or replica sweeps first) and wakes the workers to send them.
+/// at most once, whichever worker or replica sweeps first).
 pub const REMIND: Sweep = Sweep::new("queue reminders", remind_due);
 
-fn expire_due(jobs: &Jobs) -> BoxFuture<'_, Result<usize, DbError>> {
+fn expire_due(jobs: &Context) -> BoxFuture<'_, Result<usize, DbError>> {
     async move {
         let now = jobs.settings.tuning.clock.now();
         let changed = jobs
             .db
             .run(move |conn| assessments::attempt::expire_due(conn, now).map_err(DbError::from))
             .await?;
-        if changed > 0 {
-            tracing::info!(changed, "assessments expired");
-            jobs.wake();
-        }
         Ok(changed)
     }
     .boxed()
 }
 
-fn remind_due(jobs: &Jobs) -> BoxFuture<'_, Result<usize, DbError>> {
+fn remind_due(jobs: &Context) -> BoxFuture<'_, Result<usize, DbError>> {
     async move {
         let now = jobs.settings.tuning.clock.now();
         let attempts = jobs.settings.tuning.job_max_attempts;
@@ -41,23 +37,29 @@ fn remind_due(jobs: &Jobs) -> BoxFuture<'_, Result<usize, DbError>> {
                 assessments::emails::claim_due_reminders(conn, now, attempts).map_err(DbError::from)
             })
             .await?;
-        if queued > 0 {
-            tracing::info!(queued, "candidate reminders queued");
-            jobs.wake();
-        }
         Ok(queued)
     }
     .boxed()
 }
 
 impl Jobs {
-    /// Runs the expiry sweep now (tests call it after moving the clock).
+    /// Runs the expiry sweep now and wakes the workers for what it queued (tests call it after
+    /// moving the clock).
     pub async fn expire_due(&self) -> Result<usize, DbError> {
-        expire_due(self).await
+        let changed = expire_due(self).await?;
+        if changed > 0 {
+            self.wake();
+        }
+        Ok(changed)
     }
 
-    /// Runs the reminder sweep now (tests call it after moving the clock).
+    /// Runs the reminder sweep now and wakes the workers to send them (tests call it after
+    /// moving the clock).
     pub async fn remind_due(&self) -> Result<usize, DbError> {
-        remind_due(self).await
+        let queued = remind_due(self).await?;
+        if queued > 0 {
+            self.wake();
+        }
+        Ok(queued)
     }
 }

@@ -34,7 +34,7 @@ pub struct Payload {
 }
 
 pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
-    let jobs = run.jobs;
+    let jobs = run.ctx;
     let payload: Payload = serde_json::from_str(&run.job.payload)
         .map_err(|e| JobFailure::Retry(format!("the job's payload is unreadable: {e}")))?;
     let left = LeftPipeline::parse(&payload.left).ok_or_else(|| {

@@ -9,9 +9,10 @@ use std::sync::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::table::Job;
-use super::worker::Jobs;
+use super::table::{Job, NewJob};
+use crate::config::Settings;
 use crate::db::lever::LeverConnection;
+use crate::db::Db;
 use crate::domain::Lane;
 use crate::lever::{LeverCall, LeverClient, LeverError};
 use crate::lever_access::{ClientError, LeverAccess};
@@ -45,32 +46,43 @@ pub enum JobFailure {
     Park(String),
 }
 
+impl<'a> NewJob<'a> {
+    /// `job` for the organization, with `attempts` (usually `Tuning::job_max_attempts`) passed
+    /// through the kind's retry policy.
+    pub fn of<J: BackgroundJob>(org_id: &'a str, job: &J, attempts: i32) -> NewJob<'a> {
+        let payload = serde_json::to_string(job).expect("a job's payload serializes");
+        NewJob::new(org_id, J::KIND, J::LANE, payload, J::max_attempts(attempts))
+    }
+}
+
+/// What every job may use: the database, the settings, and the way to Lever.
+pub struct Context {
+    pub db: Db,
+    pub settings: Settings,
+    pub lever: LeverAccess,
+}
+
 /// One claimed job being run: what it may use, and the Lever clients it used, so their calls
 /// are recorded with its attempt afterwards.
 pub struct Run<'a> {
-    pub jobs: &'a Jobs,
+    pub ctx: &'a Context,
     pub job: &'a Job,
     clients: Mutex<Vec<LeverClient>>,
 }
 
 impl<'a> Run<'a> {
-    pub(super) fn new(jobs: &'a Jobs, job: &'a Job) -> Run<'a> {
+    pub(super) fn new(ctx: &'a Context, job: &'a Job) -> Run<'a> {
         Run {
-            jobs,
+            ctx,
             job,
             clients: Mutex::new(Vec::new()),
         }
     }
 
-    /// How the process reaches Lever.
-    pub fn lever(&self) -> &LeverAccess {
-        &self.jobs.lever
-    }
-
     /// A client for the stored connection whose calls will be recorded with this job's event.
     /// An OAuth connection's token is renewed first when it is about to expire.
     pub async fn client(&self, connection: &LeverConnection) -> Result<LeverClient, JobFailure> {
-        let client = match self.jobs.lever.client_for(&self.jobs.db, connection).await {
+        let client = match self.ctx.lever.client_for(&self.ctx.db, connection).await {
             Ok(client) => client,
             Err(e @ ClientError::Lever(LeverError::AuthorizationLost { .. })) => {
                 return Err(JobFailure::Park(e.to_string()))
@@ -90,4 +102,29 @@ impl<'a> Run<'a> {
         let clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
         clients.iter().flat_map(LeverClient::take_calls).collect()
     }
+}
+
+/// The organization's Lever connection if leverbridge may write with it, and the default Lever
+/// user to write as; otherwise the job is parked with the reason in words (reconnecting or
+/// choosing a user requeues it).
+pub fn writable_connection(
+    connection: Option<LeverConnection>,
+) -> Result<(LeverConnection, String), JobFailure> {
+    let Some(connection) = connection else {
+        return Err(JobFailure::Park(
+            "Lever is not connected; connect an API key on the Connection page.".into(),
+        ));
+    };
+    if connection.is_broken() {
+        let reason = connection.status_message.clone().unwrap_or_default();
+        return Err(JobFailure::Park(format!(
+            "the Lever connection is broken ({reason}); reconnect it on the Connection page."
+        )));
+    }
+    let Some(perform_as) = connection.default_user_id.clone() else {
+        return Err(JobFailure::Park(
+            "no default Lever user is chosen, so nothing can be written to Lever; pick one on the Settings page.".into(),
+        ));
+    };
+    Ok((connection, perform_as))
 }

@@ -8,6 +8,7 @@
 //! organization's mail server) and `grading` (CPU-bound, bounded by sandbox slots). Each lane
 //! has workers of its own, so a hung mail server never holds a Lever write-back.
 
+mod attempt;
 mod crew;
 pub mod job;
 pub mod registry;
@@ -15,7 +16,7 @@ pub mod retention;
 pub mod table;
 pub mod worker;
 
-pub use job::{BackgroundJob, JobFailure, Run};
+pub use job::{writable_connection, BackgroundJob, Context, JobFailure, Run};
 pub use registry::{Registry, Sweep};
 pub use table::{enqueue, enqueue_rows, Job, NewJob};
-pub use worker::{writable_connection, Jobs, Next};
+pub use worker::{Jobs, Next};

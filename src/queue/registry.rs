@@ -7,8 +7,7 @@ use std::collections::HashMap;
 
 use futures_util::future::BoxFuture;
 
-use super::job::{BackgroundJob, JobFailure, Run};
-use super::worker::Jobs;
+use super::job::{BackgroundJob, Context, JobFailure, Run};
 use crate::db::DbError;
 use crate::domain::Lane;
 
@@ -27,24 +26,24 @@ pub struct Kind {
 
 /// Work the Lever lane's workers do on a timer rather than from a queued job: decided by the
 /// clock (assessments that ran out, reminders that are due), it queues jobs in turn. Returns
-/// how many things it changed.
+/// how many things it changed; the workers are woken when it changed any.
 #[derive(Clone, Copy)]
 pub struct Sweep {
     /// Named in the log when it fails.
     pub name: &'static str,
-    run: for<'j> fn(&'j Jobs) -> BoxFuture<'j, Result<usize, DbError>>,
+    run: for<'c> fn(&'c Context) -> BoxFuture<'c, Result<usize, DbError>>,
 }
 
 impl Sweep {
     pub const fn new(
         name: &'static str,
-        run: for<'j> fn(&'j Jobs) -> BoxFuture<'j, Result<usize, DbError>>,
+        run: for<'c> fn(&'c Context) -> BoxFuture<'c, Result<usize, DbError>>,
     ) -> Sweep {
         Sweep { name, run }
     }
 
-    pub fn run<'j>(&self, jobs: &'j Jobs) -> BoxFuture<'j, Result<usize, DbError>> {
-        (self.run)(jobs)
+    pub fn run<'c>(&self, ctx: &'c Context) -> BoxFuture<'c, Result<usize, DbError>> {
+        (self.run)(ctx)
     }
 }
 

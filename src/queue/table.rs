@@ -8,7 +8,6 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rand::Rng;
 
-use super::job::BackgroundJob;
 use crate::config::Tuning;
 use crate::db::cached::Fixed;
 use crate::db::connection::write_transaction;
@@ -48,16 +47,22 @@ pub struct NewJob<'a> {
 }
 
 impl<'a> NewJob<'a> {
-    /// `job` for the organization, with `attempts` (usually `Tuning::job_max_attempts`) passed
-    /// through the kind's retry policy.
-    pub fn of<J: BackgroundJob>(org_id: &'a str, job: &J, attempts: i32) -> NewJob<'a> {
+    /// A job of the kind stored as `kind`, in `lane`, its payload already JSON; made by
+    /// `NewJob::of` from a typed job.
+    pub(super) fn new(
+        org_id: &'a str,
+        kind: &'static str,
+        lane: Lane,
+        payload: String,
+        max_attempts: i32,
+    ) -> NewJob<'a> {
         NewJob {
             org_id,
-            kind: J::KIND,
-            lane: J::LANE,
-            payload: serde_json::to_string(job).expect("a job's payload serializes"),
+            kind,
+            lane,
+            payload,
             event_id: None,
-            max_attempts: J::max_attempts(attempts),
+            max_attempts,
         }
     }
 

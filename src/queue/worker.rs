@@ -1,21 +1,20 @@
-//! Workers: claim a due job of their lane, run it while renewing its lease, record its Lever
-//! calls and its fate. A job that panics is a failed attempt; a graceful stop finishes or
-//! releases running jobs.
+//! Workers: each claims a due job of its lane, runs it (`attempt.rs`), records its Lever calls
+//! and its fate, and waits for its lane's bell when nothing is due. A job that panics is a
+//! failed attempt; a graceful stop finishes or releases running jobs.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use tokio::sync::Notify;
 
+use super::attempt::{self, Attempts};
 use super::crew::Crew;
-use super::job::{JobFailure, Run};
-use super::registry::{self, Registry};
+use super::job::{Context, JobFailure, Run};
+use super::registry::Registry;
 use super::table::{self, Backoff, Claim, Job};
-use crate::config::Settings;
+use crate::config::{LaneWorkers, Settings};
 use crate::db::connection::write_transaction;
-use crate::db::{self, Db, DbConn, DbError};
+use crate::db::{Db, DbError};
 use crate::domain::Lane;
 use crate::lever::LeverCall;
 use crate::lever_access::{record_calls, LeverAccess};
@@ -34,51 +33,32 @@ pub enum Next {
     Throttled(Duration),
 }
 
-/// The job system: what jobs need, the kinds it runs, the bells that wake each lane's idle
+/// The job system: what jobs use, the kinds it runs, the bells that wake each lane's idle
 /// workers, and the workers themselves.
 pub struct Jobs {
-    pub db: Db,
-    pub settings: Settings,
-    pub lever: LeverAccess,
-    pub(super) registry: Registry,
+    ctx: Context,
+    registry: Registry,
     wake: [Notify; Lane::ALL.len()],
-    pub(super) crew: Crew,
+    crew: Crew,
 }
 
-/// How a claimed job's run ended.
-enum Ended {
-    /// It ran to an end (a panic counts as a failure).
-    Ran(Result<(), JobFailure>),
-    /// Its lease ran out and another worker claimed it: it was stopped, and is not ours to settle.
-    LostLease,
-    /// The process is stopping and the job did not finish in the grace period: it was stopped.
-    Interrupted,
-}
+/// `jobs.db`, `jobs.settings`, `jobs.lever`: what the jobs use.
+impl std::ops::Deref for Jobs {
+    type Target = Context;
 
-/// Why a running job's lease stopped holding.
-enum LeaseLost {
-    /// Its lease ran out and another worker claimed the job.
-    Taken,
-    /// The renewal failed (the database did not answer): the claim may run out unnoticed.
-    Unrenewable(String),
-}
-
-impl Run<'_> {
-    /// Runs the job as its registered kind.
-    async fn dispatch(&self) -> Result<(), JobFailure> {
-        match self.jobs.registry.kind(&self.job.kind) {
-            Some(kind) => kind.run(self).await,
-            None => Err(registry::unknown_kind(&self.job.kind)),
-        }
+    fn deref(&self) -> &Context {
+        &self.ctx
     }
 }
 
 impl Jobs {
     pub fn new(db: Db, settings: Settings, lever: LeverAccess, registry: Registry) -> Arc<Jobs> {
         Arc::new(Jobs {
-            db,
-            settings,
-            lever,
+            ctx: Context {
+                db,
+                settings,
+                lever,
+            },
             registry,
             wake: Default::default(),
             crew: Crew::default(),
@@ -98,8 +78,15 @@ impl Jobs {
     }
 
     /// The bell of `lane`'s workers.
-    pub(super) fn bell(&self, lane: Lane) -> &Notify {
+    fn bell(&self, lane: Lane) -> &Notify {
         &self.wake[lane as usize]
+    }
+
+    fn attempts(&self) -> Attempts<'_> {
+        Attempts {
+            ctx: &self.ctx,
+            registry: &self.registry,
+        }
     }
 
     /// Runs every job that is due now, whatever its lane, one after another; returns how many
@@ -167,8 +154,8 @@ impl Jobs {
     }
 
     async fn run_claimed(&self, job: Job) -> Result<(), DbError> {
-        let run = Run::new(self, &job);
-        let ended = self.attempt(&run).await;
+        let run = Run::new(&self.ctx, &job);
+        let ended = self.attempts().attempt(&run, self.crew.stopping()).await;
         let calls = run.take_calls();
         let backoff = Backoff::from_tuning(&self.settings.tuning);
         let label = self.registry.metric_label(&job.kind);
@@ -178,181 +165,118 @@ impl Jobs {
             .run(move |conn| {
                 write_transaction(conn, |conn| {
                     record_calls(conn, &job.org_id, job.event_id.as_deref(), calls)?;
-                    settle(conn, &job, label, ended, &backoff)
+                    attempt::settle(conn, &job, label, ended, &backoff)
                 })
             })
             .await?;
         Ok(())
     }
-    /// Runs a claimed job until it ends, renewing its lease meanwhile. A panic is caught and
-    /// becomes a failed attempt; a lost lease or the end of a stop's grace period stops it.
-    async fn attempt(&self, run: &Run<'_>) -> Ended {
-        let mut stop = self.crew.stop.subscribe();
-        let grace = self.settings.tuning.job_stop_grace;
-        let stopped = async move {
-            let _ = stop.wait_for(|stopping| *stopping).await;
-            tokio::time::sleep(grace).await;
-        };
-        let deadline = self.settings.tuning.job_attempt_deadline;
-        tokio::select! {
-            result = AssertUnwindSafe(run.dispatch()).catch_unwind() => Ended::Ran(
-                result.unwrap_or_else(|panic| {
-                    let message = panic_message(panic.as_ref());
-                    tracing::error!(job = %run.job.id, panic = %message, "a job panicked");
-                    Err(JobFailure::Retry(format!("the job panicked ({message})")))
-                }),
-            ),
-            lost = self.hold_lease(run.job) => match lost {
-                LeaseLost::Taken => Ended::LostLease,
-                LeaseLost::Unrenewable(error) => Ended::Ran(Err(JobFailure::Retry(format!(
-                    "its lease could not be renewed ({error}), so it was stopped before another worker could run it too"
-                )))),
-            },
-            () = stopped => Ended::Interrupted,
-            () = tokio::time::sleep(deadline) => Ended::Ran(Err(JobFailure::Retry(format!(
-                "the attempt timed out after {} s and was stopped",
-                deadline.as_secs_f64()
-            )))),
-        }
-    }
-
-    /// Renews the job's lease while it runs (three times a lease); returns once the claim no
-    /// longer holds or could not be renewed. Either way the job is stopped at once (its future
-    /// dropped), so it makes no further Lever or SMTP call: once the lease is not known to hold,
-    /// another worker may claim the job when it runs out.
-    async fn hold_lease(&self, job: &Job) -> LeaseLost {
-        let lease = self.settings.tuning.job_lease;
-        let mut beat = tokio::time::interval((lease / 3).max(Duration::from_millis(10)));
-        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        beat.tick().await;
-        loop {
-            beat.tick().await;
-            let held = job.clone();
-            match self
-                .db
-                .run(move |conn| table::renew(conn, &held, lease).map_err(DbError::from))
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return LeaseLost::Taken,
-                Err(e) => {
-                    tracing::warn!(job = %job.id, error = %e, "could not renew a job's lease; the job is stopped");
-                    return LeaseLost::Unrenewable(e.to_string());
-                }
-            }
-        }
-    }
 
     /// Runs a claimed job without settling it: returns its result and the Lever calls it made.
     /// (`run_next` settles it; tests use this to act out a worker that dies before settling.)
     pub async fn execute(&self, job: &Job) -> (Result<(), JobFailure>, Vec<LeverCall>) {
-        let run = Run::new(self, job);
-        let result = run.dispatch().await;
+        let run = Run::new(&self.ctx, job);
+        let result = self.attempts().dispatch(&run).await;
         (result, run.take_calls())
     }
-}
 
-/// Records how a claimed job's run ended, as long as the claim still holds.
-fn settle(
-    conn: &mut DbConn,
-    job: &Job,
-    label: &'static str,
-    ended: Ended,
-    backoff: &Backoff,
-) -> Result<(), DbError> {
-    let counted = |outcome| crate::telemetry::job_outcome(label, outcome);
-    let lost = || {
-        counted("lost_lease");
-        tracing::warn!(job = %job.id, "a job outlived its lease; another worker owns it now")
-    };
-    match ended {
-        Ended::LostLease => lost(),
-        Ended::Interrupted => {
-            if table::release(conn, job)? {
-                counted("released");
-                tracing::info!(job = %job.id, "a running job was released for the next start");
-            } else {
-                lost();
+    /// Starts each lane's workers on the current runtime. On SQLite, first ends the leases of
+    /// jobs that a previous run of this process left running (it was killed): only one process
+    /// uses a SQLite database, so nobody else holds them.
+    pub async fn start_workers(self: &Arc<Self>, workers: LaneWorkers) -> Result<(), DbError> {
+        if workers.total() > 0 && !self.db.is_postgres() {
+            let reclaimed = self
+                .db
+                .run(|conn| table::reclaim_interrupted(conn).map_err(DbError::from))
+                .await?;
+            if reclaimed > 0 {
+                tracing::info!(
+                    reclaimed,
+                    "jobs left running by the previous run are due again"
+                );
             }
         }
-        Ended::Ran(Ok(())) => {
-            if table::finish(conn, job)? {
-                counted("done");
-            } else {
-                lost();
+        for lane in Lane::ALL {
+            for n in 0..workers.of(lane) {
+                let name = format!("{}-{lane}-{n}", std::process::id());
+                self.crew.spawn(lane, self.clone().work(lane, name));
             }
         }
-        Ended::Ran(Err(JobFailure::Park(reason))) => {
-            if !table::park(conn, job, &reason)? {
-                lost();
-            } else {
-                counted("parked");
-                if let Some(event) = &job.event_id {
-                    let outcome = format!("Waiting: {reason}");
-                    db::webhooks::set_outcome(conn, event, "waiting", &outcome, None)?;
+        Ok(())
+    }
+
+    /// The lanes this process runs workers for.
+    pub fn lanes(&self) -> Vec<Lane> {
+        self.crew.lanes()
+    }
+
+    /// Whether this process was started with workers and none is running any more (they
+    /// stopped or died). A process started without workers by design is never missing one.
+    pub fn no_worker_running(&self) -> bool {
+        self.crew.none_left()
+    }
+
+    /// How many workers are running now.
+    pub fn running_workers(&self) -> usize {
+        self.crew.running()
+    }
+
+    /// Stops the workers: none claims another job; a running job gets `job_stop_grace` to
+    /// finish and is otherwise released, due again at once for the next start. Returns when
+    /// every worker has stopped.
+    pub async fn stop(&self) {
+        let stopping = self.crew.stop();
+        for lane in Lane::ALL {
+            self.bell(lane).notify_waiters();
+        }
+        stopping.await;
+    }
+
+    /// One worker of `lane`, until the process stops. The Lever lane's workers also run the
+    /// registered sweeps (expiring assessments, queueing reminders) once every
+    /// `expiry_sweep_every`: they are decided by the clock and end in Lever write-backs and mail.
+    async fn work(self: Arc<Self>, lane: Lane, name: String) {
+        let mut stop = self.crew.stopping();
+        let mut swept: Option<std::time::Instant> = None;
+        while !*stop.borrow() {
+            let every = self.settings.tuning.expiry_sweep_every;
+            if lane == Lane::Lever && swept.is_none_or(|at| at.elapsed() >= every) {
+                swept = Some(std::time::Instant::now());
+                self.sweep(&name).await;
+            }
+            let pause = match self.run_next_in(&[lane], &name, lane == Lane::Lever).await {
+                Ok(Next::Ran) => continue,
+                Ok(Next::Idle) => Duration::from_secs(1),
+                Ok(Next::Throttled(wait)) => {
+                    wait.clamp(Duration::from_millis(5), Duration::from_secs(1))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, worker = %name, "the job worker could not reach the database");
+                    Duration::from_secs(2)
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::timeout(pause, self.bell(lane).notified()) => {}
+                _ = stop.wait_for(|stopping| *stopping) => {}
+            }
+        }
+    }
+
+    /// Runs each registered sweep once; one that fails is logged and tried again next time.
+    async fn sweep(&self, worker: &str) {
+        for sweep in self.registry.sweeps() {
+            match sweep.run(&self.ctx).await {
+                Ok(0) => {}
+                Ok(changed) => {
+                    tracing::info!(changed, sweep = sweep.name, "swept");
+                    self.wake();
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, %worker, sweep = sweep.name, "a sweep failed")
                 }
             }
         }
-        Ended::Ran(Err(JobFailure::Retry(error))) => match table::fail(conn, job, &error, backoff)?
-        {
-            None => lost(),
-            Some(dead) => {
-                counted(if dead { "dead" } else { "retry" });
-                if let Some(event) = &job.event_id {
-                    let (status, outcome) = if dead {
-                        (
-                            "failed",
-                            format!("Failed after {} attempts: {error}", job.attempts),
-                        )
-                    } else {
-                        (
-                            "queued",
-                            format!(
-                                "Attempt {} failed ({error}); it will be retried.",
-                                job.attempts
-                            ),
-                        )
-                    };
-                    db::webhooks::set_outcome(conn, event, status, &outcome, None)?;
-                }
-            }
-        },
     }
-    Ok(())
-}
-
-/// What a panic said, when it said it with a string.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".into())
-}
-
-/// The organization's Lever connection if leverbridge may write with it, and the default Lever
-/// user to write as; otherwise the job is parked with the reason in words (reconnecting or
-/// choosing a user requeues it).
-pub fn writable_connection(
-    connection: Option<db::lever::LeverConnection>,
-) -> Result<(db::lever::LeverConnection, String), JobFailure> {
-    let Some(connection) = connection else {
-        return Err(JobFailure::Park(
-            "Lever is not connected; connect an API key on the Connection page.".into(),
-        ));
-    };
-    if connection.is_broken() {
-        let reason = connection.status_message.clone().unwrap_or_default();
-        return Err(JobFailure::Park(format!(
-            "the Lever connection is broken ({reason}); reconnect it on the Connection page."
-        )));
-    }
-    let Some(perform_as) = connection.default_user_id.clone() else {
-        return Err(JobFailure::Park(
-            "no default Lever user is chosen, so nothing can be written to Lever; pick one on the Settings page.".into(),
-        ));
-    };
-    Ok((connection, perform_as))
 }
 
 #[cfg(test)]
@@ -362,6 +286,7 @@ mod tests {
     use super::*;
     use crate::config::{DatabaseUrl, LaneWorkers, LeverHosts, Tuning};
     use crate::crypto::SecretKey;
+    use crate::db;
     use crate::domain::JobState;
     use crate::queue::{enqueue, BackgroundJob, NewJob};
 
