@@ -27,7 +27,10 @@ use std::path::{Path, PathBuf};
 /// below it. Add a new top-level module to the layer it belongs to.
 const LAYERS: &[(&str, &[&str])] = &[
     ("entry points", &["web", "commands", "startup"]),
-    ("the demo's stand-ins for Lever and an inbox", &["lever_sim", "mailbox"]),
+    (
+        "the demo's stand-ins for Lever and an inbox",
+        &["lever_sim", "mailbox"],
+    ),
     ("webhook intake", &["intake"]),
     ("job kinds", &["jobs"]),
     ("the assessment lifecycle", &["assessments"]),
@@ -91,12 +94,19 @@ impl Source {
 }
 
 fn shown(module: &[String]) -> String {
-    std::iter::once("crate").chain(module.iter().map(String::as_str)).collect::<Vec<_>>().join("::")
+    std::iter::once("crate")
+        .chain(module.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("::")
 }
 
 fn fail_with(rule: &str, violations: Vec<String>) {
     if !violations.is_empty() {
-        panic!("{} violation(s) of: {rule}\n{}\n", violations.len(), violations.join("\n"));
+        panic!(
+            "{} violation(s) of: {rule}\n{}\n",
+            violations.len(),
+            violations.join("\n")
+        );
     }
 }
 
@@ -137,7 +147,8 @@ fn strip_comments_and_strings(text: &str) -> String {
         } else if !prev_ident && raw_string_hashes(&c, i).is_some() {
             let (open, hashes) = raw_string_hashes(&c, i).unwrap();
             i = open + 1;
-            while i < c.len() && !(c[i] == '"' && (1..=hashes).all(|h| c.get(i + h) == Some(&'#'))) {
+            while i < c.len() && !(c[i] == '"' && (1..=hashes).all(|h| c.get(i + h) == Some(&'#')))
+            {
                 i += 1;
             }
             i = (i + 1 + hashes).min(c.len());
@@ -330,11 +341,23 @@ fn read_crate() -> Vec<Source> {
                 queue.push((child_file(&dir, &w[1].0), child));
             }
         }
-        let path = file.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        let path = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let lines = text.lines().map(String::from).collect();
-        let refs = crate_paths(&toks).into_iter().map(|(p, line)| (absolute(&module, p), line));
+        let refs = crate_paths(&toks)
+            .into_iter()
+            .map(|(p, line)| (absolute(&module, p), line));
         let refs = refs.map(|(target, line)| Ref { target, line }).collect();
-        sources.push(Source { path, module, lines, code, refs });
+        sources.push(Source {
+            path,
+            module,
+            lines,
+            code,
+            refs,
+        });
     }
     let modules: BTreeSet<Vec<String>> = sources.iter().map(|s| s.module.clone()).collect();
     for s in &mut sources {
@@ -371,7 +394,9 @@ fn absolute(module: &[String], path: Vec<String>) -> Vec<String> {
 }
 
 fn layer_of(top: &str) -> Option<usize> {
-    LAYERS.iter().position(|(_, modules)| modules.contains(&top))
+    LAYERS
+        .iter()
+        .position(|(_, modules)| modules.contains(&top))
 }
 
 // ---------------------------------------------------------------- the walls
@@ -402,8 +427,15 @@ fn only_the_demo_and_tests_reach_the_simulator_and_the_mailbox() {
             continue;
         }
         for (target, line) in s.targets() {
-            if target.first().is_some_and(|t| STAND_INS.contains(&t.as_str())) {
-                violations.push(format!("{}:{line}: `{}` — rule: {rule}", s.path, shown(target)));
+            if target
+                .first()
+                .is_some_and(|t| STAND_INS.contains(&t.as_str()))
+            {
+                violations.push(format!(
+                    "{}:{line}: `{}` — rule: {rule}",
+                    s.path,
+                    shown(target)
+                ));
             }
         }
     }
@@ -416,7 +448,11 @@ fn upward_imports<'a>(sources: impl Iterator<Item = &'a Source>, rule: &str) -> 
     let mut violations = Vec::new();
     for s in sources.filter(|s| !s.module.is_empty()) {
         let Some(own) = layer_of(s.top()) else {
-            violations.push(format!("{}: `{}` is in no layer — add it to LAYERS", s.path, s.top()));
+            violations.push(format!(
+                "{}: `{}` is in no layer — add it to LAYERS",
+                s.path,
+                s.top()
+            ));
             continue;
         };
         for (target, line) in s.targets() {
@@ -444,7 +480,10 @@ fn upward_imports<'a>(sources: impl Iterator<Item = &'a Source>, rule: &str) -> 
 fn db_imports_no_layer_above_it() {
     let rule = "db imports no layer above it";
     let sources = read_crate();
-    fail_with(rule, upward_imports(sources.iter().filter(|s| s.top() == "db"), rule));
+    fail_with(
+        rule,
+        upward_imports(sources.iter().filter(|s| s.top() == "db"), rule),
+    );
 }
 
 #[test]
@@ -456,14 +495,25 @@ fn layers_read_top_down() {
 #[test]
 fn no_module_imports_in_a_circle() {
     let sources = read_crate();
-    let index: BTreeMap<&[String], usize> =
-        sources.iter().enumerate().map(|(i, s)| (s.module.as_slice(), i)).collect();
+    let index: BTreeMap<&[String], usize> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.module.as_slice(), i))
+        .collect();
     let edges: Vec<Vec<usize>> = sources
         .iter()
-        .map(|s| s.targets().keys().filter_map(|t| index.get(t).copied()).collect())
+        .map(|s| {
+            s.targets()
+                .keys()
+                .filter_map(|t| index.get(t).copied())
+                .collect()
+        })
         .collect();
     let mut violations = Vec::new();
-    for circle in strongly_connected(&edges).into_iter().filter(|c| c.len() > 1) {
+    for circle in strongly_connected(&edges)
+        .into_iter()
+        .filter(|c| c.len() > 1)
+    {
         if circle.iter().all(|&m| sources[m].top() == "lever_sim") {
             continue;
         }
@@ -544,13 +594,17 @@ fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
 
 #[test]
 fn no_function_over_eighty_lines() {
-    let rule = format!("no function over {MAX_FN_LINES} lines outside tests and declarative tables");
+    let rule =
+        format!("no function over {MAX_FN_LINES} lines outside tests and declarative tables");
     let mut violations = Vec::new();
     for s in read_crate() {
         for (name, line, length) in functions(&s.code) {
             let table = LONG_TABLES.contains(&(s.path.as_str(), name.as_str()));
             if length > MAX_FN_LINES && !table {
-                violations.push(format!("{}:{line}: fn {name} is {length} lines — rule: {rule}", s.path));
+                violations.push(format!(
+                    "{}:{line}: fn {name} is {length} lines — rule: {rule}",
+                    s.path
+                ));
             }
         }
     }
@@ -578,7 +632,9 @@ fn functions(code: &str) -> Vec<(String, usize, usize)> {
         }
         let at = find_word(&c, "fn", offset).expect("token seen in text");
         offset = at + 2;
-        let Some((name, _)) = toks.get(i + 1) else { break };
+        let Some((name, _)) = toks.get(i + 1) else {
+            break;
+        };
         if !name.starts_with(|ch: char| ch.is_alphabetic() || ch == '_') {
             continue; // a function pointer type
         }
@@ -588,7 +644,9 @@ fn functions(code: &str) -> Vec<(String, usize, usize)> {
             match c[j] {
                 '(' | '[' | '<' => depth += 1,
                 ')' | ']' => depth = depth.saturating_sub(1),
-                '>' if j > 0 && c[j - 1] != '-' && c[j - 1] != '=' => depth = depth.saturating_sub(1),
+                '>' if j > 0 && c[j - 1] != '-' && c[j - 1] != '=' => {
+                    depth = depth.saturating_sub(1)
+                }
                 ';' if depth == 0 => break,
                 '{' if depth == 0 => {
                     let close = matching_brace(&c, j);
