@@ -242,6 +242,7 @@ async fn read_data<R: AsyncRead + Unpin>(
 mod tests {
     use super::*;
     use crate::mailbox::{Mechanism, Security};
+    use tokio::io::AsyncWriteExt;
 
     #[test]
     fn paths_are_read_from_their_brackets() {
