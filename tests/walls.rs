@@ -65,8 +65,8 @@ struct Source {
     /// e.g. `["web", "events"]`; empty for `lib.rs`
     module: Vec<String>,
     lines: Vec<String>,
-    /// The text with comments, strings and test items blanked; line breaks kept.
-    code: String,
+    /// The code's tokens: no comments, no literals, no `#[cfg(test)]` items.
+    toks: Vec<Tok>,
     refs: Vec<Ref>,
 }
 
@@ -112,161 +112,134 @@ fn fail_with(rule: &str, violations: Vec<String>) {
 
 // ---------------------------------------------------------------- reading the sources
 
-/// Blanks comments, string and char literals (keeping line breaks), so that what remains is code.
-fn strip_comments_and_strings(text: &str) -> String {
+/// A token (an identifier, `::`, or one character of punctuation) and its line.
+type Tok = (String, usize);
+
+/// The tokens of `text`, skipping comments, whitespace and string, char and number literals.
+fn tokens(text: &str) -> Vec<Tok> {
     let c: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let blank = |out: &mut String, s: &[char]| {
-        out.extend(s.iter().map(|&ch| if ch == '\n' { '\n' } else { ' ' }))
-    };
-    let ident = |ch: char| ch.is_alphanumeric() || ch == '_';
-    let mut i = 0;
+    let is_ident = |ch: char| ch.is_alphanumeric() || ch == '_';
+    let (mut out, mut i, mut line) = (Vec::new(), 0, 1);
     while i < c.len() {
         let start = i;
-        let prev_ident = i > 0 && ident(c[i - 1]);
-        if c[i] == '/' && c.get(i + 1) == Some(&'/') {
-            while i < c.len() && c[i] != '\n' {
-                i += 1;
-            }
-        } else if c[i] == '/' && c.get(i + 1) == Some(&'*') {
+        let after_ident = i > 0 && is_ident(c[i - 1]);
+        let at = |k: usize, ch: char| c.get(i + k) == Some(&ch);
+        if at(0, '/') && at(1, '/') {
+            i = (i..c.len()).find(|&k| c[k] == '\n').unwrap_or(c.len());
+        } else if at(0, '/') && at(1, '*') {
             let mut depth = 0;
             while i < c.len() {
-                if c[i] == '/' && c.get(i + 1) == Some(&'*') {
-                    depth += 1;
-                    i += 2;
-                } else if c[i] == '*' && c.get(i + 1) == Some(&'/') {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    i += 1;
+                let pair = (c[i], c.get(i + 1).copied().unwrap_or(' '));
+                let step = matches!(pair, ('/', '*') | ('*', '/'));
+                depth += match pair {
+                    ('/', '*') => 1,
+                    ('*', '/') => -1,
+                    _ => 0,
+                };
+                i += if step { 2 } else { 1 };
+                if depth == 0 {
+                    break;
                 }
             }
-        } else if !prev_ident && raw_string_hashes(&c, i).is_some() {
-            let (open, hashes) = raw_string_hashes(&c, i).unwrap();
-            i = open + 1;
-            while i < c.len() && !(c[i] == '"' && (1..=hashes).all(|h| c.get(i + h) == Some(&'#')))
-            {
+        } else if let Some((quote, hashes)) = raw_string(&c, i).filter(|_| !after_ident) {
+            let closes = |k: usize| c[k] == '"' && (1..=hashes).all(|h| c.get(k + h) == Some(&'#'));
+            i = (quote + 1..c.len())
+                .find(|&k| closes(k))
+                .map_or(c.len(), |k| k + 1 + hashes);
+        } else if at(0, '"')
+            || (at(0, 'b') && at(1, '"') && !after_ident)
+            || (at(0, '\'') && (at(1, '\\') || at(2, '\'')))
+        {
+            let quote = if at(0, 'b') { '"' } else { c[i] };
+            i += if at(0, 'b') { 2 } else { 1 };
+            while i < c.len() && c[i] != quote {
+                i += if c[i] == '\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if is_ident(c[i]) {
+            while i < c.len() && is_ident(c[i]) {
                 i += 1;
             }
-            i = (i + 1 + hashes).min(c.len());
-        } else if c[i] == '"' || (!prev_ident && c[i] == 'b' && c.get(i + 1) == Some(&'"')) {
-            i += if c[i] == 'b' { 2 } else { 1 };
-            while i < c.len() && c[i] != '"' {
-                i += if c[i] == '\\' { 2 } else { 1 };
+            if !c[start].is_numeric() {
+                out.push((c[start..i].iter().collect(), line));
             }
-            i = (i + 1).min(c.len());
-        } else if c[i] == '\'' && (c.get(i + 1) == Some(&'\\') || c.get(i + 2) == Some(&'\'')) {
-            i += 1;
-            while i < c.len() && c[i] != '\'' {
-                i += if c[i] == '\\' { 2 } else { 1 };
-            }
-            i = (i + 1).min(c.len());
+        } else if at(0, ':') && at(1, ':') {
+            out.push(("::".into(), line));
+            i += 2;
         } else {
-            out.push(c[i]);
+            if !c[i].is_whitespace() {
+                out.push((c[i].to_string(), line));
+            }
             i += 1;
-            continue;
         }
-        blank(&mut out, &c[start..i.min(c.len())]);
+        line += c[start..i.min(c.len())]
+            .iter()
+            .filter(|&&ch| ch == '\n')
+            .count();
     }
     out
 }
 
 /// At `r"`, `r#"`, `br"`, `br#"`: the index of the opening quote and the number of hashes.
-fn raw_string_hashes(c: &[char], i: usize) -> Option<(usize, usize)> {
-    let mut j = i;
-    if c.get(j) == Some(&'b') {
-        j += 1;
-    }
-    if c.get(j) != Some(&'r') {
-        return None;
-    }
-    j += 1;
-    let hashes = c[j..].iter().take_while(|&&ch| ch == '#').count();
-    (c.get(j + hashes) == Some(&'"')).then_some((j + hashes, hashes))
+fn raw_string(c: &[char], i: usize) -> Option<(usize, usize)> {
+    let r = if c.get(i) == Some(&'b') { i + 1 } else { i };
+    let hashes = c.get(r + 1..)?.iter().take_while(|&&ch| ch == '#').count();
+    (c.get(r) == Some(&'r') && c.get(r + 1 + hashes) == Some(&'"'))
+        .then_some((r + 1 + hashes, hashes))
 }
 
-/// Blanks every item marked `#[cfg(test)]` (a test module, a test-only function or import).
-fn strip_test_items(code: &str) -> String {
-    let mut out: Vec<char> = code.chars().collect();
-    let text: String = out.iter().collect();
-    let mut from = 0;
-    while let Some(at) = text[from..].find("#[cfg(test)]").map(|p| p + from) {
-        let start = text[..at].chars().count();
-        let (mut i, mut depth) = (start + "#[cfg(test)]".len(), 0usize);
-        while i < out.len() {
-            match out[i] {
-                '(' | '[' => depth += 1,
-                ')' | ']' => depth = depth.saturating_sub(1),
-                ';' | ',' if depth == 0 => break,
-                '}' if depth == 0 => {
-                    i -= 1; // the last arm of a match: its block closes here
-                    break;
-                }
-                '{' if depth == 0 => {
-                    i = matching_brace(&out, i);
-                    break;
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-        // the item ends at its first `;` or `,` outside brackets, or where its body closes
-        for ch in &mut out[start..(i + 1).min(text.chars().count())] {
-            if *ch != '\n' {
-                *ch = ' ';
-            }
-        }
-        from = at + 1;
-    }
-    out.into_iter().collect()
-}
-
-/// The index of the `}` closing the `{` at `open` (or the last index if unbalanced).
-fn matching_brace(c: &[char], open: usize) -> usize {
-    let mut depth = 0;
-    for (i, &ch) in c.iter().enumerate().skip(open) {
-        match ch {
-            '{' => depth += 1,
-            '}' if depth == 1 => return i,
-            '}' => depth -= 1,
-            _ => {}
-        }
-    }
-    c.len() - 1
-}
-
-/// Identifiers and punctuation, each with its line.
-fn tokens(code: &str) -> Vec<(String, usize)> {
-    let mut out = Vec::new();
-    let (c, mut i, mut line): (Vec<char>, usize, usize) = (code.chars().collect(), 0, 1);
-    while i < c.len() {
-        if c[i] == '\n' {
-            line += 1;
-            i += 1;
-        } else if c[i].is_whitespace() {
-            i += 1;
-        } else if c[i].is_alphanumeric() || c[i] == '_' {
-            let s = i;
-            while i < c.len() && (c[i].is_alphanumeric() || c[i] == '_') {
-                i += 1;
-            }
-            out.push((c[s..i].iter().collect(), line));
-        } else if c[i] == ':' && c.get(i + 1) == Some(&':') {
-            out.push(("::".into(), line));
-            i += 2;
+/// `toks` without the items marked `#[cfg(test)]` (test modules, test-only functions, imports
+/// and match arms).
+fn without_test_items(toks: Vec<Tok>) -> Vec<Tok> {
+    const CFG_TEST: [&str; 7] = ["#", "[", "cfg", "(", "test", ")", "]"];
+    let (mut out, mut i) = (Vec::new(), 0);
+    while i < toks.len() {
+        if toks[i..].iter().take(7).map(|t| t.0.as_str()).eq(CFG_TEST) {
+            i = item_end(&toks, i + 7);
         } else {
-            out.push((c[i].to_string(), line));
+            out.push(toks[i].clone());
             i += 1;
         }
     }
     out
 }
 
+/// Where the item from `i` on ends: after its first `;` or `,` outside brackets or after its
+/// braced body; or before a `}` that closes the block around it (a last match arm).
+fn item_end(toks: &[Tok], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    while let Some((t, _)) = toks.get(i) {
+        match t.as_str() {
+            "(" | "[" => depth += 1,
+            ")" | "]" => depth = depth.saturating_sub(1),
+            ";" | "," if depth == 0 => return i + 1,
+            "}" if depth == 0 => return i,
+            "{" if depth == 0 => return matching_brace(toks, i) + 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The index of the `}` closing the `{` at `open` (or the last index if unbalanced).
+fn matching_brace(toks: &[Tok], open: usize) -> usize {
+    let mut depth = 0;
+    for (i, (t, _)) in toks.iter().enumerate().skip(open) {
+        depth += match t.as_str() {
+            "{" => 1,
+            "}" => -1,
+            _ => 0,
+        };
+        if depth == 0 {
+            return i;
+        }
+    }
+    toks.len() - 1
+}
+
 /// Every path starting `crate::` or `super::`, use-groups expanded: (segments, line).
-fn crate_paths(toks: &[(String, usize)]) -> Vec<(Vec<String>, usize)> {
+fn crate_paths(toks: &[Tok]) -> Vec<(Vec<String>, usize)> {
     let mut out = Vec::new();
     for (i, (t, line)) in toks.iter().enumerate() {
         let after_sep = i > 0 && toks[i - 1].0 == "::";
@@ -281,7 +254,7 @@ fn crate_paths(toks: &[(String, usize)]) -> Vec<(Vec<String>, usize)> {
 /// Reads one path (or group) from `toks[i]` on, appending each full path to `out`; returns the
 /// index after it.
 fn path_tree(
-    toks: &[(String, usize)],
+    toks: &[Tok],
     mut i: usize,
     mut prefix: Vec<String>,
     line: usize,
@@ -321,15 +294,20 @@ fn path_tree(
     }
 }
 
+/// The crate's files, read once for all the tests.
+fn read_crate() -> &'static [Source] {
+    static CRATE: std::sync::OnceLock<Vec<Source>> = std::sync::OnceLock::new();
+    CRATE.get_or_init(read_sources)
+}
+
 /// Reads the crate from `lib.rs` along its `mod name;` declarations (test modules excluded).
-fn read_crate() -> Vec<Source> {
+fn read_sources() -> Vec<Source> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut sources = Vec::new();
     let mut queue = vec![(root.join("src/lib.rs"), Vec::<String>::new())];
     while let Some((file, module)) = queue.pop() {
         let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
-        let code = strip_test_items(&strip_comments_and_strings(&text));
-        let toks = tokens(&code);
+        let toks = without_test_items(tokens(&text));
         let dir = match file.file_stem().and_then(|s| s.to_str()) {
             Some("lib" | "mod") => file.parent().unwrap().to_path_buf(),
             _ => file.with_extension(""),
@@ -355,7 +333,7 @@ fn read_crate() -> Vec<Source> {
             path,
             module,
             lines,
-            code,
+            toks,
             refs,
         });
     }
@@ -401,45 +379,32 @@ fn layer_of(top: &str) -> Option<usize> {
 
 // ---------------------------------------------------------------- the walls
 
-#[test]
-fn lever_imports_nothing_else_of_the_crate() {
+/// Fails with each import, by a file `from` picks, of a top-level module `to` names.
+fn forbid(rule: &str, from: impl Fn(&Source) -> bool, to: impl Fn(&str) -> bool) {
     let mut violations = Vec::new();
-    for s in read_crate().iter().filter(|s| s.top() == "lever") {
+    for s in read_crate().iter().filter(|s| from(s)) {
         for (target, line) in s.targets() {
-            if target.first().map(String::as_str) != Some("lever") {
-                violations.push(format!(
-                    "{}:{line}: `{}` — rule: lever/ imports nothing else of the crate",
-                    s.path,
-                    shown(target)
-                ));
+            if to(target.first().map_or("", String::as_str)) {
+                let target = shown(target);
+                violations.push(format!("{}:{line}: `{target}` — rule: {rule}", s.path));
             }
         }
     }
-    fail_with("lever/ imports nothing else of the crate", violations);
+    fail_with(rule, violations);
+}
+
+#[test]
+fn lever_imports_nothing_else_of_the_crate() {
+    let rule = "lever/ imports nothing else of the crate";
+    forbid(rule, |s| s.top() == "lever", |top| top != "lever");
 }
 
 #[test]
 fn only_the_demo_and_tests_reach_the_simulator_and_the_mailbox() {
     let rule = "only the demo command (and the tests) reach lever_sim and mailbox";
-    let mut violations = Vec::new();
-    for s in read_crate() {
-        if STAND_INS.contains(&s.top()) || STAND_IN_USERS.contains(&s.path.as_str()) {
-            continue;
-        }
-        for (target, line) in s.targets() {
-            if target
-                .first()
-                .is_some_and(|t| STAND_INS.contains(&t.as_str()))
-            {
-                violations.push(format!(
-                    "{}:{line}: `{}` — rule: {rule}",
-                    s.path,
-                    shown(target)
-                ));
-            }
-        }
-    }
-    fail_with(rule, violations);
+    let users =
+        |s: &Source| STAND_INS.contains(&s.top()) || STAND_IN_USERS.contains(&s.path.as_str());
+    forbid(rule, |s| !users(s), |top| STAND_INS.contains(&top));
 }
 
 /// Each import of a top-level module from a higher layer than the importing file's, under
@@ -541,47 +506,34 @@ fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
         index: Vec<Option<usize>>,
         low: Vec<usize>,
         stack: Vec<usize>,
-        on_stack: Vec<bool>,
-        next: usize,
         found: Vec<Vec<usize>>,
     }
     fn visit(w: &mut Walk, v: usize) {
-        w.index[v] = Some(w.next);
-        w.low[v] = w.next;
-        w.next += 1;
+        let order = w.index.iter().flatten().count();
+        (w.index[v], w.low[v]) = (Some(order), order);
         w.stack.push(v);
-        w.on_stack[v] = true;
         for &t in &w.edges[v] {
-            match w.index[t] {
-                None => {
-                    visit(w, t);
-                    w.low[v] = w.low[v].min(w.low[t]);
-                }
-                Some(i) if w.on_stack[t] => w.low[v] = w.low[v].min(i),
-                Some(_) => {}
+            if w.index[t].is_none() {
+                visit(w, t);
+                w.low[v] = w.low[v].min(w.low[t]);
+            } else if w.stack.contains(&t) {
+                w.low[v] = w.low[v].min(w.index[t].unwrap());
             }
         }
         if Some(w.low[v]) == w.index[v] {
-            let mut component = Vec::new();
-            while let Some(t) = w.stack.pop() {
-                w.on_stack[t] = false;
-                component.push(t);
-                if t == v {
-                    break;
-                }
-            }
+            let at = w.stack.iter().rposition(|&t| t == v).unwrap();
+            let mut component = w.stack.split_off(at);
             component.sort();
             w.found.push(component);
         }
     }
     let n = edges.len();
+    let (index, low) = (vec![None; n], vec![0; n]);
     let mut w = Walk {
         edges,
-        index: vec![None; n],
-        low: vec![0; n],
+        index,
+        low,
         stack: vec![],
-        on_stack: vec![false; n],
-        next: 0,
         found: vec![],
     };
     for v in 0..n {
@@ -598,7 +550,7 @@ fn no_function_over_eighty_lines() {
         format!("no function over {MAX_FN_LINES} lines outside tests and declarative tables");
     let mut violations = Vec::new();
     for s in read_crate() {
-        for (name, line, length) in functions(&s.code) {
+        for (name, line, length) in functions(&s.toks) {
             let table = LONG_TABLES.contains(&(s.path.as_str(), name.as_str()));
             if length > MAX_FN_LINES && !table {
                 violations.push(format!(
@@ -612,62 +564,28 @@ fn no_function_over_eighty_lines() {
 }
 
 /// Each `fn name` with a body: (name, line of `fn`, lines from `fn` to the closing brace).
-fn functions(code: &str) -> Vec<(String, usize, usize)> {
-    let c: Vec<char> = code.chars().collect();
-    let line_at: Vec<usize> = c
-        .iter()
-        .scan(1, |line, &ch| {
-            let here = *line;
-            *line += usize::from(ch == '\n');
-            Some(here)
-        })
-        .collect();
-    let toks = tokens(code);
+fn functions(toks: &[Tok]) -> Vec<(String, usize, usize)> {
     let mut found = Vec::new();
-    let mut offset = 0;
-    // walk the text for `fn <ident>` so brace positions are known in characters
-    for (i, (t, _)) in toks.iter().enumerate() {
-        if t != "fn" {
-            continue;
+    for (i, w) in toks.windows(2).enumerate() {
+        let ((t, line), (name, _)) = (&w[0], &w[1]);
+        if t != "fn" || !name.starts_with(|ch: char| ch.is_alphabetic() || ch == '_') {
+            continue; // not a function, or a function pointer type
         }
-        let at = find_word(&c, "fn", offset).expect("token seen in text");
-        offset = at + 2;
-        let Some((name, _)) = toks.get(i + 1) else {
-            break;
-        };
-        if !name.starts_with(|ch: char| ch.is_alphabetic() || ch == '_') {
-            continue; // a function pointer type
-        }
-        let mut j = at;
         let mut depth = 0usize;
-        while j < c.len() {
-            match c[j] {
-                '(' | '[' | '<' => depth += 1,
-                ')' | ']' => depth = depth.saturating_sub(1),
-                '>' if j > 0 && c[j - 1] != '-' && c[j - 1] != '=' => {
-                    depth = depth.saturating_sub(1)
-                }
-                ';' if depth == 0 => break,
-                '{' if depth == 0 => {
-                    let close = matching_brace(&c, j);
-                    found.push((name.clone(), line_at[at], line_at[close] - line_at[at] + 1));
+        for j in i + 2..toks.len() {
+            match toks[j].0.as_str() {
+                "(" | "[" | "<" => depth += 1,
+                ")" | "]" => depth = depth.saturating_sub(1),
+                ">" if toks[j - 1].0 != "-" => depth = depth.saturating_sub(1),
+                ";" if depth == 0 => break,
+                "{" if depth == 0 => {
+                    let close = toks[matching_brace(toks, j)].1;
+                    found.push((name.clone(), *line, close - line + 1));
                     break;
                 }
                 _ => {}
             }
-            j += 1;
         }
     }
     found
-}
-
-/// The next position of `word` as a whole word, at or after `from`.
-fn find_word(c: &[char], word: &str, from: usize) -> Option<usize> {
-    let w: Vec<char> = word.chars().collect();
-    let ident = |ch: &char| ch.is_alphanumeric() || *ch == '_';
-    (from..c.len().saturating_sub(w.len() - 1)).find(|&i| {
-        c[i..i + w.len()] == w[..]
-            && (i == 0 || !ident(&c[i - 1]))
-            && c.get(i + w.len()).is_none_or(|ch| !ident(ch))
-    })
 }
