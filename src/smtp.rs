@@ -21,8 +21,8 @@ pub struct Outgoing<'a> {
 
 /// Certificates trusted as roots besides the public ones (webpki-roots) when a mail server's
 /// certificate is checked. Production has none; the tests add the self-signed certificate of
-/// their mail server (`crate::mailbox`). It is set in code only (`config::Tuning`), never from
-/// the environment or a page, and nothing here skips the check.
+/// their mail server (the simulated `mailbox`). It is set in code only (`config::Tuning`), never
+/// from the environment or a page, and nothing here skips the check.
 #[derive(Clone, Debug, Default)]
 pub struct ExtraRoots(Vec<Vec<u8>>);
 

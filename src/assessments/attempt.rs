@@ -8,7 +8,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::saves::{self, storable_code};
+use super::saves::{self, storable_code, SaveRefused, MAX_CODE_BYTES};
 use super::{progress_write_back, terms, AssessmentState, TakeHomeTerms};
 use crate::config::SaveLimits;
 use crate::db::assessments::{self, Assessment};
@@ -16,9 +16,6 @@ use crate::db::connection::write_transaction;
 use crate::db::snapshots::{self, SaveListing, Snapshot};
 use crate::db::DbConn;
 use crate::domain::PadKind;
-
-/// The most code one save may carry: 200 KB.
-pub const MAX_CODE_BYTES: usize = 200 * 1024;
 
 /// Where an attempt stands, as the candidate's pages show it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +56,17 @@ pub enum AttemptError {
     /// Says nothing of the database's own words: those go to the log, never to a response.
     #[error("The save failed on our side and has been logged. Try again in a moment.")]
     Database(#[from] diesel::result::Error),
+}
+
+impl From<SaveRefused> for AttemptError {
+    fn from(refused: SaveRefused) -> Self {
+        match refused {
+            SaveRefused::TooLarge(bytes) => AttemptError::TooLarge(bytes),
+            SaveRefused::Nul => AttemptError::Nul,
+            SaveRefused::TooFast(wait) => AttemptError::TooFast(wait),
+            SaveRefused::QuotaReached(quota) => AttemptError::QuotaReached(quota),
+        }
+    }
 }
 
 /// A quota in words: "20 MB", "64 KB".
@@ -206,7 +214,10 @@ pub fn save(
     let code = &storable_code(code)?;
     step(conn, token, now, |conn, assessment| {
         match phase(assessment, now) {
-            Phase::InProgress { .. } => saves::keep(conn, assessment, code, now, limits, true),
+            Phase::InProgress { .. } => {
+                Ok(saves::keep(conn, assessment, code, now, limits, true)?
+                    .map_err(AttemptError::from))
+            }
             closed => Ok(Err(AttemptError::Closed(closed))),
         }
     })
@@ -229,7 +240,7 @@ pub fn submit(
                     snapshots::latest(conn, &assessment.id)?.is_some_and(|s| s.code == *code);
                 if !unchanged {
                     if let Err(refused) = saves::keep(conn, assessment, code, now, limits, false)? {
-                        return Ok(Err(refused));
+                        return Ok(Err(refused.into()));
                     }
                 }
                 end(

@@ -5,23 +5,39 @@
 
 use chrono::{Duration, NaiveDateTime};
 
-use super::attempt::{AttemptError, MAX_CODE_BYTES};
 use crate::config::{SaveLimits, Throttle};
 use crate::db::assessments::{self, Assessment};
 use crate::db::snapshots::{self, SaveListing};
 use crate::db::DbConn;
 
+/// The most code one save may carry: 200 KB.
+pub const MAX_CODE_BYTES: usize = 200 * 1024;
+
+/// Why a save was refused, with nothing kept. The candidate's pages word each as the
+/// attempt's error of the same name (`attempt::AttemptError`), which this converts into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveRefused {
+    /// More than [`MAX_CODE_BYTES`] (the size is given).
+    TooLarge(usize),
+    /// The code holds a NUL character.
+    Nul,
+    /// Faster than the link's pace; the next may come after the wait.
+    TooFast(Duration),
+    /// The attempt's snapshots would pass the quota (the quota is given).
+    QuotaReached(usize),
+}
+
 /// Code as it is stored: browsers send a form's textarea with `\r\n` line breaks and the
 /// editor's JSON autosave with `\n`, so the breaks are made plain before the size is checked
 /// (the same code must pass or fail either way). NUL cannot be stored in PostgreSQL text and is
 /// no part of any program, so code holding one is refused.
-pub fn storable_code(code: &str) -> Result<String, AttemptError> {
+pub fn storable_code(code: &str) -> Result<String, SaveRefused> {
     let code = code.replace("\r\n", "\n");
     if code.len() > MAX_CODE_BYTES {
-        return Err(AttemptError::TooLarge(code.len()));
+        return Err(SaveRefused::TooLarge(code.len()));
     }
     if code.contains('\0') {
-        return Err(AttemptError::Nul);
+        return Err(SaveRefused::Nul);
     }
     Ok(code)
 }
@@ -81,7 +97,7 @@ pub fn keep(
     now: NaiveDateTime,
     limits: &SaveLimits,
     paced: bool,
-) -> Result<Result<SaveListing, AttemptError>, diesel::result::Error> {
+) -> Result<Result<SaveListing, SaveRefused>, diesel::result::Error> {
     let paced_until = if paced {
         match pace(
             assessments::saves_paced_until(conn, &assessment.id)?,
@@ -89,7 +105,7 @@ pub fn keep(
             limits.pace,
         ) {
             Ok(until) => Some(until),
-            Err(wait) => return Ok(Err(AttemptError::TooFast(wait))),
+            Err(wait) => return Ok(Err(SaveRefused::TooFast(wait))),
         }
     } else {
         None
@@ -101,7 +117,7 @@ pub fn keep(
     let freed = replaced.as_ref().map_or(0, |r| i64::from(r.size_bytes));
     let total = stored - freed + i64::try_from(code.len()).unwrap_or(i64::MAX);
     if total > i64::try_from(limits.quota_bytes).unwrap_or(i64::MAX) {
-        return Ok(Err(AttemptError::QuotaReached(limits.quota_bytes)));
+        return Ok(Err(SaveRefused::QuotaReached(limits.quota_bytes)));
     }
     let kept = match replaced {
         Some(newest) => snapshots::replace(conn, &assessment.id, newest.seq, code, now)?,
@@ -132,12 +148,9 @@ mod tests {
         assert_eq!(stored.len(), MAX_CODE_BYTES);
         assert!(matches!(
             storable_code(&"x".repeat(MAX_CODE_BYTES + 1)),
-            Err(AttemptError::TooLarge(_))
+            Err(SaveRefused::TooLarge(_))
         ));
-        assert!(matches!(
-            storable_code("print(1)\0"),
-            Err(AttemptError::Nul)
-        ));
+        assert!(matches!(storable_code("print(1)\0"), Err(SaveRefused::Nul)));
     }
 
     #[test]

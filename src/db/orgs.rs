@@ -108,7 +108,7 @@ pub fn set_membership(
 pub fn remove_membership(conn: &mut DbConn, user_id: &str, org_id: &str) -> QueryResult<bool> {
     let removed = diesel::delete(memberships::table.find((user_id, org_id))).execute(conn)?;
     if removed > 0 {
-        super::sessions::revoke_all_of_user(conn, user_id)?;
+        super::users::end_all_sessions(conn, user_id)?;
     }
     Ok(removed > 0)
 }

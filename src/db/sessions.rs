@@ -96,16 +96,3 @@ pub fn user_of(conn: &mut DbConn, token: &str, limits: SessionLimits) -> QueryRe
     }
     Ok(Some(user))
 }
-
-/// Ends every session of the user: on sign-out, a password change or reset, and when a
-/// membership is removed. Returns how many were live.
-#[tracing::instrument(skip_all)]
-pub fn revoke_all_of_user(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
-    diesel::update(
-        sessions::table
-            .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set(sessions::revoked_at.eq(Some(super::now())))
-    .execute(conn)
-}

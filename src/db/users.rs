@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::users;
+use super::schema::{sessions, users};
 use super::DbConn;
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
@@ -48,7 +48,7 @@ pub fn upsert(
                 users::is_support.eq(is_support),
             ))
             .execute(conn)?;
-        super::sessions::revoke_all_of_user(conn, &user.id)?;
+        end_all_sessions(conn, &user.id)?;
         return find(conn, &user.id).map(|u| u.expect("user just updated"));
     }
     let id = super::new_id();
@@ -69,4 +69,18 @@ pub fn record_login(conn: &mut DbConn, id: &str) -> QueryResult<()> {
         .set(users::last_login_at.eq(Some(super::now())))
         .execute(conn)?;
     Ok(())
+}
+
+/// Ends every session of the user: on sign-out, a password change or reset, and when a
+/// membership is removed. Returns how many were live. It lives with the user rather than in
+/// `sessions` (which reads the user of a session), so neither module needs the other both ways.
+#[tracing::instrument(skip_all)]
+pub fn end_all_sessions(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(Some(super::now())))
+    .execute(conn)
 }

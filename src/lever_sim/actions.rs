@@ -119,17 +119,19 @@ pub(crate) struct NewCandidate {
     pub confidential: bool,
 }
 
-/// Creates an opportunity (inheriting its posting's tags); `applicationCreated` when it has a posting.
-pub(crate) fn create_candidate(
-    acct: &mut Account,
-    new: NewCandidate,
-) -> Result<(String, String, Vec<Event>), String> {
+/// Checks a new candidate against the account: the stage it starts at (the first stage when
+/// none is named) and the tags its posting gives it; unknown stages, postings and owners are
+/// refused.
+fn starting_stage_and_posting_tags(
+    acct: &Account,
+    new: &NewCandidate,
+) -> Result<(String, Vec<String>), String> {
     if new.name.trim().is_empty() {
         return Err("name is required".into());
     }
-    let stage_id = match new.stage_id {
-        Some(id) if acct.stage(&id).is_none() => return Err(format!("unknown stage {id}")),
-        Some(id) => id,
+    let stage_id = match &new.stage_id {
+        Some(id) if acct.stage(id).is_none() => return Err(format!("unknown stage {id}")),
+        Some(id) => id.clone(),
         None => acct
             .stages
             .first()
@@ -148,6 +150,15 @@ pub(crate) fn create_candidate(
             return Err(format!("unknown owner {owner}"));
         }
     }
+    Ok((stage_id, tags))
+}
+
+/// Creates an opportunity (inheriting its posting's tags); `applicationCreated` when it has a posting.
+pub(crate) fn create_candidate(
+    acct: &mut Account,
+    new: NewCandidate,
+) -> Result<(String, String, Vec<Event>), String> {
+    let (stage_id, mut tags) = starting_stage_and_posting_tags(acct, &new)?;
     tags.extend(new.tags);
     let now = now_ms();
     let stage_index = acct

@@ -131,19 +131,6 @@ pub(crate) fn opportunity_json(
             }
         })
         .collect();
-    let contact = if expand.contact {
-        json!({
-            "id": opp.contact_id,
-            "name": opp.name,
-            "headline": "",
-            "isAnonymized": false,
-            "location": null,
-            "emails": opp.emails,
-            "phones": [],
-        })
-    } else {
-        Value::String(opp.contact_id.clone())
-    };
     let owner = opp
         .owner
         .as_deref()
@@ -152,18 +139,6 @@ pub(crate) fn opportunity_json(
         .followers
         .iter()
         .map(|id| user_ref(acct, id, expand.followers))
-        .collect();
-    let stage_changes: Vec<Value> = opp
-        .stage_changes
-        .iter()
-        .map(|c| {
-            json!({
-                "toStageId": c.to_stage_id,
-                "toStageIndex": c.to_stage_index,
-                "userId": c.user_id,
-                "updatedAt": c.updated_at,
-            })
-        })
         .collect();
     let archived = opp.archived.as_ref().map_or(
         Value::Null,
@@ -177,7 +152,7 @@ pub(crate) fn opportunity_json(
         "id": opp.id,
         "name": opp.name,
         "headline": "",
-        "contact": contact,
+        "contact": contact_json(opp, expand.contact),
         "emails": opp.emails,
         "phones": [],
         "confidentiality": opp.confidentiality,
@@ -187,7 +162,7 @@ pub(crate) fn opportunity_json(
         "tags": opp.tags,
         "sources": opp.sources,
         "stage": stage,
-        "stageChanges": stage_changes,
+        "stageChanges": stage_changes_json(opp),
         "origin": if opp.applications.is_empty() { "sourced" } else { "applied" },
         "sourcedBy": null,
         "owner": owner,
@@ -205,6 +180,37 @@ pub(crate) fn opportunity_json(
         "isAnonymized": false,
         "dataProtection": null,
     })
+}
+
+/// The opportunity's contact: the person, expanded, or their id.
+fn contact_json(opp: &Opportunity, expand: bool) -> Value {
+    if !expand {
+        return Value::String(opp.contact_id.clone());
+    }
+    json!({
+        "id": opp.contact_id,
+        "name": opp.name,
+        "headline": "",
+        "isAnonymized": false,
+        "location": null,
+        "emails": opp.emails,
+        "phones": [],
+    })
+}
+
+/// Every stage the opportunity moved to, oldest first.
+fn stage_changes_json(opp: &Opportunity) -> Vec<Value> {
+    opp.stage_changes
+        .iter()
+        .map(|c| {
+            json!({
+                "toStageId": c.to_stage_id,
+                "toStageIndex": c.to_stage_index,
+                "userId": c.user_id,
+                "updatedAt": c.updated_at,
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn note_json(note: &Note) -> Value {

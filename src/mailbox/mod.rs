@@ -5,6 +5,7 @@
 //! or LOGIN), as a provider's relay does ([`Security`]). It is a real server on a real socket, so
 //! what leverbridge sends goes through `lettre` and the network exactly as it would to a relay.
 
+mod lines;
 mod message;
 mod security;
 mod session;

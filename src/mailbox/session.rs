@@ -4,16 +4,15 @@
 
 use std::borrow::Cow;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite, BufReader};
 use tokio::net::TcpStream;
 
+use super::lines::{read_line, send};
 use super::message::ReceivedMail;
 use super::security::{Account, TlsMode};
 use super::sign_in::authenticate;
 use super::Mailbox;
 
-/// The longest command line accepted (RFC 5321 allows 512 octets; text lines 1000).
-const MAX_LINE: u64 = 4096;
 /// The largest message accepted.
 const MAX_MESSAGE: usize = 10 * 1024 * 1024;
 
@@ -26,28 +25,6 @@ enum Layer {
     BeforeStartTls,
     /// Inside TLS, after STARTTLS or from the first byte.
     Tls,
-}
-
-/// Reads one line (up to `MAX_LINE` bytes) into `line`; `false` at the end of the stream.
-pub(super) async fn read_line<R: AsyncRead + Unpin>(
-    reader: &mut BufReader<R>,
-    line: &mut Vec<u8>,
-) -> std::io::Result<bool> {
-    line.clear();
-    let read = (&mut *reader)
-        .take(MAX_LINE)
-        .read_until(b'\n', line)
-        .await?;
-    Ok(read > 0)
-}
-
-pub(super) async fn send<S: AsyncRead + AsyncWrite + Unpin>(
-    io: &mut BufReader<S>,
-    reply: &str,
-) -> std::io::Result<()> {
-    io.write_all(reply.as_bytes()).await?;
-    // TLS holds what is written until flushed.
-    io.flush().await
 }
 
 /// The address inside `FROM:<…>` / `TO:<…>` (parameters after it are ignored).
@@ -116,8 +93,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let account = mailbox.account();
     let mut signed_in: Option<String> = None;
-    let mut from: Option<String> = None;
-    let mut to: Vec<String> = Vec::new();
+    let mut envelope = Envelope::default();
     let mut line = Vec::new();
     loop {
         if !read_line(&mut io, &mut line).await? {
@@ -131,17 +107,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         let reply: Cow<'static, str> = match verb.as_str() {
             "EHLO" => ehlo(layer, account).into(),
             "HELO" => "250 leverbridge-mailbox\r\n".into(),
-            "STARTTLS" if needs_tls => {
-                send(&mut io, "220 2.0.0 Ready to start TLS\r\n").await?;
-                if !io.buffer().is_empty() {
-                    // Anything sent before the handshake could be an attacker's (RFC 3207).
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        "commands pipelined after STARTTLS",
-                    ));
-                }
-                return Ok(Some(io.into_inner()));
-            }
+            "STARTTLS" if needs_tls => return start_tls(io).await.map(Some),
             "STARTTLS" if layer == Layer::Tls => "503 5.5.1 TLS is already on\r\n".into(),
             "STARTTLS" => "502 5.5.1 STARTTLS is not offered here\r\n".into(),
             "AUTH" | "MAIL" if needs_tls => {
@@ -160,46 +126,25 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             "MAIL" if account.is_some() && signed_in.is_none() => {
                 "530 5.7.0 Authentication required\r\n".into()
             }
-            "MAIL" => match path_argument(argument, "FROM:") {
-                Some(address) => {
-                    from = Some(address.to_owned());
-                    to.clear();
-                    "250 OK\r\n".into()
-                }
-                None => "501 Syntax: MAIL FROM:<address>\r\n".into(),
-            },
-            "RCPT" => match (path_argument(argument, "TO:"), &from) {
-                (_, None) => "503 MAIL first\r\n".into(),
-                (None, _) => "501 Syntax: RCPT TO:<address>\r\n".into(),
-                (Some(address), _) if mailbox.refuses(address) => {
-                    "550 5.1.1 No such mailbox here\r\n".into()
-                }
-                (Some(address), _) => {
-                    to.push(address.to_owned());
-                    "250 OK\r\n".into()
-                }
-            },
-            "DATA" if from.is_none() || to.is_empty() => "503 MAIL and RCPT first\r\n".into(),
+            "MAIL" => envelope.mail_from(argument).into(),
+            "RCPT" => envelope.rcpt_to(argument, mailbox).into(),
+            "DATA" if envelope.from.is_none() || envelope.to.is_empty() => {
+                "503 MAIL and RCPT first\r\n".into()
+            }
             "DATA" => {
                 send(&mut io, "354 End data with <CR><LF>.<CR><LF>\r\n").await?;
                 let Some(data) = read_data(&mut io, &mut line).await? else {
                     send(&mut io, "552 Message too large\r\n").await?;
                     return Ok(None);
                 };
-                let mut mail = ReceivedMail::new(
-                    from.take().unwrap_or_default(),
-                    std::mem::take(&mut to),
-                    data,
-                    crate::db::now(),
-                );
+                let mut mail = envelope.seal(data);
                 mail.over_tls = layer == Layer::Tls;
                 mail.signed_in_as = signed_in.clone();
                 mailbox.keep(mail);
                 "250 OK: kept\r\n".into()
             }
             "RSET" => {
-                from = None;
-                to.clear();
+                envelope = Envelope::default();
                 "250 OK\r\n".into()
             }
             "NOOP" => "250 OK\r\n".into(),
@@ -210,6 +155,64 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             _ => "502 Command not implemented\r\n".into(),
         };
         send(&mut io, &reply).await?;
+    }
+}
+
+/// Agrees to STARTTLS and hands back the stream for the TLS handshake.
+async fn start_tls<S: AsyncRead + AsyncWrite + Unpin>(mut io: BufReader<S>) -> std::io::Result<S> {
+    send(&mut io, "220 2.0.0 Ready to start TLS\r\n").await?;
+    if !io.buffer().is_empty() {
+        // Anything sent before the handshake could be an attacker's (RFC 3207).
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "commands pipelined after STARTTLS",
+        ));
+    }
+    Ok(io.into_inner())
+}
+
+/// The sender and recipients of the message being sent (MAIL FROM, RCPT TO), until DATA takes
+/// them or RSET drops them.
+#[derive(Default)]
+struct Envelope {
+    from: Option<String>,
+    to: Vec<String>,
+}
+
+impl Envelope {
+    /// MAIL FROM: a new sender, and no recipients yet.
+    fn mail_from(&mut self, argument: &str) -> &'static str {
+        match path_argument(argument, "FROM:") {
+            Some(address) => {
+                self.from = Some(address.to_owned());
+                self.to.clear();
+                "250 OK\r\n"
+            }
+            None => "501 Syntax: MAIL FROM:<address>\r\n",
+        }
+    }
+
+    /// RCPT TO: one more recipient, unless the mailbox refuses the address.
+    fn rcpt_to(&mut self, argument: &str, mailbox: &Mailbox) -> &'static str {
+        match (path_argument(argument, "TO:"), &self.from) {
+            (_, None) => "503 MAIL first\r\n",
+            (None, _) => "501 Syntax: RCPT TO:<address>\r\n",
+            (Some(address), _) if mailbox.refuses(address) => "550 5.1.1 No such mailbox here\r\n",
+            (Some(address), _) => {
+                self.to.push(address.to_owned());
+                "250 OK\r\n"
+            }
+        }
+    }
+
+    /// The message `data` with this envelope, which it empties.
+    fn seal(&mut self, data: Vec<u8>) -> ReceivedMail {
+        ReceivedMail::new(
+            self.from.take().unwrap_or_default(),
+            std::mem::take(&mut self.to),
+            data,
+            crate::db::now(),
+        )
     }
 }
 
@@ -239,6 +242,7 @@ async fn read_data<R: AsyncRead + Unpin>(
 mod tests {
     use super::*;
     use crate::mailbox::{Mechanism, Security};
+    use tokio::io::AsyncWriteExt;
 
     #[test]
     fn paths_are_read_from_their_brackets() {

@@ -4,8 +4,8 @@
 use base64::Engine;
 use tokio::io::{AsyncRead, AsyncWrite, BufReader};
 
+use super::lines::{read_line, send};
 use super::security::{Account, Mechanism, SignIn};
-use super::session::{read_line, send};
 use super::Mailbox;
 
 /// Sends a `334` challenge and reads the client's answer; `None` when the client cancels (`*`).

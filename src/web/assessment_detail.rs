@@ -4,6 +4,7 @@
 //! the scoring form. Every member of the organization (and support) may read it; reviewers and
 //! admins score.
 
+use crate::domain::JobState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -145,15 +146,15 @@ fn trouble(job: Option<Job>, role: Role) -> Option<Trouble> {
     let error = job
         .last_error
         .unwrap_or_else(|| "no reason was recorded".into());
-    let (message, retry) = match job.state.as_str() {
-        "dead" => (
+    let (message, retry) = match job.state {
+        JobState::Dead => (
             format!(
                 "Writing this assessment's progress to Lever failed {} times and stopped: {error}",
                 job.attempts
             ),
             matches!(role, Role::Admin | Role::Support),
         ),
-        "parked" => (
+        JobState::Parked => (
             format!("Writing this assessment's progress to Lever waits: {error}"),
             false,
         ),
@@ -205,17 +206,7 @@ fn page(
         next: (s.seq < total).then(|| s.seq + 1),
         is_submission: s.seq == total && a.submitted_at.is_some(),
     });
-    let no_code = match state {
-        _ if loaded.withdrawal.purged_at.is_some() => {
-            "The candidate was deleted in Lever: their saves were erased."
-        }
-        _ if PadKind::parse(&a.pad_kind) != Ok(PadKind::TakeHome) => {
-            "A live interview pad keeps no saves to play back."
-        }
-        AssessmentState::Invited => "The candidate has not started yet.",
-        AssessmentState::Expired => "The time ran out with nothing saved.",
-        _ => "The candidate has saved nothing yet.",
-    };
+    let no_code = why_no_code(&loaded, state);
     let result = match (state, loaded.scoring.score) {
         (AssessmentState::Passed | AssessmentState::Failed, Some(score)) => Some(ScoredView {
             score,
@@ -231,21 +222,7 @@ fn page(
         _ => None,
     };
     let may_score = matches!(org.role, Role::Admin | Role::Reviewer);
-    form.closed = match state {
-        AssessmentState::Submitted if may_score => None,
-        AssessmentState::Submitted => {
-            Some("Support staff read assessments; reviewers and admins score them.".into())
-        }
-        AssessmentState::Passed | AssessmentState::Failed => None,
-        AssessmentState::Invited | AssessmentState::Started => Some(
-            "The scoring form opens once the candidate has submitted (or their time runs out)."
-                .into(),
-        ),
-        AssessmentState::Expired | AssessmentState::Cancelled => Some(format!(
-            "This assessment is {}: there is nothing to score.",
-            state.label().to_lowercase()
-        )),
-    };
+    form.closed = why_scoring_is_closed(state, may_score);
     form.open = state == AssessmentState::Submitted && may_score;
     form.pass_mark = loaded.settings.pass_mark;
     form.max_failure_reason = scoring::MAX_FAILURE_REASON;
@@ -271,6 +248,41 @@ fn page(
         result,
         form,
     })
+}
+
+/// Why there is no code to play back, when there is none.
+fn why_no_code(loaded: &AssessmentRecord, state: AssessmentState) -> &'static str {
+    match state {
+        _ if loaded.withdrawal.purged_at.is_some() => {
+            "The candidate was deleted in Lever: their saves were erased."
+        }
+        _ if PadKind::parse(&loaded.assessment.pad_kind) != Ok(PadKind::TakeHome) => {
+            "A live interview pad keeps no saves to play back."
+        }
+        AssessmentState::Invited => "The candidate has not started yet.",
+        AssessmentState::Expired => "The time ran out with nothing saved.",
+        _ => "The candidate has saved nothing yet.",
+    }
+}
+
+/// Why the scoring form is closed to this member in `state`, or `None` when it is open (or the
+/// assessment is already scored).
+fn why_scoring_is_closed(state: AssessmentState, may_score: bool) -> Option<String> {
+    match state {
+        AssessmentState::Submitted if may_score => None,
+        AssessmentState::Submitted => {
+            Some("Support staff read assessments; reviewers and admins score them.".into())
+        }
+        AssessmentState::Passed | AssessmentState::Failed => None,
+        AssessmentState::Invited | AssessmentState::Started => Some(
+            "The scoring form opens once the candidate has submitted (or their time runs out)."
+                .into(),
+        ),
+        AssessmentState::Expired | AssessmentState::Cancelled => Some(format!(
+            "This assessment is {}: there is nothing to score.",
+            state.label().to_lowercase()
+        )),
+    }
 }
 
 pub async fn show(

@@ -99,39 +99,69 @@ pub async fn list(org: OrgPage, query: web::Query<ListQuery>) -> Result<HttpResp
         }
         .to_string()
     });
+    let configuration_names = configuration_names(&configurations, &stages);
+    let public_url = &org.state.settings.public_url;
+    let rows = assessments
+        .iter()
+        .map(|a| row(a, &configuration_names, public_url))
+        .collect();
+    let filters = filters(&counts, state);
+    render(&AssessmentsPage {
+        chrome: Chrome::new(&org, "Assessments", Nav::Assessments),
+        rows,
+        filters,
+        state: filter,
+        older,
+        later_page: after.is_some(),
+    })
+}
+
+/// Each configuration's summary, by id, naming its stages as Lever does.
+fn configuration_names<'a>(
+    configurations: &'a [db::configurations::Configuration],
+    stages: &[db::lever::CachedStage],
+) -> HashMap<&'a str, String> {
     let stage_names: HashMap<&str, &str> = stages
         .iter()
         .map(|s| (s.id.as_str(), s.text.as_str()))
         .collect();
-    let configuration_names: HashMap<&str, String> = configurations
+    configurations
         .iter()
         .map(|c| {
             let name = |id: &str| stage_names.get(id).map(|s| s.to_string());
             (c.id.as_str(), c.summary(&name))
         })
-        .collect();
-    let public_url = &org.state.settings.public_url;
-    let rows = assessments
-        .iter()
-        .map(|a| {
-            let state = AssessmentState::parse(&a.state).unwrap_or(AssessmentState::Invited);
-            Row {
-                id: a.id.clone(),
-                candidate: a.shown_name(),
-                opportunity_id: a.opportunity_id.clone(),
-                configuration: configuration_names
-                    .get(a.configuration_id.as_str())
-                    .cloned()
-                    .unwrap_or_else(|| crate::db::configurations::deleted_name(&a.tag_name)),
-                kind: pad_label(&a.pad_kind),
-                question: a.question_title.clone().unwrap_or_default(),
-                state: state.label(),
-                badge: badge(state),
-                invited: a.created_at.format("%-d %b %Y %H:%M").to_string(),
-                link: crate::assessments::link(public_url, &a.token),
-            }
-        })
-        .collect();
+        .collect()
+}
+
+fn row(
+    a: &db::assessments::Assessment,
+    configuration_names: &HashMap<&str, String>,
+    public_url: &url::Url,
+) -> Row {
+    let state = AssessmentState::parse(&a.state).unwrap_or(AssessmentState::Invited);
+    Row {
+        id: a.id.clone(),
+        candidate: a.shown_name(),
+        opportunity_id: a.opportunity_id.clone(),
+        configuration: configuration_names
+            .get(a.configuration_id.as_str())
+            .cloned()
+            .unwrap_or_else(|| crate::db::configurations::deleted_name(&a.tag_name)),
+        kind: pad_label(&a.pad_kind),
+        question: a.question_title.clone().unwrap_or_default(),
+        state: state.label(),
+        badge: badge(state),
+        invited: a.created_at.format("%-d %b %Y %H:%M").to_string(),
+        link: crate::assessments::link(public_url, &a.token),
+    }
+}
+
+/// All, then each state, with how many assessments each has and which one is `selected`.
+fn filters(
+    counts: &[(String, i64)],
+    selected: Option<AssessmentState>,
+) -> Vec<(&'static str, &'static str, i64, bool)> {
     let count = |s: AssessmentState| {
         counts
             .iter()
@@ -142,21 +172,14 @@ pub async fn list(org: OrgPage, query: web::Query<ListQuery>) -> Result<HttpResp
         "",
         "All",
         counts.iter().map(|(_, n)| n).sum(),
-        state.is_none(),
+        selected.is_none(),
     )];
     filters.extend(
         AssessmentState::ALL
             .into_iter()
-            .map(|s| (s.as_str(), s.label(), count(s), state == Some(s))),
+            .map(|s| (s.as_str(), s.label(), count(s), selected == Some(s))),
     );
-    render(&AssessmentsPage {
-        chrome: Chrome::new(&org, "Assessments", Nav::Assessments),
-        rows,
-        filters,
-        state: filter,
-        older,
-        later_page: after.is_some(),
-    })
+    filters
 }
 
 #[cfg(test)]

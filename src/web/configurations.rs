@@ -120,11 +120,55 @@ fn validate(
     form: &ConfigurationForm,
     stages: &[CachedStage],
     questions: &[Question],
-) -> Result<Valid, HashMap<&'static str, String>> {
+) -> Result<Valid, FieldErrors> {
     let mut errors = HashMap::new();
     let style = TriggerStyle::parse(&form.trigger_style)
         .map_err(|e| errors.insert("trigger_style", e))
         .ok();
+    let (stage, stage_prefix) = where_it_fires(style, form, stages, &mut errors);
+    let tag = trigger_tag(style, form, &mut errors);
+    let kind = PadKind::parse(&form.pad_kind)
+        .map_err(|e| errors.insert("pad_kind", e))
+        .ok();
+    let source = QuestionSource::parse(&form.question_source)
+        .map_err(|e| errors.insert("question_source", e))
+        .ok();
+    let (question_id, question_tag_prefix) = match source {
+        Some(QuestionSource::Library) => {
+            (library_question(kind, form, questions, &mut errors), None)
+        }
+        Some(other) => (
+            None,
+            picked_per_candidate(other, form, questions, &mut errors),
+        ),
+        None => (None, None),
+    };
+    match (errors.is_empty(), style, kind, source) {
+        (true, Some(style), Some(kind), Some(source)) => Ok(Valid {
+            style,
+            stage_id: stage,
+            stage_prefix,
+            kind,
+            source,
+            question_id,
+            question_tag_prefix,
+            tag,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The problems of a form, by field name.
+type FieldErrors = HashMap<&'static str, String>;
+
+/// The trigger stage (tag and stage styles) or the stage-name prefix (prefix style): whichever
+/// the style reads must be valid, and the other must be empty.
+fn where_it_fires(
+    style: Option<TriggerStyle>,
+    form: &ConfigurationForm,
+    stages: &[CachedStage],
+    errors: &mut FieldErrors,
+) -> (Option<String>, Option<String>) {
     let stage_id = form.trigger_stage_id.trim();
     let typed_prefix = form.stage_prefix.trim();
     let (mut stage, mut stage_prefix) = (None, None);
@@ -155,8 +199,17 @@ fn validate(
         }
         None => {}
     }
+    (stage, stage_prefix)
+}
+
+/// The tag a tag-style configuration waits for; any other style must leave it empty.
+fn trigger_tag(
+    style: Option<TriggerStyle>,
+    form: &ConfigurationForm,
+    errors: &mut FieldErrors,
+) -> Option<TagName> {
     let typed_tag = form.tag_name.trim();
-    let tag = match style {
+    match style {
         Some(TriggerStyle::Tag) => TagName::parse(typed_tag)
             .map_err(|e| errors.insert("tag_name", e))
             .ok(),
@@ -165,81 +218,75 @@ fn validate(
             None
         }
         _ => None,
-    };
-    let kind = PadKind::parse(&form.pad_kind)
-        .map_err(|e| errors.insert("pad_kind", e))
-        .ok();
-    let source = QuestionSource::parse(&form.question_source)
-        .map_err(|e| errors.insert("question_source", e))
-        .ok();
+    }
+}
+
+/// The library question a configuration always sends: one of the organization's, required for
+/// a take-home test; a posting-tag prefix must be empty.
+fn library_question(
+    kind: Option<PadKind>,
+    form: &ConfigurationForm,
+    questions: &[Question],
+    errors: &mut FieldErrors,
+) -> Option<String> {
     let question_id = form.question_id.trim();
+    if !form.question_tag_prefix.trim().is_empty() {
+        errors.insert("question_tag_prefix", "Only a question named by the posting's tag reads a posting-tag prefix: clear it, or choose “Named by a tag on the candidate's posting”.".to_owned());
+    }
+    if question_id.is_empty() {
+        if kind.is_some_and(PadKind::needs_question) {
+            errors.insert(
+                "question_id",
+                "A take-home test needs a question: choose one from your library.".into(),
+            );
+        }
+        None
+    } else if questions.iter().any(|q| q.id == question_id) {
+        Some(question_id.to_owned())
+    } else {
+        errors.insert(
+            "question_id",
+            "Choose one of the questions in your library.".into(),
+        );
+        None
+    }
+}
+
+/// For a question picked per candidate (`source` is not the library): the posting-tag prefix
+/// when the posting's tag names it; the Question field must be empty and the library not.
+fn picked_per_candidate(
+    source: QuestionSource,
+    form: &ConfigurationForm,
+    questions: &[Question],
+    errors: &mut FieldErrors,
+) -> Option<String> {
     let typed_tag_prefix = form.question_tag_prefix.trim();
     let mut question_tag_prefix = None;
-    let question_id = match source {
-        Some(QuestionSource::Library) => {
-            if !typed_tag_prefix.is_empty() {
-                errors.insert("question_tag_prefix", "Only a question named by the posting's tag reads a posting-tag prefix: clear it, or choose “Named by a tag on the candidate's posting”.".to_owned());
-            }
-            if question_id.is_empty() {
-                if kind.is_some_and(PadKind::needs_question) {
-                    errors.insert(
-                        "question_id",
-                        "A take-home test needs a question: choose one from your library.".into(),
-                    );
-                }
-                None
-            } else if questions.iter().any(|q| q.id == question_id) {
-                Some(question_id.to_owned())
-            } else {
-                errors.insert(
-                    "question_id",
-                    "Choose one of the questions in your library.".into(),
-                );
-                None
+    if source == QuestionSource::PostingTag {
+        match parse_prefix(typed_tag_prefix, "posting-tag prefix") {
+            Ok(prefix) => question_tag_prefix = Some(prefix),
+            Err(e) => {
+                errors.insert("question_tag_prefix", e);
             }
         }
-        Some(other) => {
-            if other == QuestionSource::PostingTag {
-                match parse_prefix(typed_tag_prefix, "posting-tag prefix") {
-                    Ok(prefix) => question_tag_prefix = Some(prefix),
-                    Err(e) => {
-                        errors.insert("question_tag_prefix", e);
-                    }
-                }
-            } else if !typed_tag_prefix.is_empty() {
-                errors.insert("question_tag_prefix", "Only a question named by the posting's tag reads a posting-tag prefix: clear it, or choose “Named by a tag on the candidate's posting”.".to_owned());
-            }
-            if !question_id.is_empty() {
-                errors.insert(
-                    "question_id",
-                    format!(
-                        "With “{}” the question is picked per candidate: leave Question empty, or choose “A question from the library”.",
-                        other.label()
-                    ),
-                );
-            } else if questions.is_empty() {
-                errors.insert(
-                    "question_source",
-                    "Your question library is empty, so there is nothing to pick from: add questions on the Questions page first.".into(),
-                );
-            }
-            None
-        }
-        None => None,
-    };
-    match (errors.is_empty(), style, kind, source) {
-        (true, Some(style), Some(kind), Some(source)) => Ok(Valid {
-            style,
-            stage_id: stage,
-            stage_prefix,
-            kind,
-            source,
-            question_id,
-            question_tag_prefix,
-            tag,
-        }),
-        _ => Err(errors),
+    } else if !typed_tag_prefix.is_empty() {
+        errors.insert("question_tag_prefix", "Only a question named by the posting's tag reads a posting-tag prefix: clear it, or choose “Named by a tag on the candidate's posting”.".to_owned());
     }
+    if !form.question_id.trim().is_empty() {
+        errors.insert(
+            "question_id",
+            format!(
+                "With “{}” the question is picked per candidate: leave Question empty, or choose “A question from the library”.",
+                source.label()
+            ),
+        );
+    } else if questions.is_empty() {
+        errors.insert(
+            "question_source",
+            "Your question library is empty, so there is nothing to pick from: add questions on the Questions page first.".into(),
+        );
+    }
+    question_tag_prefix
 }
 
 pub async fn list(org: OrgReader) -> Result<HttpResponse, WebError> {

@@ -235,126 +235,24 @@ fn badge(status: &str) -> &'static str {
 pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
     let start = Start::parse(&query)?;
     let org_id = org.org.id.clone();
-    let (window, calls, event_jobs, connection, configurations, emails, email_jobs, refusals) = org
+    let records = org
         .state
         .db
-        .run(move |conn| -> Result<_, DbError> {
-            let window = window(conn, &org_id, start)?;
-            let events = &window.events;
-            let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
-            let calls = db::lever_calls::for_events(conn, &ids)?;
-            let event_jobs = queue::for_events(conn, &ids)?;
-            let emails = db::emails::for_events(conn, &ids)?;
-            let job_ids: Vec<String> = emails
-                .iter()
-                .filter_map(|(_, e)| e.job_id.clone())
-                .collect();
-            let email_jobs = queue::by_ids(conn, &job_ids)?;
-            let refusals = db::assessment_history::refusals_for_events(conn, &ids)?;
-            Ok((
-                window,
-                calls,
-                event_jobs,
-                db::lever::connection(conn, &org_id)?,
-                db::configurations::list(conn, &org_id)?,
-                emails,
-                email_jobs,
-                refusals,
-            ))
-        })
+        .run(move |conn| EventRecords::read(conn, &org_id, start))
         .await?;
-    let mut calls_by_event: HashMap<String, Vec<String>> = HashMap::new();
-    for call in calls {
-        let result = match (call.status, &call.error) {
-            (Some(status), _) => status.to_string(),
-            (None, Some(error)) => error.clone(),
-            (None, None) => "no answer".into(),
-        };
-        let retry = if call.attempt > 1 {
-            format!(" (attempt {})", call.attempt)
-        } else {
-            String::new()
-        };
-        calls_by_event
-            .entry(call.event_id.unwrap_or_default())
-            .or_default()
-            .push(format!(
-                "{} {} → {result}{retry}, {} ms",
-                call.method, call.path, call.duration_ms
-            ));
-    }
-    let mut dead: HashMap<String, String> = HashMap::new();
-    let mut next_attempts: HashMap<String, String> = HashMap::new();
-    for job in event_jobs {
-        let Some(event) = job.event_id.clone() else {
-            continue;
-        };
-        if job.state == crate::domain::JobState::Dead {
-            dead.insert(event, job.job_id);
-        } else if let Some(at) = job.next_attempt() {
-            let next = format!(
-                "Next attempt ({} of {}) at {} UTC.",
-                job.attempts + 1,
-                job.max_attempts,
-                at.format("%-d %b %Y %H:%M:%S")
-            );
-            next_attempts.insert(event, next);
-        }
-    }
-    let email_jobs: HashMap<String, queue::Job> =
-        email_jobs.into_iter().map(|j| (j.id.clone(), j)).collect();
-    let mut emails_by_event: HashMap<String, Vec<EmailLine>> = HashMap::new();
-    for (event, email) in &emails {
-        let job = email.job_id.as_ref().and_then(|id| email_jobs.get(id));
-        emails_by_event
-            .entry(event.clone())
-            .or_default()
-            .push(email_line(email, job));
-    }
-    let mut refusals_by_event: HashMap<String, Vec<String>> = HashMap::new();
-    for (event, at, what) in refusals {
-        refusals_by_event
-            .entry(event)
-            .or_default()
-            .push(format!("{}: {what}", at.format("%-d %b %Y %H:%M:%S")));
-    }
+    let waiting_for_default_user = records
+        .connection
+        .as_ref()
+        .is_some_and(|c| c.default_user_id.is_none());
+    let mut details = EventDetails::gather(records.calls, records.event_jobs);
+    details.emails = emails_by_event(&records.emails, records.email_jobs);
+    details.refusals = refusals_by_event(records.refusals);
+    let window = records.window;
     let rows = window
         .events
         .into_iter()
-        .map(|e| EventRow {
-            received: e.received_at.format("%-d %b %Y %H:%M:%S").to_string(),
-            event: webhook_event(&e.event)
-                .map(|k| k.label.to_owned())
-                .unwrap_or(e.event.clone()),
-            opportunity: e.opportunity_id.clone().unwrap_or_default(),
-            candidate: e.candidate_name.clone(),
-            signature: match (e.signature_valid, e.status.as_str()) {
-                (true, _) => ("Valid", "ok"),
-                (false, "verification") => ("Not checked", "muted"),
-                (false, _) if e.outcome.contains("signature invalid") => ("Invalid", "bad"),
-                (false, _) => ("Not checked", "muted"),
-            },
-            badge: badge(&e.status),
-            status: e.status.replace('_', " "),
-            outcome: e.outcome.clone(),
-            calls: calls_by_event.remove(&e.id).unwrap_or_default(),
-            dead_job: dead.get(&e.id).cloned(),
-            next_attempt: next_attempts.remove(&e.id),
-            send_now: if e.status == NO_TAG {
-                configurations
-                    .iter()
-                    .filter(|c| sendable(c, e.to_stage_id.as_deref()))
-                    .map(|c| (c.id.clone(), c.tag_name.clone().unwrap_or_default()))
-                    .collect()
-            } else {
-                Vec::new()
-            },
-            emails: emails_by_event.remove(&e.id).unwrap_or_default(),
-            refusals: refusals_by_event.remove(&e.id).unwrap_or_default(),
-            id: e.id,
-        })
+        .map(|e| details.row(e, &records.configurations))
         .collect();
-    let waiting_for_default_user = connection.is_some_and(|c| c.default_user_id.is_none());
     let can_retry = matches!(
         org.role,
         crate::domain::Role::Admin | crate::domain::Role::Support
@@ -369,6 +267,179 @@ pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpRe
         can_retry,
         can_send_now: org.role == crate::domain::Role::Admin,
     })
+}
+
+/// Everything the page shows about one window of events, read in one go.
+struct EventRecords {
+    window: Window,
+    calls: Vec<db::lever_calls::LeverCallRecord>,
+    event_jobs: Vec<queue::EventJob>,
+    connection: Option<db::lever::LeverConnection>,
+    configurations: Vec<Configuration>,
+    emails: Vec<(String, db::emails::AssessmentEmail)>,
+    email_jobs: Vec<queue::Job>,
+    refusals: Vec<(String, chrono::NaiveDateTime, String)>,
+}
+
+impl EventRecords {
+    fn read(conn: &mut DbConn, org_id: &str, start: Start) -> Result<Self, DbError> {
+        let window = window(conn, org_id, start)?;
+        let ids: Vec<String> = window.events.iter().map(|e| e.id.clone()).collect();
+        let emails = db::emails::for_events(conn, &ids)?;
+        let job_ids: Vec<String> = emails
+            .iter()
+            .filter_map(|(_, e)| e.job_id.clone())
+            .collect();
+        Ok(EventRecords {
+            calls: db::lever_calls::for_events(conn, &ids)?,
+            event_jobs: queue::for_events(conn, &ids)?,
+            email_jobs: queue::by_ids(conn, &job_ids)?,
+            refusals: db::assessment_history::refusals_for_events(conn, &ids)?,
+            connection: db::lever::connection(conn, org_id)?,
+            configurations: db::configurations::list(conn, org_id)?,
+            emails,
+            window,
+        })
+    }
+}
+
+/// What the page says under each event, by event id; each row takes its own.
+#[derive(Default)]
+struct EventDetails {
+    calls: HashMap<String, Vec<String>>,
+    /// The dead job of an event, for its Retry button.
+    dead: HashMap<String, String>,
+    next_attempts: HashMap<String, String>,
+    emails: HashMap<String, Vec<EmailLine>>,
+    refusals: HashMap<String, Vec<String>>,
+}
+
+impl EventDetails {
+    /// The Lever calls made for each event, and what became of each event's job.
+    fn gather(calls: Vec<db::lever_calls::LeverCallRecord>, jobs: Vec<queue::EventJob>) -> Self {
+        let mut details = EventDetails::default();
+        for call in calls {
+            let line = call_line(&call);
+            details
+                .calls
+                .entry(call.event_id.unwrap_or_default())
+                .or_default()
+                .push(line);
+        }
+        for job in jobs {
+            let Some(event) = job.event_id.clone() else {
+                continue;
+            };
+            if job.state == crate::domain::JobState::Dead {
+                details.dead.insert(event, job.job_id);
+            } else if let Some(at) = job.next_attempt() {
+                let next = format!(
+                    "Next attempt ({} of {}) at {} UTC.",
+                    job.attempts + 1,
+                    job.max_attempts,
+                    at.format("%-d %b %Y %H:%M:%S")
+                );
+                details.next_attempts.insert(event, next);
+            }
+        }
+        details
+    }
+
+    fn row(&mut self, e: db::webhooks::WebhookEvent, configurations: &[Configuration]) -> EventRow {
+        EventRow {
+            received: e.received_at.format("%-d %b %Y %H:%M:%S").to_string(),
+            event: webhook_event(&e.event)
+                .map(|k| k.label.to_owned())
+                .unwrap_or(e.event.clone()),
+            opportunity: e.opportunity_id.clone().unwrap_or_default(),
+            candidate: e.candidate_name.clone(),
+            signature: signature(&e),
+            badge: badge(&e.status),
+            status: e.status.replace('_', " "),
+            outcome: e.outcome.clone(),
+            calls: self.calls.remove(&e.id).unwrap_or_default(),
+            dead_job: self.dead.get(&e.id).cloned(),
+            next_attempt: self.next_attempts.remove(&e.id),
+            send_now: send_now_choices(&e, configurations),
+            emails: self.emails.remove(&e.id).unwrap_or_default(),
+            refusals: self.refusals.remove(&e.id).unwrap_or_default(),
+            id: e.id,
+        }
+    }
+}
+
+/// One Lever call as the page lists it: the request, its answer, the attempt and the time.
+fn call_line(call: &db::lever_calls::LeverCallRecord) -> String {
+    let result = match (call.status, &call.error) {
+        (Some(status), _) => status.to_string(),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "no answer".into(),
+    };
+    let retry = if call.attempt > 1 {
+        format!(" (attempt {})", call.attempt)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} {} → {result}{retry}, {} ms",
+        call.method, call.path, call.duration_ms
+    )
+}
+
+/// Whether the delivery's signature was checked and held: (label, badge class).
+fn signature(e: &db::webhooks::WebhookEvent) -> (&'static str, &'static str) {
+    match (e.signature_valid, e.status.as_str()) {
+        (true, _) => ("Valid", "ok"),
+        (false, "verification") => ("Not checked", "muted"),
+        (false, _) if e.outcome.contains("signature invalid") => ("Invalid", "bad"),
+        (false, _) => ("Not checked", "muted"),
+    }
+}
+
+/// For a delivery ignored for a missing tag: the tag configurations an admin may send anyway.
+fn send_now_choices(
+    e: &db::webhooks::WebhookEvent,
+    configurations: &[Configuration],
+) -> Vec<(String, String)> {
+    if e.status != NO_TAG {
+        return Vec::new();
+    }
+    configurations
+        .iter()
+        .filter(|c| sendable(c, e.to_stage_id.as_deref()))
+        .map(|c| (c.id.clone(), c.tag_name.clone().unwrap_or_default()))
+        .collect()
+}
+
+/// The candidate emails of each event's assessments, each with what its job did.
+fn emails_by_event(
+    emails: &[(String, db::emails::AssessmentEmail)],
+    jobs: Vec<queue::Job>,
+) -> HashMap<String, Vec<EmailLine>> {
+    let jobs: HashMap<String, queue::Job> = jobs.into_iter().map(|j| (j.id.clone(), j)).collect();
+    let mut by_event: HashMap<String, Vec<EmailLine>> = HashMap::new();
+    for (event, email) in emails {
+        let job = email.job_id.as_ref().and_then(|id| jobs.get(id));
+        by_event
+            .entry(event.clone())
+            .or_default()
+            .push(email_line(email, job));
+    }
+    by_event
+}
+
+/// The write-back steps Lever refused for each event's assessments: when, and why.
+fn refusals_by_event(
+    refusals: Vec<(String, chrono::NaiveDateTime, String)>,
+) -> HashMap<String, Vec<String>> {
+    let mut by_event: HashMap<String, Vec<String>> = HashMap::new();
+    for (event, at, what) in refusals {
+        by_event
+            .entry(event)
+            .or_default()
+            .push(format!("{}: {what}", at.format("%-d %b %Y %H:%M:%S")));
+    }
+    by_event
 }
 
 /// The status of a delivery the candidate lacked a configuration's tag for.

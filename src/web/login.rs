@@ -79,23 +79,8 @@ pub async fn submit(
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<HttpResponse, WebError> {
     let next = safe_next(form.next.as_deref());
-    // The form again with what went wrong, and when to retry if waiting helps.
     let refused = |status: StatusCode, retry_after: Option<u64>, error: String| {
-        let page = LoginPage {
-            csrf: session::csrf_token(&session),
-            email: form.email.trim().to_owned(),
-            next: next.clone(),
-            error: Some(error),
-        };
-        let mut response = HttpResponse::build(status);
-        if let Some(secs) = retry_after {
-            response.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        Ok::<_, WebError>(
-            response
-                .content_type("text/html; charset=utf-8")
-                .body(page.render()?),
-        )
+        refusal(&session, &form, &next, status, retry_after, error)
     };
     let account = account_key(&form.email);
     let devices = DeviceCookies::new(&state.settings.secret_key, state.settings.https());
@@ -116,18 +101,7 @@ pub async fn submit(
             );
         }
     };
-    let email = Email::parse(&form.email).ok();
-    let user = match email {
-        Some(email) => {
-            state
-                .db
-                .run(move |conn| {
-                    db::users::find_by_email(conn, email.as_str()).map_err(WebError::from)
-                })
-                .await?
-        }
-        None => None,
-    };
+    let user = find_user(&state, &form.email).await?;
     // An unknown address is checked against a dummy hash: it costs what a wrong password costs.
     let check = guard
         .check_password(
@@ -158,15 +132,7 @@ pub async fn submit(
             )
         }
     };
-    let limits = state.settings.tuning.session_limits();
-    let user_id = user.id.clone();
-    let token = state
-        .db
-        .run(move |conn| -> Result<String, WebError> {
-            db::users::record_login(conn, &user_id)?;
-            Ok(db::sessions::start(conn, &user_id, limits)?)
-        })
-        .await?;
+    let token = start_session(&state, &user).await?;
     session::sign_in(&session, &token)?;
     tracing::info!(user = %user.email, "signed in");
     let mut response = see_other(&next);
@@ -175,6 +141,54 @@ pub async fn submit(
         .add_cookie(&devices.issue(&account))
         .map_err(|e| WebError::Unexpected(anyhow::anyhow!("the device cookie: {e}")))?;
     Ok(response)
+}
+
+/// The form again with what went wrong, and when to retry if waiting helps.
+fn refusal(
+    session: &Session,
+    form: &LoginForm,
+    next: &str,
+    status: StatusCode,
+    retry_after: Option<u64>,
+    error: String,
+) -> Result<HttpResponse, WebError> {
+    let page = LoginPage {
+        csrf: session::csrf_token(session),
+        email: form.email.trim().to_owned(),
+        next: next.to_owned(),
+        error: Some(error),
+    };
+    let mut response = HttpResponse::build(status);
+    if let Some(secs) = retry_after {
+        response.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
+    Ok(response
+        .content_type("text/html; charset=utf-8")
+        .body(page.render()?))
+}
+
+/// The user with the typed address, if it is an address and someone has it.
+async fn find_user(state: &AppState, typed: &str) -> Result<Option<db::users::User>, WebError> {
+    let Ok(email) = Email::parse(typed) else {
+        return Ok(None);
+    };
+    state
+        .db
+        .run(move |conn| db::users::find_by_email(conn, email.as_str()).map_err(WebError::from))
+        .await
+}
+
+/// Records the sign-in and starts a session: its token, for the cookie.
+async fn start_session(state: &AppState, user: &db::users::User) -> Result<String, WebError> {
+    let limits = state.settings.tuning.session_limits();
+    let user_id = user.id.clone();
+    state
+        .db
+        .run(move |conn| -> Result<String, WebError> {
+            db::users::record_login(conn, &user_id)?;
+            Ok(db::sessions::start(conn, &user_id, limits)?)
+        })
+        .await
 }
 
 /// Signs the user out everywhere: every session of theirs ends, so a copy of this cookie (or
@@ -191,7 +205,7 @@ pub async fn logout(
             .db
             .run(move |conn| -> Result<(), WebError> {
                 if let Some(user) = db::sessions::user_of(conn, &token, limits)? {
-                    db::sessions::revoke_all_of_user(conn, &user.id)?;
+                    db::users::end_all_sessions(conn, &user.id)?;
                 }
                 Ok(())
             })

@@ -146,12 +146,41 @@ pub async fn show(page: OrgPage) -> Result<HttpResponse, WebError> {
             .map(|(_, n)| *n)
             .unwrap_or(0)
     };
-    let connected = connection.as_ref().is_some_and(|c| c.status == "connected");
-    let setup = vec![
+    let setup = setup_checklist(
+        &page,
+        connection.as_ref(),
+        token.is_some(),
+        &stats,
+        configurations,
+    );
+    render(&OverviewPage {
+        chrome: Chrome::new(&page, "Overview", Nav::Overview),
+        members,
+        created: page.org.created_at.format("%-d %b %Y").to_string(),
+        setup,
+        show_setup: page.role != Role::Reviewer,
+        assessments: by_state.iter().map(|(_, n)| n).sum(),
+        jobs_waiting: count(JobState::Parked) + count(JobState::Queued) + count(JobState::Running),
+        jobs_dead: count(JobState::Dead),
+        funnel: Funnel::from_counts(&by_state),
+        recent: latest.iter().map(recent).collect(),
+    })
+}
+
+/// The setup checklist: each step, whether it is done, and what is there now.
+fn setup_checklist(
+    page: &OrgPage,
+    connection: Option<&db::lever::LeverConnection>,
+    token_saved: bool,
+    stats: &db::webhooks::EventStats,
+    configurations: usize,
+) -> Vec<Step> {
+    let connected = connection.is_some_and(|c| c.status == "connected");
+    vec![
         Step {
             label: "Connect Lever",
             done: connected,
-            detail: match &connection {
+            detail: match connection {
                 None => "No API key yet.".into(),
                 Some(c) if c.is_broken() => "Broken: Lever rejects the key.".into(),
                 Some(c) if c.status == "incomplete" => {
@@ -166,11 +195,8 @@ pub async fn show(page: OrgPage) -> Result<HttpResponse, WebError> {
         },
         Step {
             label: "Choose the default Lever user",
-            done: connection
-                .as_ref()
-                .is_some_and(|c| c.default_user_id.is_some()),
+            done: connection.is_some_and(|c| c.default_user_id.is_some()),
             detail: connection
-                .as_ref()
                 .and_then(|c| c.default_user_name.clone())
                 .map(|n| format!("Notes and tags are written as {n}."))
                 .unwrap_or_else(|| "Nothing is written to Lever until one is chosen.".into()),
@@ -178,11 +204,11 @@ pub async fn show(page: OrgPage) -> Result<HttpResponse, WebError> {
         },
         Step {
             label: "Save the Candidate Stage Change signature token",
-            done: token.is_some(),
-            detail: match (&token, &stats.last) {
-                (None, _) => "Deliveries are refused until it is saved.".into(),
-                (Some(_), None) => "Saved; no delivery yet.".into(),
-                (Some(_), Some((at, valid))) => format!(
+            done: token_saved,
+            detail: match (token_saved, &stats.last) {
+                (false, _) => "Deliveries are refused until it is saved.".into(),
+                (true, None) => "Saved; no delivery yet.".into(),
+                (true, Some((at, valid))) => format!(
                     "Last delivery {} ({}).",
                     at.format("%-d %b %H:%M UTC"),
                     if *valid {
@@ -204,34 +230,22 @@ pub async fn show(page: OrgPage) -> Result<HttpResponse, WebError> {
             },
             href: page.url("/configurations"),
         },
-    ];
-    render(&OverviewPage {
-        chrome: Chrome::new(&page, "Overview", Nav::Overview),
-        members,
-        created: page.org.created_at.format("%-d %b %Y").to_string(),
-        setup,
-        show_setup: page.role != Role::Reviewer,
-        assessments: by_state.iter().map(|(_, n)| n).sum(),
-        jobs_waiting: count(JobState::Parked) + count(JobState::Queued) + count(JobState::Running),
-        jobs_dead: count(JobState::Dead),
-        funnel: Funnel::from_counts(&by_state),
-        recent: latest
-            .into_iter()
-            .map(|a| {
-                let state = crate::assessments::AssessmentState::parse(&a.state)
-                    .unwrap_or(crate::assessments::AssessmentState::Invited);
-                Recent {
-                    candidate: a.shown_name(),
-                    state: state.label(),
-                    badge: match state {
-                        crate::assessments::AssessmentState::Passed => "ok",
-                        crate::assessments::AssessmentState::Failed => "bad",
-                        s if s.is_finished() => "muted",
-                        _ => "info",
-                    },
-                    when: a.created_at.format("%-d %b %H:%M UTC").to_string(),
-                }
-            })
-            .collect(),
-    })
+    ]
+}
+
+/// One of the latest assessments: who, in which state, and when it was created.
+fn recent(a: &db::assessments::Assessment) -> Recent {
+    use crate::assessments::AssessmentState;
+    let state = AssessmentState::parse(&a.state).unwrap_or(AssessmentState::Invited);
+    Recent {
+        candidate: a.shown_name(),
+        state: state.label(),
+        badge: match state {
+            AssessmentState::Passed => "ok",
+            AssessmentState::Failed => "bad",
+            s if s.is_finished() => "muted",
+            _ => "info",
+        },
+        when: a.created_at.format("%-d %b %H:%M UTC").to_string(),
+    }
 }

@@ -195,11 +195,22 @@ pub async fn choose(
         }
         return render_invalid(&page(&org, loaded, form.question_id, errors));
     };
+    let outcome = send(&org, loaded.choice.clone(), configuration, question.clone()).await?;
+    after_choosing(&org, outcome, &question, &path.1)
+}
+
+/// Creates the assessment with the chosen question, unless the choice was made or withdrawn
+/// meanwhile.
+async fn send(
+    org: &OrgPage,
+    choice: QuestionChoice,
+    configuration: Configuration,
+    chosen: Question,
+) -> Result<Result<db::assessments::Assessment, Refused>, WebError> {
     let (org_id, by) = (org.org.id.clone(), org.user.email.clone());
     let now = org.state.settings.tuning.clock.now();
     let attempts = org.state.settings.tuning.job_max_attempts;
-    let (choice, chosen) = (loaded.choice.clone(), question.clone());
-    let outcome = org
+    Ok(org
         .state
         .db
         .run(move |conn| -> Result<_, DbError> {
@@ -222,7 +233,17 @@ pub async fn choose(
             })
             .map_err(DbError::from)
         })
-        .await?;
+        .await?)
+}
+
+/// Where the member goes next: the new assessment, or back to the choice saying why nothing
+/// was sent.
+fn after_choosing(
+    org: &OrgPage,
+    outcome: Result<db::assessments::Assessment, Refused>,
+    question: &Question,
+    choice_id: &str,
+) -> Result<HttpResponse, WebError> {
     match outcome {
         Ok(assessment) => {
             org.state.jobs.wake();
@@ -242,14 +263,14 @@ pub async fn choose(
                 "error",
                 "The candidate left the pipeline in Lever as you chose: the choice was withdrawn and nothing was sent.",
             );
-            Ok(see_other(&org.url(&format!("/choose/{}", path.1))))
+            Ok(see_other(&org.url(&format!("/choose/{}", choice_id))))
         }
         Err(Refused::AlreadyChosen) => {
             org.flash(
                 "error",
                 "Someone chose this candidate's question first; nothing was changed.",
             );
-            Ok(see_other(&org.url(&format!("/choose/{}", path.1))))
+            Ok(see_other(&org.url(&format!("/choose/{}", choice_id))))
         }
     }
 }

@@ -272,60 +272,14 @@ fn field(
                 .collect(),
         },
         Kind::LeverUser => {
-            let listed = lever.users.iter().any(|u| u.id == value);
-            note = if !lever.connected || lever.users.is_empty() {
-                Some(Note {
-                    text: "Lever lists no active users yet: connect an API key first.".into(),
-                    link: Some((org.url("/connection"), "Open Connection")),
-                })
-            } else if value.is_empty() {
-                Some(Note {
-                    text: "Not chosen yet: nothing is written to Lever until one is.".into(),
-                    link: None,
-                })
-            } else if !listed {
-                Some(Note {
-                    text: format!(
-                        "{}, chosen before, is no longer an active Lever user: choose another.",
-                        lever.default_user_name.as_deref().unwrap_or("The user")
-                    ),
-                    link: None,
-                })
-            } else {
-                None
-            };
-            Control::Select {
-                empty: (!listed).then_some("Choose a user…"),
-                options: lever
-                    .users
-                    .iter()
-                    .map(|u| SelectOption {
-                        selected: u.id == value,
-                        label: format!("{} — {} ({})", u.name, u.email, u.access_role),
-                        value: u.id.clone(),
-                    })
-                    .collect(),
-            }
+            let (control, user_note) = lever_user_select(org, lever, value);
+            note = user_note;
+            control
         }
         Kind::LeverStage { none_label } => {
-            if !value.is_empty() && !lever.stages.iter().any(|s| s.id == value) {
-                note = Some(Note {
-                    text: "The stage chosen before is no longer among Lever's stages: choose another, or save to stop moving candidates.".into(),
-                    link: None,
-                });
-            }
-            Control::Select {
-                empty: Some(none_label),
-                options: lever
-                    .stages
-                    .iter()
-                    .map(|s| SelectOption {
-                        selected: s.id == value,
-                        label: s.text.clone(),
-                        value: s.id.clone(),
-                    })
-                    .collect(),
-            }
+            let (control, stage_note) = lever_stage_select(lever, value, none_label);
+            note = stage_note;
+            control
         }
     };
     FieldView {
@@ -337,6 +291,71 @@ fn field(
         control,
         error,
     }
+}
+
+/// The default Lever user's choice among Lever's active users, with a note when there is none
+/// to choose from, none chosen yet, or the chosen one is no longer active.
+fn lever_user_select(org: &OrgPage, lever: &Lever, value: &str) -> (Control, Option<Note>) {
+    let listed = lever.users.iter().any(|u| u.id == value);
+    let note = if !lever.connected || lever.users.is_empty() {
+        Some(Note {
+            text: "Lever lists no active users yet: connect an API key first.".into(),
+            link: Some((org.url("/connection"), "Open Connection")),
+        })
+    } else if value.is_empty() {
+        Some(Note {
+            text: "Not chosen yet: nothing is written to Lever until one is.".into(),
+            link: None,
+        })
+    } else if !listed {
+        Some(Note {
+            text: format!(
+                "{}, chosen before, is no longer an active Lever user: choose another.",
+                lever.default_user_name.as_deref().unwrap_or("The user")
+            ),
+            link: None,
+        })
+    } else {
+        None
+    };
+    let control = Control::Select {
+        empty: (!listed).then_some("Choose a user…"),
+        options: lever
+            .users
+            .iter()
+            .map(|u| SelectOption {
+                selected: u.id == value,
+                label: format!("{} — {} ({})", u.name, u.email, u.access_role),
+                value: u.id.clone(),
+            })
+            .collect(),
+    };
+    (control, note)
+}
+
+/// A choice among Lever's stages (or none), with a note when the stage chosen before is gone.
+fn lever_stage_select(
+    lever: &Lever,
+    value: &str,
+    none_label: &'static str,
+) -> (Control, Option<Note>) {
+    let note = (!value.is_empty() && !lever.stages.iter().any(|s| s.id == value)).then(|| Note {
+        text: "The stage chosen before is no longer among Lever's stages: choose another, or save to stop moving candidates.".into(),
+        link: None,
+    });
+    let control = Control::Select {
+        empty: Some(none_label),
+        options: lever
+            .stages
+            .iter()
+            .map(|s| SelectOption {
+                selected: s.id == value,
+                label: s.text.clone(),
+                value: s.id.clone(),
+            })
+            .collect(),
+    };
+    (control, note)
 }
 
 pub async fn show(org: OrgReader) -> Result<HttpResponse, WebError> {
@@ -418,38 +437,12 @@ pub async fn save(
                 };
                 let before = db::settings::values(conn, &org_id)?;
                 db::settings::save(conn, &org_id, &values, &by)?;
-                // An empty password field keeps the saved password, for the same server only.
-                let mut password_forgotten = false;
-                match values.get(&SMTP_PASSWORD) {
-                    Value::Text(password) if !password.is_empty() => {
-                        let context = db::settings::smtp_password_context(&org_id);
-                        let sealed = key.seal(&context, password);
-                        db::settings::set_smtp_password(conn, &org_id, &sealed, &by)?;
-                    }
-                    _ if values.smtp_server_differs(&before) => {
-                        password_forgotten = db::settings::forget_smtp_password(conn, &org_id)?;
-                    }
-                    _ => {}
-                }
-                let done = |default_user| Saved::Done {
-                    default_user,
+                let password_forgotten =
+                    save_or_forget_password(conn, &org_id, &values, &before, &key, &by)?;
+                Ok(Saved::Done {
+                    default_user: change_default_user(conn, &org_id, &values, &lever)?,
                     password_forgotten,
-                };
-                let Value::Choice(Some(user_id)) = values.get(&DEFAULT_USER) else {
-                    return Ok(done(None));
-                };
-                let current = db::settings::default_user(conn, &org_id)?;
-                if current.is_some_and(|u| &u.id == user_id) {
-                    return Ok(done(None));
-                }
-                let user = lever
-                    .users
-                    .iter()
-                    .find(|u| &u.id == user_id)
-                    .expect("the form's user was checked against this list");
-                db::lever::set_default_user(conn, &org_id, &user.id, &user.name)?;
-                let resumed = queue::unpark(conn, &org_id)?;
-                Ok(done(Some((user.name.clone(), resumed))))
+                })
             })
         })
         .await?;
@@ -460,7 +453,76 @@ pub async fn save(
             ..
         }
     );
-    let result = match saved {
+    let result = answer(&org, &form, saved);
+    if password_forgotten {
+        // After "Settings saved.", so it reads as what to do next.
+        org.flash(
+            "info",
+            "The mail server, its encryption or the username changed, so the saved SMTP \
+             password was cleared: it is sent only to the server it was given for. Enter the \
+             password again.",
+        );
+    }
+    result
+}
+
+/// Seals a typed SMTP password; an empty password field keeps the saved password, for the same
+/// server only. Returns whether the saved password was forgotten.
+fn save_or_forget_password(
+    conn: &mut DbConn,
+    org_id: &str,
+    values: &Values,
+    before: &Values,
+    key: &crate::crypto::SecretKey,
+    by: &str,
+) -> Result<bool, DbError> {
+    match values.get(&SMTP_PASSWORD) {
+        Value::Text(password) if !password.is_empty() => {
+            let context = db::settings::smtp_password_context(org_id);
+            let sealed = key.seal(&context, password);
+            db::settings::set_smtp_password(conn, org_id, &sealed, by)?;
+            Ok(false)
+        }
+        _ if values.smtp_server_differs(before) => {
+            Ok(db::settings::forget_smtp_password(conn, org_id)?)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Makes the chosen user the default Lever user when that changes, resuming the jobs that
+/// waited for one: their name and how many resumed.
+fn change_default_user(
+    conn: &mut DbConn,
+    org_id: &str,
+    values: &Values,
+    lever: &Lever,
+) -> Result<Option<(String, usize)>, DbError> {
+    let Value::Choice(Some(user_id)) = values.get(&DEFAULT_USER) else {
+        return Ok(None);
+    };
+    let current = db::settings::default_user(conn, org_id)?;
+    if current.is_some_and(|u| &u.id == user_id) {
+        return Ok(None);
+    }
+    let user = lever
+        .users
+        .iter()
+        .find(|u| &u.id == user_id)
+        .expect("the form's user was checked against this list");
+    db::lever::set_default_user(conn, org_id, &user.id, &user.name)?;
+    let resumed = queue::unpark(conn, org_id)?;
+    Ok(Some((user.name.clone(), resumed)))
+}
+
+/// What the admin sees after saving: back to the page with what changed, or the form again
+/// with its errors or the email's preview.
+fn answer(
+    org: &AdminPage,
+    form: &HashMap<String, String>,
+    saved: Saved,
+) -> Result<HttpResponse, WebError> {
+    match saved {
         Saved::Done {
             default_user: None, ..
         } => {
@@ -483,24 +545,14 @@ pub async fn save(
         }
         Saved::Invalid(errors, lever) => {
             let now = org.state.settings.tuning.clock.now();
-            render_invalid(&page(&org, &lever, &form, &errors, None, now))
+            render_invalid(&page(org, &lever, form, &errors, None, now))
         }
         Saved::Previewed(errors, lever) => {
             let now = org.state.settings.tuning.clock.now();
-            let mut shown = page(&org, &lever, &form, &errors, None, now);
+            let mut shown = page(org, &lever, form, &errors, None, now);
             shown.previewed = true;
             shown.invalid = false;
             render(&shown)
         }
-    };
-    if password_forgotten {
-        // After "Settings saved.", so it reads as what to do next.
-        org.flash(
-            "info",
-            "The mail server, its encryption or the username changed, so the saved SMTP \
-             password was cleared: it is sent only to the server it was given for. Enter the \
-             password again.",
-        );
     }
-    result
 }

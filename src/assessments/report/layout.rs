@@ -156,21 +156,7 @@ pub fn render(
         let mut page = document.start_page_with(settings);
         let mut surface = page.surface();
         if index > 0 {
-            let header = elided(faces, &chrome.header, FOOTER_SIZE, CONTENT_WIDTH);
-            text(
-                &mut surface,
-                faces,
-                (MARGIN, HEADER_BASELINE),
-                FOOTER_SIZE,
-                MUTED,
-                &header,
-            );
-            rule(
-                &mut surface,
-                (MARGIN, PAGE_WIDTH - MARGIN),
-                HEADER_BASELINE + 8.0,
-                RULE,
-            );
+            draw_running_header(&mut surface, faces, &chrome.header);
         }
         for &(top, row) in page_rows {
             if let Some(band) = row.band {
@@ -180,39 +166,7 @@ pub fn render(
                 draw_mark(&mut surface, faces, top, mark);
             }
         }
-        rule(
-            &mut surface,
-            (MARGIN, PAGE_WIDTH - MARGIN),
-            footer_top - 8.0,
-            RULE,
-        );
-        let mut footer_width: f32 = 0.0;
-        for (i, line) in footer.iter().enumerate() {
-            let baseline = footer_top + (i as f32 + 1.0) * FOOTER_LEADING - 2.5;
-            let width = text(
-                &mut surface,
-                faces,
-                (MARGIN, baseline),
-                FOOTER_SIZE,
-                MUTED,
-                line,
-            );
-            footer_width = footer_width.max(width);
-        }
-        let number = [Span::new(
-            Face::Sans,
-            format!("Page {} of {count}", index + 1),
-        )];
-        let number_x = PAGE_WIDTH - MARGIN - faces.spans_width(FOOTER_SIZE, &number);
-        let baseline = footer_top + FOOTER_LEADING - 2.5;
-        text(
-            &mut surface,
-            faces,
-            (number_x, baseline),
-            FOOTER_SIZE,
-            MUTED,
-            &number,
-        );
+        let footer_width = draw_footer(&mut surface, faces, &footer, footer_top, index + 1, count);
         surface.finish();
         if chrome.link.starts_with("https://") || chrome.link.starts_with("http://") {
             let area = Rect::from_xywh(
@@ -228,6 +182,61 @@ pub fn render(
         page.finish();
     }
     document.finish()
+}
+
+/// The header of the pages after the first: the report's title, cut to fit, over a rule.
+fn draw_running_header(surface: &mut Surface<'_>, faces: &Typefaces, header: &str) {
+    let header = elided(faces, header, FOOTER_SIZE, CONTENT_WIDTH);
+    text(
+        surface,
+        faces,
+        (MARGIN, HEADER_BASELINE),
+        FOOTER_SIZE,
+        MUTED,
+        &header,
+    );
+    rule(
+        surface,
+        (MARGIN, PAGE_WIDTH - MARGIN),
+        HEADER_BASELINE + 8.0,
+        RULE,
+    );
+}
+
+/// The footer under a rule: its lines on the left, "Page n of count" on the right. Returns
+/// the width of its widest line, the area its link covers.
+fn draw_footer(
+    surface: &mut Surface<'_>,
+    faces: &Typefaces,
+    footer: &[Vec<Span>],
+    footer_top: f32,
+    number: usize,
+    count: usize,
+) -> f32 {
+    rule(
+        surface,
+        (MARGIN, PAGE_WIDTH - MARGIN),
+        footer_top - 8.0,
+        RULE,
+    );
+    let mut footer_width: f32 = 0.0;
+    for (i, line) in footer.iter().enumerate() {
+        let baseline = footer_top + (i as f32 + 1.0) * FOOTER_LEADING - 2.5;
+        let width = text(surface, faces, (MARGIN, baseline), FOOTER_SIZE, MUTED, line);
+        footer_width = footer_width.max(width);
+    }
+    let number = [Span::new(Face::Sans, format!("Page {number} of {count}"))];
+    let number_x = PAGE_WIDTH - MARGIN - faces.spans_width(FOOTER_SIZE, &number);
+    let baseline = footer_top + FOOTER_LEADING - 2.5;
+    text(
+        surface,
+        faces,
+        (number_x, baseline),
+        FOOTER_SIZE,
+        MUTED,
+        &number,
+    );
+    footer_width
 }
 
 fn link(area: Rect, url: &str) -> krilla::annotation::Annotation {

@@ -14,7 +14,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::{see_other, AppState, WebError};
-use crate::assessments::attempt::{self, AttemptError, MAX_CODE_BYTES};
+use crate::assessments::attempt::{self, AttemptError};
+use crate::assessments::saves::MAX_CODE_BYTES;
 
 pub use autosave::{autosave, refusal_status};
 

@@ -5,7 +5,8 @@ use actix_web::HttpResponse;
 use askama::Template;
 use chrono::NaiveDateTime;
 
-use crate::assessments::attempt::{time_limit, Attempt, AttemptError, Phase, MAX_CODE_BYTES};
+use crate::assessments::attempt::{time_limit, Attempt, AttemptError, Phase};
+use crate::assessments::saves::MAX_CODE_BYTES;
 use crate::db::questions::language_label;
 use crate::web::editor_asset::editor_script_url;
 use crate::web::questions::prompt_html;
@@ -96,47 +97,7 @@ pub fn attempt_page(attempt: &Attempt, now: NaiveDateTime) -> Result<HttpRespons
                 max_kb: MAX_CODE_BYTES / 1024,
             },
         ),
-        Phase::InProgress { deadline } => {
-            let style_nonce = crate::crypto::random_token(24);
-            let policy = format!(
-                "{}; style-src 'self' 'nonce-{style_nonce}'",
-                crate::startup::CONTENT_SECURITY_POLICY
-            );
-            let mut response = page(
-            StatusCode::OK,
-            &EditorPage {
-                token: a.token.clone(),
-                title,
-                prompt_html: prompt_html(a.question_prompt.as_deref().unwrap_or_default()),
-                language: a.question_language.clone(),
-                language_label: language_label(&a.question_language),
-                code: attempt
-                    .latest
-                    .as_ref()
-                    .map(|s| s.code.clone())
-                    .unwrap_or_else(|| a.starter_code.clone()),
-                last_saved: saved,
-                saved_at_ms: attempt
-                    .latest
-                    .as_ref()
-                    .map_or(0, |s| s.saved_at.and_utc().timestamp_millis()),
-                deadline: when(deadline),
-                deadline_ms: deadline.and_utc().timestamp_millis(),
-                now_ms: now.and_utc().timestamp_millis(),
-                remaining: remaining_text(deadline - now),
-                max_bytes: MAX_CODE_BYTES,
-                max_kb: MAX_CODE_BYTES / 1024,
-                script_url: editor_script_url(),
-                style_nonce,
-            },
-        )?;
-            response.headers_mut().insert(
-                actix_web::http::header::CONTENT_SECURITY_POLICY,
-                actix_web::http::header::HeaderValue::from_str(&policy)
-                    .map_err(|e| WebError::Unexpected(e.into()))?,
-            );
-            Ok(response)
-        }
+        Phase::InProgress { deadline } => editor_page(attempt, title, saved, deadline, now),
         Phase::LinkExpired => {
             let start_by = a.start_by.map(when).unwrap_or_default();
             status(
@@ -159,29 +120,8 @@ pub fn attempt_page(attempt: &Attempt, now: NaiveDateTime) -> Result<HttpRespons
             ],
             None,
         ),
-        Phase::Submitted { time_ran_out: true } => {
-            let deadline = a.deadline_at.map(when).unwrap_or_default();
-            let last = saved.unwrap_or_default();
-            status(
-                StatusCode::OK,
-                "Time is over",
-                &format!("The time ran out at {deadline}. Your last saved code, from {last}, was submitted for you, {}. The recruiting team will be in touch; you can close this page.", a.candidate_name),
-                ("warn", "Submitted when the time ran out"),
-                vec![("Test", title), ("Time ran out", deadline), ("Last saved", last)],
-                None,
-            )
-        }
-        Phase::Expired => {
-            let deadline = a.deadline_at.map(when).unwrap_or_default();
-            status(
-                StatusCode::OK,
-                "Time is over",
-                &format!("The time ran out at {deadline} before any code was saved, so nothing was submitted. If you think this is a mistake, contact the recruiter."),
-                ("bad", "Expired"),
-                vec![("Test", title), ("Time ran out", deadline)],
-                None,
-            )
-        }
+        Phase::Submitted { time_ran_out: true } => time_over_page(attempt, title, saved),
+        Phase::Expired => time_over_page(attempt, title, None),
         Phase::Cancelled => status(
             StatusCode::GONE,
             "This assessment has been withdrawn",
@@ -191,6 +131,87 @@ pub fn attempt_page(attempt: &Attempt, now: NaiveDateTime) -> Result<HttpRespons
             None,
         ),
     }
+}
+
+/// The editor, with the time left and the code last saved; its own `<style>` is let through the
+/// Content-Security-Policy by a fresh nonce.
+fn editor_page(
+    attempt: &Attempt,
+    title: String,
+    saved: Option<String>,
+    deadline: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<HttpResponse, WebError> {
+    let a = &attempt.assessment;
+    let style_nonce = crate::crypto::random_token(24);
+    let policy = format!(
+        "{}; style-src 'self' 'nonce-{style_nonce}'",
+        crate::startup::CONTENT_SECURITY_POLICY
+    );
+    let mut response = page(
+        StatusCode::OK,
+        &EditorPage {
+            token: a.token.clone(),
+            title,
+            prompt_html: prompt_html(a.question_prompt.as_deref().unwrap_or_default()),
+            language: a.question_language.clone(),
+            language_label: language_label(&a.question_language),
+            code: attempt
+                .latest
+                .as_ref()
+                .map(|s| s.code.clone())
+                .unwrap_or_else(|| a.starter_code.clone()),
+            last_saved: saved,
+            saved_at_ms: attempt
+                .latest
+                .as_ref()
+                .map_or(0, |s| s.saved_at.and_utc().timestamp_millis()),
+            deadline: when(deadline),
+            deadline_ms: deadline.and_utc().timestamp_millis(),
+            now_ms: now.and_utc().timestamp_millis(),
+            remaining: remaining_text(deadline - now),
+            max_bytes: MAX_CODE_BYTES,
+            max_kb: MAX_CODE_BYTES / 1024,
+            script_url: editor_script_url(),
+            style_nonce,
+        },
+    )?;
+    response.headers_mut().insert(
+        actix_web::http::header::CONTENT_SECURITY_POLICY,
+        actix_web::http::header::HeaderValue::from_str(&policy)
+            .map_err(|e| WebError::Unexpected(e.into()))?,
+    );
+    Ok(response)
+}
+
+/// The page once the deadline has passed: what was handed in for the candidate (their last
+/// save, `saved`), or that nothing was, having nothing saved.
+fn time_over_page(
+    attempt: &Attempt,
+    title: String,
+    saved: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    let a = &attempt.assessment;
+    let deadline = a.deadline_at.map(when).unwrap_or_default();
+    if !matches!(attempt.phase, Phase::Expired) {
+        let last = saved.unwrap_or_default();
+        return status(
+            StatusCode::OK,
+            "Time is over",
+            &format!("The time ran out at {deadline}. Your last saved code, from {last}, was submitted for you, {}. The recruiting team will be in touch; you can close this page.", a.candidate_name),
+            ("warn", "Submitted when the time ran out"),
+            vec![("Test", title), ("Time ran out", deadline), ("Last saved", last)],
+            None,
+        );
+    }
+    status(
+        StatusCode::OK,
+        "Time is over",
+        &format!("The time ran out at {deadline} before any code was saved, so nothing was submitted. If you think this is a mistake, contact the recruiter."),
+        ("bad", "Expired"),
+        vec![("Test", title), ("Time ran out", deadline)],
+        None,
+    )
 }
 
 /// The page for a step that was refused (nothing was changed by it).
