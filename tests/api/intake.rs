@@ -255,7 +255,15 @@ async fn one_failing_delivery_fails_only_itself_not_its_batch(backend: Backend) 
             tokio::spawn(async move { intake.store(delivery).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Every one of them waiting together for the writers, to be taken as one batch.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while intake.waiting() < waiting.len() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the deliveries never queued"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     drop(lock);
     for blocker in blockers {
         assert_eq!(blocker.await.unwrap().unwrap(), Stored::Recorded);
