@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
+use crate::lever_view::{notes, tags};
 use crate::lever_world::{connected_with, LeverAccount, TAG, TRIGGER};
 
 both_backends!(
@@ -15,19 +16,8 @@ both_backends!(
     a_test_whose_time_ran_out_with_nothing_saved_expires,
 );
 
-fn tags(held: &Value) -> Vec<String> {
-    held["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn expiry_notes(held: &Value) -> Vec<String> {
-    held["notes"]
-        .as_array()
-        .unwrap()
+    notes(held)
         .iter()
         .map(|n| n.to_string())
         .filter(|n| n.contains("Expired ("))
