@@ -412,6 +412,8 @@ async fn both_reminders_are_sent_once_and_not_again_after_a_restart(backend: Bac
         "two invitations, two reminders"
     );
 
+    // Days have passed on the server's clock: the admin's session ended, so they sign in again.
+    w.app.login("admin@acme.test").await;
     let events = w.app.get_html("/orgs/acme/events").await;
     assert!(
         events.contains("Reminder to start sent to ada.lovelace@example.com"),

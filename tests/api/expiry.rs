@@ -69,6 +69,8 @@ async fn an_invitation_never_started_expires_and_lever_says_so(backend: Backend)
     assert!(notes[0].contains("it was not started by"), "{}", notes[0]);
     // A rerun writes nothing twice.
     assert_eq!(app.drain().await, 0);
+    // Days have passed on the server's clock: the admin's session ended, so they sign in again.
+    app.login("admin@acme.test").await;
     let page = app.get_html("/orgs/acme/assessments?state=expired").await;
     assert!(page.contains("Ada Lovelace"), "{page}");
 }
