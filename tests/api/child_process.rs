@@ -23,6 +23,24 @@ pub fn spawn_serve(configure: impl FnOnce(&mut Command)) -> (Child, u16) {
     (child, port)
 }
 
+/// `leverbridge serve` alone on a fresh SQLite database in `dir`, with a fresh secret key,
+/// logging at INFO to a piped stderr (for the test to read); returns it with its port.
+pub fn spawn_serve_on_sqlite(dir: &std::path::Path) -> (Child, u16) {
+    spawn_serve(|serve| {
+        serve
+            .env(
+                "LEVERBRIDGE_DATABASE_URL",
+                format!("sqlite://{}/serve.db", dir.display()),
+            )
+            .env(
+                "LEVERBRIDGE_SECRET_KEY",
+                leverbridge::config::generate_secret_key_base64(),
+            )
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped());
+    })
+}
+
 /// The port `child` reports on its stdout (which must be piped): the number right after
 /// `marker` on the first line that has it. The rest of its output is read and dropped, so the
 /// child never blocks on a full pipe.

@@ -327,19 +327,7 @@ fn create_user_from_the_command_line() {
 fn logs_name_routes_never_the_secrets_in_paths() {
     use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, port) = crate::child_process::spawn_serve(|serve| {
-        serve
-            .env(
-                "LEVERBRIDGE_DATABASE_URL",
-                format!("sqlite://{}/serve.db", dir.path().display()),
-            )
-            .env(
-                "LEVERBRIDGE_SECRET_KEY",
-                leverbridge::config::generate_secret_key_base64(),
-            )
-            .env("RUST_LOG", "info")
-            .stderr(std::process::Stdio::piped());
-    });
+    let (mut child, port) = crate::child_process::spawn_serve_on_sqlite(dir.path());
     let secret = "EndpointKeyThatMustNotBeLogged0";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let answered = loop {

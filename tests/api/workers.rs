@@ -285,19 +285,7 @@ async fn jobs_a_killed_process_left_running_are_freed_at_start_on_sqlite_only(ba
 fn serve_stops_gracefully_on_sigterm() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, port) = crate::child_process::spawn_serve(|serve| {
-        serve
-            .env(
-                "LEVERBRIDGE_DATABASE_URL",
-                format!("sqlite://{}/serve.db", dir.path().display()),
-            )
-            .env(
-                "LEVERBRIDGE_SECRET_KEY",
-                leverbridge::config::generate_secret_key_base64(),
-            )
-            .env("RUST_LOG", "info")
-            .stderr(std::process::Stdio::piped());
-    });
+    let (mut child, port) = crate::child_process::spawn_serve_on_sqlite(dir.path());
     let ready = || -> std::io::Result<String> {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
         write!(
