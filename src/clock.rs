@@ -1,11 +1,12 @@
-//! The time that assessment deadlines are measured by. Production reads the system clock; tests
-//! hold a [`Clock::adjustable`] one and move it forward instead of sleeping.
+//! The one clock the server reads "now" from: assessment deadlines, sessions, sign-in limits,
+//! the webhook replay window. Production reads the system clock; tests hold a
+//! [`Clock::adjustable`] one and move it forward instead of sleeping.
 
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{Duration, NaiveDateTime, Timelike, Utc};
 
 /// Now, as the server sees it. Cheap to clone; clones of an adjustable clock move together.
 #[derive(Clone, Default)]
@@ -29,7 +30,7 @@ impl Clock {
 
     /// Now, in UTC, at the precision both database backends store (microseconds).
     pub fn now(&self) -> NaiveDateTime {
-        let now = crate::db::now();
+        let now = system_now();
         match &self.skew {
             Some(skew) => now + Duration::microseconds(skew.load(Ordering::SeqCst)),
             None => now,
@@ -50,6 +51,14 @@ impl Clock {
             .expect("a step of less than 292 000 years");
         skew.fetch_add(micros, Ordering::SeqCst);
     }
+}
+
+/// The system time in UTC, cut to whole microseconds: the precision both database backends
+/// store, so a time read back equals the time written.
+pub fn system_now() -> NaiveDateTime {
+    let now = Utc::now().naive_utc();
+    let micros = now.nanosecond() / 1_000 * 1_000;
+    now.with_nanosecond(micros).unwrap_or(now)
 }
 
 impl fmt::Debug for Clock {

@@ -460,6 +460,7 @@ impl Tuning {
         crate::db::sessions::SessionLimits {
             idle: self.session_idle,
             absolute: self.session_lifetime,
+            clock: self.clock.clone(),
         }
     }
 }

@@ -102,6 +102,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let settings = Settings::from_env()?;
             let app = Application::build(settings.clone()).await?;
             tracing::info!(port = app.port(), public_url = %settings.public_url, "leverbridge is listening");
+            // On stdout too, so whoever started it with port 0 learns the port it was given.
+            let bound = std::net::SocketAddr::new(settings.bind.ip(), app.port());
+            println!("leverbridge is listening on http://{bound}");
             app.run_until_stopped().await?;
             tracing::info!("leverbridge stopped");
             Ok(())

@@ -28,24 +28,12 @@ pub mod withdrawals;
 
 pub use connection::{Db, DbConn, DbError};
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 
-/// Now, in UTC, at the precision both backends store.
+/// Now, in UTC, at the precision both backends store (the system clock; see
+/// [`crate::clock::system_now`]).
 pub fn now() -> NaiveDateTime {
-    let now = Utc::now().naive_utc();
-    now.with_nanosecond_micros()
-}
-
-trait MicrosPrecision {
-    fn with_nanosecond_micros(self) -> Self;
-}
-
-impl MicrosPrecision for NaiveDateTime {
-    fn with_nanosecond_micros(self) -> Self {
-        use chrono::Timelike;
-        let micros = self.nanosecond() / 1_000 * 1_000;
-        self.with_nanosecond(micros).unwrap_or(self)
-    }
+    crate::clock::system_now()
 }
 
 /// A new primary key: a time-ordered UUID (v7), so rows are appended to the end of their

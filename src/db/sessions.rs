@@ -12,14 +12,17 @@ use sha2::{Digest, Sha256};
 use super::schema::{sessions, users};
 use super::users::User;
 use super::DbConn;
+use crate::clock::Clock;
 
-/// How long a session lasts.
-#[derive(Clone, Copy, Debug)]
+/// How long a session lasts, and the clock it is measured by.
+#[derive(Clone, Debug)]
 pub struct SessionLimits {
     /// Ends a session unused for this long.
     pub idle: Duration,
     /// Ends a session this long after sign-in, however busy.
     pub absolute: Duration,
+    /// The server's clock (`Tuning::clock`), so tests move a session's age instead of waiting.
+    pub clock: Clock,
 }
 
 impl SessionLimits {
@@ -47,7 +50,7 @@ fn ago(now: NaiveDateTime, limit: Duration) -> NaiveDateTime {
 /// have ended are deleted on the way, so the table holds little more than live sessions.
 #[tracing::instrument(skip_all)]
 pub fn start(conn: &mut DbConn, user_id: &str, limits: SessionLimits) -> QueryResult<String> {
-    let now = super::now();
+    let now = limits.clock.now();
     diesel::delete(
         sessions::table
             .filter(sessions::user_id.eq(user_id))
@@ -75,7 +78,7 @@ pub fn start(conn: &mut DbConn, user_id: &str, limits: SessionLimits) -> QueryRe
 /// is unknown, revoked or expired.
 #[tracing::instrument(skip_all)]
 pub fn user_of(conn: &mut DbConn, token: &str, limits: SessionLimits) -> QueryResult<Option<User>> {
-    let now = super::now();
+    let now = limits.clock.now();
     let key = key_of(token);
     let found: Option<(NaiveDateTime, User)> = sessions::table
         .inner_join(users::table)

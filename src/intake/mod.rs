@@ -5,6 +5,7 @@
 //! only then answers Lever. Every delivery is still stored with its job, atomically, before its
 //! 2xx; many share a commit, and SQLite has a single writer instead of several waiting on its lock.
 
+pub mod classify;
 mod store;
 
 use std::sync::Arc;
@@ -92,6 +93,12 @@ impl Intake {
                 .expect("an intake writer thread starts");
         }
         Intake { tx, wait }
+    }
+
+    /// Deliveries handed in and not yet taken by a writer (what a test waits on instead of a
+    /// guessed pause).
+    pub fn waiting(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
     }
 
     /// Stores a delivery; returns once it is committed, or `Busy` when that takes longer than

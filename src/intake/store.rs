@@ -1,6 +1,6 @@
 //! Storing a batch of deliveries in one transaction, so they share one commit: their delivery
 //! tokens claimed (in key order, so two writers whose batches share tokens wait for each other in
-//! one order and never deadlock), their events, their jobs (`jobs::enqueue_rows`), and the
+//! one order and never deadlock), their events, their jobs (`queue::enqueue_rows`), and the
 //! batch's tallies for the Webhooks page. Outcomes come back in the deliveries' order.
 //!
 //! Each statement takes the shape that is cheap on its backend: on SQLite one cached single-row

@@ -3,7 +3,6 @@
 //! candidate takes the test in the editor, and a reviewer plays it back and scores it.
 //! Skipped, loudly, when Chromium or ChromeDriver is missing (`.ci/run` installs both).
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -31,19 +30,16 @@ async fn browser() -> Option<(Driver, Client)> {
         crate::helpers::skip_unless_ci(&format!("the browser test: {chromium} or {chromedriver} is missing (apt-get install -y chromium chromium-driver)."));
         return None;
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let driver = Driver(
+    // ChromeDriver binds port 0 itself and prints the port it got.
+    let mut driver = Driver(
         Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts"),
     );
+    let port = crate::child_process::reported_port(&mut driver.0, "started successfully on port ");
     let profile = tempfile::tempdir().unwrap().keep();
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(

@@ -11,10 +11,11 @@ use leverbridge::mailbox::{
 };
 use leverbridge::smtp::ExtraRoots;
 use leverbridge::startup::Application;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::both_backends;
 use crate::helpers::{location, Backend, TestApp};
+use crate::lever_view::tags;
 use crate::lever_world::{connected_with, post, save_settings, LeverAccount, TAG, TRIGGER};
 use crate::triggers::{add_recruiters_choice, choose_first_question, waiting_for_a_choice};
 
@@ -145,15 +146,6 @@ async fn run_jobs_until(app: &TestApp, expected: usize) -> usize {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     ran
-}
-
-pub(crate) fn tags(held: &Value) -> Vec<String> {
-    held["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// A candidate Lever lists with no email address.
@@ -420,6 +412,8 @@ async fn both_reminders_are_sent_once_and_not_again_after_a_restart(backend: Bac
         "two invitations, two reminders"
     );
 
+    // Days have passed on the server's clock: the admin's session ended, so they sign in again.
+    w.app.login("admin@acme.test").await;
     let events = w.app.get_html("/orgs/acme/events").await;
     assert!(
         events.contains("Reminder to start sent to ada.lovelace@example.com"),

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
+use crate::lever_view::{notes, tags};
 use crate::lever_world::{connected_with, LeverAccount, TAG, TRIGGER};
 
 both_backends!(
@@ -15,19 +16,8 @@ both_backends!(
     a_test_whose_time_ran_out_with_nothing_saved_expires,
 );
 
-fn tags(held: &Value) -> Vec<String> {
-    held["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn expiry_notes(held: &Value) -> Vec<String> {
-    held["notes"]
-        .as_array()
-        .unwrap()
+    notes(held)
         .iter()
         .map(|n| n.to_string())
         .filter(|n| n.contains("Expired ("))
@@ -79,6 +69,8 @@ async fn an_invitation_never_started_expires_and_lever_says_so(backend: Backend)
     assert!(notes[0].contains("it was not started by"), "{}", notes[0]);
     // A rerun writes nothing twice.
     assert_eq!(app.drain().await, 0);
+    // Days have passed on the server's clock: the admin's session ended, so they sign in again.
+    app.login("admin@acme.test").await;
     let page = app.get_html("/orgs/acme/assessments?state=expired").await;
     assert!(page.contains("Ada Lovelace"), "{page}");
 }

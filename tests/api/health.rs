@@ -327,27 +327,7 @@ fn create_user_from_the_command_line() {
 fn logs_name_routes_never_the_secrets_in_paths() {
     use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leverbridge"))
-        .arg("serve")
-        .env("LEVERBRIDGE_BIND", format!("127.0.0.1:{port}"))
-        .env(
-            "LEVERBRIDGE_DATABASE_URL",
-            format!("sqlite://{}/serve.db", dir.path().display()),
-        )
-        .env(
-            "LEVERBRIDGE_SECRET_KEY",
-            leverbridge::config::generate_secret_key_base64(),
-        )
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut child, port) = crate::child_process::spawn_serve_on_sqlite(dir.path());
     let secret = "EndpointKeyThatMustNotBeLogged0";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let answered = loop {

@@ -226,6 +226,18 @@ pub(crate) fn recorded(org_id: &str, opportunity: &str) -> Delivery {
     }
 }
 
+/// Waits (bounded) until `done`, polling; panics naming `what` after 10 s.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: never happened"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 async fn one_failing_delivery_fails_only_itself_not_its_batch(backend: Backend) {
     let (app, _) = app_with(backend, Duration::from_secs(10), false).await;
     let org_id = app
@@ -241,9 +253,16 @@ async fn one_failing_delivery_fails_only_itself_not_its_batch(backend: Backend) 
     let writers = if app.db.is_postgres() { 2 } else { 1 };
     let mut blockers = Vec::new();
     for n in 0..writers {
-        let (intake, delivery) = (intake.clone(), recorded(&org_id, &format!("blocker-{n}")));
-        blockers.push(tokio::spawn(async move { intake.store(delivery).await }));
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (handed, delivery) = (intake.clone(), recorded(&org_id, &format!("blocker-{n}")));
+        let mut store = Box::pin(async move { handed.store(delivery).await });
+        // One poll hands the delivery in; then a writer takes it and waits behind the lock.
+        std::future::poll_fn(|cx| {
+            let _ = std::future::Future::poll(store.as_mut(), cx);
+            std::task::Poll::Ready(())
+        })
+        .await;
+        blockers.push(tokio::spawn(store));
+        until("a writer takes the blocker", || intake.waiting() == 0).await;
     }
     // An organization that does not exist: its row breaks a foreign key, failing its batch.
     let mut batch = vec![recorded("no-such-organization", "bad")];
@@ -255,7 +274,8 @@ async fn one_failing_delivery_fails_only_itself_not_its_batch(backend: Backend) 
             tokio::spawn(async move { intake.store(delivery).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Every one of them waiting together for the writers, to be taken as one batch.
+    until("the deliveries queue", || intake.waiting() == waiting.len()).await;
     drop(lock);
     for blocker in blockers {
         assert_eq!(blocker.await.unwrap().unwrap(), Stored::Recorded);

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::Backend;
+use crate::lever_view::{links, notes, tags};
 use crate::lever_world::{connected, TAG, TRIGGER};
 
 both_backends!(
@@ -15,28 +16,6 @@ both_backends!(
     a_job_whose_worker_dies_on_every_attempt_is_dead_and_says_so,
     a_revoked_key_parks_work_until_reconnected
 );
-
-fn links(opportunity: &Value) -> Vec<String> {
-    opportunity["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l.as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn tags(opportunity: &Value) -> Vec<String> {
-    opportunity["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l.as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn notes(opportunity: &Value) -> &Vec<Value> {
-    opportunity["notes"].as_array().unwrap()
-}
 
 async fn a_tagged_candidate_gets_an_assessment_and_nothing_else_does(backend: Backend) {
     let (app, lever) = connected(backend).await;

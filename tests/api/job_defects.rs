@@ -13,9 +13,10 @@ use leverbridge::db::{DbConn, DbError};
 use serde_json::json;
 
 use crate::both_backends;
-use crate::email::{candidate_without_email, email_through, tags};
+use crate::email::{candidate_without_email, email_through};
 use crate::helpers::{Backend, TestApp};
 use crate::intake::{app_configured, deliver, now_ms, recorded, stage_change};
+use crate::lever_view::tags;
 use crate::lever_world::{connected_with, save_settings, LeverAccount, TAG, TRIGGER};
 use crate::replicas::Replica;
 use leverbridge::intake::Intake;

@@ -12,12 +12,12 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
+use crate::lever_view::{notes_with, tags};
 use crate::lever_world::{
     connected, count, post, save_settings, webhook_url_in, LeverAccount, TAG, TRIGGER,
 };
 use crate::scoring::{
-    assessment, forget_step, invite, notes_with, requeue, score, state, tags, take_the_test,
-    INVITED, IN_PROGRESS,
+    assessment, forget_step, invite, requeue, score, state, take_the_test, INVITED, IN_PROGRESS,
 };
 use crate::triggers::{add_recruiters_choice, first_question_on, waiting_for_a_choice};
 use leverbridge::assessments::AssessmentState;

@@ -211,8 +211,24 @@ async fn forwarded_for_from_a_peer_that_is_not_a_trusted_proxy_is_ignored(backen
     );
 }
 
+/// Settings changed by `configure`, with time read from `clock` (which the test moves).
+fn on_clock(clock: &Clock, configure: impl FnOnce(&mut Settings)) -> impl FnOnce(&mut Settings) {
+    let clock = clock.clone();
+    move |s| {
+        configure(s);
+        s.tuning.clock = clock;
+    }
+}
+
+/// The wait for a one-second throttle to lift, as the clock moves.
+fn past_the_throttle() -> chrono::Duration {
+    chrono::Duration::milliseconds(1100)
+}
+
 async fn repeated_failures_are_throttled_per_account_then_the_password_works(backend: Backend) {
-    let app = with_people(backend, throttles(3, 100, Duration::from_secs(1))).await;
+    let clock = Clock::adjustable();
+    let throttled = throttles(3, 100, Duration::from_secs(1));
+    let app = with_people(backend, on_clock(&clock, throttled)).await;
     // A known and an unknown address are throttled alike, so a 429 tells nothing.
     for email in ["admin@acme.test", "nobody@acme.test"] {
         for _ in 0..3 {
@@ -236,7 +252,7 @@ async fn repeated_failures_are_throttled_per_account_then_the_password_works(bac
     assert_eq!(refused.status(), 429);
     assert_eq!(app.get("/orgs/acme").await.status(), 303);
     // … and once the throttle lifts it works.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(past_the_throttle());
     let response = app.try_login("admin@acme.test", PASSWORD).await;
     assert_eq!(response.status(), 303);
     assert_eq!(app.get("/orgs/acme").await.status(), 200);
@@ -265,11 +281,15 @@ fn resident_bytes() -> u64 {
 }
 
 async fn a_login_flood_keeps_memory_bounded_and_the_password_still_works(backend: Backend) {
-    let app = with_people(backend, |s| {
-        throttles(5, 1000, Duration::from_secs(1))(s);
-        s.tuning.login.hash_permits = 2;
-        s.tuning.login.hash_wait = Duration::from_millis(200);
-    })
+    let clock = Clock::adjustable();
+    let app = with_people(
+        backend,
+        on_clock(&clock, |s| {
+            throttles(5, 1000, Duration::from_secs(1))(s);
+            s.tuning.login.hash_permits = 2;
+            s.tuning.login.hash_wait = Duration::from_millis(200);
+        }),
+    )
     .await;
     // One sign-in first, so buffers that exist for good are counted in the baseline.
     let warm = app.as_new_session().await;
@@ -350,7 +370,7 @@ async fn a_login_flood_keeps_memory_bounded_and_the_password_still_works(backend
         growth / (1024 * 1024)
     );
 
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(past_the_throttle());
     let response = app.try_login("admin@acme.test", PASSWORD).await;
     assert_eq!(
         response.status(),

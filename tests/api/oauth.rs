@@ -10,6 +10,7 @@ use leverbridge::lever::oauth::OAuthApp;
 use serde_json::{json, Value};
 
 use crate::helpers::{location, spawn_app_configured, Backend, Browser, TestApp};
+use crate::lever_view::links;
 use crate::lever_world::{add_take_home_configuration, post, LeverAccount, TAG, TRIGGER};
 use crate::replicas::Replica;
 
@@ -189,10 +190,6 @@ async fn connected_by_oauth(backend: Backend) -> (TestApp, LeverAccount) {
     (app, lever)
 }
 
-fn links(held: &Value) -> usize {
-    held["links"].as_array().map_or(0, Vec::len)
-}
-
 async fn connections(app: &TestApp) -> i64 {
     scalar(app, "SELECT COUNT(*) AS n FROM lever_connections").await
 }
@@ -333,7 +330,7 @@ async fn add_to_lever_connects_registers_the_webhooks_and_a_moved_candidate_gets
     lever.move_to(&ada, TRIGGER).await;
     app.drain().await;
     let held = lever.opportunity(&ada).await;
-    assert_eq!(links(&held), 1, "{held}");
+    assert_eq!(links(&held).len(), 1, "{held}");
 
     // Rotating the URL moves leverbridge's webhooks in Lever to the new one.
     let response = app
@@ -356,7 +353,7 @@ async fn add_to_lever_connects_registers_the_webhooks_and_a_moved_candidate_gets
     let grace = lever.candidate("Grace Hopper", &[TAG]).await;
     lever.move_to(&grace, TRIGGER).await;
     app.drain().await;
-    assert_eq!(links(&lever.opportunity(&grace).await), 1);
+    assert_eq!(links(&lever.opportunity(&grace).await).len(), 1);
 
     // Connecting again lists first and creates no webhook twice.
     let response = add_to_lever(&app, &lever, "accept").await;
@@ -388,7 +385,7 @@ async fn an_expiring_token_is_renewed_once_however_many_jobs_need_it(backend: Ba
     }
     app.drain().await;
     for id in &candidates {
-        assert_eq!(links(&lever.opportunity(id).await), 1, "{id}");
+        assert_eq!(links(&lever.opportunity(id).await).len(), 1, "{id}");
     }
     assert_eq!(grant(&lever).await["refreshes"], json!(1));
 
@@ -406,7 +403,7 @@ async fn an_expiring_token_is_renewed_once_however_many_jobs_need_it(backend: Ba
     let late = lever.candidate("Late Comer", &[TAG]).await;
     lever.move_to(&late, TRIGGER).await;
     app.drain().await;
-    assert_eq!(links(&lever.opportunity(&late).await), 1);
+    assert_eq!(links(&lever.opportunity(&late).await).len(), 1);
     assert_eq!(grant(&lever).await["refreshes"], json!(2));
     let events = app.get_html("/orgs/acme/events").await;
     assert!(
@@ -427,7 +424,7 @@ async fn a_revoked_grant_parks_work_until_lever_is_reconnected(backend: Backend)
     let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
     lever.move_to(&ada, TRIGGER).await;
     app.drain().await;
-    assert_eq!(links(&lever.opportunity(&ada).await), 0);
+    assert_eq!(links(&lever.opportunity(&ada).await).len(), 0);
 
     let page = app.get_html("/orgs/acme/connection").await;
     assert!(page.contains("Needs re-authorization"), "{page}");
@@ -447,7 +444,7 @@ async fn a_revoked_grant_parks_work_until_lever_is_reconnected(backend: Backend)
     let response = add_to_lever(&app, &lever, "accept").await;
     assert_eq!(response.status(), 303);
     app.drain().await;
-    assert_eq!(links(&lever.opportunity(&ada).await), 1);
+    assert_eq!(links(&lever.opportunity(&ada).await).len(), 1);
     let page = app.get_html("/orgs/acme/connection").await;
     assert!(!page.contains("Needs re-authorization"), "{page}");
     assert!(page.contains("1 waiting job(s) resumed"), "{page}");
@@ -712,7 +709,7 @@ async fn without_a_token_from_lever_the_webhooks_page_asks_for_it(backend: Backe
     let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
     lever.move_to(&ada, TRIGGER).await;
     app.drain().await;
-    assert_eq!(links(&lever.opportunity(&ada).await), 1);
+    assert_eq!(links(&lever.opportunity(&ada).await).len(), 1);
 }
 
 /// Two `serve` processes on one PostgreSQL database, each with its workers, and an expired token:

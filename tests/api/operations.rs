@@ -551,6 +551,8 @@ async fn a_delivery_outlives_retention_while_its_assessment_runs_and_its_token_t
     let pruned = app.jobs.prune_history().await.unwrap();
     assert!(pruned.deliveries >= 1, "{pruned:?}");
     assert_eq!(held(event_id.clone()).await, (0, 0, 0));
+    // 91 days on the server's clock ended the admin's session: they sign in again.
+    app.login("admin@acme.test").await;
     app.get_html("/orgs/acme/events").await;
     let assessments = app.get_html("/orgs/acme/assessments").await;
     assert!(assessments.contains("Ada Lovelace"), "{assessments}");

@@ -21,30 +21,22 @@ impl Replica {
         lever: &LeverAccount,
         extra: &[(&'static str, String)],
     ) -> Replica {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("serve.log");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_leverbridge"))
-            .arg("serve")
-            .env("LEVERBRIDGE_BIND", format!("127.0.0.1:{port}"))
-            .env("LEVERBRIDGE_DATABASE_URL", database_url)
-            .env("LEVERBRIDGE_SECRET_KEY", key)
-            .env(
-                "LEVERBRIDGE_LEVER_API_URL",
-                format!("{}/v1", lever.sim.base_url()),
-            )
-            .env("LEVERBRIDGE_LEVER_AUTH_URL", lever.sim.base_url())
-            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("LEVERBRIDGE_WORKERS", "3")
-            .env("RUST_LOG", "info")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
+        let (child, port) = crate::child_process::spawn_serve(|serve| {
+            serve
+                .env("LEVERBRIDGE_DATABASE_URL", database_url)
+                .env("LEVERBRIDGE_SECRET_KEY", key)
+                .env(
+                    "LEVERBRIDGE_LEVER_API_URL",
+                    format!("{}/v1", lever.sim.base_url()),
+                )
+                .env("LEVERBRIDGE_LEVER_AUTH_URL", lever.sim.base_url())
+                .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+                .env("LEVERBRIDGE_WORKERS", "3")
+                .env("RUST_LOG", "info")
+                .stderr(std::fs::File::create(&log).unwrap());
+        });
         Replica {
             child,
             port,

@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
+use crate::lever_view::{notes_with, tags};
 use crate::lever_world::{connected, count, LeverAccount, TAG, TRIGGER};
 use crate::scoring::{
-    assessment, forget_step, notes_with, requeue, score, settings, tags, take_the_test,
-    IN_PROGRESS, PASSED,
+    assessment, forget_step, requeue, score, settings, take_the_test, IN_PROGRESS, PASSED,
 };
 
 both_backends!(

@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use leverbridge::assessments::{progress_write_back, AssessmentState};
 use leverbridge::db::assessments::{Assessment, Scoring};
 use leverbridge::db::{self, DbError};
-use serde_json::Value;
 
 use crate::both_backends;
 use crate::helpers::{location, Backend, Browser, TestApp};
+use crate::lever_view::{notes_with, tags};
 use crate::lever_world::{connected, save_settings, LeverAccount, TAG, TRIGGER};
 
 both_backends!(
@@ -55,24 +55,6 @@ pub(crate) async fn assessment(app: &TestApp, path: &str) -> (Assessment, Scorin
 
 pub(crate) fn state(a: &Assessment) -> AssessmentState {
     AssessmentState::parse(&a.state).unwrap()
-}
-
-pub(crate) fn tags(held: &Value) -> Vec<String> {
-    held["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap().to_owned())
-        .collect()
-}
-
-pub(crate) fn notes_with<'a>(held: &'a Value, text: &str) -> Vec<&'a Value> {
-    held["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["value"].as_str().unwrap_or_default().contains(text))
-        .collect()
 }
 
 /// The candidate starts, saves each of `saves`, then submits the last one again.

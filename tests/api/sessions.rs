@@ -2,7 +2,9 @@
 //! them, and they expire when idle and at an absolute limit.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use leverbridge::clock::Clock;
 
 use crate::both_backends;
 use crate::helpers::{csrf_in, location, with_people, Backend, Browser, TestApp};
@@ -129,19 +131,39 @@ async fn removing_a_membership_ends_the_members_sessions(backend: Backend) {
     assert_eq!(app.get("/orgs/acme").await.status(), 200);
 }
 
+/// The app with `acme`'s people, its sessions measured by a clock the test moves.
+async fn with_people_on(
+    backend: Backend,
+    configure: impl FnOnce(&mut leverbridge::config::Settings),
+) -> (TestApp, Clock) {
+    let clock = Clock::adjustable();
+    let for_app = clock.clone();
+    let app = with_people(backend, move |s| {
+        configure(s);
+        s.tuning.clock = for_app;
+    })
+    .await;
+    (app, clock)
+}
+
+/// `by`, as the clock moves.
+fn span(by: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(by).unwrap()
+}
+
 async fn sessions_end_when_idle(backend: Backend) {
-    let app = with_people(backend, |s| {
+    let (app, clock) = with_people_on(backend, |s| {
         s.tuning.session_idle = Duration::from_millis(1500);
     })
     .await;
     app.login("admin@acme.test").await;
     // Use keeps it alive …
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        clock.advance(span(Duration::from_millis(700)));
         assert_eq!(app.get("/orgs/acme").await.status(), 200);
     }
     // … and a pause longer than the idle limit ends it.
-    tokio::time::sleep(Duration::from_millis(1700)).await;
+    clock.advance(span(Duration::from_millis(1700)));
     let response = app.get("/orgs/acme").await;
     assert_eq!(response.status(), 303);
     assert!(location(&response).starts_with("/login"));
@@ -151,17 +173,17 @@ async fn sessions_end_when_idle(backend: Backend) {
 }
 
 async fn sessions_end_at_their_absolute_limit(backend: Backend) {
-    let app = with_people(backend, |s| {
+    let (app, clock) = with_people_on(backend, |s| {
         s.tuning.session_lifetime = Duration::from_millis(2000);
     })
     .await;
-    let started = Instant::now();
+    let started = clock.now();
     app.login("admin@acme.test").await;
-    while started.elapsed() < Duration::from_millis(1500) {
+    while clock.now() - started < span(Duration::from_millis(1500)) {
         assert_eq!(app.get("/orgs/acme").await.status(), 200);
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        clock.advance(span(Duration::from_millis(250)));
     }
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    clock.advance(span(Duration::from_millis(800)));
     assert_eq!(
         app.get("/orgs/acme").await.status(),
         303,

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::both_backends;
 use crate::helpers::{csrf_in, Backend, TestApp};
+use crate::lever_view::strings;
 use crate::lever_world::{app_for, connected, save_settings, LeverAccount, TAG, TRIGGER};
 
 both_backends!(
@@ -76,15 +77,6 @@ async fn lever_user_id(lever: &LeverAccount, name: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-fn strings(opportunity: &Value, key: &str) -> Vec<String> {
-    opportunity[key]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect()
 }
 
 async fn a_new_organization_sees_the_defaults(backend: Backend) {

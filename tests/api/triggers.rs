@@ -2,10 +2,11 @@
 //! on Events; a candidate moved back into the trigger before and after starting; *Send now*;
 //! the configuration form's choices and refusals.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::both_backends;
 use crate::helpers::{location, Backend, Browser, TestApp};
+use crate::lever_view::{note_texts, strings};
 use crate::lever_world::{
     add_configuration, add_question, connected, post, LeverAccount, TAG, TRIGGER,
 };
@@ -19,24 +20,6 @@ both_backends!(
     send_now_creates_the_assessment_for_a_candidate_tagged_after_the_move,
     the_configuration_form_refuses_fields_its_trigger_does_not_read,
 );
-
-fn strings(opportunity: &Value, field: &str) -> Vec<String> {
-    opportunity[field]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn notes(opportunity: &Value) -> Vec<String> {
-    opportunity["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["value"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 const INVITED: &str = "leverbridge: Candidate Invited";
 
@@ -187,7 +170,7 @@ async fn a_prefix_configuration_fires_at_every_matching_stage_even_one_added_lat
     let held = lever.opportunity(&grace).await;
     assert_eq!(strings(&held, "links").len(), 1, "{held}");
     assert!(strings(&held, "tags").contains(&INVITED.to_owned()));
-    assert!(notes(&held)[0].contains("LRU cache"));
+    assert!(note_texts(&held)[0].contains("LRU cache"));
     let page = app.get_html("/orgs/acme/configurations").await;
     assert!(
         page.contains("5 stages"),
@@ -245,13 +228,13 @@ async fn the_postings_tag_picks_the_question_and_without_one_nothing_fires(backe
     let held = lever.opportunity(&ada).await;
     assert_eq!(strings(&held, "links").len(), 1, "{held}");
     assert!(
-        notes(&held)[0].contains("on “LRU cache”"),
+        note_texts(&held)[0].contains("on “LRU cache”"),
         "the posting's tag picked the question: {held}"
     );
     for id in [&dora, &lee] {
         let held = lever.opportunity(id).await;
         assert!(
-            strings(&held, "links").is_empty() && notes(&held).is_empty(),
+            strings(&held, "links").is_empty() && note_texts(&held).is_empty(),
             "{held}"
         );
     }
@@ -277,7 +260,7 @@ async fn recruiters_choice_invites_only_once_a_member_picks_the_question(backend
     // Only the link to the choice is in Lever: nobody is invited yet.
     let held = lever.opportunity(&alan).await;
     assert!(!strings(&held, "tags").contains(&INVITED.to_owned()));
-    assert!(notes(&held).is_empty());
+    assert!(note_texts(&held).is_empty());
     assert!(events(&app)
         .await
         .contains("the link to choose the question is on the candidate in Lever"));
@@ -320,7 +303,7 @@ async fn recruiters_choice_invites_only_once_a_member_picks_the_question(backend
         "{links:?}"
     );
     assert!(strings(&held, "tags").contains(&INVITED.to_owned()));
-    assert!(notes(&held)[0].contains("Rate limiter"));
+    assert!(note_texts(&held)[0].contains("Rate limiter"));
     let detail_page = app.get_html(&detail).await;
     assert!(
         detail_page.contains(
@@ -357,7 +340,7 @@ async fn an_interview_trigger_stage_gives_the_interviewer_the_pads_link(backend:
     let held = lever.opportunity(&barbara).await;
     let links = strings(&held, "links");
     assert_eq!(links.len(), 1, "{held}");
-    let note = &notes(&held)[0];
+    let note = &note_texts(&held)[0];
     assert!(
         note.starts_with(
             "Interview note: leverbridge created a live interview pad for Barbara Liskov."
@@ -397,7 +380,7 @@ async fn moved_back_before_starting_is_invited_again_and_after_starting_is_not(b
         strings(&held, "tags").contains(&INVITED.to_owned()),
         "the tag is back: {held}"
     );
-    assert_eq!(notes(&held).len(), 1, "the note is not written twice");
+    assert_eq!(note_texts(&held).len(), 1, "the note is not written twice");
     let events = events(&app).await;
     assert!(events.contains("reinvited"), "{events}");
     assert!(
@@ -437,7 +420,7 @@ async fn moved_back_before_starting_is_invited_again_and_after_starting_is_not(b
     let after = lever.opportunity(&ada).await;
     assert_eq!(strings(&after, "links"), strings(&before, "links"));
     assert_eq!(strings(&after, "tags"), strings(&before, "tags"));
-    assert_eq!(notes(&after).len(), notes(&before).len());
+    assert_eq!(note_texts(&after).len(), note_texts(&before).len());
     let events = crate::triggers::events(&app).await;
     assert!(
         events.contains("Ada Lovelace started it on")
@@ -523,7 +506,7 @@ async fn send_now_creates_the_assessment_for_a_candidate_tagged_after_the_move(b
     let held = lever.opportunity(&bob).await;
     assert_eq!(strings(&held, "links").len(), 1, "{held}");
     assert!(strings(&held, "tags").contains(&INVITED.to_owned()));
-    assert_eq!(notes(&held).len(), 1);
+    assert_eq!(note_texts(&held).len(), 1);
     let page = events(&app).await;
     assert!(
         page.contains("Sent now by admin@acme.test (the candidate lacked the tag at the move). Configuration “coding-test” fired (Take-home test at “Phone interview”) for Bob Late"),

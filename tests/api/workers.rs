@@ -286,27 +286,7 @@ async fn jobs_a_killed_process_left_running_are_freed_at_start_on_sqlite_only(ba
 fn serve_stops_gracefully_on_sigterm() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leverbridge"))
-        .arg("serve")
-        .env("LEVERBRIDGE_BIND", format!("127.0.0.1:{port}"))
-        .env(
-            "LEVERBRIDGE_DATABASE_URL",
-            format!("sqlite://{}/serve.db", dir.path().display()),
-        )
-        .env(
-            "LEVERBRIDGE_SECRET_KEY",
-            leverbridge::config::generate_secret_key_base64(),
-        )
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut child, port) = crate::child_process::spawn_serve_on_sqlite(dir.path());
     let ready = || -> std::io::Result<String> {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
         write!(
