@@ -15,10 +15,10 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+use crate::connection::LeverAccess;
 use crate::db::Db;
 use crate::intake::Intake;
 use crate::jobs::Jobs;
-use crate::lever_access::LeverAccess;
 use crate::web::login_guard::LoginGuard;
 use crate::web::request_span::RedactedRootSpan;
 use crate::web::{self as pages, AppState};

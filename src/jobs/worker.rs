@@ -12,10 +12,10 @@ use super::crew::Crew;
 use super::queue::{self, Backoff, Job};
 use super::{progress_write_back, question_chosen, send_email, stage_change, withdrawal, JobKind};
 use crate::config::Settings;
+use crate::connection::{record_calls, LeverAccess};
 use crate::db::connection::write_transaction;
 use crate::db::{self, Db, DbConn, DbError};
 use crate::lever::{LeverCall, LeverClient};
-use crate::lever_access::{record_calls, LeverAccess};
 
 /// The Lever calls an organization's bucket must hold before a worker starts one of its jobs
 /// (an invitation makes four), so that the job runs through without waiting for the limit.
@@ -84,11 +84,11 @@ impl Run<'_> {
         let client = match self.jobs.lever.client_for(&self.jobs.db, connection).await {
             Ok(client) => client,
             Err(
-                e @ crate::lever_access::ClientError::Lever(
+                e @ crate::connection::ClientError::Lever(
                     crate::lever::LeverError::AuthorizationLost { .. },
                 ),
             ) => return Err(JobFailure::Park(e.to_string())),
-            Err(crate::lever_access::ClientError::Lever(e)) => {
+            Err(crate::connection::ClientError::Lever(e)) => {
                 return Err(JobFailure::Retry(e.to_string()))
             }
             Err(e) => return Err(JobFailure::Park(e.to_string())),

@@ -41,10 +41,10 @@ pub use error::WebError;
 use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::connection::LeverAccess;
 use crate::db::Db;
 use crate::intake::Intake;
 use crate::jobs::Jobs;
-use crate::lever_access::LeverAccess;
 
 /// Shared by every handler.
 pub struct AppState {
@@ -71,7 +71,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(lever_webhook::receive),
         )
         .route(
-            crate::lever_oauth::CALLBACK_PATH,
+            crate::connection::oauth::CALLBACK_PATH,
             web::get().to(lever_oauth::callback),
         )
         .configure(candidate::routes)
