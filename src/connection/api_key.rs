@@ -213,3 +213,98 @@ fn kept_working_key(
         current_last4: current.api_key_last4,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseUrl;
+
+    /// A fresh SQLite database holding one organization.
+    fn org_in(dir: &tempfile::TempDir) -> (db::Db, String) {
+        let database = db::Db::connect(&DatabaseUrl::Sqlite(dir.path().join("c.db"))).unwrap();
+        database.migrate().unwrap();
+        let org = db::orgs::find_or_create(&mut database.get().unwrap(), "acme", "Acme")
+            .unwrap()
+            .id;
+        (database, org)
+    }
+
+    fn tested(org_id: &str, last4: &str, missing: &[&str]) -> TestedKey {
+        TestedKey {
+            org_id: org_id.to_owned(),
+            environment: "production",
+            sealed: format!("sealed-{last4}"),
+            last4: last4.to_owned(),
+            connected_by: "admin@example.com".into(),
+            users: Vec::new(),
+            stages: vec![("s1".into(), "New lead".into())],
+            missing: missing.iter().map(|m| (*m).to_owned()).collect(),
+        }
+    }
+
+    fn save(
+        conn: &mut DbConn,
+        key: TestedKey,
+        replacement: Replacement,
+        resume_parked: ResumeParked,
+    ) -> Result<Saved, db::DbError> {
+        db::connection::write_transaction(conn, |conn| {
+            save_key(conn, key, replacement, resume_parked)
+        })
+    }
+
+    #[test]
+    fn a_saved_key_says_parked_work_may_resume_and_reports_how_much_did() {
+        let dir = tempfile::tempdir().unwrap();
+        let (database, org) = org_in(&dir);
+        let mut conn = database.get().unwrap();
+        let saved = save(
+            &mut conn,
+            tested(&org, "aaaa", &[]),
+            Replacement::KeepWorkingKey,
+            |_, _| Ok(3),
+        );
+        assert!(matches!(saved, Ok(Saved::Replaced { resumed: 3 })));
+        let stored = db::lever::connection(&mut conn, &org).unwrap().unwrap();
+        assert_eq!(stored.api_key_last4, "aaaa");
+    }
+
+    #[test]
+    fn a_key_is_not_saved_when_its_parked_work_cannot_resume() {
+        let dir = tempfile::tempdir().unwrap();
+        let (database, org) = org_in(&dir);
+        let mut conn = database.get().unwrap();
+        let saved = save(
+            &mut conn,
+            tested(&org, "aaaa", &[]),
+            Replacement::KeepWorkingKey,
+            |_, _| Err(diesel::result::Error::RollbackTransaction),
+        );
+        assert!(saved.is_err());
+        assert!(db::lever::connection(&mut conn, &org).unwrap().is_none());
+        assert!(db::lever::stages(&mut conn, &org).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_kept_working_key_resumes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (database, org) = org_in(&dir);
+        let mut conn = database.get().unwrap();
+        let first = save(
+            &mut conn,
+            tested(&org, "aaaa", &[]),
+            Replacement::KeepWorkingKey,
+            |_, _| Ok(0),
+        );
+        assert!(matches!(first, Ok(Saved::Replaced { resumed: 0 })));
+        let weaker = save(
+            &mut conn,
+            tested(&org, "bbbb", &["list tags"]),
+            Replacement::KeepWorkingKey,
+            |_, _| panic!("nothing was saved, so nothing may resume"),
+        );
+        assert!(matches!(weaker, Ok(Saved::Kept { .. })));
+        let stored = db::lever::connection(&mut conn, &org).unwrap().unwrap();
+        assert_eq!(stored.api_key_last4, "aaaa");
+    }
+}
