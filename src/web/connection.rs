@@ -1,5 +1,6 @@
 //! Connection: test and save a Lever API key, or *Add to Lever* (OAuth: the pages in
-//! `lever_oauth.rs`, the connection in `connection::oauth`); disconnect. (The default Lever user, an account's user, is shown here and chosen on Settings.)
+//! `lever_oauth.rs`, the connection in `connection::oauth`); disconnect. (The default Lever
+//! user, an account's user, is shown here and chosen on Settings.)
 
 use actix_web::HttpResponse;
 use askama::Template;
