@@ -15,10 +15,10 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+use crate::connection::LeverAccess;
 use crate::db::Db;
 use crate::domain::Lane;
 use crate::intake::Intake;
-use crate::lever_access::LeverAccess;
 use crate::queue::Jobs;
 use crate::web::login_guard::LoginGuard;
 use crate::web::request_span::RedactedRootSpan;

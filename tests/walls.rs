@@ -36,7 +36,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("the assessment lifecycle", &["assessments"]),
     (
         "engines: the queue, Lever access, mail",
-        &["queue", "connection", "lever_access", "lever_oauth", "smtp"],
+        &["queue", "connection", "smtp"],
     ),
     ("storage", &["db"]),
     (

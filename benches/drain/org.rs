@@ -5,13 +5,13 @@
 //! helper is private to it, so the question is saved here.
 
 use anyhow::Context;
+use leverbridge::connection::{connect_key, LeverAccess, NewKey, Replacement};
 use leverbridge::crypto::{last_four, SecretKey};
 use leverbridge::db::configurations::Configuration;
 use leverbridge::db::questions::{Language, Question};
 use leverbridge::db::webhooks::token_context;
 use leverbridge::db::{self, Db};
 use leverbridge::domain::{QuestionSource, TriggerStyle, WEBHOOK_EVENTS};
-use leverbridge::lever_access::{connect_key, LeverAccess};
 
 use crate::lever::{Account, Lever, TAG};
 
@@ -59,16 +59,16 @@ pub async fn connect(
             Ok(db::orgs::find_or_create(conn, &slug_owned, &slug_owned)?)
         })
         .await?;
-    connect_key(
-        database,
-        access,
-        &org.id,
-        "production",
-        &account.api_key,
-        ADMIN,
-    )
-    .await
-    .with_context(|| format!("{slug}: the connection test failed"))?;
+    let new = NewKey {
+        org_id: &org.id,
+        environment: "production",
+        api_key: &account.api_key,
+        connected_by: ADMIN,
+        replacement: Replacement::KeepWorkingKey,
+    };
+    connect_key(database, access, new, leverbridge::queue::table::unpark)
+        .await
+        .with_context(|| format!("{slug}: the connection test failed"))?;
 
     let (org_id, user) = (org.id.clone(), account.default_user_id.clone());
     let endpoint = database

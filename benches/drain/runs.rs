@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use leverbridge::config::{self, DatabaseUrl, LeverHosts, Settings, Tuning};
+use leverbridge::connection::LeverAccess;
 use leverbridge::crypto::SecretKey;
 use leverbridge::db::Db;
-use leverbridge::lever_access::LeverAccess;
 use leverbridge::startup::Application;
 
 use crate::database::{Backend, FreshDatabase};

@@ -8,6 +8,8 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::config::{self, DatabaseUrl, LeverHosts, Settings};
+use crate::connection::oauth::CALLBACK_PATH;
+use crate::connection::{connect_key, NewKey, Replacement};
 use crate::crypto::{last_four, SecretKey};
 use crate::db::configurations::Configuration;
 use crate::db::questions::{Language, Question};
@@ -17,8 +19,6 @@ use crate::domain::org_settings::{
     Value, EMAIL_ENABLED, SMTP_FROM, SMTP_HOST, SMTP_PORT, SMTP_TLS, START_REMINDER_HOURS,
 };
 use crate::domain::{QuestionSource, TriggerStyle};
-use crate::lever_access::connect_key;
-use crate::lever_oauth::CALLBACK_PATH;
 use crate::lever_sim::{seed_company, seed_demo, spawn_sim, SimConfig};
 use crate::mailbox::Mailbox;
 use crate::startup::Application;
@@ -135,15 +135,14 @@ pub async fn run() -> anyhow::Result<()> {
         .await?;
 
     // Connect as an admin would on the Connection page.
-    let connected = connect_key(
-        &db,
-        app.lever(),
-        &org.id,
-        "production",
-        &company.api_key,
-        DEMO_ADMIN,
-    )
-    .await?;
+    let new = NewKey {
+        org_id: &org.id,
+        environment: "production",
+        api_key: &company.api_key,
+        connected_by: DEMO_ADMIN,
+        replacement: Replacement::KeepWorkingKey,
+    };
+    let connected = connect_key(&db, app.lever(), new, crate::queue::table::unpark).await?;
     // Choose the default Lever user as an admin would on the Settings page; every other
     // setting keeps its default.
     let (org_id, user) = (org.id.clone(), company.default_user_id.clone());

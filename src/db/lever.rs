@@ -329,7 +329,7 @@ pub fn stages(conn: &mut DbConn, org_id: &str) -> QueryResult<Vec<CachedStage>> 
 }
 
 /// The feedback template leverbridge created in the organization's Lever account: its id and
-/// its fields (JSON, as `crate::assessments::feedback_template` writes them).
+/// its fields (JSON, as `assessments::feedback_template` writes them).
 pub fn feedback_template(conn: &mut DbConn, org_id: &str) -> QueryResult<Option<(String, String)>> {
     lever_feedback_templates::table
         .find(org_id)

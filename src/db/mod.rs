@@ -22,11 +22,13 @@ pub mod schema;
 pub mod sessions;
 pub mod settings;
 pub mod snapshots;
+pub mod url;
 pub mod users;
 pub mod webhooks;
 pub mod withdrawals;
 
 pub use connection::{Db, DbConn, DbError};
+pub use url::DatabaseUrl;
 
 use chrono::NaiveDateTime;
 

@@ -20,6 +20,7 @@ use crate::assessments::trigger::{self, Pick, Skip};
 use crate::assessments::withdrawal::LeftPipeline;
 use crate::assessments::write_back::{self, StepError, Steps};
 use crate::assessments::{self, AssessmentState};
+use crate::connection::StagesError;
 use crate::db::assessments::Assessment;
 use crate::db::configurations::Configuration;
 use crate::db::lever::LeverConnection;
@@ -29,6 +30,8 @@ use crate::db::{self, DbError};
 use crate::domain::{pad_label, OrgSettings};
 use crate::lever::{LeverClient, LeverError, Opportunity, Posting};
 use crate::queue::{writable_connection, JobFailure, Run};
+
+/// The kind of job this file runs.
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Payload {
@@ -278,26 +281,15 @@ async fn decide_and_act(
 async fn refresh_stages(run: &Run<'_>, known: &mut Known, org_id: &str) -> Result<(), JobFailure> {
     let (connection, _) = writable_connection(known.connection.clone())?;
     let client = run.client(&connection).await?;
-    let stages = match client.list_stages().await {
-        Ok(stages) => stages,
-        Err(e) => return Err(lever_failure(run, &connection, e).await),
+    let pairs = match crate::connection::refresh_stages(&run.ctx.db, &client, org_id).await {
+        Ok(pairs) => pairs,
+        Err(StagesError::Lever(e)) => return Err(lever_failure(run, &connection, e).await),
+        Err(StagesError::Db(e)) => return Err(retry_db(e)),
     };
-    if stages.is_empty() {
-        return Ok(());
+    if !pairs.is_empty() {
+        known.stage_names = pairs.into_iter().collect();
     }
-    let pairs: Vec<(String, String)> = stages.into_iter().map(|s| (s.id, s.text)).collect();
-    known.stage_names = pairs.iter().cloned().collect();
-    let org = org_id.to_owned();
-    run.ctx
-        .db
-        .run(move |conn| {
-            db::connection::write_transaction(conn, |conn| {
-                db::lever::replace_stages(conn, &org, &pairs)
-            })
-            .map_err(DbError::from)
-        })
-        .await
-        .map_err(retry_db)
+    Ok(())
 }
 
 /// The candidate's posting, read only when a configuration that may fire picks its question
@@ -727,16 +719,7 @@ pub(super) async fn lever_failure(
 ) -> JobFailure {
     match error {
         LeverError::Unauthorized { message } => {
-            let reason = format!("Lever answered 401 Unauthorized: {message}");
-            let (broken, stored) = (connection.clone(), reason.clone());
-            if let Err(e) = run
-                .ctx
-                .db
-                .run(move |conn| db::lever::mark_broken(conn, &broken, &stored).map_err(DbError::from))
-                .await
-            {
-                tracing::error!(error = %e, "failed to mark the Lever connection broken");
-            }
+            let reason = crate::connection::mark_broken(&run.ctx.db, connection, &message).await;
             JobFailure::Park(format!("the Lever connection is broken ({reason}); reconnect it on the Connection page."))
         }
         // The connection test found the permission granted: the opportunity is what is refused.

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::permissions::endpoint_pattern;
+use super::permission_table::endpoint_pattern;
 
 /// Attempts by endpoint and status (the code, or `error` when no answer came).
 pub const LEVER_CALLS: &str = "leverbridge_lever_calls_total";

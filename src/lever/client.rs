@@ -13,7 +13,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::error::{error_message, LeverError};
-use super::permissions::permission_for_segments;
+use super::permission_table::permission_for_segments;
 use super::rate_limit::{RateLimiters, TokenBucket};
 use super::request::{ApiRequest, RequestBody};
 

@@ -21,7 +21,7 @@ pub enum LeverError {
     #[error("{}", forbidden_text(.message, .permission.as_deref()))]
     Forbidden {
         message: String,
-        /// The API-key permission the endpoint needs (see `permissions.rs`).
+        /// The API-key permission the endpoint needs (see `permission_table.rs`).
         permission: Option<String>,
     },
     #[error("Lever could not find it (404): {message}")]

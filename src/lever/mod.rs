@@ -12,6 +12,7 @@ mod endpoints;
 mod error;
 mod lenient;
 pub mod oauth;
+mod permission_table;
 mod permissions;
 mod rate_limit;
 mod request;
@@ -26,10 +27,10 @@ pub use client::{
 };
 pub use endpoints::MAX_FILE_BYTES;
 pub use error::LeverError;
-pub use permissions::{
-    permission_for, PermissionReport, NIL_OPPORTUNITY_ID, REQUIRED_PERMISSIONS,
-    UNTESTED_PERMISSIONS,
+pub use permission_table::{
+    permission_for, NIL_OPPORTUNITY_ID, REQUIRED_PERMISSIONS, UNTESTED_PERMISSIONS,
 };
+pub use permissions::PermissionReport;
 pub use rate_limit::{RateLimiters, SharedLimit, TokenBucket, LEVER_BURST, LEVER_RATE_PER_SEC};
 pub use types::{
     CreatedFeedback, CreatedNote, Feedback, FeedbackField, FeedbackTemplate, FieldOption,

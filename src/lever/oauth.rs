@@ -1,6 +1,6 @@
 //! Lever's OAuth, which runs on Auth0: the authorize URL, the code exchange, the refresh (with
-//! rotation), revocation, and the claims of an access token. No database here: the tokens are
-//! kept by `crate::lever_oauth`.
+//! rotation), revocation, and the claims of an access token: the protocol only. No database
+//! here: the connection made with it, its tokens sealed and stored, is `connection::oauth`.
 
 use std::time::Duration;
 

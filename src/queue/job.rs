@@ -11,11 +11,11 @@ use serde::Serialize;
 
 use super::table::{Job, NewJob};
 use crate::config::Settings;
+use crate::connection::{ClientError, LeverAccess};
 use crate::db::lever::LeverConnection;
 use crate::db::Db;
 use crate::domain::Lane;
 use crate::lever::{LeverCall, LeverClient, LeverError};
-use crate::lever_access::{ClientError, LeverAccess};
 
 /// A kind of job: the struct is the payload stored in `jobs.payload` (JSON), so a stored job
 /// reads back as the very value that was queued.

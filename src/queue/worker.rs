@@ -13,11 +13,11 @@ use super::job::{Context, JobFailure, Run};
 use super::registry::Registry;
 use super::table::{self, Backoff, Claim, Job};
 use crate::config::{LaneWorkers, Settings};
+use crate::connection::{record_calls, LeverAccess};
 use crate::db::connection::write_transaction;
 use crate::db::{Db, DbError};
 use crate::domain::Lane;
 use crate::lever::LeverCall;
-use crate::lever_access::{record_calls, LeverAccess};
 
 /// The Lever calls an organization's bucket must hold before a worker starts one of its jobs
 /// (an invitation makes four), so that the job runs through without waiting for the limit.

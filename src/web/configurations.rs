@@ -12,12 +12,13 @@ use super::confirm::{Confirmation, Confirmed};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{Chrome, Nav};
 use super::{render, render_invalid, see_other, FormSaved, WebError};
+use crate::connection::{mark_broken, record_calls, StagesError};
 use crate::db::configurations::Configuration;
 use crate::db::lever::CachedStage;
 use crate::db::questions::Question;
 use crate::db::{self, DbConn, DbError};
 use crate::domain::{pad_label, parse_prefix, PadKind, QuestionSource, TagName, TriggerStyle};
-use crate::lever_access::record_calls;
+use crate::lever::LeverError;
 
 #[derive(Template)]
 #[template(path = "configurations.html")]
@@ -620,15 +621,15 @@ pub async fn refresh_stages(
             return Ok(see_other(&org.url("/configurations")));
         }
     };
-    let result = client.list_stages().await;
+    let result = crate::connection::refresh_stages(&org.state.db, &client, &org.org.id).await;
     let calls = client.take_calls();
     let org_id = org.org.id.clone();
+    org.state
+        .db
+        .run(move |conn| record_calls(conn, &org_id, None, calls).map_err(WebError::from))
+        .await?;
     match result {
         Ok(stages) if stages.is_empty() => {
-            org.state
-                .db
-                .run(move |conn| record_calls(conn, &org_id, None, calls).map_err(WebError::from))
-                .await?;
             org.flash(
                 "error",
                 "Lever listed no stages; the stages already known were kept.",
@@ -636,33 +637,13 @@ pub async fn refresh_stages(
         }
         Ok(stages) => {
             let count = stages.len();
-            let pairs: Vec<(String, String)> = stages.into_iter().map(|s| (s.id, s.text)).collect();
-            org.state
-                .db
-                .run(move |conn| -> Result<(), WebError> {
-                    record_calls(conn, &org_id, None, calls)?;
-                    db::connection::write_transaction(conn, |conn| {
-                        db::lever::replace_stages(conn, &org_id, &pairs)
-                    })?;
-                    Ok(())
-                })
-                .await?;
             org.flash("success", format!("{count} stages read from Lever."));
         }
-        Err(e) => {
-            let unauthorized = matches!(e, crate::lever::LeverError::Unauthorized { .. });
-            let broken = connection.clone();
-            let reason = format!("Lever answered 401 Unauthorized: {e}");
-            org.state
-                .db
-                .run(move |conn| -> Result<(), WebError> {
-                    record_calls(conn, &org_id, None, calls)?;
-                    if unauthorized {
-                        db::lever::mark_broken(conn, &broken, &reason)?;
-                    }
-                    Ok(())
-                })
-                .await?;
+        Err(StagesError::Db(e)) => return Err(e.into()),
+        Err(StagesError::Lever(e)) => {
+            if let LeverError::Unauthorized { message } = &e {
+                mark_broken(&org.state.db, &connection, message).await;
+            }
             org.flash(
                 "error",
                 format!("Could not read the stages from Lever: {e}"),

@@ -1,5 +1,6 @@
-//! Connection: test and save a Lever API key, or *Add to Lever* (OAuth, `lever_oauth.rs`);
-//! disconnect. (The default Lever user, an account's user, is shown here and chosen on Settings.)
+//! Connection: test and save a Lever API key, or *Add to Lever* (OAuth: the pages in
+//! `lever_oauth.rs`, the connection in `connection::oauth`); disconnect. (The default Lever
+//! user, an account's user, is shown here and chosen on Settings.)
 
 use actix_web::HttpResponse;
 use askama::Template;
@@ -9,13 +10,14 @@ use super::auth::{AdminPage, OrgPage, OrgReader};
 use super::csrf::CsrfForm;
 use super::layout::{Chrome, Nav};
 use super::{render, render_invalid, see_other, WebError};
+use crate::connection::oauth::{scopes_needed, CALLBACK_PATH};
+use crate::connection::{
+    connect_key, parse_environment, ConnectError, Connected, NewKey, Replacement, ENVIRONMENTS,
+};
 use crate::db;
 use crate::db::lever::LeverConnection;
 use crate::lever::UNTESTED_PERMISSIONS;
-use crate::lever_access::{
-    connect_key_with, parse_environment, ConnectError, Connected, Replacement, ENVIRONMENTS,
-};
-use crate::lever_oauth::{scopes_needed, CALLBACK_PATH};
+use crate::queue::table as queue;
 
 /// What disconnecting does, as the confirmation names it.
 const DISCONNECT_CONSEQUENCE: &str = "leverbridge stops writing to Lever and queued work is parked until you connect again; the API key is deleted.";
@@ -252,16 +254,15 @@ pub async fn connect(
     } else {
         Replacement::KeepWorkingKey
     };
-    let connected = connect_key_with(
-        &org.state.db,
-        &org.state.lever,
-        &org.org.id,
+    let new = NewKey {
+        org_id: &org.org.id,
         environment,
-        &key,
-        &org.user.email,
+        api_key: &key,
+        connected_by: &org.user.email,
         replacement,
-    )
-    .await;
+    };
+    // Parked work resumes in the transaction that saves the key.
+    let connected = connect_key(&org.state.db, &org.state.lever, new, queue::unpark).await;
     let lever_error = |reason: String| Answer {
         lever_error: Some(reason),
         ..Answer::default()
@@ -372,7 +373,7 @@ pub async fn disconnect(
         return Ok(see_other(&org.url("/connection")));
     };
     let undone = if connection.is_oauth() {
-        Some(crate::lever_oauth::undo_in_lever(&org.state.db, &org.state.lever, &connection).await)
+        Some(crate::connection::undo_in_lever(&org.state.db, &org.state.lever, &connection).await)
     } else {
         None
     };

@@ -7,9 +7,10 @@ use serde::Deserialize;
 use super::auth::{AdminPage, SignedIn};
 use super::csrf::CsrfForm;
 use super::{see_other, session, WebError};
+use crate::connection::oauth::{self, OAuthConnectError, StartedBy, CALLBACK_PATH};
+use crate::connection::{parse_environment, register_webhooks, Registration};
 use crate::db::{self, DbError};
-use crate::lever_access::parse_environment;
-use crate::lever_oauth::{self, OAuthConnectError, Registration, StartedBy, CALLBACK_PATH};
+use crate::queue::table as queue;
 
 #[derive(Deserialize)]
 pub struct StartForm {
@@ -33,7 +34,7 @@ pub async fn start(
         environment,
     };
     let redirect_uri = org.state.settings.absolute_url(CALLBACK_PATH);
-    match lever_oauth::start(&org.state.db, &org.state.lever, &redirect_uri, started).await {
+    match oauth::start(&org.state.db, &org.state.lever, &redirect_uri, started).await {
         Ok(authorize) => Ok(see_other(&authorize)),
         Err(OAuthConnectError::Db(e)) => Err(e.into()),
         Err(e) => {
@@ -72,7 +73,7 @@ pub async fn callback(
         .filter(|s| !s.is_empty() && s.len() <= 256)
         .ok_or_else(|| refused(OAuthConnectError::UnknownState))?;
     let session_id = session::token(&session).map(|token| db::sessions::key_of(&token));
-    let started = lever_oauth::claim(&state.db, &oauth_state, session_id.as_deref())
+    let started = oauth::claim(&state.db, &oauth_state, session_id.as_deref())
         .await
         .map_err(refused)?;
     let org_id = started.org_id.clone();
@@ -97,7 +98,9 @@ pub async fn callback(
         )),
         (Some(code), None) => {
             let redirect_uri = state.settings.absolute_url(CALLBACK_PATH);
-            lever_oauth::complete(&state.db, &state.lever, &redirect_uri, &started, &code).await
+            // Parked work resumes in the transaction that saves the connection.
+            let (db, lever) = (&state.db, &state.lever);
+            oauth::complete(db, lever, &redirect_uri, &started, &code, queue::unpark).await
         }
     };
     let completed = match outcome {
@@ -113,8 +116,7 @@ pub async fn callback(
     }
     let webhook_base = state.settings.absolute_url("/webhooks/lever/");
     let registration =
-        lever_oauth::register_webhooks(&state.db, &state.lever, &started.org_id, &webhook_base)
-            .await;
+        register_webhooks(&state.db, &state.lever, &started.org_id, &webhook_base).await;
     state.webhook_keys.forget_org(&started.org_id);
 
     if completed.missing.is_empty() {

@@ -41,9 +41,9 @@ pub use error::WebError;
 use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::connection::LeverAccess;
 use crate::db::Db;
 use crate::intake::Intake;
-use crate::lever_access::LeverAccess;
 use crate::queue::Jobs;
 
 /// Shared by every handler.
@@ -71,7 +71,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(lever_webhook::receive),
         )
         .route(
-            crate::lever_oauth::CALLBACK_PATH,
+            crate::connection::oauth::CALLBACK_PATH,
             web::get().to(lever_oauth::callback),
         )
         .configure(candidate::routes)

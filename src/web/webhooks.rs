@@ -250,7 +250,7 @@ pub async fn rotate(
     // leverbridge's own webhooks follow the new URL: the old ones are replaced in Lever.
     let base = org.state.settings.absolute_url("/webhooks/lever/");
     let registration =
-        crate::lever_oauth::register_webhooks(&org.state.db, &org.state.lever, &org.org.id, &base)
+        crate::connection::register_webhooks(&org.state.db, &org.state.lever, &org.org.id, &base)
             .await;
     org.state.webhook_keys.forget_org(&org.org.id);
     match registration.failed {

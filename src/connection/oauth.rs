@@ -1,23 +1,23 @@
-//! "Add to Lever": connecting an organization through Lever's OAuth (here), keeping its access
-//! token fresh (`renewal.rs`: one refresh at a time per connection, across replicas), and the
-//! webhooks leverbridge registers itself and removes when disconnecting (`webhooks.rs`).
-
-mod renewal;
-mod webhooks;
-
-pub use renewal::{current_access_token, renew, renewal, Renewal};
-pub use webhooks::{register_webhooks, undo_in_lever, Registration, Undone};
+//! "Add to Lever": connecting an organization through Lever's OAuth, from the consent page to
+//! the saved connection. The protocol itself (URLs, token requests, claims) is `lever::oauth`;
+//! keeping the token fresh is `renewal.rs`, and the webhooks leverbridge registers once
+//! connected are `webhooks.rs`.
 
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
+use super::access::{environment, LeverAccess};
+use super::account::{account_taken, cached_user, org_on_same_account, stage_pairs};
+use super::calls::record_calls;
+use super::resume::ResumeParked;
+use super::sealed::{access_context, expires_at, refresh_context};
+use super::stages::keep_stages;
 use crate::crypto::random_token;
 use crate::db::lever::{CachedUser, NewAuth, NewConnection};
 use crate::db::lever_oauth::OAuthState;
-use crate::db::{self, Db, DbError};
+use crate::db::{self, Db, DbConn, DbError};
 use crate::domain::org_settings::OrgSettings;
 use crate::lever::oauth::{self, OAuthError, Tokens};
-use crate::lever_access::{cached_user, environment, record_calls, stage_pairs, LeverAccess};
 
 /// Where Lever sends the admin back; registered with Lever as the app's redirect URI.
 pub const CALLBACK_PATH: &str = "/oauth/lever/callback";
@@ -101,14 +101,6 @@ pub fn scopes_needed(settings: &OrgSettings) -> Vec<ScopeNeed> {
     scopes
 }
 
-pub(crate) fn access_context(org_id: &str) -> String {
-    format!("lever-oauth-access:{org_id}")
-}
-
-pub(crate) fn refresh_context(org_id: &str) -> String {
-    format!("lever-oauth-refresh:{org_id}")
-}
-
 fn state_hash(state: &str) -> String {
     hex::encode(Sha256::digest(state.as_bytes()))
 }
@@ -128,7 +120,7 @@ pub enum OAuthConnectError {
     Denied(Option<String>),
     #[error("Lever answered the authorization with an error: {0}. Nothing was saved.")]
     LeverRefused(String),
-    #[error("{} The access Lever just granted was revoked.", crate::lever_access::account_taken(.0))]
+    #[error("{} The access Lever just granted was revoked.", account_taken(.0))]
     AccountTaken(String),
     #[error("Could not finish the authorization with Lever: {0}. Nothing was saved; try Add to Lever again.")]
     Lever(String),
@@ -215,9 +207,11 @@ pub struct Completed {
 }
 
 /// Trades the code for tokens, checks the Lever account is not another organization's, reads
-/// users and stages, saves the connection (tokens sealed) and resumes parked work. (The caller
-/// then registers leverbridge's webhooks: [`register_webhooks`].) A grant obtained and then not
-/// kept (the account is taken, or saving failed) is revoked, so none is left unused in Lever.
+/// users and stages, saves the connection (tokens sealed) and lets parked work resume through
+/// `resume_parked` in the same transaction (see `resume.rs`). (The caller then registers
+/// leverbridge's webhooks: [`register_webhooks`](super::register_webhooks).) A grant obtained
+/// and then not kept (the account is taken, or saving failed) is revoked, so none is left
+/// unused in Lever.
 #[tracing::instrument(skip_all, fields(org_id = %started.org_id))]
 pub async fn complete(
     database: &Db,
@@ -225,6 +219,7 @@ pub async fn complete(
     redirect_uri: &str,
     started: &OAuthState,
     code: &str,
+    resume_parked: ResumeParked,
 ) -> Result<Completed, OAuthConnectError> {
     let app = lever.app().ok_or(OAuthConnectError::NotConfigured)?.clone();
     let endpoints = lever.oauth_endpoints(environment(&started.environment));
@@ -236,7 +231,7 @@ pub async fn complete(
             }
             OAuthError::Transport(m) => OAuthConnectError::Lever(m),
         })?;
-    let kept = keep(database, lever, started, &tokens).await;
+    let kept = keep(database, lever, started, &tokens, resume_parked).await;
     if kept.is_err() {
         match &tokens.refresh_token {
             Some(refresh) => {
@@ -263,6 +258,7 @@ async fn keep(
     lever: &LeverAccess,
     started: &OAuthState,
     tokens: &Tokens,
+    resume_parked: ResumeParked,
 ) -> Result<Completed, OAuthConnectError> {
     let environment = environment(&started.environment);
     let claims = oauth::claims(tokens.access_token.expose_secret())
@@ -302,50 +298,19 @@ async fn keep(
         .filter(|scope| !granted.contains(scope))
         .cloned()
         .collect();
-    let users: Vec<CachedUser> = report.users.iter().map(cached_user).collect();
-    let stages = stage_pairs(&report);
-    let (user_count, stage_count) = (users.len(), stages.len());
-    let auth = sealed_tokens(lever, &org_id, tokens, &claims, granted.join(" "));
-    let (org, by, saved_missing, env) = (
-        org_id.clone(),
-        started.started_by.clone(),
-        missing.clone(),
+    let grant = Grant {
+        org_id: org_id.clone(),
         environment,
-    );
+        auth: sealed_tokens(lever, &org_id, tokens, &claims, granted.join(" ")),
+        started_by: started.started_by.clone(),
+        users: report.users.iter().map(cached_user).collect(),
+        stages: stage_pairs(&report),
+        missing: missing.clone(),
+    };
+    let (user_count, stage_count) = (grant.users.len(), grant.stages.len());
     let resumed = database
         .run(move |conn| {
-            db::connection::write_transaction(conn, |conn| -> Result<usize, OAuthConnectError> {
-                // The account may be connected by API key elsewhere: its users say so.
-                if let Some(other) = crate::lever_access::org_on_same_account(conn, &users, &org)? {
-                    return Err(OAuthConnectError::AccountTaken(other));
-                }
-                db::lever::replace_users(conn, &org, &users)?;
-                if !stages.is_empty() {
-                    db::lever::replace_stages(conn, &org, &stages)?;
-                }
-                let saved = db::lever::save_connection(
-                    conn,
-                    NewConnection {
-                        org_id: &org,
-                        environment: env,
-                        auth,
-                        missing: saved_missing,
-                        connected_by: &by,
-                    },
-                );
-                match saved {
-                    Err(diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::UniqueViolation,
-                        _,
-                    )) => {
-                        return Err(OAuthConnectError::AccountTaken(
-                            "another organization".into(),
-                        ))
-                    }
-                    other => other?,
-                }
-                Ok(crate::queue::table::unpark(conn, &org)?)
-            })
+            db::connection::write_transaction(conn, |conn| save_grant(conn, grant, resume_parked))
         })
         .await?;
     Ok(Completed {
@@ -354,6 +319,55 @@ async fn keep(
         missing,
         resumed,
     })
+}
+
+/// A grant checked and read, ready to be saved as the organization's connection.
+struct Grant {
+    org_id: String,
+    environment: &'static str,
+    auth: NewAuth,
+    started_by: String,
+    users: Vec<CachedUser>,
+    stages: Vec<(String, String)>,
+    missing: Vec<String>,
+}
+
+/// [`keep`]'s transaction: the account check, the connection saved, and the parked work
+/// resumed once it is; returns how many jobs resumed.
+fn save_grant(
+    conn: &mut DbConn,
+    grant: Grant,
+    resume_parked: ResumeParked,
+) -> Result<usize, OAuthConnectError> {
+    let org = grant.org_id.as_str();
+    // The account may be connected by API key elsewhere: its users say so.
+    if let Some(other) = org_on_same_account(conn, &grant.users, org)? {
+        return Err(OAuthConnectError::AccountTaken(other));
+    }
+    db::lever::replace_users(conn, org, &grant.users)?;
+    keep_stages(conn, org, &grant.stages)?;
+    let saved = db::lever::save_connection(
+        conn,
+        NewConnection {
+            org_id: org,
+            environment: grant.environment,
+            auth: grant.auth,
+            missing: grant.missing,
+            connected_by: &grant.started_by,
+        },
+    );
+    match saved {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => {
+            return Err(OAuthConnectError::AccountTaken(
+                "another organization".into(),
+            ))
+        }
+        other => other?,
+    }
+    Ok(resume_parked(conn, org)?)
 }
 
 fn sealed_tokens(
@@ -375,11 +389,4 @@ fn sealed_tokens(
         user_id: claims.user_id.clone(),
         scopes,
     }
-}
-
-pub(crate) fn expires_at(tokens: &Tokens) -> Option<chrono::NaiveDateTime> {
-    tokens
-        .expires_in
-        .and_then(|d| chrono::Duration::from_std(d).ok())
-        .map(|d| db::now() + d)
 }

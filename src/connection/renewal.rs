@@ -6,13 +6,13 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{access_context, expires_at, refresh_context};
+use super::access::{environment, LeverAccess};
+use super::sealed::{access_context, expires_at, refresh_context};
 use crate::db::lever::LeverConnection;
 use crate::db::lever_oauth::{RenewedTokens, NEEDS_REAUTHORIZATION};
 use crate::db::{self, Db, DbConn, DbError};
 use crate::lever::oauth::{self, OAuthError};
 use crate::lever::{LeverError, RenewToken};
-use crate::lever_access::{environment, LeverAccess};
 
 /// An access token this close to its expiry is renewed before use.
 const RENEW_BEFORE_SECONDS: i64 = 120;

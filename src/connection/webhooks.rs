@@ -1,13 +1,14 @@
 //! The webhooks leverbridge creates in Lever through the Webhooks API (an OAuth connection), so
 //! that an admin copies no URL and no token; and what disconnecting undoes in Lever.
 
-use super::refresh_context;
+use super::access::{environment, LeverAccess};
+use super::calls::record_calls;
+use super::sealed::refresh_context;
 use crate::db::lever::LeverConnection;
 use crate::db::{self, Db, DbError};
 use crate::domain::WEBHOOK_EVENTS;
 use crate::lever::oauth;
 use crate::lever::{LeverClient, LeverError};
-use crate::lever_access::{environment, record_calls, LeverAccess};
 
 /// What registering leverbridge's webhooks in Lever did.
 #[derive(Default)]
