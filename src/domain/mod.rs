@@ -1,7 +1,10 @@
 //! Values that are parsed once at the edge and valid from then on.
 
+mod assessment_state;
 mod email;
 pub mod email_template;
+pub mod event_outcome;
+mod left_pipeline;
 mod new_password;
 pub mod org_settings;
 mod org_slug;
@@ -11,7 +14,9 @@ mod tag_name;
 mod trigger;
 mod webhook_event;
 
+pub use assessment_state::{AssessmentState, InvalidTransition};
 pub use email::Email;
+pub use left_pipeline::LeftPipeline;
 pub use new_password::{NewPassword, MIN_PASSWORD_LEN};
 pub use org_settings::OrgSettings;
 pub use org_slug::OrgSlug;

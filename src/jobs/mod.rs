@@ -1,6 +1,7 @@
 //! The durable queue, the workers that run inside `serve`, and one file per job kind.
 
 mod crew;
+pub mod failure;
 pub mod kind;
 pub mod progress_write_back;
 pub mod question_chosen;
