@@ -233,7 +233,7 @@ async fn fire_or_stop(
             }),
         }
     }
-    Ok(StageChangeOutcome::Decided(StageChange {
+    Ok(StageChangeOutcome::Decided(Box::new(StageChange {
         candidate: opportunity.name.clone(),
         to_stage,
         invite_steps: super::write_back::invite_summary(&known.settings.write_backs),
@@ -241,7 +241,7 @@ async fn fire_or_stop(
         sent_now_by: moved.send_now.map(|now| now.by.clone()),
         acted,
         skipped,
-    }))
+    })))
 }
 
 /// The opportunity as Lever shows it now; its name goes on the delivery.

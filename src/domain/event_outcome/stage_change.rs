@@ -26,7 +26,7 @@ pub enum StageChangeOutcome {
     /// The opportunity was deleted while leverbridge wrote to it.
     DeletedWhileWriting { opportunity_id: String },
     /// Each watching configuration fired, came back, or said why not.
-    Decided(StageChange),
+    Decided(Box<StageChange>),
 }
 
 /// The configurations that watched the stage, and what each came to.
