@@ -159,5 +159,20 @@ mod tests {
         };
         assert_eq!(failed.status(), "failed");
         assert_eq!(failed.to_string(), "Failed after 5 attempts: busy");
+        let again = EventOutcome::QueuedAgainByHand;
+        assert_eq!(
+            (again.status(), again.to_string().as_str()),
+            ("queued", "Queued again by hand (Retry).")
+        );
+        let send_now = EventOutcome::SendNowQueued {
+            by: "ada@example.com".into(),
+            tag: "lb: Take-home".into(),
+            configuration_id: "c1".into(),
+        };
+        assert_eq!(
+            send_now.to_string(),
+            "ada@example.com pressed Send now for “lb: Take-home”: queued."
+        );
+        assert_eq!(send_now.configuration_id(), Some("c1"));
     }
 }
