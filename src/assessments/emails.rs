@@ -186,31 +186,7 @@ pub async fn deliver(
     settings: &Settings,
     email_id: &str,
 ) -> Result<Delivery, DbError> {
-    let id = email_id.to_owned();
-    let org_key = settings.secret_key.clone();
-    let found = db
-        .run(move |conn| -> Result<_, DbError> {
-            let Some(email) = emails::find(conn, &id)? else {
-                return Ok(None);
-            };
-            let Some((assessment, _)) = db::assessments::by_id(conn, &email.assessment_id)? else {
-                return Ok(None);
-            };
-            let org = db::settings::for_org(conn, &assessment.org_id)?;
-            let company = db::orgs::find(conn, &assessment.org_id)?
-                .map(|o| o.name)
-                .unwrap_or_default();
-            let password = match db::settings::smtp_password(conn, &assessment.org_id)? {
-                Some(sealed) => Some(
-                    org_key
-                        .open(&db::settings::smtp_password_context(&assessment.org_id), &sealed)
-                        .map_err(|_| "the saved SMTP password cannot be opened with this server's secret key; enter it again on the Settings page".to_owned()),
-                ),
-                None => None,
-            };
-            Ok(Some((email, assessment, org, company, password)))
-        })
-        .await?;
+    let found = load_for_delivery(db, settings, email_id).await?;
     let Some((email, assessment, org, company, password)) = found else {
         return Ok(Delivery::Done);
     };
@@ -263,6 +239,49 @@ pub async fn deliver(
         }
         Err(SendError::Failed(reason)) => retry(db, &email.id, reason).await,
     }
+}
+
+/// The email, its assessment, the organization's email settings and name, and the SMTP
+/// password opened (or why it cannot be); `None` when the email or its assessment is gone.
+#[allow(clippy::type_complexity)]
+async fn load_for_delivery(
+    db: &db::Db,
+    settings: &Settings,
+    email_id: &str,
+) -> Result<
+    Option<(
+        AssessmentEmail,
+        Assessment,
+        OrgSettings,
+        String,
+        Option<Result<String, String>>,
+    )>,
+    DbError,
+> {
+    let id = email_id.to_owned();
+    let org_key = settings.secret_key.clone();
+    db.run(move |conn| -> Result<_, DbError> {
+        let Some(email) = emails::find(conn, &id)? else {
+            return Ok(None);
+        };
+        let Some((assessment, _)) = db::assessments::by_id(conn, &email.assessment_id)? else {
+            return Ok(None);
+        };
+        let org = db::settings::for_org(conn, &assessment.org_id)?;
+        let company = db::orgs::find(conn, &assessment.org_id)?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        let password = match db::settings::smtp_password(conn, &assessment.org_id)? {
+            Some(sealed) => Some(
+                org_key
+                    .open(&db::settings::smtp_password_context(&assessment.org_id), &sealed)
+                    .map_err(|_| "the saved SMTP password cannot be opened with this server's secret key; enter it again on the Settings page".to_owned()),
+            ),
+            None => None,
+        };
+        Ok(Some((email, assessment, org, company, password)))
+    })
+    .await
 }
 
 async fn retry(db: &db::Db, id: &str, reason: String) -> Result<Delivery, DbError> {

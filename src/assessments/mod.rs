@@ -15,13 +15,14 @@ pub mod report;
 pub mod result_write_back;
 pub mod saves;
 pub mod scoring;
-pub mod state;
+pub mod stage_change;
+pub mod steps;
 pub mod terms;
 pub mod trigger;
 pub mod withdrawal;
 pub mod write_back;
 
-pub use state::{AssessmentState, InvalidTransition};
+pub use crate::domain::{AssessmentState, InvalidTransition};
 pub use terms::TakeHomeTerms;
 
 /// The progress an opportunity's tag shows once its assessment is created: the tag itself is
@@ -36,4 +37,50 @@ pub const INVITE_FAILED: &str = "Invite Failed";
 /// The candidate's link to an assessment.
 pub fn link(public_url: &url::Url, token: &str) -> String {
     format!("{}/a/{}", public_url.as_str().trim_end_matches('/'), token)
+}
+
+/// The organization's Lever account as a job writes to it (the job acquires the client, so
+/// that its calls are recorded with the job).
+pub struct LeverWriter<'a> {
+    pub client: &'a crate::lever::LeverClient,
+    /// The default Lever user, whom every write is performed as.
+    pub perform_as: &'a str,
+    /// The default user's name (or id when Lever gave none), for the outcome's sentence.
+    pub author: &'a str,
+}
+
+/// Why a step of the lifecycle that talks to Lever stopped before its end; the job decides
+/// whether to try again or wait for a person.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("database: {0}")]
+    Database(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Lever(#[from] crate::lever::LeverError),
+    /// Trying again cannot help until a person acts (the report cannot be made, Lever refused
+    /// a step for good).
+    #[error("{0}")]
+    NeedsPerson(String),
+}
+
+impl From<write_back::StepError> for LifecycleError {
+    fn from(error: write_back::StepError) -> Self {
+        match error {
+            write_back::StepError::Lever(e) => LifecycleError::Lever(e),
+            write_back::StepError::Database(e) => LifecycleError::Database(e),
+        }
+    }
+}
+
+impl From<result_write_back::ResultError> for LifecycleError {
+    fn from(error: result_write_back::ResultError) -> Self {
+        use result_write_back::ResultError;
+        match error {
+            ResultError::Lever(e) => LifecycleError::Lever(e),
+            ResultError::Database(e) => LifecycleError::Database(e),
+            e @ (ResultError::Report(_) | ResultError::Refused { .. }) => {
+                LifecycleError::NeedsPerson(e.to_string())
+            }
+        }
+    }
 }

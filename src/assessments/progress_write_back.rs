@@ -25,29 +25,19 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::record::AssessmentRecord;
-use super::result_write_back::{self, ResultError, STEP_FEEDBACK, STEP_REPORT};
-use super::write_back::{self, record as record_step, step_done};
+use super::result_write_back::{self, ResultError};
+pub use super::steps::{
+    refused_step, result_progress, step_label, CANCELLED, EXPIRED, FAILED, IN_PROGRESS, PASSED,
+    STEP_CANCELLED_TAG, STEP_FEEDBACK, STEP_IN_PROGRESS_TAG, STEP_PASS_STAGE, STEP_REPORT,
+    STEP_RESULT_NOTE, STEP_RESULT_TAG, STEP_UNLINK,
+};
+use super::write_back::{record as record_step, step_done};
 use super::{AssessmentState, INVITED, INVITE_FAILED};
 use crate::db::assessments::{Assessment, Scoring};
 use crate::db::{Db, DbConn};
 use crate::domain::OrgSettings;
 use crate::lever::{LeverClient, LeverError, NewNote};
 use crate::queue::{self, NewJob};
-
-/// The progress tag of a started assessment: `{prefix}: Assessment in Progress`.
-pub const IN_PROGRESS: &str = "Assessment in Progress";
-pub const PASSED: &str = "Passed";
-pub const FAILED: &str = "Failed";
-pub const EXPIRED: &str = "Expired";
-/// The progress tag of a withdrawn assessment (its candidate was archived, hired or deleted).
-pub const CANCELLED: &str = "Cancelled";
-
-pub const STEP_IN_PROGRESS_TAG: &str = "tag_in_progress";
-pub const STEP_RESULT_TAG: &str = "tag_result";
-pub const STEP_RESULT_NOTE: &str = "result_note";
-pub const STEP_PASS_STAGE: &str = "pass_stage";
-pub const STEP_UNLINK: &str = "unlink";
-pub const STEP_CANCELLED_TAG: &str = "tag_cancelled";
 
 /// The job's payload.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -70,16 +60,6 @@ pub fn enqueue(
         &NewJob::of(&assessment.org_id, &payload, max_attempts),
     )?;
     Ok(())
-}
-
-/// The progress tag of a scored assessment.
-fn result_progress(state: AssessmentState) -> Option<&'static str> {
-    match state {
-        AssessmentState::Passed => Some(PASSED),
-        AssessmentState::Failed => Some(FAILED),
-        AssessmentState::Expired => Some(EXPIRED),
-        _ => None,
-    }
 }
 
 /// The steps `assessment`'s state calls for under `settings`, in the order they are done.
@@ -311,6 +291,30 @@ async fn write_step(
     Ok(())
 }
 
+/// Writes what `record`'s state calls for to Lever, for the organization whose short name is
+/// `slug` (the links in a result note point at its pages under `public_url`).
+pub async fn write_for_org(
+    db: &Db,
+    public_url: &url::Url,
+    client: &LeverClient,
+    record: &Arc<AssessmentRecord>,
+    slug: &str,
+    perform_as: &str,
+) -> Result<(), ResultError> {
+    let assessment = &record.assessment;
+    let detail_url = format!(
+        "{}/orgs/{slug}/assessments/{}",
+        public_url.as_str().trim_end_matches('/'),
+        assessment.id
+    );
+    let links = ResultLinks {
+        candidate_link: &super::link(public_url, &assessment.token),
+        detail_url: &detail_url,
+        report_url: &ResultLinks::report_url(&detail_url),
+    };
+    write(db, client, record, &links, perform_as).await
+}
+
 /// Puts on the assessment's timeline (and so under its delivery on Events) that Lever refused
 /// `step` for good, and why.
 async fn note_refusal(
@@ -331,15 +335,6 @@ async fn note_refusal(
     })
     .await?;
     Ok(())
-}
-
-/// What a step writes, for a sentence saying it was not written.
-pub fn refused_step(step: &str) -> &'static str {
-    match step {
-        STEP_FEEDBACK => "the feedback form",
-        STEP_REPORT => "the PDF report",
-        _ => "a write-back step",
-    }
 }
 
 /// Adds `wanted` unless the opportunity carries it, then removes those of `previous` it
@@ -364,47 +359,6 @@ async fn replace_tag(
         client.remove_tags(id, &carried, perform_as).await?;
     }
     Ok(())
-}
-
-/// A write-back step of an assessment now in `state`, in words, for its timeline;
-/// `stage_name` names a stage id.
-pub fn step_label(
-    step: &str,
-    state: AssessmentState,
-    settings: &OrgSettings,
-    stage_name: &dyn Fn(&str) -> Option<String>,
-) -> String {
-    let tag = |progress: &str| settings.progress_tag(progress);
-    match step {
-        write_back::STEP_LINK => "Link added to the candidate's Lever profile".into(),
-        write_back::STEP_TAG => format!("Tag “{}” added in Lever", tag(INVITED)),
-        write_back::STEP_INVITE_FAILED_TAG => {
-            format!("Tag “{}” added in Lever", tag(INVITE_FAILED))
-        }
-        write_back::STEP_NOTE => "Invitation note written in Lever".into(),
-        STEP_IN_PROGRESS_TAG => format!(
-            "Tag “{}” replaced “{}” in Lever",
-            tag(IN_PROGRESS),
-            tag(INVITED)
-        ),
-        STEP_RESULT_TAG => match result_progress(state) {
-            Some(result) => format!("Tag “{}” replaced the progress tag in Lever", tag(result)),
-            None => "Result tag replaced the progress tag in Lever".into(),
-        },
-        STEP_UNLINK => "Link removed from the candidate's Lever profile".into(),
-        STEP_CANCELLED_TAG => format!(
-            "Tag “{}” replaced the progress tag in Lever",
-            tag(CANCELLED)
-        ),
-        STEP_RESULT_NOTE => "Result note written in Lever".into(),
-        STEP_FEEDBACK => "Feedback form submitted in Lever".into(),
-        STEP_REPORT => "PDF report attached in Lever".into(),
-        STEP_PASS_STAGE => match settings.pass_stage_id.as_deref().and_then(stage_name) {
-            Some(name) => format!("Moved to the stage “{name}” in Lever"),
-            None => "Moved to the stage for passing candidates in Lever".into(),
-        },
-        other => format!("Lever write-back step “{other}” done"),
-    }
 }
 
 #[cfg(test)]

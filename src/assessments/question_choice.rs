@@ -12,7 +12,8 @@ use crate::db::assessments::Assessment;
 use crate::db::configurations::Configuration;
 use crate::db::question_choices::QuestionChoice;
 use crate::db::questions::Question;
-use crate::db::{self, Db, DbConn};
+use crate::db::{self, Db, DbConn, DbError};
+use crate::domain::event_outcome::QuestionChosen;
 use crate::domain::OrgSettings;
 use crate::lever::{LeverClient, LeverError, Opportunity};
 use crate::queue::{self, NewJob};
@@ -173,5 +174,143 @@ pub async fn invite(
         settings,
         Steps::Pending,
     )
+    .await
+}
+
+/// What a made choice's invitation is written from.
+pub struct Chosen {
+    assessment: Assessment,
+    choice: QuestionChoice,
+    slug: String,
+    /// The organization's Lever connection, if any.
+    pub connection: Option<crate::db::lever::LeverConnection>,
+    settings: OrgSettings,
+}
+
+impl Chosen {
+    /// `None` when the candidate's data was purged: there is nothing left to write.
+    pub async fn load(db: &Db, org_id: &str, payload: &Payload) -> Result<Option<Chosen>, DbError> {
+        let (org, id, choice_id) = (
+            org_id.to_owned(),
+            payload.assessment_id.clone(),
+            payload.choice_id.clone(),
+        );
+        db.run(move |conn| -> Result<_, DbError> {
+            let (Some(assessment), Some(choice)) = (
+                db::assessments::find(conn, &org, &id)?,
+                db::question_choices::find(conn, &org, &choice_id)?,
+            ) else {
+                return Ok(None);
+            };
+            Ok(Some(Chosen {
+                assessment,
+                choice,
+                slug: db::orgs::find(conn, &org)?
+                    .map(|o| o.slug)
+                    .unwrap_or_default(),
+                connection: db::lever::connection(conn, &org)?,
+                settings: db::settings::for_org(conn, &org)?,
+            }))
+        })
+        .await
+    }
+
+    /// The delivery the choice came from, where its outcome goes.
+    pub fn event_id(&self) -> &str {
+        &self.choice.event_id
+    }
+}
+
+/// After the choice: the choice link leaves Lever, the invitation email is queued (once) and
+/// the invitation written. `None` when there is nothing to tell the delivery: Lever has the
+/// opportunity no more, or the choice was withdrawn before this ran (only its link comes off).
+pub async fn write_invitation(
+    db: &Db,
+    settings: &crate::config::Settings,
+    lever: &super::LeverWriter<'_>,
+    chosen: &Chosen,
+) -> Result<Option<QuestionChosen>, super::LifecycleError> {
+    let (assessment, client) = (&chosen.assessment, lever.client);
+    let opportunity = match client.get_opportunity(&assessment.opportunity_id).await {
+        Ok(opportunity) => opportunity,
+        Err(LeverError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let public = &settings.public_url;
+    let chooser = choice_link(public, &chosen.slug, &chosen.choice.id);
+    // Withdrawn (the candidate archived, hired or deleted in Lever) before this job ran: no
+    // invitation; only the choice link, which no longer leads anywhere, comes off.
+    if super::AssessmentState::parse(&assessment.state) == Some(super::AssessmentState::Cancelled) {
+        return match remove_choice_links(client, &opportunity, &[chooser], lever.perform_as).await {
+            Ok(()) | Err(LeverError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        };
+    }
+    queue_invitation_once(
+        db,
+        assessment,
+        &opportunity,
+        &chosen.settings,
+        settings.tuning.job_max_attempts,
+    )
+    .await?;
+    let link = super::link(public, &assessment.token);
+    let invited = invite(
+        db,
+        client,
+        assessment,
+        &chooser,
+        &link,
+        lever.perform_as,
+        &opportunity,
+        &chosen.settings,
+    )
+    .await;
+    match invited {
+        Ok(()) | Err(write_back::StepError::Lever(LeverError::NotFound { .. })) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Some(QuestionChosen {
+        question: assessment.question_title.clone().unwrap_or_default(),
+        chosen_by: chosen.choice.chosen_by.clone(),
+        candidate: assessment.candidate_name.clone(),
+        invite_steps: write_back::invite_summary(&chosen.settings.write_backs),
+        author: lever.author.to_owned(),
+        configuration_id: assessment.configuration_id.clone(),
+    }))
+}
+
+/// The invitation email, once: queued the first time the write-back gets this far.
+async fn queue_invitation_once(
+    db: &Db,
+    assessment: &Assessment,
+    opportunity: &Opportunity,
+    settings: &OrgSettings,
+    attempts: i32,
+) -> Result<(), DbError> {
+    let (stored, recipient, settings) = (
+        assessment.clone(),
+        opportunity.emails.first().cloned(),
+        settings.clone(),
+    );
+    db.run(move |conn| {
+        db::connection::write_transaction(conn, |conn| {
+            let sent = db::emails::for_assessment(conn, &stored.id)?;
+            if !sent
+                .iter()
+                .any(|e| e.kind() == db::emails::EmailKind::Invitation)
+            {
+                super::emails::queue_invitation(
+                    conn,
+                    &stored,
+                    recipient.as_deref(),
+                    &settings,
+                    attempts,
+                )?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .map_err(DbError::from)
+    })
     .await
 }

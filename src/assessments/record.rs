@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 
-use super::progress_write_back::step_label;
 use super::report::{self, Report, ReportError};
+use super::steps::step_label;
 use super::AssessmentState;
 use crate::db::assessments::{Assessment, Scoring};
 use crate::db::emails::{self, AssessmentEmail};
@@ -55,6 +55,15 @@ pub struct Moment {
 /// A time as the timeline and the report show it.
 pub fn when(at: NaiveDateTime) -> String {
     at.format("%-d %b %Y %H:%M:%S UTC").to_string()
+}
+
+/// A timeline line that opens no save.
+fn moment(at: NaiveDateTime, what: String) -> Moment {
+    Moment {
+        at,
+        what,
+        snapshot: None,
+    }
 }
 
 /// A save's size as the timeline shows it: "840 bytes", "12.5 KB".
@@ -205,13 +214,17 @@ impl AssessmentRecord {
 
     /// Invited, started, each save, submitted, scored and each write-back, oldest first.
     pub fn timeline(&self) -> Vec<Moment> {
+        let mut moments = self.candidate_moments();
+        moments.extend(self.decision_moments());
+        moments.extend(self.written_moments());
+        // Stable: what happened at the same moment keeps the order above.
+        moments.sort_by_key(|m| m.at);
+        moments
+    }
+
+    /// What the candidate did: invited, started, each save, handed in.
+    fn candidate_moments(&self) -> Vec<Moment> {
         let a = &self.assessment;
-        let state = self.state();
-        let moment = |at, what: String| Moment {
-            at,
-            what,
-            snapshot: None,
-        };
         let mut moments = vec![moment(a.created_at, "Invited: the link was created".into())];
         if let Some(started) = a.started_at {
             let until = a
@@ -240,18 +253,24 @@ impl AssessmentRecord {
             };
             moments.push(moment(submitted, how.into()));
         }
+        moments
+    }
+
+    /// What was decided about it: scored, withdrawn, erased.
+    fn decision_moments(&self) -> Vec<Moment> {
+        let mut moments = Vec::new();
         if let (Some(score), Some(at)) = (self.scoring.score, self.scoring.scored_at) {
             let by = self.scorer.as_deref().unwrap_or("a former member");
             moments.push(moment(
                 at,
                 format!(
                     "Scored {score}/100, {} by {by}",
-                    state.label().to_lowercase()
+                    self.state().label().to_lowercase()
                 ),
             ));
         }
         if let Some(at) = self.withdrawal.cancelled_at {
-            let why = super::withdrawal::LeftPipeline::parse(
+            let why = crate::domain::LeftPipeline::parse(
                 self.withdrawal.cancel_reason.as_deref().unwrap_or_default(),
             )
             .map_or("the candidate left the pipeline in Lever", |left| {
@@ -265,7 +284,14 @@ impl AssessmentRecord {
                 "The candidate's name, score and saves were erased from leverbridge".into(),
             ));
         }
+        moments
+    }
+
+    /// What was written about it: each Lever step, its history lines, its emails.
+    fn written_moments(&self) -> Vec<Moment> {
+        let state = self.state();
         let stage_name = |id: &str| self.stage_name(id);
+        let mut moments = Vec::new();
         for (step, at) in &self.steps {
             moments.push(moment(
                 *at,
@@ -284,8 +310,6 @@ impl AssessmentRecord {
             let (at, what) = email_moment(email, dead);
             moments.push(moment(at, what));
         }
-        // Stable: what happened at the same moment keeps the order above.
-        moments.sort_by_key(|m| m.at);
         moments
     }
 

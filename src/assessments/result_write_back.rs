@@ -16,8 +16,7 @@ use super::write_back::{attempted, note_attempt};
 use crate::db::Db;
 use crate::lever::{LeverClient, LeverError};
 
-pub const STEP_FEEDBACK: &str = "feedback_form";
-pub const STEP_REPORT: &str = "report_file";
+pub use super::steps::{STEP_FEEDBACK, STEP_REPORT};
 
 /// Why a result write-back step failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +28,7 @@ pub enum ResultError {
     /// Lever refused `step` for good ([`LeverError::is_refusal`]); the steps after it went ahead.
     #[error(
         "{} was not written ({error}); the other write-back steps went ahead.",
-        super::progress_write_back::refused_step(step)
+        super::steps::refused_step(step)
     )]
     Refused {
         step: &'static str,

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{assessment_step_attempts, assessment_steps, assessments};
 use super::DbConn;
-use crate::assessments::AssessmentState;
+use crate::domain::AssessmentState;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = assessments)]
@@ -28,7 +28,7 @@ pub struct Assessment {
     /// The question's language (a `Language` value) and starter code, copied like its title.
     pub question_language: String,
     pub starter_code: String,
-    /// The [`TakeHomeTerms`](crate::assessments::TakeHomeTerms) it was sent with; `None` for a
+    /// The take-home terms (`assessments::TakeHomeTerms`) it was sent with; `None` for a
     /// live interview pad, which has no clock.
     pub time_limit_minutes: Option<i32>,
     pub start_by: Option<NaiveDateTime>,

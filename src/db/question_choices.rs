@@ -25,7 +25,7 @@ pub struct QuestionChoice {
     pub chosen_at: Option<NaiveDateTime>,
     /// Set when the candidate left the pipeline in Lever before anyone chose.
     pub withdrawn_at: Option<NaiveDateTime>,
-    /// `archived`, `hired` or `deleted` (a [`crate::assessments::withdrawal::LeftPipeline`]).
+    /// `archived`, `hired` or `deleted` (a [`crate::domain::LeftPipeline`]).
     pub withdraw_reason: Option<String>,
 }
 

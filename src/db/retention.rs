@@ -14,7 +14,7 @@ use super::schema::{
     assessments, jobs, lever_calls, organizations, question_choices, seen_tokens, webhook_events,
 };
 use super::DbConn;
-use crate::assessments::state::AssessmentState;
+use crate::domain::AssessmentState;
 
 /// A job in one of these states will not run again (a dead one only if someone presses Retry).
 const FINISHED_JOBS: [&str; 2] = ["done", "dead"];

@@ -246,6 +246,21 @@ pub fn set_outcome(
     Ok(())
 }
 
+/// Records what became of an event, its status and sentence both from the typed outcome.
+pub fn record_outcome(
+    conn: &mut DbConn,
+    event_id: &str,
+    outcome: &crate::domain::event_outcome::EventOutcome,
+) -> QueryResult<()> {
+    set_outcome(
+        conn,
+        event_id,
+        outcome.status(),
+        &outcome.to_string(),
+        outcome.configuration_id(),
+    )
+}
+
 /// Records the candidate's name, read from Lever, for the Events page.
 pub fn set_candidate_name(conn: &mut DbConn, event_id: &str, name: &str) -> QueryResult<()> {
     diesel::update(webhook_events::table.find(event_id))

@@ -7,14 +7,14 @@ use diesel::prelude::*;
 use super::assessments::Assessment;
 use super::schema::{assessment_emails, assessments, question_choices, snapshots, webhook_events};
 use super::DbConn;
-use crate::assessments::AssessmentState;
+use crate::domain::AssessmentState;
 
 /// When and why an assessment was withdrawn, and whether its candidate's data was erased.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = assessments)]
 pub struct Withdrawal {
     pub cancelled_at: Option<NaiveDateTime>,
-    /// `archived`, `hired` or `deleted` (a [`crate::assessments::withdrawal::LeftPipeline`]).
+    /// `archived`, `hired` or `deleted` (a [`crate::domain::LeftPipeline`]).
     pub cancel_reason: Option<String>,
     pub purged_at: Option<NaiveDateTime>,
 }
@@ -112,15 +112,7 @@ pub fn knows_candidate(
         .any(|(id, _, _)| id != except))
 }
 
-/// What an erasure removed, for the event's outcome.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Erased {
-    pub assessments: usize,
-    pub saves: usize,
-    pub deliveries: usize,
-    /// Recruiter's choices (made, withdrawn or waiting) whose name was erased.
-    pub choices: usize,
-}
+pub use crate::domain::event_outcome::Erased;
 
 /// Erases what leverbridge holds of a deleted candidate: on their assessments the name, the
 /// score and its reason (the rows keep their ids, states and times, so the funnel still counts

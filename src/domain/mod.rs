@@ -1,8 +1,11 @@
 //! Values that are parsed once at the edge and valid from then on.
 
+mod assessment_state;
 mod email;
 pub mod email_template;
+pub mod event_outcome;
 mod job_state;
+mod left_pipeline;
 mod new_password;
 pub mod org_settings;
 mod org_slug;
@@ -13,8 +16,10 @@ mod tag_name;
 mod trigger;
 mod webhook_event;
 
+pub use assessment_state::{AssessmentState, InvalidTransition};
 pub use email::Email;
 pub use job_state::{JobState, Lane};
+pub use left_pipeline::LeftPipeline;
 pub use new_password::{NewPassword, MIN_PASSWORD_LEN};
 pub use org_settings::OrgSettings;
 pub use org_slug::OrgSlug;

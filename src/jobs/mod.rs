@@ -2,6 +2,7 @@
 //! (`crate::assessments`), and maps the domain's errors to a retry or a park. The engine that
 //! queues and runs them is `crate::queue`; [`registry`] tells it which kinds exist.
 
+pub mod failure;
 pub mod progress_write_back;
 pub mod question_chosen;
 pub mod send_email;

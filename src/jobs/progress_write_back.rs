@@ -4,18 +4,17 @@
 
 use std::sync::Arc;
 
-use super::stage_change::{lever_failure, retry_db};
-use crate::assessments::progress_write_back::{self, Payload, ResultLinks};
-use crate::assessments::record::{self, AssessmentRecord};
+use super::failure::{lever_failure, retry_db};
+use crate::assessments::progress_write_back::{self, Payload};
+use crate::assessments::record;
 use crate::assessments::result_write_back::ResultError;
 use crate::db::{self, DbError};
-use crate::lever::{LeverClient, LeverError};
+use crate::lever::LeverError;
 use crate::queue::{writable_connection, JobFailure, Run};
 
 pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     let jobs = run.ctx;
-    let payload: Payload = serde_json::from_str(&run.job.payload)
-        .map_err(|e| JobFailure::Retry(format!("the job's payload is unreadable: {e}")))?;
+    let payload: Payload = super::failure::payload(run)?;
     let id = payload.assessment_id;
     let found = jobs
         .db
@@ -44,7 +43,17 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
     let (connection, perform_as) = writable_connection(connection)?;
     let client = run.client(&connection).await?;
     let record = Arc::new(record);
-    match write(run, &client, &record, &slug, &perform_as).await {
+    let public_url = &jobs.settings.public_url;
+    match progress_write_back::write_for_org(
+        &jobs.db,
+        public_url,
+        &client,
+        &record,
+        &slug,
+        &perform_as,
+    )
+    .await
+    {
         Ok(()) => Ok(()),
         Err(ResultError::Lever(LeverError::NotFound { message, .. })) => {
             tracing::warn!(
@@ -55,7 +64,7 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
             );
             Ok(())
         }
-        Err(ResultError::Lever(e)) => Err(lever_failure(run, &connection, e).await),
+        Err(ResultError::Lever(e)) => Err(lever_failure(&jobs.db, &connection, e).await),
         Err(ResultError::Database(e)) => Err(retry_db(e)),
         // The other steps are written; this one waits for its cause to be fixed (a connection or
         // default user changed unparks it).
@@ -63,28 +72,4 @@ pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
         // Trying again makes the same document: the failure needs a person.
         Err(e @ ResultError::Report(_)) => Err(JobFailure::Park(e.to_string())),
     }
-}
-
-/// Writes what `record`'s state calls for to Lever, for the organization whose short name is
-/// `slug` (the links in a result note point at its pages).
-pub(super) async fn write(
-    run: &Run<'_>,
-    client: &LeverClient,
-    record: &Arc<AssessmentRecord>,
-    slug: &str,
-    perform_as: &str,
-) -> Result<(), ResultError> {
-    let public_url = &run.ctx.settings.public_url;
-    let assessment = &record.assessment;
-    let detail_url = format!(
-        "{}/orgs/{slug}/assessments/{}",
-        public_url.as_str().trim_end_matches('/'),
-        assessment.id
-    );
-    let links = ResultLinks {
-        candidate_link: &crate::assessments::link(public_url, &assessment.token),
-        detail_url: &detail_url,
-        report_url: &ResultLinks::report_url(&detail_url),
-    };
-    progress_write_back::write(&run.ctx.db, client, record, &links, perform_as).await
 }

@@ -1,7 +1,7 @@
 //! An email to a candidate (an invitation or a reminder): sent through the organization's mail
 //! server by [`crate::assessments::emails::deliver`], which records what became of it.
 
-use super::stage_change::retry_db;
+use super::failure::retry_db;
 use crate::assessments::emails::{self, Delivery, Payload};
 use crate::queue::{JobFailure, Run};
 

@@ -16,6 +16,7 @@ use super::{keyset, render, see_other, WebError};
 use crate::db::configurations::Configuration;
 use crate::db::keyset::Cursor;
 use crate::db::{self, DbConn, DbError};
+use crate::domain::event_outcome::EventOutcome;
 use crate::domain::webhook_event;
 use crate::domain::TriggerStyle;
 use crate::jobs::stage_change;
@@ -501,13 +502,12 @@ pub async fn send_now(
                 let job = NewJob::of(&org_id, &payload, attempts).for_event(Some(&event.id));
                 crate::queue::enqueue(conn, &job)?;
                 let tag = configuration.tag_name.unwrap_or_default();
-                db::webhooks::set_outcome(
-                    conn,
-                    &event.id,
-                    "queued",
-                    &format!("{by} pressed Send now for “{tag}”: queued."),
-                    Some(&configuration.id),
-                )?;
+                let queued = EventOutcome::SendNowQueued {
+                    by: by.clone(),
+                    tag: tag.clone(),
+                    configuration_id: configuration.id.clone(),
+                };
+                db::webhooks::record_outcome(conn, &event.id, &queued)?;
                 Ok(Some(tag))
             })
         })
@@ -543,13 +543,7 @@ pub async fn retry(
             let requeued = queue::retry(conn, &org_id, &job_id)?;
             if requeued {
                 if let Some(event) = queue::find(conn, &job_id)?.and_then(|j| j.event_id) {
-                    db::webhooks::set_outcome(
-                        conn,
-                        &event,
-                        "queued",
-                        "Queued again by hand (Retry).",
-                        None,
-                    )?;
+                    db::webhooks::record_outcome(conn, &event, &EventOutcome::QueuedAgainByHand)?;
                 }
             }
             Ok(requeued)

@@ -1,0 +1,72 @@
+//! What a job's failure means for the queue: try again later, or wait for a person. The
+//! assessment lifecycle says what went wrong; the jobs turn it into a [`JobFailure`] here.
+
+use serde::de::DeserializeOwned;
+
+use crate::assessments::LifecycleError;
+use crate::db::lever::LeverConnection;
+use crate::db::{self, Db, DbError};
+use crate::lever::LeverError;
+use crate::queue::{JobFailure, Run};
+
+/// The job's payload, read from its row.
+pub fn payload<T: DeserializeOwned>(run: &Run<'_>) -> Result<T, JobFailure> {
+    serde_json::from_str(&run.job.payload)
+        .map_err(|e| JobFailure::Retry(format!("the job's payload is unreadable: {e}")))
+}
+
+/// What a step of the lifecycle that stopped means for the job.
+pub async fn lifecycle_failure(
+    db: &Db,
+    connection: &LeverConnection,
+    error: LifecycleError,
+) -> JobFailure {
+    match error {
+        LifecycleError::Database(e) => retry_db(e),
+        LifecycleError::Lever(e) => lever_failure(db, connection, e).await,
+        LifecycleError::NeedsPerson(reason) => JobFailure::Park(reason),
+    }
+}
+
+/// Records what became of the job's delivery.
+pub async fn record_outcome(
+    db: &Db,
+    event_id: &str,
+    outcome: crate::domain::event_outcome::EventOutcome,
+) -> Result<(), JobFailure> {
+    let event = event_id.to_owned();
+    db.run(move |conn| db::webhooks::record_outcome(conn, &event, &outcome).map_err(DbError::from))
+        .await
+        .map_err(retry_db)
+}
+
+/// What a Lever error means for the job (the progress write-back's too).
+pub async fn lever_failure(db: &Db, connection: &LeverConnection, error: LeverError) -> JobFailure {
+    match error {
+        LeverError::Unauthorized { message } => {
+            let reason = crate::connection::mark_broken(db, connection, &message).await;
+            JobFailure::Park(format!("the Lever connection is broken ({reason}); reconnect it on the Connection page."))
+        }
+        // The connection test found the permission granted: the opportunity is what is refused.
+        LeverError::Forbidden { message, permission: Some(p) }
+            if !connection.missing().contains(&p) && !crate::lever::UNTESTED_PERMISSIONS.contains(&p.as_str()) =>
+        {
+            JobFailure::Park(format!("Lever refused the opportunity ({message}): it is confidential: the key cannot read it. Allow the key access to confidential data in Lever (Settings → Integrations and API → API Credentials) and connect again."))
+        }
+        LeverError::Forbidden { message, permission } => JobFailure::Park(match permission {
+            Some(p) => format!("the API key lacks the “{p}” permission ({message}); grant it in Lever and connect again."),
+            None => format!("Lever refused the call ({message}); check the key's permissions and connect again."),
+        }),
+        // Retrying the same request cannot help; most often the default user was deactivated.
+        LeverError::BadRequest { message } => JobFailure::Park(format!(
+            "Lever refused the request ({message}); if the default Lever user was deactivated, choose another on the Settings page."
+        )),
+        // The renewal marked the connection already ("needs re-authorization").
+        lost @ LeverError::AuthorizationLost { .. } => JobFailure::Park(lost.to_string()),
+        other => JobFailure::Retry(other.to_string()),
+    }
+}
+
+pub fn retry_db(e: DbError) -> JobFailure {
+    JobFailure::Retry(format!("database: {e}"))
+}
