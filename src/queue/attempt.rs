@@ -11,6 +11,7 @@ use super::job::{Context, JobFailure, Run};
 use super::registry::{self, Registry};
 use super::table::{self, Backoff, Job};
 use crate::db::{self, DbConn, DbError};
+use crate::domain::event_outcome::EventOutcome;
 
 /// How a claimed job's run ended.
 pub(super) enum Ended {
@@ -141,8 +142,7 @@ pub(super) fn settle(
             } else {
                 counted("parked");
                 if let Some(event) = &job.event_id {
-                    let outcome = format!("Waiting: {reason}");
-                    db::webhooks::set_outcome(conn, event, "waiting", &outcome, None)?;
+                    db::webhooks::record_outcome(conn, event, &EventOutcome::Waiting(reason))?;
                 }
             }
         }
@@ -152,21 +152,18 @@ pub(super) fn settle(
             Some(dead) => {
                 counted(if dead { "dead" } else { "retry" });
                 if let Some(event) = &job.event_id {
-                    let (status, outcome) = if dead {
-                        (
-                            "failed",
-                            format!("Failed after {} attempts: {error}", job.attempts),
-                        )
+                    let outcome = if dead {
+                        EventOutcome::FailedAfter {
+                            attempts: job.attempts,
+                            error,
+                        }
                     } else {
-                        (
-                            "queued",
-                            format!(
-                                "Attempt {} failed ({error}); it will be retried.",
-                                job.attempts
-                            ),
-                        )
+                        EventOutcome::RetryScheduled {
+                            attempt: job.attempts,
+                            error,
+                        }
                     };
-                    db::webhooks::set_outcome(conn, event, status, &outcome, None)?;
+                    db::webhooks::record_outcome(conn, event, &outcome)?;
                 }
             }
         },

@@ -13,6 +13,7 @@ use crate::db::cached::Fixed;
 use crate::db::connection::write_transaction;
 use crate::db::schema::jobs;
 use crate::db::{self, webhooks, DbConn};
+use crate::domain::event_outcome::EventOutcome;
 use crate::domain::{JobState, Lane};
 
 /// A job row, as read and as first written.
@@ -240,8 +241,11 @@ fn bury_exhausted(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<Stri
             kinds.push(kind);
         }
         if let (1, Some(event)) = (buried, event) {
-            let outcome = format!("Failed after {attempts} attempts: {WORKER_DIED}.");
-            webhooks::set_outcome(conn, &event, "failed", &outcome, None)?;
+            let outcome = EventOutcome::FailedAfter {
+                attempts,
+                error: format!("{WORKER_DIED}."),
+            };
+            webhooks::record_outcome(conn, &event, &outcome)?;
         }
     }
     Ok(kinds)
