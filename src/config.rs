@@ -30,7 +30,7 @@ use crate::domain::Lane;
 
 /// Where the data lives; declared with the database that opens it, named here with the other
 /// settings.
-pub use crate::db::DatabaseUrl;
+pub use crate::domain::DatabaseUrl;
 
 /// Where leverbridge sends Lever API and OAuth traffic when the environment overrides Lever's hosts.
 #[derive(Clone, Debug, Default)]
@@ -54,6 +54,37 @@ pub struct Settings {
     /// Opens `GET /metrics` to a scraper that is not on this host (`web::metrics`).
     pub metrics_token: Option<MetricsToken>,
     pub tuning: Tuning,
+}
+
+/// How long a session lasts, and the clock it is measured by.
+#[derive(Clone, Debug)]
+pub struct SessionLimits {
+    /// Ends a session unused for this long.
+    pub idle: std::time::Duration,
+    /// Ends a session this long after sign-in, however busy.
+    pub absolute: std::time::Duration,
+    /// The server's clock (`Tuning::clock`), so tests move a session's age instead of waiting.
+    pub clock: crate::clock::Clock,
+}
+
+/// Certificates trusted as roots besides the public ones (webpki-roots) when a mail server's
+/// certificate is checked. Production has none; the tests add the self-signed certificate of
+/// their mail server (the simulated `mailbox`). It is set in code only (`config::Tuning`), never
+/// from the environment or a page, and nothing here skips the check.
+#[derive(Clone, Debug, Default)]
+pub struct SmtpRoots(Vec<Vec<u8>>);
+
+impl SmtpRoots {
+    /// Trusts `der` (a DER certificate) too.
+    pub fn with(mut self, der: Vec<u8>) -> SmtpRoots {
+        self.0.push(der);
+        self
+    }
+
+    /// The certificates, DER.
+    pub fn certificates(&self) -> &[Vec<u8>] {
+        &self.0
+    }
 }
 
 /// How many job workers each lane runs in this process. A lane with none is left to other
@@ -262,12 +293,12 @@ pub struct Tuning {
     pub clock: crate::clock::Clock,
     /// Certificates a mail server's TLS may chain to besides the public roots: none in
     /// production, the test mail server's own in the tests.
-    pub smtp_extra_roots: crate::smtp::ExtraRoots,
+    pub smtp_extra_roots: SmtpRoots,
     /// What bounds the saves one candidate link can make.
     pub saves: SaveLimits,
     /// The reverse proxies whose forwarding headers name the client
     /// (`LEVERBRIDGE_TRUSTED_PROXIES`; none by default).
-    pub trusted_proxies: crate::web::client_address::TrustedProxies,
+    pub trusted_proxies: crate::domain::TrustedProxies,
 }
 
 /// What one candidate link may store, so a hostile or broken editor cannot fill the database
@@ -401,7 +432,7 @@ impl Default for Tuning {
             lever_rate_per_sec: crate::lever::LEVER_RATE_PER_SEC * 0.98,
             lever_burst: crate::lever::LEVER_BURST - 1,
             clock: crate::clock::Clock::system(),
-            smtp_extra_roots: crate::smtp::ExtraRoots::default(),
+            smtp_extra_roots: SmtpRoots::default(),
             saves: SaveLimits::default(),
             trusted_proxies: Default::default(),
         }
@@ -410,8 +441,8 @@ impl Default for Tuning {
 
 impl Tuning {
     /// The idle and absolute limits of a signed-in session.
-    pub fn session_limits(&self) -> crate::db::sessions::SessionLimits {
-        crate::db::sessions::SessionLimits {
+    pub fn session_limits(&self) -> SessionLimits {
+        SessionLimits {
             idle: self.session_idle,
             absolute: self.session_lifetime,
             clock: self.clock.clone(),
@@ -539,10 +570,9 @@ fn retention_days(raw: &str) -> anyhow::Result<i64> {
 }
 
 /// `LEVERBRIDGE_TRUSTED_PROXIES`, or none.
-pub fn trusted_proxies_from_env() -> anyhow::Result<crate::web::client_address::TrustedProxies> {
+pub fn trusted_proxies_from_env() -> anyhow::Result<crate::domain::TrustedProxies> {
     let raw = env("LEVERBRIDGE_TRUSTED_PROXIES").unwrap_or_default();
-    crate::web::client_address::TrustedProxies::parse(&raw)
-        .context("LEVERBRIDGE_TRUSTED_PROXIES is invalid")
+    crate::domain::TrustedProxies::parse(&raw).context("LEVERBRIDGE_TRUSTED_PROXIES is invalid")
 }
 
 /// `LEVERBRIDGE_BIND`, or the default `127.0.0.1:8080`.

@@ -19,20 +19,7 @@ pub struct Outgoing<'a> {
     pub body: &'a str,
 }
 
-/// Certificates trusted as roots besides the public ones (webpki-roots) when a mail server's
-/// certificate is checked. Production has none; the tests add the self-signed certificate of
-/// their mail server (the simulated `mailbox`). It is set in code only (`config::Tuning`), never
-/// from the environment or a page, and nothing here skips the check.
-#[derive(Clone, Debug, Default)]
-pub struct ExtraRoots(Vec<Vec<u8>>);
-
-impl ExtraRoots {
-    /// Trusts `der` (a DER certificate) too.
-    pub fn with(mut self, der: Vec<u8>) -> ExtraRoots {
-        self.0.push(der);
-        self
-    }
-}
+pub use crate::config::SmtpRoots as ExtraRoots;
 
 /// Why an email was not sent.
 #[derive(Debug, thiserror::Error)]
@@ -108,7 +95,7 @@ fn transport(
     // What lettre's `starttls_relay` and `relay` set up, with the extra roots added.
     let parameters = || -> Result<TlsParameters, SendError> {
         let mut builder = TlsParameters::builder(server.host.clone());
-        for der in &roots.0 {
+        for der in roots.certificates() {
             builder = builder
                 .add_root_certificate(Certificate::from_der(der.clone()).map_err(tls_error)?);
         }

@@ -152,10 +152,30 @@ pub fn delivery(outcome: DeliveryOutcome) {
     metrics::counter!(DELIVERIES, "outcome" => outcome, "reason" => reason).increment(1);
 }
 
-/// Counts how a job attempt ended. `kind` is the job's kind as the registry names it
-/// (`unknown` for a kind this version does not know), so the label keeps its few values.
-pub fn job_outcome(kind: &'static str, outcome: &'static str) {
-    metrics::counter!(JOB_OUTCOMES, "kind" => kind, "outcome" => outcome).increment(1);
+/// The job kinds this process runs (registered with the queue), so that a stored kind it
+/// does not know is counted as `unknown` and the label keeps its few values.
+static JOB_KINDS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+/// Says that jobs of `kind` exist (the queue's registry calls it for each kind it registers).
+pub fn job_kind(kind: &'static str) {
+    let mut kinds = JOB_KINDS.lock().unwrap_or_else(|p| p.into_inner());
+    if !kinds.contains(&kind) {
+        kinds.push(kind);
+    }
+}
+
+/// Counts how a job attempt ended. `kind` is the job's stored kind; one not registered with
+/// [`job_kind`] is counted as `unknown`.
+pub fn job_outcome(kind: &str, outcome: &'static str) {
+    let label = {
+        let kinds = JOB_KINDS.lock().unwrap_or_else(|p| p.into_inner());
+        kinds
+            .iter()
+            .copied()
+            .find(|k| *k == kind)
+            .unwrap_or("unknown")
+    };
+    metrics::counter!(JOB_OUTCOMES, "kind" => label, "outcome" => outcome).increment(1);
 }
 
 /// Sets the queue gauges: jobs per unfinished state (a state not counted is zero; finished

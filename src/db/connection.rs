@@ -8,7 +8,7 @@ use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use super::url::DatabaseUrl;
+use crate::domain::DatabaseUrl;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -28,11 +28,32 @@ pub enum DbError {
     #[error("the database is busy or unreachable: {0}")]
     Pool(String),
     #[error(transparent)]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
+    /// A stored row could not be read: it holds a value this version does not know (a state a
+    /// newer version wrote, say). The message names the column and the value.
+    #[error("{0}")]
+    Unreadable(String),
     #[error("database migration failed: {0}")]
     Migration(String),
     #[error("the database task was cancelled")]
     Cancelled,
+}
+
+impl From<diesel::result::Error> for DbError {
+    fn from(error: diesel::result::Error) -> DbError {
+        match &error {
+            diesel::result::Error::DeserializationError(cause) => {
+                let mut message = cause.to_string();
+                let mut source = cause.source();
+                while let Some(inner) = source {
+                    message.push_str(&format!(": {inner}"));
+                    source = inner.source();
+                }
+                DbError::Unreadable(message)
+            }
+            _ => DbError::Query(error),
+        }
+    }
 }
 
 /// Opens connections for r2d2, choosing the backend from the URL so the real error (wrong

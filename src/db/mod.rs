@@ -22,13 +22,12 @@ pub mod schema;
 pub mod sessions;
 pub mod settings;
 pub mod snapshots;
-pub mod url;
 pub mod users;
 pub mod webhooks;
 pub mod withdrawals;
 
+pub use crate::domain::DatabaseUrl;
 pub use connection::{Db, DbConn, DbError};
-pub use url::DatabaseUrl;
 
 use chrono::NaiveDateTime;
 

@@ -12,18 +12,8 @@ use sha2::{Digest, Sha256};
 use super::schema::{sessions, users};
 use super::users::User;
 use super::DbConn;
-use crate::clock::Clock;
 
-/// How long a session lasts, and the clock it is measured by.
-#[derive(Clone, Debug)]
-pub struct SessionLimits {
-    /// Ends a session unused for this long.
-    pub idle: Duration,
-    /// Ends a session this long after sign-in, however busy.
-    pub absolute: Duration,
-    /// The server's clock (`Tuning::clock`), so tests move a session's age instead of waiting.
-    pub clock: Clock,
-}
+pub use crate::config::SessionLimits;
 
 impl SessionLimits {
     /// `last_seen_at` is written again only once it is this old, so a busy user costs one write

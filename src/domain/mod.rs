@@ -1,6 +1,7 @@
 //! Values that are parsed once at the edge and valid from then on.
 
 mod assessment_state;
+mod database_url;
 mod email;
 pub mod email_template;
 pub mod event_outcome;
@@ -14,9 +15,11 @@ mod role;
 mod stored_text;
 mod tag_name;
 mod trigger;
+pub mod trusted_proxies;
 mod webhook_event;
 
 pub use assessment_state::{AssessmentState, InvalidTransition};
+pub use database_url::DatabaseUrl;
 pub use email::Email;
 pub use job_state::{JobState, Lane};
 pub use left_pipeline::LeftPipeline;
@@ -28,6 +31,7 @@ pub use role::{MemberRole, Role};
 pub use stored_text::UnknownStored;
 pub use tag_name::TagName;
 pub use trigger::{parse_prefix, QuestionSource, TriggerStyle};
+pub use trusted_proxies::TrustedProxies;
 pub use webhook_event::{
     webhook_event, WebhookEventKind, ARCHIVE_CHANGE, DELETED, HIRED, REPLAY_WINDOW_DAYS,
     STAGE_CHANGE, WEBHOOK_EVENTS,

@@ -110,11 +110,10 @@ impl Attempts<'_> {
 pub(super) fn settle(
     conn: &mut DbConn,
     job: &Job,
-    label: &'static str,
     ended: Ended,
     backoff: &Backoff,
 ) -> Result<(), DbError> {
-    let counted = |outcome| crate::telemetry::job_outcome(label, outcome);
+    let counted = |outcome| crate::telemetry::job_outcome(&job.kind, outcome);
     let lost = || {
         counted("lost_lease");
         tracing::warn!(job = %job.id, "a job outlived its lease; another worker owns it now")

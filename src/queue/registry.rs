@@ -70,6 +70,7 @@ impl Registry {
             max_attempts: J::max_attempts,
             run: run_stored::<J>,
         };
+        crate::telemetry::job_kind(J::KIND);
         let earlier = self.kinds.insert(J::KIND, kind);
         assert!(earlier.is_none(), "two job kinds are named `{}`", J::KIND);
         self
@@ -88,12 +89,6 @@ impl Registry {
     /// The kind stored as `name`; `None` for a name this process does not know.
     pub fn kind(&self, name: &str) -> Option<&Kind> {
         self.kinds.get(name)
-    }
-
-    /// The name to count `name` under in metrics: itself when registered, else `unknown`, so
-    /// the label keeps its few values.
-    pub fn metric_label(&self, name: &str) -> &'static str {
-        self.kind(name).map_or("unknown", |k| k.name)
     }
 }
 

@@ -141,7 +141,7 @@ pub fn claim(conn: &mut DbConn, worker: &str, lease: Duration) -> QueryResult<Op
         waiting_orgs: &[],
         now: db::now(),
     };
-    Ok(claim_due(conn, &claim)?.job)
+    claim_due(conn, &claim)
 }
 
 /// What a worker asks for when it claims a job.
@@ -157,16 +157,8 @@ pub struct Claim<'a> {
     pub now: NaiveDateTime,
 }
 
-/// What a claim came to.
-pub struct Claimed {
-    /// The job claimed, if one was due.
-    pub job: Option<Job>,
-    /// The kinds of the jobs found dead on the way (see [`bury_exhausted`]), for the metrics.
-    pub buried: Vec<String>,
-}
-
 /// Claims the oldest due job of `claim`'s lanes (see [`claim`]).
-pub fn claim_due(conn: &mut DbConn, claim: &Claim<'_>) -> QueryResult<Claimed> {
+pub fn claim_due(conn: &mut DbConn, claim: &Claim<'_>) -> QueryResult<Option<Job>> {
     let now = claim.now;
     let holder = format!("{}/{}", claim.worker, crate::crypto::random_token(8));
     let abandoned = jobs::state
@@ -177,7 +169,7 @@ pub fn claim_due(conn: &mut DbConn, claim: &Claim<'_>) -> QueryResult<Claimed> {
         .and(jobs::run_at.le(now))
         .or(abandoned.and(jobs::attempts.lt(jobs::max_attempts)));
     write_transaction(conn, |conn| {
-        let buried = bury_exhausted(conn, now)?;
+        bury_exhausted(conn, now)?;
         let due = jobs::table
             .filter(jobs::lane.eq_any(claim.lanes))
             .filter(due)
@@ -191,9 +183,7 @@ pub fn claim_due(conn: &mut DbConn, claim: &Claim<'_>) -> QueryResult<Claimed> {
             // SQLite: BEGIN IMMEDIATE already holds the only write lock.
             DbConn::Sqlite(lite) => due.first(lite).optional()?,
         };
-        let Some(id) = id else {
-            return Ok(Claimed { job: None, buried });
-        };
+        let Some(id) = id else { return Ok(None) };
         let until =
             now + chrono::Duration::from_std(claim.lease).unwrap_or(chrono::Duration::minutes(5));
         diesel::update(jobs::table.find(&id))
@@ -205,19 +195,17 @@ pub fn claim_due(conn: &mut DbConn, claim: &Claim<'_>) -> QueryResult<Claimed> {
                 jobs::updated_at.eq(now),
             ))
             .execute(conn)?;
-        let job = jobs::table
+        jobs::table
             .find(&id)
             .select(Job::as_select())
             .first(conn)
-            .optional()?;
-        Ok(Claimed { job, buried })
+            .optional()
     })
 }
 
 /// A job whose worker died on each of its attempts (it may be what kills them) is dead, and
 /// its delivery's outcome says so, with a Retry button beside it.
-/// Returns the kinds of the jobs it buried.
-fn bury_exhausted(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<String>> {
+fn bury_exhausted(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<()> {
     let abandoned = jobs::state
         .eq(JobState::Running)
         .and(jobs::locked_until.lt(now));
@@ -226,7 +214,6 @@ fn bury_exhausted(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<Stri
         .filter(jobs::attempts.ge(jobs::max_attempts))
         .select((jobs::id, jobs::event_id, jobs::attempts, jobs::kind))
         .load(conn)?;
-    let mut kinds = Vec::new();
     for (id, event, attempts, kind) in exhausted {
         let buried = diesel::update(jobs::table.find(&id).filter(abandoned))
             .set((
@@ -238,7 +225,7 @@ fn bury_exhausted(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<Stri
             ))
             .execute(conn)?;
         if buried == 1 {
-            kinds.push(kind);
+            crate::telemetry::job_outcome(&kind, "dead");
         }
         if let (1, Some(event)) = (buried, event) {
             let outcome = EventOutcome::FailedAfter {
@@ -248,7 +235,7 @@ fn bury_exhausted(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<Stri
             webhooks::record_outcome(conn, &event, &outcome)?;
         }
     }
-    Ok(kinds)
+    Ok(())
 }
 
 /// The job is done. Like every settling step, it only counts while `job`'s claim still holds:

@@ -140,10 +140,7 @@ impl Jobs {
                 table::claim_due(conn, &claim).map_err(DbError::from)
             })
             .await?;
-        for kind in &claimed.buried {
-            crate::telemetry::job_outcome(self.registry.metric_label(kind), "dead");
-        }
-        let Some(job) = claimed.job else {
+        let Some(job) = claimed else {
             return Ok(match throttled.iter().map(|(_, wait)| *wait).min() {
                 Some(wait) => Next::Throttled(wait),
                 None => Next::Idle,
@@ -158,14 +155,13 @@ impl Jobs {
         let ended = self.attempts().attempt(&run, self.crew.stopping()).await;
         let calls = run.take_calls();
         let backoff = Backoff::from_tuning(&self.settings.tuning);
-        let label = self.registry.metric_label(&job.kind);
         // One transaction: if settling fails, the calls are not recorded either, so the
         // attempt that runs again in its place does not find them listed twice.
         self.db
             .run(move |conn| {
                 write_transaction(conn, |conn| {
                     record_calls(conn, &job.org_id, job.event_id.as_deref(), calls)?;
-                    attempt::settle(conn, &job, label, ended, &backoff)
+                    attempt::settle(conn, &job, ended, &backoff)
                 })
             })
             .await?;

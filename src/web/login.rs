@@ -2,6 +2,7 @@
 //! signed in before (its device cookie) apart from the rest; a session lives in the `sessions`
 //! table and the cookie only names it.
 
+use crate::web::client_address::ClientAddress;
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
