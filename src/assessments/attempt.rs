@@ -107,7 +107,7 @@ pub struct Attempt {
 
 /// Where `assessment` stands at `now`, the deadline aside (see [`settle`]).
 pub fn phase(assessment: &Assessment, now: NaiveDateTime) -> Phase {
-    let state = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Cancelled);
+    let state = assessment.state;
     if state == AssessmentState::Cancelled {
         return Phase::Cancelled;
     }
@@ -187,7 +187,7 @@ pub fn start(
                     .expect("an invitation can start");
                 let deadline = terms::deadline(now, time_limit(assessment));
                 assessments::record_start(conn, &assessment.id, state, now, deadline)?;
-                assessment.state = state.as_str().into();
+                assessment.state = state;
                 assessment.started_at = Some(now);
                 assessment.deadline_at = Some(deadline);
                 // Lever's progress tag follows: queued with the start, so it is never lost.
@@ -313,14 +313,14 @@ fn end(
     submitted_at: Option<NaiveDateTime>,
     time_ran_out: bool,
 ) -> Result<(), diesel::result::Error> {
-    let from = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Cancelled);
+    let from = assessment.state;
     let state = from.advance(to).map_err(|e| {
         diesel::result::Error::QueryBuilderError(
             format!("assessment {}: {e}", assessment.id).into(),
         )
     })?;
     assessments::record_end(conn, &assessment.id, state, submitted_at, time_ran_out)?;
-    assessment.state = state.as_str().into();
+    assessment.state = state;
     assessment.submitted_at = submitted_at;
     assessment.time_ran_out = time_ran_out;
     if state == AssessmentState::Expired {
@@ -378,7 +378,7 @@ mod tests {
             question_title: None,
             question_prompt: None,
             tag_name: "tag".into(),
-            state: state.as_str().into(),
+            state,
             event_id: "e".into(),
             created_at: at,
             question_language: "python".into(),

@@ -53,7 +53,7 @@ pub fn create_once(
         question_prompt: None,
         // Empty when the configuration needs no tag.
         tag_name: configuration.tag_name.clone().unwrap_or_default(),
-        state: AssessmentState::Invited.as_str().into(),
+        state: AssessmentState::Invited,
         event_id: who.event_id.to_owned(),
         created_at: now,
         question_language: "plaintext".into(),

@@ -313,7 +313,7 @@ fn no_longer_due(
     assessment: &Assessment,
     settings: &EmailSettings,
 ) -> Option<&'static str> {
-    let state = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Cancelled);
+    let state = assessment.state;
     if !settings.enabled {
         return Some("Candidate emails were switched off on the Settings page before it was sent.");
     }
@@ -396,7 +396,7 @@ pub fn preview(settings: &OrgSettings, company: &str, now: NaiveDateTime) -> (St
         question_title: None,
         question_prompt: None,
         tag_name: String::new(),
-        state: AssessmentState::Invited.as_str().into(),
+        state: AssessmentState::Invited,
         event_id: String::new(),
         created_at: now,
         question_language: String::new(),

@@ -114,7 +114,7 @@ pub fn result_note_text(
     links: &ResultLinks<'_>,
 ) -> String {
     let detail_url = links.detail_url;
-    let state = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Failed);
+    let state = assessment.state;
     let question = assessment
         .question_title
         .as_deref()

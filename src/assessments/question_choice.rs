@@ -240,7 +240,7 @@ pub async fn write_invitation(
     let chooser = choice_link(public, &chosen.slug, &chosen.choice.id);
     // Withdrawn (the candidate archived, hired or deleted in Lever) before this job ran: no
     // invitation; only the choice link, which no longer leads anywhere, comes off.
-    if super::AssessmentState::parse(&assessment.state) == Some(super::AssessmentState::Cancelled) {
+    if assessment.state == super::AssessmentState::Cancelled {
         return match remove_choice_links(client, &opportunity, &[chooser], lever.perform_as).await {
             Ok(()) | Err(LeverError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),

@@ -142,7 +142,7 @@ pub fn score(
     write_transaction(conn, |conn| {
         let mut assessment =
             assessments::find_for_update(conn, org_id, id)?.ok_or(ScoringError::Missing)?;
-        let from = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Cancelled);
+        let from = assessment.state;
         let to = match from {
             AssessmentState::Passed | AssessmentState::Failed => {
                 return Err(ScoringError::AlreadyScored(from))
@@ -160,7 +160,7 @@ pub fn score(
             scored_by,
             now,
         )?;
-        assessment.state = to.as_str().into();
+        assessment.state = to;
         progress_write_back::enqueue(conn, &assessment, max_attempts)?;
         Ok(assessment)
     })

@@ -55,7 +55,7 @@ pub struct Held {
 }
 
 fn state(assessment: &Assessment) -> AssessmentState {
-    AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Cancelled)
+    assessment.state
 }
 
 impl Held {

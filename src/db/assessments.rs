@@ -21,7 +21,7 @@ pub struct Assessment {
     pub question_title: Option<String>,
     pub question_prompt: Option<String>,
     pub tag_name: String,
-    pub state: String,
+    pub state: AssessmentState,
     /// The webhook event that created it.
     pub event_id: String,
     pub created_at: NaiveDateTime,
@@ -142,7 +142,7 @@ pub fn record_start(
 ) -> QueryResult<()> {
     diesel::update(assessments::table.find(id))
         .set((
-            assessments::state.eq(state.as_str()),
+            assessments::state.eq(state),
             assessments::started_at.eq(Some(started_at)),
             assessments::deadline_at.eq(Some(deadline_at)),
         ))
@@ -161,7 +161,7 @@ pub fn record_end(
 ) -> QueryResult<()> {
     diesel::update(assessments::table.find(id))
         .set((
-            assessments::state.eq(state.as_str()),
+            assessments::state.eq(state),
             assessments::submitted_at.eq(submitted_at),
             assessments::time_ran_out.eq(time_ran_out),
         ))
@@ -257,7 +257,7 @@ pub fn record_score(
 ) -> QueryResult<()> {
     diesel::update(assessments::table.find(id))
         .set((
-            assessments::state.eq(state.as_str()),
+            assessments::state.eq(state),
             assessments::score.eq(Some(score)),
             assessments::failure_reason.eq(failure_reason),
             assessments::scored_by.eq(Some(scored_by)),

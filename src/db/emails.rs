@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::{assessment_emails, assessments};
 use super::DbConn;
+use crate::domain::AssessmentState;
 
 /// What an email is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,11 +207,11 @@ pub fn due_reminders(
         .into_boxed();
     query = match kind {
         EmailKind::StartReminder => query
-            .filter(assessments::state.eq("invited"))
+            .filter(assessments::state.eq(AssessmentState::Invited))
             .filter(assessments::start_by.gt(now))
             .filter(assessments::start_by.le(until)),
         EmailKind::DeadlineReminder => query
-            .filter(assessments::state.eq("started"))
+            .filter(assessments::state.eq(AssessmentState::Started))
             .filter(assessments::deadline_at.gt(now))
             .filter(assessments::deadline_at.le(until)),
         EmailKind::Invitation => return Ok(Vec::new()),

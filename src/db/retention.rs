@@ -14,12 +14,12 @@ use super::schema::{
     assessments, jobs, lever_calls, organizations, question_choices, seen_tokens, webhook_events,
 };
 use super::DbConn;
-use crate::domain::AssessmentState;
+use crate::domain::{AssessmentState, JobState};
 
 /// A job in one of these states will not run again (a dead one only if someone presses Retry).
-const FINISHED_JOBS: [&str; 2] = ["done", "dead"];
+const FINISHED_JOBS: [JobState; 2] = [JobState::Done, JobState::Dead];
 /// A job in one of these states still needs its delivery.
-const UNFINISHED_JOBS: [&str; 3] = ["queued", "running", "parked"];
+const UNFINISHED_JOBS: [JobState; 3] = [JobState::Queued, JobState::Running, JobState::Parked];
 
 /// Deletes up to `limit` jobs that finished (done, or dead after their last attempt) before
 /// `before`. A finished job's `run_at` is when it finished or earlier, so the `(state, run_at)`
@@ -77,10 +77,9 @@ type StillNeeded = Box<
 >;
 
 fn still_needed() -> StillNeeded {
-    let unfinished_assessments: Vec<&str> = AssessmentState::ALL
+    let unfinished_assessments: Vec<AssessmentState> = AssessmentState::ALL
         .into_iter()
         .filter(|state| !state.is_finished())
-        .map(AssessmentState::as_str)
         .collect();
     let unfinished_job = jobs::table
         .filter(jobs::event_id.eq(webhook_events::id.nullable()))

@@ -63,10 +63,10 @@ pub fn withdraw(
     let changed = diesel::update(
         assessments::table
             .find(id)
-            .filter(assessments::state.eq(from.as_str())),
+            .filter(assessments::state.eq(from)),
     )
     .set((
-        assessments::state.eq(to.as_str()),
+        assessments::state.eq(to),
         assessments::cancelled_at.eq(Some(at)),
         assessments::cancel_reason.eq(Some(reason)),
     ))

@@ -1,10 +1,12 @@
 //! Where an assessment stands: invited → started → submitted → passed / failed, or expired or
-//! cancelled before it is finished. Stored as its `as_str` text.
+//! cancelled before it is finished. Stored as its `as_str` text; an unknown stored text is an
+//! error when the row is read.
 
 use std::fmt;
 
 /// The lifecycle of an assessment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum AssessmentState {
     /// Created and its link sent; the candidate has not begun.
     Invited,
@@ -52,9 +54,14 @@ impl AssessmentState {
         }
     }
 
-    /// Reads the stored text; `None` for anything else.
+    /// Reads the stored text (or a filter's value); `None` for anything else.
     pub fn parse(raw: &str) -> Option<AssessmentState> {
         Self::ALL.into_iter().find(|state| state.as_str() == raw)
+    }
+
+    /// The state a stored text stands for; `None` for a text this version does not know.
+    pub fn from_stored(raw: &str) -> Option<AssessmentState> {
+        Self::parse(raw)
     }
 
     /// For pages.
@@ -104,6 +111,8 @@ impl AssessmentState {
         }
     }
 }
+
+crate::stored_as_text!(AssessmentState, "assessment state");
 
 impl fmt::Display for AssessmentState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -54,6 +54,12 @@ impl JobState {
 
 crate::stored_as_text!(JobState, "job state");
 
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The lane a job runs in: each lane has workers of its own, so one kind of slow work never
 /// holds another (a hung mail server never holds a Lever write-back; Lever's pace never holds
 /// grading). Stored in `jobs.lane`, written from the job's kind when it is queued.
@@ -86,6 +92,12 @@ impl Lane {
 }
 
 crate::stored_as_text!(Lane, "job lane");
+
+impl std::fmt::Display for Lane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[cfg(test)]
 mod tests {

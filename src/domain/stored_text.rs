@@ -33,12 +33,6 @@ macro_rules! stored_as_text {
                     .ok_or_else(|| $crate::domain::UnknownStored::new($what, stored).into())
             }
         }
-
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
     };
 }
 

@@ -193,7 +193,7 @@ fn page(
     mut form: FormView,
 ) -> Result<DetailPage, WebError> {
     let a = &loaded.assessment;
-    let state = AssessmentState::parse(&a.state).unwrap_or(AssessmentState::Cancelled);
+    let state = a.state;
     let total = loaded.saves.len() as i32;
     let playback = loaded.shown.as_ref().map(|s| Playback {
         seq: s.seq,

@@ -139,7 +139,7 @@ fn row(
     configuration_names: &HashMap<&str, String>,
     public_url: &url::Url,
 ) -> Row {
-    let state = AssessmentState::parse(&a.state).unwrap_or(AssessmentState::Invited);
+    let state = a.state;
     Row {
         id: a.id.clone(),
         candidate: a.shown_name(),

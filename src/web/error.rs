@@ -25,13 +25,20 @@ pub enum WebError {
     LoginRequired { next: String },
     #[error("The request is too large.")]
     PayloadTooLarge,
+    /// Stored data this version cannot read (a state a newer version wrote): said as it is,
+    /// since only running the right version helps.
+    #[error("{0}. This version of leverbridge cannot show it: a newer version may have written it, so make sure every replica runs the same, newest version.")]
+    Unreadable(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
 impl From<DbError> for WebError {
     fn from(e: DbError) -> Self {
-        WebError::Unexpected(anyhow::Error::new(e).context("database step failed"))
+        match e {
+            DbError::Unreadable(what) => WebError::Unreadable(what),
+            e => WebError::Unexpected(anyhow::Error::new(e).context("database step failed")),
+        }
     }
 }
 
@@ -65,6 +72,7 @@ impl WebError {
             WebError::Conflict(_) => "Not available yet",
             WebError::PayloadTooLarge => "Request too large",
             WebError::LoginRequired { .. } => "Sign in",
+            WebError::Unreadable(_) => "Stored data this version cannot read",
             WebError::Unexpected(_) => "Something went wrong on our side",
         }
     }
@@ -79,7 +87,7 @@ impl ResponseError for WebError {
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::LoginRequired { .. } => StatusCode::SEE_OTHER,
-            WebError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Unexpected(_) | WebError::Unreadable(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -97,6 +105,10 @@ impl ResponseError for WebError {
             WebError::Unexpected(e) => {
                 tracing::error!(error = ?e, "request failed");
                 "The error has been logged. Try again in a moment; if it keeps happening, contact support.".to_owned()
+            }
+            WebError::Unreadable(what) => {
+                tracing::error!(error = %what, "stored data could not be read");
+                self.to_string()
             }
             other => other.to_string(),
         };

@@ -236,7 +236,7 @@ fn setup_checklist(
 /// One of the latest assessments: who, in which state, and when it was created.
 fn recent(a: &db::assessments::Assessment) -> Recent {
     use crate::assessments::AssessmentState;
-    let state = AssessmentState::parse(&a.state).unwrap_or(AssessmentState::Invited);
+    let state = a.state;
     Recent {
         candidate: a.shown_name(),
         state: state.label(),

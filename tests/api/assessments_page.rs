@@ -4,6 +4,7 @@
 use chrono::Duration;
 use leverbridge::db::assessments::Assessment;
 use leverbridge::db::{self, DbError};
+use leverbridge::domain::AssessmentState;
 
 use crate::both_backends;
 use crate::database::Backend;
@@ -42,7 +43,11 @@ async fn assessments_are_listed_newest_first_by_state_a_page_at_a_time(backend: 
                     opportunity_id: format!("seeded-opportunity-{n}"),
                     candidate_name: format!("Candidate {n:03}"),
                     created_at: seeded.created_at - Duration::minutes(n),
-                    state: if n % 2 == 0 { "invited" } else { "expired" }.into(),
+                    state: if n % 2 == 0 {
+                        AssessmentState::Invited
+                    } else {
+                        AssessmentState::Expired
+                    },
                     ..seeded.clone()
                 };
                 db::assessments::create_once(conn, &copy)?;

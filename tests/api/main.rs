@@ -40,5 +40,6 @@ mod results_in_lever;
 mod scoring;
 mod sessions;
 mod settings;
+mod stored_states;
 mod triggers;
 mod workers;

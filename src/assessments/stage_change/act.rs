@@ -226,7 +226,7 @@ async fn reenter(
     assessment: Assessment,
 ) -> Result<Acted, Stop> {
     let configuration_name = name_at(configuration, ctx.to_stage);
-    let state = AssessmentState::parse(&assessment.state).unwrap_or(AssessmentState::Cancelled);
+    let state = assessment.state;
     if state != AssessmentState::Invited {
         let candidate = assessment.candidate_name.clone();
         let why = match state {
