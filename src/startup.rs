@@ -46,82 +46,11 @@ impl Application {
 
     /// Binds the server over an already migrated database.
     pub fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Application> {
-        let listener = TcpListener::bind(settings.bind)
-            .with_context(|| format!("could not listen on {}", settings.bind))?;
-        let port = listener.local_addr()?.port();
         let mut settings = settings;
-        if settings.public_url.port() == Some(0) {
-            // Bound to a random port (tests): the public URL follows the port actually chosen.
-            let _ = settings.public_url.set_port(Some(port));
-        }
+        let (listener, port) = listen(&mut settings)?;
         crate::telemetry::install();
-        let key = Key::from(&settings.secret_key.derive("session-cookie"));
-        let https = settings.https();
-        let lever = LeverAccess::new(
-            settings.lever.clone(),
-            settings.tuning.clone(),
-            settings.secret_key.clone(),
-        )
-        .with_app(settings.lever_app.clone())
-        .sharing_limits_in(&db);
-        let jobs = Jobs::new(
-            db.clone(),
-            settings.clone(),
-            lever.clone(),
-            crate::jobs::registry(),
-        );
-        let intake = Intake::start(db.clone(), jobs.clone(), settings.tuning.intake_wait);
-        db.spawn_sqlite_checkpoints();
-        let state = web::Data::new(AppState {
-            settings,
-            db,
-            lever,
-            jobs,
-            intake,
-            webhook_keys: Default::default(),
-        });
-        let app_state = state.clone();
-        let login_guard = web::Data::new(LoginGuard::new(
-            &state.settings.tuning.login,
-            state.settings.tuning.clock.clone(),
-        ));
-        let server = HttpServer::new(move || {
-            let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
-                .cookie_name("leverbridge_session".into())
-                .cookie_secure(https)
-                .cookie_http_only(true)
-                .cookie_same_site(SameSite::Lax)
-                .cookie_content_security(CookieContentSecurity::Private)
-                .build();
-            App::new()
-                .wrap(middleware::from_fn(pages::body_deadline::body_deadline))
-                .wrap(sessions)
-                .wrap(security_headers(https))
-                .wrap(TracingLogger::<RedactedRootSpan>::new())
-                .app_data(app_state.clone())
-                .app_data(login_guard.clone())
-                .app_data(
-                    web::FormConfig::default()
-                        .limit(256 * 1024)
-                        .error_handler(pages::bad_request_handler),
-                )
-                .app_data(web::QueryConfig::default().error_handler(pages::bad_request_handler))
-                .app_data(web::PathConfig::default().error_handler(pages::bad_request_handler))
-                .route("/static/style.css", web::get().to(stylesheet))
-                .route("/static/app.js", web::get().to(script))
-                .service(
-                    web::resource("/static/editor.js")
-                        .wrap(middleware::Compress::default())
-                        .route(web::get().to(pages::editor_asset::editor_script)),
-                )
-                .configure(pages::routes)
-                .default_service(web::to(pages::not_found))
-        })
-        .workers(2)
-        // `run_until_stopped` owns the signals: it stops the workers as well as the server.
-        .disable_signals()
-        .listen(listener)?
-        .run();
+        let state = app_state(settings, db);
+        let server = http_server(listener, state.clone())?;
         Ok(Application {
             port,
             server,
@@ -186,6 +115,95 @@ impl Application {
     pub async fn run_without_workers(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Binds the configured address. Bound to a random port (tests), the public URL follows the
+/// port actually chosen.
+fn listen(settings: &mut Settings) -> anyhow::Result<(TcpListener, u16)> {
+    let listener = TcpListener::bind(settings.bind)
+        .with_context(|| format!("could not listen on {}", settings.bind))?;
+    let port = listener.local_addr()?.port();
+    if settings.public_url.port() == Some(0) {
+        let _ = settings.public_url.set_port(Some(port));
+    }
+    Ok((listener, port))
+}
+
+/// What every request handler shares: the settings, the database, Lever access, the job system
+/// and the webhook intake (started here, with the SQLite checkpoints).
+fn app_state(settings: Settings, db: Db) -> web::Data<AppState> {
+    let lever = LeverAccess::new(
+        settings.lever.clone(),
+        settings.tuning.clone(),
+        settings.secret_key.clone(),
+    )
+    .with_app(settings.lever_app.clone())
+    .sharing_limits_in(&db);
+    let jobs = Jobs::new(
+        db.clone(),
+        settings.clone(),
+        lever.clone(),
+        crate::jobs::registry(),
+    );
+    let intake = Intake::start(db.clone(), jobs.clone(), settings.tuning.intake_wait);
+    db.spawn_sqlite_checkpoints();
+    web::Data::new(AppState {
+        settings,
+        db,
+        lever,
+        jobs,
+        intake,
+        webhook_keys: Default::default(),
+    })
+}
+
+/// The HTTP server on `listener`: sessions in a private cookie, the security headers, request
+/// tracing, the form/query/path error pages, the static assets and every page's route.
+fn http_server(listener: TcpListener, app_state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let key = Key::from(&app_state.settings.secret_key.derive("session-cookie"));
+    let https = app_state.settings.https();
+    let login_guard = web::Data::new(LoginGuard::new(
+        &app_state.settings.tuning.login,
+        app_state.settings.tuning.clock.clone(),
+    ));
+    let server = HttpServer::new(move || {
+        let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+            .cookie_name("leverbridge_session".into())
+            .cookie_secure(https)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_content_security(CookieContentSecurity::Private)
+            .build();
+        App::new()
+            .wrap(middleware::from_fn(pages::body_deadline::body_deadline))
+            .wrap(sessions)
+            .wrap(security_headers(https))
+            .wrap(TracingLogger::<RedactedRootSpan>::new())
+            .app_data(app_state.clone())
+            .app_data(login_guard.clone())
+            .app_data(
+                web::FormConfig::default()
+                    .limit(256 * 1024)
+                    .error_handler(pages::bad_request_handler),
+            )
+            .app_data(web::QueryConfig::default().error_handler(pages::bad_request_handler))
+            .app_data(web::PathConfig::default().error_handler(pages::bad_request_handler))
+            .route("/static/style.css", web::get().to(stylesheet))
+            .route("/static/app.js", web::get().to(script))
+            .service(
+                web::resource("/static/editor.js")
+                    .wrap(middleware::Compress::default())
+                    .route(web::get().to(pages::editor_asset::editor_script)),
+            )
+            .configure(pages::routes)
+            .default_service(web::to(pages::not_found))
+    })
+    .workers(2)
+    // `run_until_stopped` owns the signals: it stops the workers as well as the server.
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok(server)
 }
 
 /// `leverbridge worker --lanes …`: job workers of `lanes` only, without the web server, until

@@ -9,9 +9,10 @@ use serde_json::json;
 
 use crate::config::{self, DatabaseUrl, LeverHosts, Settings};
 use crate::connection::oauth::CALLBACK_PATH;
-use crate::connection::{connect_key, NewKey, Replacement};
+use crate::connection::{connect_key, Connected, NewKey, Replacement};
 use crate::crypto::{last_four, SecretKey};
 use crate::db::configurations::Configuration;
+use crate::db::orgs::Organization;
 use crate::db::questions::{Language, Question};
 use crate::db::webhooks::token_context;
 use crate::db::{self, Db};
@@ -19,7 +20,7 @@ use crate::domain::org_settings::{
     Value, EMAIL_ENABLED, SMTP_FROM, SMTP_HOST, SMTP_PORT, SMTP_TLS, START_REMINDER_HOURS,
 };
 use crate::domain::{QuestionSource, TriggerStyle};
-use crate::lever_sim::{seed_company, seed_demo, spawn_sim, SimConfig};
+use crate::lever_sim::{seed_company, seed_demo, spawn_sim, DemoSeed, SimConfig, SimHandle};
 use crate::mailbox::Mailbox;
 use crate::startup::Application;
 
@@ -43,20 +44,63 @@ fn demo_oauth_app() -> crate::lever::oauth::OAuthApp {
     }
 }
 
+/// Starts the demo: the simulated Lever and its mailbox, leverbridge over the demo database,
+/// connected as an admin would connect it, then serves until Ctrl-C.
 pub async fn run() -> anyhow::Result<()> {
     let bind = config::bind_from_env()?;
-    let database_url = match std::env::var("LEVERBRIDGE_DATABASE_URL") {
+    let database_url = demo_database_url()?;
+    let secret_key = demo_secret_key_from_env(&database_url)?;
+    let (mailbox, sim) = start_simulated_lever().await?;
+    let company = seed_demo(&sim, DEMO_TAG).await?;
+    // A second company in Lever for the second organization, which connects with Add to Lever.
+    let second = seed_company(&sim, OAUTH_COMPANY, DEMO_TAG).await?;
+    let settings = demo_settings(bind, &database_url, secret_key, &sim)?;
+    let db = open_demo_database(database_url.clone()).await?;
+    let app = Application::build_with_db(settings, db.clone())?;
+    let org = db
+        .run(|conn| db::orgs::find_by_slug(conn, "acme").map_err(db::DbError::from))
+        .await?
+        .context("demo organization")?;
+    register_oauth_app(&sim, &app).await?;
+    let globex = reset_globex(&db).await?;
+    let connected = connect_acme(&db, &app, &org.id, &company).await?;
+    let tokens = point_webhooks_at_leverbridge(&db, &app, &sim, &org.id, &company).await?;
+    let stage_id = demo_trigger_stage(&company)?;
+    save_demo_pipeline(&db, &org.id, tokens, stage_id, mailbox.port()).await?;
+    let welcome = Welcome {
+        database_url: &database_url,
+        sim: &sim,
+        connected: &connected,
+        globex: &globex,
+        second: &second,
+        mailbox_port: mailbox.port(),
+    };
+    print_welcome(&app, &welcome);
+    app.run_until_stopped()
+        .await
+        .context("the server stopped with an error")
+}
+
+/// `LEVERBRIDGE_DATABASE_URL` when set, else a SQLite file under `data/`.
+fn demo_database_url() -> anyhow::Result<DatabaseUrl> {
+    Ok(match std::env::var("LEVERBRIDGE_DATABASE_URL") {
         Ok(raw) if !raw.trim().is_empty() => DatabaseUrl::parse(&raw)?,
         _ => DatabaseUrl::Sqlite("data/demo.db".into()),
-    };
-    let secret_key = match std::env::var("LEVERBRIDGE_SECRET_KEY") {
+    })
+}
+
+/// `LEVERBRIDGE_SECRET_KEY` when set, else the key kept beside the demo's database.
+fn demo_secret_key_from_env(database_url: &DatabaseUrl) -> anyhow::Result<SecretKey> {
+    Ok(match std::env::var("LEVERBRIDGE_SECRET_KEY") {
         Ok(raw) if !raw.trim().is_empty() => SecretKey::from_base64(&raw)?,
         // The demo keeps its key beside its database so secrets stay readable across restarts.
-        _ => demo_secret_key(&database_url)?,
-    };
+        _ => demo_secret_key(database_url)?,
+    })
+}
 
-    // The demo's candidates' emails go to a real SMTP listener beside the simulator, whose
-    // page lists them.
+/// The demo's candidates' emails go to a real SMTP listener beside the simulator, whose
+/// page lists them.
+async fn start_simulated_lever() -> anyhow::Result<(Mailbox, SimHandle)> {
     let mailbox = Mailbox::start_on_loopback()
         .await
         .context("the demo's mailbox did not start")?;
@@ -67,10 +111,17 @@ pub async fn run() -> anyhow::Result<()> {
     })
     .await
     .context("the Lever simulator did not start")?;
-    let company = seed_demo(&sim, DEMO_TAG).await?;
-    // A second company in Lever for the second organization, which connects with Add to Lever.
-    let second = seed_company(&sim, OAUTH_COMPANY, DEMO_TAG).await?;
-    let settings = Settings {
+    Ok((mailbox, sim))
+}
+
+/// The service's settings with Lever (API and OAuth) on the simulator and the demo's OAuth app.
+fn demo_settings(
+    bind: std::net::SocketAddr,
+    database_url: &DatabaseUrl,
+    secret_key: SecretKey,
+    sim: &SimHandle,
+) -> anyhow::Result<Settings> {
+    Ok(Settings {
         bind,
         public_url: config::public_url(
             std::env::var("LEVERBRIDGE_PUBLIC_URL").ok().as_deref(),
@@ -86,24 +137,22 @@ pub async fn run() -> anyhow::Result<()> {
         workers: crate::config::LaneWorkers::default(),
         metrics_token: config::metrics_token_from_env()?,
         tuning: Default::default(),
-    };
-    let db = {
-        let url = database_url.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
-            let db = Db::connect(&url)?;
-            db.migrate()?;
-            seed_people(&db)?;
-            Ok(db)
-        })
-        .await??
-    };
-    let app = Application::build_with_db(settings, db.clone())?;
-    let org = db
-        .run(|conn| db::orgs::find_by_slug(conn, "acme").map_err(db::DbError::from))
-        .await?
-        .context("demo organization")?;
+    })
+}
 
-    // leverbridge is registered as an OAuth app with the simulated Lever, for Add to Lever.
+/// Connects, migrates and seeds the demo's organizations and people.
+async fn open_demo_database(url: DatabaseUrl) -> anyhow::Result<Db> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
+        let db = Db::connect(&url)?;
+        db.migrate()?;
+        seed_people(&db)?;
+        Ok(db)
+    })
+    .await?
+}
+
+/// leverbridge is registered as an OAuth app with the simulated Lever, for Add to Lever.
+async fn register_oauth_app(sim: &SimHandle, app: &Application) -> anyhow::Result<()> {
     let registered = reqwest::Client::new()
         .post(format!("{}/_sim/api/oauth/apps", sim.base_url()))
         .json(&json!({
@@ -119,7 +168,11 @@ pub async fn run() -> anyhow::Result<()> {
         "the simulator refused the demo's OAuth app: {}",
         registered.status()
     );
-    // Its Lever is new on every start: Globex starts unconnected, with the demo question.
+    Ok(())
+}
+
+/// The simulated Lever is new on every start: Globex starts unconnected, with the demo question.
+async fn reset_globex(db: &Db) -> anyhow::Result<Organization> {
     let globex = db
         .run(|conn| -> Result<_, db::DbError> {
             let org =
@@ -133,19 +186,27 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(org)
         })
         .await?;
+    Ok(globex)
+}
 
-    // Connect as an admin would on the Connection page.
+/// Connects Acme with the simulated company's API key as an admin would on the Connection
+/// page, then chooses the default Lever user as on the Settings page; every other setting
+/// keeps its default.
+async fn connect_acme(
+    db: &Db,
+    app: &Application,
+    org_id: &str,
+    company: &DemoSeed,
+) -> anyhow::Result<Connected> {
     let new = NewKey {
-        org_id: &org.id,
+        org_id,
         environment: "production",
         api_key: &company.api_key,
         connected_by: DEMO_ADMIN,
         replacement: Replacement::KeepWorkingKey,
     };
-    let connected = connect_key(&db, app.lever(), new, crate::queue::table::unpark).await?;
-    // Choose the default Lever user as an admin would on the Settings page; every other
-    // setting keeps its default.
-    let (org_id, user) = (org.id.clone(), company.default_user_id.clone());
+    let connected = connect_key(db, app.lever(), new, crate::queue::table::unpark).await?;
+    let (org_id, user) = (org_id.to_owned(), company.default_user_id.clone());
     db.run(move |conn| -> Result<(), db::DbError> {
         let name = db::lever::active_user(conn, &org_id, &user)?
             .map(|u| u.name)
@@ -154,12 +215,29 @@ pub async fn run() -> anyhow::Result<()> {
         Ok(())
     })
     .await?;
+    Ok(connected)
+}
 
-    // Point the simulator's webhooks at leverbridge, as a Super Admin would in Lever: the stage
-    // change, and the archive, hire and deletion that withdraw an assessment.
-    let org_id = org.id.clone();
+/// A webhook's signature token as leverbridge stores it: sealed, with its last four characters.
+struct SignatureToken {
+    event: &'static str,
+    sealed: String,
+    last4: String,
+}
+
+/// Points the simulator's webhooks at leverbridge, as a Super Admin would in Lever: the stage
+/// change, and the archive, hire and deletion that withdraw an assessment. Returns the
+/// signature token Lever gave each, sealed.
+async fn point_webhooks_at_leverbridge(
+    db: &Db,
+    app: &Application,
+    sim: &SimHandle,
+    org_id: &str,
+    company: &DemoSeed,
+) -> anyhow::Result<Vec<SignatureToken>> {
+    let owned_org_id = org_id.to_owned();
     let endpoint = db
-        .run(move |conn| db::webhooks::endpoint_key(conn, &org_id).map_err(db::DbError::from))
+        .run(move |conn| db::webhooks::endpoint_key(conn, &owned_org_id).map_err(db::DbError::from))
         .await?;
     let webhook_url = app
         .settings()
@@ -187,49 +265,102 @@ pub async fn run() -> anyhow::Result<()> {
         let sealed = app
             .settings()
             .secret_key
-            .seal(&token_context(&org.id, kind.name), &token);
-        tokens.push((kind.name, sealed, last_four(&token)));
+            .seal(&token_context(org_id, kind.name), &token);
+        tokens.push(SignatureToken {
+            event: kind.name,
+            sealed,
+            last4: last_four(&token),
+        });
     }
-    let stage_id = company
+    Ok(tokens)
+}
+
+/// The id of the simulated company's stage the demo configuration triggers on.
+fn demo_trigger_stage(company: &DemoSeed) -> anyhow::Result<String> {
+    company
         .stages
         .iter()
         .find(|(_, text)| text == DEMO_STAGE)
         .map(|(id, _)| id.clone())
-        .context("the demo company has no Phone interview stage")?;
-    let (org_id, mailbox_port) = (org.id.clone(), mailbox.port());
+        .context("the demo company has no Phone interview stage")
+}
+
+/// Saves, in one transaction, the webhooks' signature tokens, the email settings and the demo
+/// configuration (the simulator is new on every start, so is its pipeline: the configuration
+/// too).
+async fn save_demo_pipeline(
+    db: &Db,
+    org_id: &str,
+    tokens: Vec<SignatureToken>,
+    stage_id: String,
+    mailbox_port: u16,
+) -> anyhow::Result<()> {
+    let org_id = org_id.to_owned();
     db.run(move |conn| -> Result<(), db::DbError> {
         db::connection::write_transaction(conn, |conn| -> Result<(), db::DbError> {
-            for (event, sealed, last4) in &tokens {
-                db::webhooks::set_token(conn, &org_id, event, sealed, last4)?;
+            for token in &tokens {
+                db::webhooks::set_token(conn, &org_id, token.event, &token.sealed, &token.last4)?;
             }
-            // The simulator is new on every start, so is its pipeline: the demo configuration too.
             send_email_to(conn, &org_id, mailbox_port)?;
-            for old in db::configurations::list(conn, &org_id)? {
-                db::configurations::delete(conn, &org_id, &old.id)?;
-            }
-            let question_id = save_demo_question(conn, &org_id)?;
-            db::configurations::insert(
-                conn,
-                &Configuration {
-                    id: db::new_id(),
-                    org_id: org_id.clone(),
-                    trigger_stage_id: Some(stage_id),
-                    pad_kind: "take_home".into(),
-                    question_id: Some(question_id),
-                    tag_name: Some(DEMO_TAG.into()),
-                    created_at: db::now(),
-                    updated_at: db::now(),
-                    trigger_style: TriggerStyle::Tag.as_str().into(),
-                    stage_prefix: None,
-                    question_source: QuestionSource::Library.as_str().into(),
-                    question_tag_prefix: None,
-                },
-            )?;
-            Ok(())
+            replace_demo_configuration(conn, &org_id, stage_id)
         })
     })
     .await?;
+    Ok(())
+}
 
+/// Replaces the organization's configurations with the demo's: the take-home question, sent
+/// when a candidate tagged [`DEMO_TAG`] reaches the trigger stage.
+fn replace_demo_configuration(
+    conn: &mut db::DbConn,
+    org_id: &str,
+    stage_id: String,
+) -> Result<(), db::DbError> {
+    for old in db::configurations::list(conn, org_id)? {
+        db::configurations::delete(conn, org_id, &old.id)?;
+    }
+    let question_id = save_demo_question(conn, org_id)?;
+    db::configurations::insert(
+        conn,
+        &Configuration {
+            id: db::new_id(),
+            org_id: org_id.to_owned(),
+            trigger_stage_id: Some(stage_id),
+            pad_kind: "take_home".into(),
+            question_id: Some(question_id),
+            tag_name: Some(DEMO_TAG.into()),
+            created_at: db::now(),
+            updated_at: db::now(),
+            trigger_style: TriggerStyle::Tag.as_str().into(),
+            stage_prefix: None,
+            question_source: QuestionSource::Library.as_str().into(),
+            question_tag_prefix: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// What the welcome text names besides the running application.
+struct Welcome<'a> {
+    database_url: &'a DatabaseUrl,
+    sim: &'a SimHandle,
+    connected: &'a Connected,
+    globex: &'a Organization,
+    second: &'a DemoSeed,
+    mailbox_port: u16,
+}
+
+/// The welcome text: where to log in and as whom, the simulated Lever, Add to Lever and the
+/// mailbox.
+fn print_welcome(app: &Application, welcome: &Welcome) {
+    let Welcome {
+        database_url,
+        sim,
+        connected,
+        globex,
+        second,
+        mailbox_port,
+    } = welcome;
     let url = format!("http://{}:{}", app.settings().bind.ip(), app.port());
     println!();
     println!("  leverbridge demo is running");
@@ -264,13 +395,10 @@ pub async fn run() -> anyhow::Result<()> {
     println!(
         "  Mailbox             {}/_sim/mailbox   (the candidates' emails, received on SMTP port {})",
         sim.base_url(),
-        mailbox.port()
+        mailbox_port
     );
     println!();
     println!("  Press Ctrl-C to stop.");
-    app.run_until_stopped()
-        .await
-        .context("the server stopped with an error")
 }
 
 /// The demo's take-home question, in the library (kept, and brought up to date, across starts).

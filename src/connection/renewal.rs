@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::access::{environment, LeverAccess};
 use super::sealed::{access_context, expires_at, refresh_context};
+use crate::crypto::SecretKey;
 use crate::db::lever::LeverConnection;
 use crate::db::lever_oauth::{RenewedTokens, NEEDS_REAUTHORIZATION};
 use crate::db::{self, Db, DbConn, DbError};
@@ -120,6 +121,37 @@ fn renew_with(
     stale: &str,
     runtime: &tokio::runtime::Handle,
 ) -> Result<Result<SecretString, LeverError>, RenewError> {
+    let connection = connection_to_renew(conn, org_id)?;
+    let key = lever.secret_key();
+    let current = open_token(key, access_context(org_id), &connection.access_token_sealed)?;
+    let fresh_enough = connection
+        .token_expires_at
+        .is_none_or(|at| at - db::now() >= chrono::Duration::seconds(RENEW_BEFORE_SECONDS));
+    if let Some(current) = current.filter(|c| c != stale && fresh_enough) {
+        return Ok(Ok(SecretString::from(current)));
+    }
+    let Some(refresh) = open_token(
+        key,
+        refresh_context(org_id),
+        &connection.refresh_token_sealed,
+    )?
+    else {
+        let reason = "Lever gave no refresh token (offline_access was not granted)";
+        db::lever_oauth::mark_needs_reauthorization(conn, &connection, reason)?;
+        return Ok(Err(lost(reason)));
+    };
+    let tokens = match refresh_at_lever(conn, lever, &connection, &refresh, runtime)? {
+        Ok(tokens) => tokens,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    store_renewed_tokens(conn, key, &connection, &tokens)?;
+    tracing::info!(org_id, "renewed the Lever access token");
+    Ok(Ok(tokens.access_token))
+}
+
+/// The organization's OAuth connection, read for renewal; none to renew when it is no longer
+/// OAuth or already waits for an admin to authorize again.
+fn connection_to_renew(conn: &mut DbConn, org_id: &str) -> Result<LeverConnection, RenewError> {
     let connection = db::lever_oauth::connection_for_renewal(conn, org_id)?
         .filter(LeverConnection::is_oauth)
         .ok_or_else(|| RenewError::Lever(lost("Lever is no longer connected through OAuth")))?;
@@ -130,70 +162,78 @@ fn renew_with(
     {
         return Err(RenewError::Lever(lost(reason)));
     }
-    let key = lever.secret_key();
-    let open = |context: String, sealed: &Option<String>| {
-        sealed
-            .as_deref()
-            .map(|s| key.open(&context, s))
-            .transpose()
-            .map_err(|e| RenewError::Lever(lost(&format!("a stored token cannot be read: {e}"))))
-    };
-    let current = open(access_context(org_id), &connection.access_token_sealed)?;
-    let fresh_enough = connection
-        .token_expires_at
-        .is_none_or(|at| at - db::now() >= chrono::Duration::seconds(RENEW_BEFORE_SECONDS));
-    if let Some(current) = current.filter(|c| c != stale && fresh_enough) {
-        return Ok(Ok(SecretString::from(current)));
-    }
-    let Some(refresh) = open(refresh_context(org_id), &connection.refresh_token_sealed)? else {
-        let reason = "Lever gave no refresh token (offline_access was not granted)";
-        db::lever_oauth::mark_needs_reauthorization(conn, &connection, reason)?;
-        return Ok(Err(lost(reason)));
-    };
+    Ok(connection)
+}
+
+/// A stored token, unsealed; a token that cannot be unsealed loses the authorization.
+fn open_token(
+    key: &SecretKey,
+    context: String,
+    sealed: &Option<String>,
+) -> Result<Option<String>, RenewError> {
+    sealed
+        .as_deref()
+        .map(|s| key.open(&context, s))
+        .transpose()
+        .map_err(|e| RenewError::Lever(lost(&format!("a stored token cannot be read: {e}"))))
+}
+
+/// Asks Lever for a new token pair with `refresh`. An `Ok(Err(…))` is Lever's lasting refusal,
+/// already recorded on the connection (it needs re-authorization); an `Err` is worth retrying
+/// or reported as it is.
+fn refresh_at_lever(
+    conn: &mut DbConn,
+    lever: &LeverAccess,
+    connection: &LeverConnection,
+    refresh: &str,
+    runtime: &tokio::runtime::Handle,
+) -> Result<Result<oauth::Tokens, LeverError>, RenewError> {
     let app = lever.app().ok_or_else(|| {
         RenewError::Lever(lost(
             "Add to Lever is no longer set up on this leverbridge (LEVERBRIDGE_LEVER_CLIENT_ID)",
         ))
     })?;
     let endpoints = lever.oauth_endpoints(environment(&connection.environment));
-    let answer = runtime.block_on(oauth::refresh(
-        lever.oauth_http(),
-        app,
-        &endpoints,
-        &refresh,
-    ));
-    let tokens = match answer {
-        Ok(tokens) => tokens,
+    let answer = runtime.block_on(oauth::refresh(lever.oauth_http(), app, &endpoints, refresh));
+    match answer {
+        Ok(tokens) => Ok(Ok(tokens)),
         Err(OAuthError::InvalidGrant(message)) => {
             let reason = format!("Lever refused to renew the authorization ({message}): it was revoked, or unused for 90 days");
-            db::lever_oauth::mark_needs_reauthorization(conn, &connection, &reason)?;
-            return Ok(Err(lost(&reason)));
+            db::lever_oauth::mark_needs_reauthorization(conn, connection, &reason)?;
+            Ok(Err(lost(&reason)))
         }
-        Err(OAuthError::Refused(message)) => {
-            return Err(RenewError::Lever(LeverError::Unauthorized {
-                message: format!("Lever refused to renew the access token: {message}"),
-            }))
-        }
+        Err(OAuthError::Refused(message)) => Err(RenewError::Lever(LeverError::Unauthorized {
+            message: format!("Lever refused to renew the access token: {message}"),
+        })),
         Err(OAuthError::Transport(message)) => {
-            return Err(RenewError::Lever(LeverError::Transport(message)))
+            Err(RenewError::Lever(LeverError::Transport(message)))
         }
-    };
+    }
+}
+
+/// Seals and stores the renewed pair, unless the connection was replaced meanwhile.
+fn store_renewed_tokens(
+    conn: &mut DbConn,
+    key: &SecretKey,
+    connection: &LeverConnection,
+    tokens: &oauth::Tokens,
+) -> Result<(), RenewError> {
+    let org_id = connection.org_id.as_str();
     let renewed = RenewedTokens {
         access_sealed: key.seal(&access_context(org_id), tokens.access_token.expose_secret()),
         refresh_sealed: tokens
             .refresh_token
             .as_ref()
             .map(|t| key.seal(&refresh_context(org_id), t.expose_secret())),
-        expires_at: expires_at(&tokens),
+        expires_at: expires_at(tokens),
         scopes: (!tokens.scopes.is_empty()).then(|| tokens.scopes.join(" ")),
     };
-    if !db::lever_oauth::store_renewed(conn, &connection, renewed)? {
+    if !db::lever_oauth::store_renewed(conn, connection, renewed)? {
         return Err(RenewError::Lever(LeverError::Transport(
             "the connection changed while its token was renewed; it is tried again".into(),
         )));
     }
-    tracing::info!(org_id, "renewed the Lever access token");
-    Ok(Ok(tokens.access_token))
+    Ok(())
 }
 
 /// The client side of [`renew`]: a Lever client calls it when Lever answers 401.

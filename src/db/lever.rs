@@ -110,20 +110,28 @@ pub fn connection(conn: &mut DbConn, org_id: &str) -> QueryResult<Option<LeverCo
 /// is still active in the account just listed.
 pub fn save_connection(conn: &mut DbConn, new: NewConnection) -> QueryResult<()> {
     let now = super::now();
-    let status = if new.missing.is_empty() {
-        "connected"
-    } else {
-        "incomplete"
-    };
     let previous = connection(conn, new.org_id)?;
     diesel::delete(lever_connections::table.find(new.org_id)).execute(conn)?;
     // The new key may reach another Lever account, which has not got the template.
     forget_feedback_template(conn, new.org_id)?;
+    let default_user = default_user_after_reconnect(conn, new.org_id, previous, &new.auth)?;
+    insert_connection(conn, &new, default_user, now)?;
+    store_oauth_grant(conn, new.org_id, new.auth, now)
+}
+
+/// The default Lever user (id, name) the new connection starts with: the previous one while
+/// still active in the account, else the user who authorized an OAuth grant when active.
+fn default_user_after_reconnect(
+    conn: &mut DbConn,
+    org_id: &str,
+    previous: Option<LeverConnection>,
+    auth: &NewAuth,
+) -> QueryResult<Option<(String, String)>> {
     let keep_default = previous
         .and_then(|p| p.default_user_id.zip(p.default_user_name))
         .filter(|(id, _)| {
             lever_users::table
-                .filter(lever_users::org_id.eq(new.org_id))
+                .filter(lever_users::org_id.eq(org_id))
                 .filter(lever_users::id.eq(id))
                 .filter(lever_users::active.eq(true))
                 .count()
@@ -132,11 +140,11 @@ pub fn save_connection(conn: &mut DbConn, new: NewConnection) -> QueryResult<()>
                 .unwrap_or(false)
         });
     // An OAuth grant offers the user who authorized as the default Lever user.
-    let offered = match &new.auth {
+    let offered = match auth {
         NewAuth::OAuth {
             user_id: Some(id), ..
         } if keep_default.is_none() => lever_users::table
-            .filter(lever_users::org_id.eq(new.org_id))
+            .filter(lever_users::org_id.eq(org_id))
             .filter(lever_users::id.eq(id))
             .filter(lever_users::active.eq(true))
             .select((lever_users::id, lever_users::name))
@@ -144,7 +152,22 @@ pub fn save_connection(conn: &mut DbConn, new: NewConnection) -> QueryResult<()>
             .optional()?,
         _ => None,
     };
-    let keep_default = keep_default.or(offered);
+    Ok(keep_default.or(offered))
+}
+
+/// The connection's row as a key test leaves it: status from the missing permissions, the API
+/// key (empty for OAuth, whose tokens [`store_oauth_grant`] adds) and the default Lever user.
+fn insert_connection(
+    conn: &mut DbConn,
+    new: &NewConnection,
+    default_user: Option<(String, String)>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let status = if new.missing.is_empty() {
+        "connected"
+    } else {
+        "incomplete"
+    };
     let (api_key_sealed, api_key_last4) = match &new.auth {
         NewAuth::ApiKey { sealed, last4 } => (sealed.clone(), last4.clone()),
         NewAuth::OAuth { .. } => (String::new(), String::new()),
@@ -158,35 +181,46 @@ pub fn save_connection(conn: &mut DbConn, new: NewConnection) -> QueryResult<()>
             lever_connections::status.eq(status),
             lever_connections::status_message.eq(None::<String>),
             lever_connections::missing_permissions.eq(new.missing.join("\n")),
-            lever_connections::default_user_id.eq(keep_default.as_ref().map(|(id, _)| id.clone())),
-            lever_connections::default_user_name.eq(keep_default.map(|(_, name)| name)),
+            lever_connections::default_user_id.eq(default_user.as_ref().map(|(id, _)| id.clone())),
+            lever_connections::default_user_name.eq(default_user.map(|(_, name)| name)),
             lever_connections::connected_by.eq(new.connected_by),
             lever_connections::checked_at.eq(now),
             lever_connections::created_at.eq(now),
         ))
         .execute(conn)?;
-    if let NewAuth::OAuth {
+    Ok(())
+}
+
+/// An OAuth connection's sealed tokens, account, authorizing user and scopes; nothing for a key.
+fn store_oauth_grant(
+    conn: &mut DbConn,
+    org_id: &str,
+    auth: NewAuth,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let NewAuth::OAuth {
         access_sealed,
         refresh_sealed,
         expires_at,
         account_id,
         user_id,
         scopes,
-    } = new.auth
-    {
-        diesel::update(lever_connections::table.find(new.org_id))
-            .set((
-                lever_connections::auth_kind.eq("oauth"),
-                lever_connections::access_token_sealed.eq(Some(access_sealed)),
-                lever_connections::refresh_token_sealed.eq(refresh_sealed),
-                lever_connections::token_expires_at.eq(expires_at),
-                lever_connections::token_refreshed_at.eq(Some(now)),
-                lever_connections::lever_account_id.eq(Some(account_id)),
-                lever_connections::lever_user_id.eq(user_id),
-                lever_connections::granted_scopes.eq(scopes),
-            ))
-            .execute(conn)?;
-    }
+    } = auth
+    else {
+        return Ok(());
+    };
+    diesel::update(lever_connections::table.find(org_id))
+        .set((
+            lever_connections::auth_kind.eq("oauth"),
+            lever_connections::access_token_sealed.eq(Some(access_sealed)),
+            lever_connections::refresh_token_sealed.eq(refresh_sealed),
+            lever_connections::token_expires_at.eq(expires_at),
+            lever_connections::token_refreshed_at.eq(Some(now)),
+            lever_connections::lever_account_id.eq(Some(account_id)),
+            lever_connections::lever_user_id.eq(user_id),
+            lever_connections::granted_scopes.eq(scopes),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

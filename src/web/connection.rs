@@ -227,28 +227,13 @@ pub async fn connect(
     let environment = parse_environment(&form.environment)
         .ok_or_else(|| WebError::BadRequest("Choose Production or Sandbox.".into()))?;
     let key = form.api_key.trim().to_owned();
-    let key_error = if key.is_empty() {
-        Some("Paste the API key you generated in Lever (Settings › Integrations and API › API Credentials).")
-    } else if key.len() < 16
-        || key.len() > 256
-        || key.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        Some("That does not look like a Lever API key: it should be one word of 16 to 256 characters.")
-    } else {
-        None
-    };
-    if let Some(error) = key_error {
-        return rerender(
-            &org,
-            Answer {
-                key_error: Some(error.into()),
-                ..Answer::default()
-            },
-            environment,
-        )
-        .await;
+    if let Some(error) = key_shape_problem(&key) {
+        let answer = Answer {
+            key_error: Some(error.into()),
+            ..Answer::default()
+        };
+        return rerender(&org, answer, environment).await;
     }
-
     let replacement = if form.confirm_replace.as_deref() == Some("yes") {
         Replacement::Confirmed
     } else {
@@ -262,35 +247,52 @@ pub async fn connect(
         replacement,
     };
     // Parked work resumes in the transaction that saves the key.
-    let connected = connect_key(&org.state.db, &org.state.lever, new, queue::unpark).await;
+    match connect_key(&org.state.db, &org.state.lever, new, queue::unpark).await {
+        Ok(connected) => {
+            report_connected(&org, connected);
+            Ok(see_other(&org.url("/connection")))
+        }
+        Err(not_saved) => rerender(&org, answer_not_saved(not_saved)?, environment).await,
+    }
+}
+
+/// Why a pasted key is not worth sending to Lever: empty, or not shaped like a Lever API key.
+fn key_shape_problem(key: &str) -> Option<&'static str> {
+    if key.is_empty() {
+        Some("Paste the API key you generated in Lever (Settings › Integrations and API › API Credentials).")
+    } else if key.len() < 16
+        || key.len() > 256
+        || key.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        Some("That does not look like a Lever API key: it should be one word of 16 to 256 characters.")
+    } else {
+        None
+    }
+}
+
+/// What the page tells the admin when the key was not saved: Lever's refusal, a failed test,
+/// an account connected elsewhere, or the question whether to give up permissions.
+fn answer_not_saved(error: ConnectError) -> Result<Answer, WebError> {
     let lever_error = |reason: String| Answer {
         lever_error: Some(reason),
         ..Answer::default()
     };
-    let Connected {
-        users: user_count,
-        stages: stage_count,
-        missing,
-        resumed,
-    } = match connected {
-        Ok(connected) => connected,
-        Err(ConnectError::Rejected(message)) => {
+    match error {
+        ConnectError::Rejected(message) => {
             let reason = format!("Lever rejected this key: {message}. Check that it was copied whole and is not revoked; nothing was saved.");
-            return rerender(&org, lever_error(reason), environment).await;
+            Ok(lever_error(reason))
         }
-        Err(ConnectError::Lever(e)) => {
+        ConnectError::Lever(e) => {
             let reason =
                 format!("Could not test the key with Lever: {e}. Nothing was saved; try again.");
-            return rerender(&org, lever_error(reason), environment).await;
+            Ok(lever_error(reason))
         }
-        Err(taken @ ConnectError::AccountTaken(_)) => {
-            return rerender(&org, lever_error(taken.to_string()), environment).await;
-        }
-        Err(ConnectError::WouldLosePermissions {
+        taken @ ConnectError::AccountTaken(_) => Ok(lever_error(taken.to_string())),
+        ConnectError::WouldLosePermissions {
             lost,
             missing,
             current_last4,
-        }) => {
+        } => {
             let question = ReplaceQuestion {
                 current_last4,
                 missing: missing
@@ -301,14 +303,24 @@ pub async fn connect(
                     })
                     .collect(),
             };
-            let answer = Answer {
+            Ok(Answer {
                 replace_question: Some(question),
                 ..Answer::default()
-            };
-            return rerender(&org, answer, environment).await;
+            })
         }
-        Err(ConnectError::Db(e)) => return Err(e.into()),
-    };
+        ConnectError::Db(e) => Err(e.into()),
+    }
+}
+
+/// The saved connection as the next page shows it: what was read, the permissions still
+/// missing, and the waiting jobs resumed (the workers are woken for them).
+fn report_connected(org: &OrgPage, connected: Connected) {
+    let Connected {
+        users: user_count,
+        stages: stage_count,
+        missing,
+        resumed,
+    } = connected;
     if resumed > 0 {
         org.state.jobs.wake();
     }
@@ -327,7 +339,6 @@ pub async fn connect(
     if resumed > 0 {
         org.flash("info", format!("{resumed} waiting job(s) resumed."));
     }
-    Ok(see_other(&org.url("/connection")))
 }
 
 async fn rerender(
