@@ -26,7 +26,7 @@ use crate::smtp::{self, Outgoing, SendError};
 
 /// A `send_email` job's payload.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Payload {
+pub struct SendEmailJob {
     pub email_id: String,
 }
 
@@ -87,7 +87,7 @@ pub const NO_ADDRESS_DETAIL: &str =
     "Lever lists no email address for the candidate, so no invitation email was sent.";
 
 fn job_row(assessment: &Assessment, max_attempts: i32) -> crate::queue::table::Job {
-    let unnamed = Payload {
+    let unnamed = SendEmailJob {
         email_id: String::new(),
     };
     NewJob::of(&assessment.org_id, &unnamed, max_attempts).row()
@@ -116,7 +116,7 @@ fn new_row(
 
 /// The job row for `email`, its payload naming it.
 fn job_for(email: &AssessmentEmail, job: &mut crate::queue::table::Job) {
-    job.payload = serde_json::to_string(&Payload {
+    job.payload = serde_json::to_string(&SendEmailJob {
         email_id: email.id.clone(),
     })
     .expect("a payload of strings serialises");

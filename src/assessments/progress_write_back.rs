@@ -41,7 +41,7 @@ use crate::queue::{self, NewJob};
 
 /// The job's payload.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Payload {
+pub struct ProgressWriteBackJob {
     pub assessment_id: String,
 }
 
@@ -52,7 +52,7 @@ pub fn enqueue(
     assessment: &Assessment,
     max_attempts: i32,
 ) -> diesel::QueryResult<()> {
-    let payload = Payload {
+    let payload = ProgressWriteBackJob {
         assessment_id: assessment.id.clone(),
     };
     queue::enqueue(

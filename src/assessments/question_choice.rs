@@ -65,7 +65,7 @@ pub async fn remove_choice_links(
 
 /// The job queued when a question is chosen.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Payload {
+pub struct QuestionChosenJob {
     pub choice_id: String,
     pub assessment_id: String,
 }
@@ -140,7 +140,7 @@ pub fn choose(
             question.title
         ),
     )?;
-    let payload = Payload {
+    let payload = QuestionChosenJob {
         choice_id: choice.id.clone(),
         assessment_id: assessment.id.clone(),
     };
@@ -189,7 +189,11 @@ pub struct Chosen {
 
 impl Chosen {
     /// `None` when the candidate's data was purged: there is nothing left to write.
-    pub async fn load(db: &Db, org_id: &str, payload: &Payload) -> Result<Option<Chosen>, DbError> {
+    pub async fn load(
+        db: &Db,
+        org_id: &str,
+        payload: &QuestionChosenJob,
+    ) -> Result<Option<Chosen>, DbError> {
         let (org, id, choice_id) = (
             org_id.to_owned(),
             payload.assessment_id.clone(),

@@ -280,14 +280,14 @@ fn act_on(
                 let reason = format!("a {} delivery needs data.opportunityId", kind.name);
                 return refuse(event, Refusal::MissingFields, reason);
             };
-            let payload = withdrawal::Payload {
+            let payload = withdrawal::WithdrawalJob {
                 opportunity_id,
                 left: left.as_str().into(),
             };
             NewJob::of(&event.org_id, &payload, max_attempts).row()
         }
         (None, Some(change)) if kind.name == STAGE_CHANGE => {
-            let payload = stage_change::Payload {
+            let payload = stage_change::StageChangeJob {
                 opportunity_id: change.opportunity_id,
                 to_stage_id: change.to_stage_id,
                 send_now: None,

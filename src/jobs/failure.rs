@@ -1,19 +1,11 @@
 //! What a job's failure means for the queue: try again later, or wait for a person. The
 //! assessment lifecycle says what went wrong; the jobs turn it into a [`JobFailure`] here.
 
-use serde::de::DeserializeOwned;
-
 use crate::assessments::LifecycleError;
 use crate::db::lever::LeverConnection;
 use crate::db::{self, Db, DbError};
 use crate::lever::LeverError;
-use crate::queue::{JobFailure, Run};
-
-/// The job's payload, read from its row.
-pub fn payload<T: DeserializeOwned>(run: &Run<'_>) -> Result<T, JobFailure> {
-    serde_json::from_str(&run.job.payload)
-        .map_err(|e| JobFailure::Retry(format!("the job's payload is unreadable: {e}")))
-}
+use crate::queue::JobFailure;
 
 /// What a step of the lifecycle that stopped means for the job.
 pub async fn lifecycle_failure(

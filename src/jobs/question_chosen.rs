@@ -2,38 +2,43 @@
 //! Lever and the invitation is written ([`crate::assessments::question_choice`]); the outcome
 //! goes on the delivery the choice came from.
 
-use super::failure::{lifecycle_failure, payload, record_outcome, retry_db};
-use crate::assessments::question_choice::{self, Chosen, Payload};
+use super::failure::{lifecycle_failure, record_outcome, retry_db};
+use crate::assessments::question_choice::{self, Chosen, QuestionChosenJob};
 use crate::assessments::LeverWriter;
 use crate::domain::event_outcome::EventOutcome;
-use crate::queue::{writable_connection, JobFailure, Run};
+use crate::domain::Lane;
+use crate::queue::{writable_connection, BackgroundJob, JobFailure, Run};
 
-pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
-    let (db, settings) = (&run.ctx.db, &run.ctx.settings);
-    let payload: Payload = payload(run)?;
-    let chosen = Chosen::load(db, &run.job.org_id, &payload)
-        .await
-        .map_err(retry_db)?;
-    // The candidate's data was purged: there is nothing left to write.
-    let Some(chosen) = chosen else {
-        return Ok(());
-    };
-    let (connection, perform_as) = writable_connection(chosen.connection.clone())?;
-    let client = run.client(&connection).await?;
-    let author = connection
-        .default_user_name
-        .clone()
-        .unwrap_or(perform_as.clone());
-    let lever = LeverWriter {
-        client: &client,
-        perform_as: &perform_as,
-        author: &author,
-    };
-    match question_choice::write_invitation(db, settings, &lever, &chosen).await {
-        Ok(Some(outcome)) => {
-            record_outcome(db, chosen.event_id(), EventOutcome::QuestionChosen(outcome)).await
+impl BackgroundJob for QuestionChosenJob {
+    const KIND: &'static str = "question_chosen";
+    const LANE: Lane = Lane::Lever;
+
+    async fn run(&self, run: &Run<'_>) -> Result<(), JobFailure> {
+        let (db, settings) = (&run.ctx.db, &run.ctx.settings);
+        let chosen = Chosen::load(db, &run.job.org_id, self)
+            .await
+            .map_err(retry_db)?;
+        // The candidate's data was purged: there is nothing left to write.
+        let Some(chosen) = chosen else {
+            return Ok(());
+        };
+        let (connection, perform_as) = writable_connection(chosen.connection.clone())?;
+        let client = run.client(&connection).await?;
+        let author = connection
+            .default_user_name
+            .clone()
+            .unwrap_or(perform_as.clone());
+        let lever = LeverWriter {
+            client: &client,
+            perform_as: &perform_as,
+            author: &author,
+        };
+        match question_choice::write_invitation(db, settings, &lever, &chosen).await {
+            Ok(Some(outcome)) => {
+                record_outcome(db, chosen.event_id(), EventOutcome::QuestionChosen(outcome)).await
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(lifecycle_failure(db, &connection, e).await),
         }
-        Ok(None) => Ok(()),
-        Err(e) => Err(lifecycle_failure(db, &connection, e).await),
     }
 }

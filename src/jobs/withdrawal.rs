@@ -8,55 +8,57 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::failure::{lifecycle_failure, payload, record_outcome, retry_db};
+use super::failure::{lifecycle_failure, record_outcome, retry_db};
 use crate::assessments::withdrawal::{self, Held, Leaving, LeftPipeline};
 use crate::assessments::LeverWriter;
 use crate::domain::event_outcome::EventOutcome;
-use crate::queue::{writable_connection, JobFailure, Run};
+use crate::domain::Lane;
+use crate::queue::{writable_connection, BackgroundJob, JobFailure, Run};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Payload {
+pub struct WithdrawalJob {
     pub opportunity_id: String,
     /// A [`LeftPipeline`]: `archived`, `hired` or `deleted`.
     pub left: String,
 }
 
-pub async fn run(run: &Run<'_>) -> Result<(), JobFailure> {
-    let (db, settings) = (&run.ctx.db, &run.ctx.settings);
-    let payload: Payload = payload(run)?;
-    let left = LeftPipeline::parse(&payload.left).ok_or_else(|| {
-        JobFailure::Retry(format!(
-            "unknown way to leave the pipeline “{}”",
-            payload.left
-        ))
-    })?;
-    let event_id = run.job.event_id.clone().unwrap_or_default();
-    let leaving = Leaving {
-        org_id: &run.job.org_id,
-        opportunity_id: &payload.opportunity_id,
-        event_id: &event_id,
-        left,
-    };
-    let held = Held::load(db, &leaving).await.map_err(retry_db)?;
-    let outcome = match held.nothing_to_do(&leaving) {
-        Some(nothing) => nothing,
-        None => {
-            let (connection, perform_as) = writable_connection(held.connection.clone())?;
-            let client = run.client(&connection).await?;
-            let author = connection
-                .default_user_name
-                .clone()
-                .unwrap_or(perform_as.clone());
-            let lever = LeverWriter {
-                client: &client,
-                perform_as: &perform_as,
-                author: &author,
-            };
-            match withdrawal::withdraw(db, settings, &lever, &held, &leaving).await {
-                Ok(outcome) => outcome,
-                Err(e) => return Err(lifecycle_failure(db, &connection, e).await),
+impl BackgroundJob for WithdrawalJob {
+    const KIND: &'static str = "withdrawal";
+    const LANE: Lane = Lane::Lever;
+
+    async fn run(&self, run: &Run<'_>) -> Result<(), JobFailure> {
+        let (db, settings) = (&run.ctx.db, &run.ctx.settings);
+        let left = LeftPipeline::parse(&self.left).ok_or_else(|| {
+            JobFailure::Retry(format!("unknown way to leave the pipeline “{}”", self.left))
+        })?;
+        let event_id = run.job.event_id.clone().unwrap_or_default();
+        let leaving = Leaving {
+            org_id: &run.job.org_id,
+            opportunity_id: &self.opportunity_id,
+            event_id: &event_id,
+            left,
+        };
+        let held = Held::load(db, &leaving).await.map_err(retry_db)?;
+        let outcome = match held.nothing_to_do(&leaving) {
+            Some(nothing) => nothing,
+            None => {
+                let (connection, perform_as) = writable_connection(held.connection.clone())?;
+                let client = run.client(&connection).await?;
+                let author = connection
+                    .default_user_name
+                    .clone()
+                    .unwrap_or(perform_as.clone());
+                let lever = LeverWriter {
+                    client: &client,
+                    perform_as: &perform_as,
+                    author: &author,
+                };
+                match withdrawal::withdraw(db, settings, &lever, &held, &leaving).await {
+                    Ok(outcome) => outcome,
+                    Err(e) => return Err(lifecycle_failure(db, &connection, e).await),
+                }
             }
-        }
-    };
-    record_outcome(db, &event_id, EventOutcome::Withdrawal(outcome)).await
+        };
+        record_outcome(db, &event_id, EventOutcome::Withdrawal(outcome)).await
+    }
 }

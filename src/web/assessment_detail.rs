@@ -17,7 +17,7 @@ use super::editor_asset::editor_script_url;
 use super::layout::{Chrome, Nav};
 use super::{render, see_other, WebError};
 use crate::assessments::progress_write_back::due_steps;
-use crate::assessments::progress_write_back::Payload as ProgressWriteBack;
+use crate::assessments::progress_write_back::ProgressWriteBackJob as ProgressWriteBack;
 use crate::assessments::record::{self, when, AssessmentRecord, Moment};
 use crate::assessments::report;
 use crate::assessments::scoring::{self, FieldErrors, ScoreInput, ScoringError};

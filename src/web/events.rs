@@ -491,7 +491,7 @@ pub async fn send_now(
                 if event.status != NO_TAG || !sendable(&configuration, Some(&to_stage_id)) {
                     return Ok(None);
                 }
-                let payload = stage_change::Payload {
+                let payload = stage_change::StageChangeJob {
                     opportunity_id,
                     to_stage_id,
                     send_now: Some(stage_change::SendNow {

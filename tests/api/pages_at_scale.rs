@@ -186,7 +186,7 @@ async fn overview_counts_follow_jobs_through_their_states(backend: Backend) {
     assert_eq!(overview_figures(&app).await, (0, 0, 0));
     let mut conn = app.db.get().unwrap();
     let org_id = acme_id(&mut conn);
-    let stage_change = leverbridge::jobs::stage_change::Payload {
+    let stage_change = leverbridge::jobs::stage_change::StageChangeJob {
         opportunity_id: "opportunity".into(),
         to_stage_id: "stage".into(),
         send_now: None,
