@@ -33,14 +33,7 @@ pub struct Application {
 impl Application {
     /// Connects to the database, applies migrations and binds the server.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let url = settings.database_url.clone();
-        let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
-            let db = Db::connect(&url)?;
-            db.migrate()?;
-            Ok(db)
-        })
-        .await
-        .context("database start-up was cancelled")??;
+        let db = open_migrated(&settings).await?;
         Self::build_with_db(settings, db)
     }
 
@@ -206,6 +199,18 @@ fn http_server(listener: TcpListener, app_state: web::Data<AppState>) -> anyhow:
     Ok(server)
 }
 
+/// Connects to the database and applies pending migrations.
+async fn open_migrated(settings: &Settings) -> anyhow::Result<Db> {
+    let url = settings.database_url.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
+        let db = Db::connect(&url)?;
+        db.migrate()?;
+        Ok(db)
+    })
+    .await
+    .context("database start-up was cancelled")?
+}
+
 /// `leverbridge worker --lanes …`: job workers of `lanes` only, without the web server, until
 /// SIGTERM or Ctrl-C (then running jobs finish or are released, as in `serve`). For PostgreSQL
 /// only: several processes share its queue, while a SQLite database belongs to one process.
@@ -228,14 +233,7 @@ pub async fn run_workers(settings: Settings, lanes: &[Lane]) -> anyhow::Result<(
             .collect();
         anyhow::bail!("no workers to run: {} set(s) 0", names.join(", "));
     }
-    let url = settings.database_url.clone();
-    let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
-        let db = Db::connect(&url)?;
-        db.migrate()?;
-        Ok(db)
-    })
-    .await
-    .context("database start-up was cancelled")??;
+    let db = open_migrated(&settings).await?;
     crate::telemetry::install();
     let lever = LeverAccess::new(
         settings.lever.clone(),

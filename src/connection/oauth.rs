@@ -10,7 +10,7 @@ use super::access::{environment, LeverAccess};
 use super::account::{account_taken, cached_user, org_on_same_account, stage_pairs};
 use super::calls::record_calls;
 use super::resume::ResumeParked;
-use super::sealed::{access_context, expires_at, refresh_context};
+use super::sealed::seal_tokens;
 use super::stages::keep_stages;
 use crate::crypto::random_token;
 use crate::db::lever::{CachedUser, NewAuth, NewConnection};
@@ -377,14 +377,11 @@ fn sealed_tokens(
     claims: &oauth::Claims,
     scopes: String,
 ) -> NewAuth {
-    let key = lever.secret_key();
+    let sealed = seal_tokens(lever.secret_key(), org_id, tokens);
     NewAuth::OAuth {
-        access_sealed: key.seal(&access_context(org_id), tokens.access_token.expose_secret()),
-        refresh_sealed: tokens
-            .refresh_token
-            .as_ref()
-            .map(|t| key.seal(&refresh_context(org_id), t.expose_secret())),
-        expires_at: expires_at(tokens),
+        access_sealed: sealed.access,
+        refresh_sealed: sealed.refresh,
+        expires_at: sealed.expires_at,
         account_id: claims.account_id.clone(),
         user_id: claims.user_id.clone(),
         scopes,

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use super::access::{environment, LeverAccess};
-use super::sealed::{access_context, expires_at, refresh_context};
+use super::sealed::{access_context, refresh_context, seal_tokens};
 use crate::crypto::SecretKey;
 use crate::db::lever::LeverConnection;
 use crate::db::lever_oauth::{RenewedTokens, NEEDS_REAUTHORIZATION};
@@ -219,13 +219,11 @@ fn store_renewed_tokens(
     tokens: &oauth::Tokens,
 ) -> Result<(), RenewError> {
     let org_id = connection.org_id.as_str();
+    let sealed = seal_tokens(key, org_id, tokens);
     let renewed = RenewedTokens {
-        access_sealed: key.seal(&access_context(org_id), tokens.access_token.expose_secret()),
-        refresh_sealed: tokens
-            .refresh_token
-            .as_ref()
-            .map(|t| key.seal(&refresh_context(org_id), t.expose_secret())),
-        expires_at: expires_at(tokens),
+        access_sealed: sealed.access,
+        refresh_sealed: sealed.refresh,
+        expires_at: sealed.expires_at,
         scopes: (!tokens.scopes.is_empty()).then(|| tokens.scopes.join(" ")),
     };
     if !db::lever_oauth::store_renewed(conn, connection, renewed)? {

@@ -62,3 +62,42 @@ pub async fn lever_failure(db: &Db, connection: &LeverConnection, error: LeverEr
 pub fn retry_db(e: DbError) -> JobFailure {
     JobFailure::Retry(format!("database: {e}"))
 }
+
+/// What a job writes to Lever with: the connection's client (its calls recorded with the
+/// job), the default Lever user it writes as, and the name notes are signed with.
+pub struct Writing {
+    pub connection: LeverConnection,
+    pub client: crate::lever::LeverClient,
+    pub perform_as: String,
+    pub author: String,
+}
+
+impl Writing {
+    /// The organization's connection, if leverbridge may write with it (otherwise the job
+    /// parks, saying why), and a client for it.
+    pub async fn open(
+        run: &crate::queue::Run<'_>,
+        connection: Option<LeverConnection>,
+    ) -> Result<Writing, JobFailure> {
+        let (connection, perform_as) = crate::queue::writable_connection(connection)?;
+        let client = run.client(&connection).await?;
+        let author = connection
+            .default_user_name
+            .clone()
+            .unwrap_or(perform_as.clone());
+        Ok(Writing {
+            connection,
+            client,
+            perform_as,
+            author,
+        })
+    }
+
+    pub fn lever(&self) -> crate::assessments::LeverWriter<'_> {
+        crate::assessments::LeverWriter {
+            client: &self.client,
+            perform_as: &self.perform_as,
+            author: &self.author,
+        }
+    }
+}

@@ -2,12 +2,11 @@
 //! Lever and the invitation is written ([`crate::assessments::question_choice`]); the outcome
 //! goes on the delivery the choice came from.
 
-use super::failure::{lifecycle_failure, record_outcome, retry_db};
+use super::failure::{lifecycle_failure, record_outcome, retry_db, Writing};
 use crate::assessments::question_choice::{self, Chosen, QuestionChosenJob};
-use crate::assessments::LeverWriter;
 use crate::domain::event_outcome::EventOutcome;
 use crate::domain::Lane;
-use crate::queue::{writable_connection, BackgroundJob, JobFailure, Run};
+use crate::queue::{BackgroundJob, JobFailure, Run};
 
 impl BackgroundJob for QuestionChosenJob {
     const KIND: &'static str = "question_chosen";
@@ -22,23 +21,14 @@ impl BackgroundJob for QuestionChosenJob {
         let Some(chosen) = chosen else {
             return Ok(());
         };
-        let (connection, perform_as) = writable_connection(chosen.connection.clone())?;
-        let client = run.client(&connection).await?;
-        let author = connection
-            .default_user_name
-            .clone()
-            .unwrap_or(perform_as.clone());
-        let lever = LeverWriter {
-            client: &client,
-            perform_as: &perform_as,
-            author: &author,
-        };
+        let writing = Writing::open(run, chosen.connection.clone()).await?;
+        let (lever, connection) = (writing.lever(), &writing.connection);
         match question_choice::write_invitation(db, settings, &lever, &chosen).await {
             Ok(Some(outcome)) => {
                 record_outcome(db, chosen.event_id(), EventOutcome::QuestionChosen(outcome)).await
             }
             Ok(None) => Ok(()),
-            Err(e) => Err(lifecycle_failure(db, &connection, e).await),
+            Err(e) => Err(lifecycle_failure(db, connection, e).await),
         }
     }
 }

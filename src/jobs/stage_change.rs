@@ -4,9 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::failure::{lifecycle_failure, record_outcome, retry_db};
+use super::failure::{lifecycle_failure, record_outcome, retry_db, Writing};
 use crate::assessments::stage_change::{self, Known, Move};
-use crate::assessments::LeverWriter;
 use crate::domain::event_outcome::EventOutcome;
 use crate::domain::Lane;
 use crate::queue::{writable_connection, BackgroundJob, JobFailure, Run};
@@ -47,20 +46,11 @@ impl BackgroundJob for StageChangeJob {
         let outcome = match known.watching(&moved) {
             Err(none) => none,
             Ok(watching) => {
-                let (connection, perform_as) = writable_connection(known.connection.clone())?;
-                let client = run.client(&connection).await?;
-                let author = connection
-                    .default_user_name
-                    .clone()
-                    .unwrap_or(perform_as.clone());
-                let lever = LeverWriter {
-                    client: &client,
-                    perform_as: &perform_as,
-                    author: &author,
-                };
+                let writing = Writing::open(run, known.connection.clone()).await?;
+                let (lever, connection) = (writing.lever(), &writing.connection);
                 match stage_change::fire(db, settings, &lever, &known, watching, &moved).await {
                     Ok(outcome) => outcome,
-                    Err(e) => return Err(lifecycle_failure(db, &connection, e).await),
+                    Err(e) => return Err(lifecycle_failure(db, connection, e).await),
                 }
             }
         };

@@ -8,12 +8,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::failure::{lifecycle_failure, record_outcome, retry_db};
+use super::failure::{lifecycle_failure, record_outcome, retry_db, Writing};
 use crate::assessments::withdrawal::{self, Held, Leaving, LeftPipeline};
-use crate::assessments::LeverWriter;
 use crate::domain::event_outcome::EventOutcome;
 use crate::domain::Lane;
-use crate::queue::{writable_connection, BackgroundJob, JobFailure, Run};
+use crate::queue::{BackgroundJob, JobFailure, Run};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct WithdrawalJob {
@@ -42,20 +41,11 @@ impl BackgroundJob for WithdrawalJob {
         let outcome = match held.nothing_to_do(&leaving) {
             Some(nothing) => nothing,
             None => {
-                let (connection, perform_as) = writable_connection(held.connection.clone())?;
-                let client = run.client(&connection).await?;
-                let author = connection
-                    .default_user_name
-                    .clone()
-                    .unwrap_or(perform_as.clone());
-                let lever = LeverWriter {
-                    client: &client,
-                    perform_as: &perform_as,
-                    author: &author,
-                };
+                let writing = Writing::open(run, held.connection.clone()).await?;
+                let (lever, connection) = (writing.lever(), &writing.connection);
                 match withdrawal::withdraw(db, settings, &lever, &held, &leaving).await {
                     Ok(outcome) => outcome,
-                    Err(e) => return Err(lifecycle_failure(db, &connection, e).await),
+                    Err(e) => return Err(lifecycle_failure(db, connection, e).await),
                 }
             }
         };
