@@ -344,7 +344,7 @@ pub fn expire_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, diesel
             let Some(mut assessment) = assessments::by_token_for_update(conn, &token)? else {
                 return Ok(false);
             };
-            let before = assessment.state.clone();
+            let before = assessment.state;
             match phase(&assessment, now) {
                 Phase::LinkExpired => {
                     end(conn, &mut assessment, AssessmentState::Expired, None, false)?
