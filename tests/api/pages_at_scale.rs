@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use leverbridge::db::schema::{assessments, webhook_events};
 use leverbridge::db::webhooks::WebhookEvent;
+use leverbridge::domain::DeliveryStatus;
 use leverbridge::db::{self, DbConn};
 use leverbridge::queue::table::{self as queue, Backoff, NewJob};
 
@@ -45,7 +46,7 @@ fn store_events(app: &TestApp, numbers: std::ops::Range<usize>) {
             opportunity_id: Some(format!("opp-{n:03}")),
             to_stage_id: None,
             signature_valid: true,
-            status: "ignored".into(),
+            status: DeliveryStatus::Ignored,
             outcome: "No configuration fires at this stage.".into(),
             configuration_id: None,
             body: "{}".into(),
