@@ -41,4 +41,5 @@ mod scoring;
 mod sessions;
 mod settings;
 mod triggers;
+mod typed_states;
 mod workers;
