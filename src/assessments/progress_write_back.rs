@@ -406,7 +406,10 @@ mod tests {
             feedback_form: false,
             ..settings.write_backs
         };
-        assert_eq!(due_steps(AssessmentState::Failed, &settings), [WriteBackStep::ReportFile]);
+        assert_eq!(
+            due_steps(AssessmentState::Failed, &settings),
+            [WriteBackStep::ReportFile]
+        );
         settings.write_backs.report_file = false;
         assert!(due_steps(AssessmentState::Started, &settings).is_empty());
         assert_eq!(

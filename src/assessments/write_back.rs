@@ -108,7 +108,10 @@ pub async fn invite(
         let tag = settings.progress_tag(crate::assessments::INVITE_FAILED);
         (tag, WriteBackStep::InviteFailedTag)
     } else {
-        (settings.progress_tag(crate::assessments::INVITED), WriteBackStep::InvitedTag)
+        (
+            settings.progress_tag(crate::assessments::INVITED),
+            WriteBackStep::InvitedTag,
+        )
     };
     let on = settings.write_backs;
     // What Lever already shows (the job just read it) is not written again.

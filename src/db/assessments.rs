@@ -313,7 +313,11 @@ pub fn attempted(conn: &mut DbConn, assessment_id: &str, step: WriteBackStep) ->
 }
 
 /// Notes that a step is about to create something in Lever.
-pub fn record_attempt(conn: &mut DbConn, assessment_id: &str, step: WriteBackStep) -> QueryResult<()> {
+pub fn record_attempt(
+    conn: &mut DbConn,
+    assessment_id: &str,
+    step: WriteBackStep,
+) -> QueryResult<()> {
     if attempted(conn, assessment_id, step)? {
         return Ok(());
     }

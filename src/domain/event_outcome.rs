@@ -144,10 +144,7 @@ mod tests {
         let waiting = EventOutcome::Waiting("Lever is not connected.".into());
         assert_eq!(
             (waiting.status(), waiting.to_string().as_str()),
-            (
-                DeliveryStatus::Waiting,
-                "Waiting: Lever is not connected."
-            )
+            (DeliveryStatus::Waiting, "Waiting: Lever is not connected.")
         );
         let retry = EventOutcome::RetryScheduled {
             attempt: 2,

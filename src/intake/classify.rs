@@ -10,7 +10,8 @@ use crate::assessments::withdrawal::LeftPipeline;
 use crate::db;
 use crate::db::webhooks::WebhookEvent;
 use crate::domain::{
-    webhook_event, DeliveryStatus, WebhookEventKind, ARCHIVE_CHANGE, DELETED, HIRED, STAGE_CHANGE, WEBHOOK_EVENTS,
+    webhook_event, DeliveryStatus, WebhookEventKind, ARCHIVE_CHANGE, DELETED, HIRED, STAGE_CHANGE,
+    WEBHOOK_EVENTS,
 };
 use crate::jobs::{stage_change, withdrawal};
 use crate::lever::{signature_is_valid, WebhookDelivery};

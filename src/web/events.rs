@@ -475,7 +475,9 @@ pub async fn send_now(
                 ) else {
                     return Ok(None);
                 };
-                if event.status != DeliveryStatus::NoTag || !sendable(&configuration, Some(&to_stage_id)) {
+                if event.status != DeliveryStatus::NoTag
+                    || !sendable(&configuration, Some(&to_stage_id))
+                {
                     return Ok(None);
                 }
                 let payload = stage_change::Payload {

@@ -8,8 +8,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use leverbridge::db::schema::{jobs, webhook_events};
 use leverbridge::db::webhooks::WebhookEvent;
-use leverbridge::domain::DeliveryStatus;
 use leverbridge::db::{self, Db, DbConn};
+use leverbridge::domain::DeliveryStatus;
 use leverbridge::intake::{Delivery, Intake, Stored};
 use serde_json::{json, Value};
 

@@ -8,8 +8,8 @@ use chrono::NaiveDateTime;
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use leverbridge::db::schema::{assessments, webhook_events};
 use leverbridge::db::webhooks::WebhookEvent;
-use leverbridge::domain::DeliveryStatus;
 use leverbridge::db::{self, DbConn};
+use leverbridge::domain::DeliveryStatus;
 use leverbridge::queue::table::{self as queue, Backoff, NewJob};
 
 use crate::both_backends;
