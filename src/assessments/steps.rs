@@ -1,6 +1,6 @@
-//! The Lever write-back steps an assessment goes through after its invitation: their stored
-//! names, the progress tags they write, and how each reads on the assessment's timeline. Both
-//! the write-back and the pages that show it read them here.
+//! The Lever write-back steps an assessment goes through after its invitation (each a
+//! [`WriteBackStep`]): the progress tags they write, and how each reads on the assessment's
+//! timeline. Both the write-back and the pages that show it read them here.
 
 use super::{AssessmentState, INVITED, INVITE_FAILED};
 use crate::domain::{OrgSettings, WriteBackStep};
