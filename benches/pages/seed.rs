@@ -12,7 +12,7 @@ use leverbridge::db::schema::{
 };
 use leverbridge::db::webhooks::{EventTally, WebhookEvent};
 use leverbridge::db::{self, Db, DbConn};
-use leverbridge::domain::{JobState, Lane};
+use leverbridge::domain::{DeliveryStatus, JobState, Lane};
 use leverbridge::queue::Job;
 
 use crate::EVENT;
@@ -98,9 +98,15 @@ pub fn seed(db: &Db, org_id: &str, org_slug: &str, size: Size) -> anyhow::Result
         let opportunity = format!("opp-{i:07}");
         let fired = i % size.fired_every == 0;
         let (status, outcome) = if fired {
-            ("fired", "Invited to the live interview pad (coding-test).")
+            (
+                DeliveryStatus::Fired,
+                "Invited to the live interview pad (coding-test).",
+            )
         } else {
-            ("ignored", "The candidate has no configuration's tag.")
+            (
+                DeliveryStatus::Ignored,
+                "The candidate has no configuration's tag.",
+            )
         };
         events.push(WebhookEvent {
             id: id.clone(),
@@ -112,7 +118,7 @@ pub fn seed(db: &Db, org_id: &str, org_slug: &str, size: Size) -> anyhow::Result
             opportunity_id: Some(opportunity.clone()),
             to_stage_id: Some("stage-assessment".into()),
             signature_valid: true,
-            status: status.into(),
+            status,
             outcome: outcome.into(),
             configuration_id: fired.then(|| configuration.id.clone()),
             body: format!(

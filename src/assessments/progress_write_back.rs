@@ -28,14 +28,12 @@ use super::record::AssessmentRecord;
 use super::result_write_back::{self, ResultError};
 pub use super::steps::{
     refused_step, result_progress, step_label, CANCELLED, EXPIRED, FAILED, IN_PROGRESS, PASSED,
-    STEP_CANCELLED_TAG, STEP_FEEDBACK, STEP_IN_PROGRESS_TAG, STEP_PASS_STAGE, STEP_REPORT,
-    STEP_RESULT_NOTE, STEP_RESULT_TAG, STEP_UNLINK,
 };
 use super::write_back::{record as record_step, step_done};
 use super::{AssessmentState, INVITED, INVITE_FAILED};
 use crate::db::assessments::{Assessment, Scoring};
 use crate::db::{Db, DbConn};
-use crate::domain::OrgSettings;
+use crate::domain::{OrgSettings, WriteBackStep};
 use crate::lever::{LeverClient, LeverError, NewNote};
 use crate::queue::{self, NewJob};
 
@@ -63,37 +61,37 @@ pub fn enqueue(
 }
 
 /// The steps `assessment`'s state calls for under `settings`, in the order they are done.
-pub fn due_steps(state: AssessmentState, settings: &OrgSettings) -> Vec<&'static str> {
+pub fn due_steps(state: AssessmentState, settings: &OrgSettings) -> Vec<WriteBackStep> {
     let on = settings.write_backs;
     let mut steps = Vec::new();
     match state {
         AssessmentState::Started | AssessmentState::Submitted if on.progress_tags => {
-            steps.push(STEP_IN_PROGRESS_TAG)
+            steps.push(WriteBackStep::InProgressTag)
         }
         AssessmentState::Passed | AssessmentState::Failed | AssessmentState::Expired => {
             if on.progress_tags {
-                steps.push(STEP_RESULT_TAG);
+                steps.push(WriteBackStep::ResultTag);
             }
             if on.note {
-                steps.push(STEP_RESULT_NOTE);
+                steps.push(WriteBackStep::ResultNote);
             }
             let scored = state != AssessmentState::Expired;
             if scored && on.feedback_form {
-                steps.push(STEP_FEEDBACK);
+                steps.push(WriteBackStep::FeedbackForm);
             }
             if scored && on.report_file {
-                steps.push(STEP_REPORT);
+                steps.push(WriteBackStep::ReportFile);
             }
             if state == AssessmentState::Passed && settings.pass_stage_id.is_some() {
-                steps.push(STEP_PASS_STAGE);
+                steps.push(WriteBackStep::PassStage);
             }
         }
         // The link comes off whatever Settings say now: it may have been written while the
         // link write-back was on, and it no longer leads anywhere but the withdrawn page.
         AssessmentState::Cancelled => {
-            steps.push(STEP_UNLINK);
+            steps.push(WriteBackStep::Unlink);
             if on.progress_tags {
-                steps.push(STEP_CANCELLED_TAG);
+                steps.push(WriteBackStep::CancelledTag);
             }
         }
         _ => {}
@@ -170,7 +168,7 @@ impl ResultLinks<'_> {
 
 /// The steps whose refusal by Lever does not hold the others back: they only add a record to
 /// the candidate's profile, which nothing after them needs.
-const STANDING_ALONE: [&str; 2] = [STEP_FEEDBACK, STEP_REPORT];
+const STANDING_ALONE: [WriteBackStep; 2] = [WriteBackStep::FeedbackForm, WriteBackStep::ReportFile];
 
 /// Does every step the assessment's state calls for that is switched on and not yet recorded.
 /// A step [standing alone](STANDING_ALONE) that Lever refuses for good is noted on the
@@ -220,24 +218,24 @@ async fn write_step(
     opportunity: &crate::lever::Opportunity,
     links: &ResultLinks<'_>,
     perform_as: &str,
-    step: &'static str,
+    step: WriteBackStep,
 ) -> Result<(), ResultError> {
     let (assessment, settings) = (&record.assessment, &record.settings);
     let state = record.state();
     let opportunity_id = assessment.opportunity_id.as_str();
     let tag = |progress: &str| settings.progress_tag(progress);
     match step {
-        STEP_IN_PROGRESS_TAG => {
+        WriteBackStep::InProgressTag => {
             let wanted = tag(IN_PROGRESS);
             let previous = [tag(INVITED), tag(INVITE_FAILED)];
             replace_tag(client, opportunity, wanted, &previous, perform_as).await?;
         }
-        STEP_RESULT_TAG => {
+        WriteBackStep::ResultTag => {
             let wanted = tag(result_progress(state).expect("a scored state"));
             let previous = [tag(INVITED), tag(INVITE_FAILED), tag(IN_PROGRESS)];
             replace_tag(client, opportunity, wanted, &previous, perform_as).await?;
         }
-        STEP_UNLINK => {
+        WriteBackStep::Unlink => {
             let link = links.candidate_link.to_owned();
             if opportunity.links.contains(&link) {
                 client
@@ -245,12 +243,12 @@ async fn write_step(
                     .await?;
             }
         }
-        STEP_CANCELLED_TAG => {
+        WriteBackStep::CancelledTag => {
             let wanted = tag(CANCELLED);
             let previous = [tag(INVITED), tag(IN_PROGRESS)];
             replace_tag(client, opportunity, wanted, &previous, perform_as).await?;
         }
-        STEP_RESULT_NOTE => {
+        WriteBackStep::ResultNote => {
             let reference = result_note_reference(assessment);
             let already = client
                 .list_notes(opportunity_id)
@@ -272,13 +270,13 @@ async fn write_step(
                 client.create_note(opportunity_id, new, perform_as).await?;
             }
         }
-        STEP_FEEDBACK => {
+        WriteBackStep::FeedbackForm => {
             result_write_back::feedback(db, client, record, links.report_url, perform_as).await?
         }
-        STEP_REPORT => {
+        WriteBackStep::ReportFile => {
             result_write_back::report_file(db, client, record, links.detail_url, perform_as).await?
         }
-        STEP_PASS_STAGE => {
+        WriteBackStep::PassStage => {
             let stage = settings.pass_stage_id.as_deref().expect("a pass stage");
             if opportunity.stage_id.as_deref() != Some(stage) {
                 client
@@ -286,7 +284,7 @@ async fn write_step(
                     .await?;
             }
         }
-        other => unreachable!("no write-back step {other}"),
+        other => unreachable!("{other} is not a progress write-back step"),
     }
     Ok(())
 }
@@ -320,7 +318,7 @@ pub async fn write_for_org(
 async fn note_refusal(
     db: &Db,
     assessment: &Assessment,
-    step: &'static str,
+    step: WriteBackStep,
     error: &LeverError,
 ) -> Result<(), ResultError> {
     let at = crate::db::now();
@@ -371,35 +369,35 @@ mod tests {
         let mut settings = OrgSettings::defaults();
         assert_eq!(
             due_steps(AssessmentState::Started, &settings),
-            [STEP_IN_PROGRESS_TAG]
+            [WriteBackStep::InProgressTag]
         );
         assert_eq!(
             due_steps(AssessmentState::Passed, &settings),
             [
-                STEP_RESULT_TAG,
-                STEP_RESULT_NOTE,
-                STEP_FEEDBACK,
-                STEP_REPORT
+                WriteBackStep::ResultTag,
+                WriteBackStep::ResultNote,
+                WriteBackStep::FeedbackForm,
+                WriteBackStep::ReportFile
             ]
         );
         settings.pass_stage_id = Some("s".into());
         assert_eq!(
             due_steps(AssessmentState::Passed, &settings),
             [
-                STEP_RESULT_TAG,
-                STEP_RESULT_NOTE,
-                STEP_FEEDBACK,
-                STEP_REPORT,
-                STEP_PASS_STAGE
+                WriteBackStep::ResultTag,
+                WriteBackStep::ResultNote,
+                WriteBackStep::FeedbackForm,
+                WriteBackStep::ReportFile,
+                WriteBackStep::PassStage
             ]
         );
         assert_eq!(
             due_steps(AssessmentState::Failed, &settings),
             [
-                STEP_RESULT_TAG,
-                STEP_RESULT_NOTE,
-                STEP_FEEDBACK,
-                STEP_REPORT
+                WriteBackStep::ResultTag,
+                WriteBackStep::ResultNote,
+                WriteBackStep::FeedbackForm,
+                WriteBackStep::ReportFile
             ]
         );
         settings.write_backs = WriteBacks {
@@ -408,27 +406,30 @@ mod tests {
             feedback_form: false,
             ..settings.write_backs
         };
-        assert_eq!(due_steps(AssessmentState::Failed, &settings), [STEP_REPORT]);
+        assert_eq!(
+            due_steps(AssessmentState::Failed, &settings),
+            [WriteBackStep::ReportFile]
+        );
         settings.write_backs.report_file = false;
         assert!(due_steps(AssessmentState::Started, &settings).is_empty());
         assert_eq!(
             due_steps(AssessmentState::Passed, &settings),
-            [STEP_PASS_STAGE]
+            [WriteBackStep::PassStage]
         );
         assert!(due_steps(AssessmentState::Invited, &settings).is_empty());
         assert_eq!(
             due_steps(AssessmentState::Cancelled, &settings),
-            [STEP_UNLINK],
+            [WriteBackStep::Unlink],
             "the link comes off even when its write-back is switched off now"
         );
         settings.write_backs = OrgSettings::defaults().write_backs;
         assert_eq!(
             due_steps(AssessmentState::Cancelled, &settings),
-            [STEP_UNLINK, STEP_CANCELLED_TAG]
+            [WriteBackStep::Unlink, WriteBackStep::CancelledTag]
         );
         assert_eq!(
             due_steps(AssessmentState::Expired, &settings),
-            [STEP_RESULT_TAG, STEP_RESULT_NOTE],
+            [WriteBackStep::ResultTag, WriteBackStep::ResultNote],
             "an expired assessment has no feedback or report and never moves stage"
         );
     }

@@ -15,6 +15,7 @@ use crate::db::snapshots::{SaveListing, Snapshot};
 use crate::db::withdrawals::Withdrawal;
 use crate::db::{self, DbConn, DbError};
 use crate::domain::OrgSettings;
+use crate::domain::WriteBackStep;
 
 pub struct AssessmentRecord {
     pub assessment: Assessment,
@@ -26,7 +27,7 @@ pub struct AssessmentRecord {
     /// The one save read whole: the one asked for, else the last.
     pub shown: Option<Snapshot>,
     /// The write-back steps done in Lever, oldest first.
-    pub steps: Vec<(String, NaiveDateTime)>,
+    pub steps: Vec<(WriteBackStep, NaiveDateTime)>,
     /// Lines its columns and steps do not tell (invited again, sent now, question chosen).
     pub history: Vec<(NaiveDateTime, String)>,
     pub settings: OrgSettings,
@@ -295,7 +296,7 @@ impl AssessmentRecord {
         for (step, at) in &self.steps {
             moments.push(moment(
                 *at,
-                step_label(step, state, &self.settings, &stage_name),
+                step_label(*step, state, &self.settings, &stage_name),
             ));
         }
         for (at, what) in &self.history {

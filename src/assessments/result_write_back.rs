@@ -14,9 +14,8 @@ use super::record::AssessmentRecord;
 use super::report;
 use super::write_back::{attempted, note_attempt};
 use crate::db::Db;
+use crate::domain::WriteBackStep;
 use crate::lever::{LeverClient, LeverError};
-
-pub use super::steps::{STEP_FEEDBACK, STEP_REPORT};
 
 /// Why a result write-back step failed.
 #[derive(Debug, thiserror::Error)]
@@ -28,10 +27,10 @@ pub enum ResultError {
     /// Lever refused `step` for good ([`LeverError::is_refusal`]); the steps after it went ahead.
     #[error(
         "{} was not written ({error}); the other write-back steps went ahead.",
-        super::steps::refused_step(step)
+        super::steps::refused_step(*step)
     )]
     Refused {
-        step: &'static str,
+        step: WriteBackStep,
         error: LeverError,
     },
     /// A step's record could not be read or written: the attempt fails and is retried.
@@ -50,13 +49,13 @@ pub async fn feedback(
     let a = &record.assessment;
     let opportunity = a.opportunity_id.as_str();
     let fields = feedback_form::template(db, client, &a.org_id, perform_as, false).await?;
-    if attempted(db, a, STEP_FEEDBACK).await? {
+    if attempted(db, a, WriteBackStep::FeedbackForm).await? {
         let earlier = client.list_feedback(opportunity).await?;
         if earlier.iter().any(|f| f.mentions(&a.id)) {
             return Ok(());
         }
     }
-    note_attempt(db, a, STEP_FEEDBACK).await?;
+    note_attempt(db, a, WriteBackStep::FeedbackForm).await?;
     let score = record.scoring.score.unwrap_or_default();
     let reason = record.scoring.failure_reason.as_deref();
     let values = |fields: &feedback_form::TemplateFields| {
@@ -103,7 +102,7 @@ pub async fn report_file(
     let a = &record.assessment;
     let opportunity = a.opportunity_id.as_str();
     let name = report::file_name(&a.candidate_name, &a.id);
-    if attempted(db, a, STEP_REPORT).await? {
+    if attempted(db, a, WriteBackStep::ReportFile).await? {
         let earlier = client.list_files(opportunity).await?;
         if earlier.iter().any(|f| f.name == name) {
             return Ok(());
@@ -116,7 +115,7 @@ pub async fn report_file(
         .await
         .ok_or_else(|| ResultError::Report("the assessment is not scored".into()))?
         .map_err(|e| ResultError::Report(e.to_string()))?;
-    note_attempt(db, a, STEP_REPORT).await?;
+    note_attempt(db, a, WriteBackStep::ReportFile).await?;
     client
         .upload_file(opportunity, &name, report::CONTENT_TYPE, pdf, perform_as)
         .await?;

@@ -7,15 +7,8 @@
 
 use crate::db::{self, assessments::Assessment, Db, DbError};
 use crate::domain::org_settings::WriteBacks;
-use crate::domain::{pad_label, OrgSettings, PadKind};
+use crate::domain::{pad_label, OrgSettings, PadKind, WriteBackStep};
 use crate::lever::{LeverClient, LeverError, NewNote, Opportunity};
-
-pub const STEP_LINK: &str = "link";
-pub const STEP_TAG: &str = "tag";
-pub const STEP_NOTE: &str = "note";
-/// The tag `{prefix}: Invite Failed`, written instead of `Candidate Invited` when the
-/// invitation email had no address to go to.
-pub const STEP_INVITE_FAILED_TAG: &str = "tag_invite_failed";
 
 /// Why a write-back step failed: Lever refused it or could not be reached, or its record could
 /// not be read or written. Without its record a step cannot be judged done or not, so the
@@ -113,19 +106,22 @@ pub async fn invite(
     let invite_failed = invite_failed(db, assessment).await?;
     let (tag, tag_step) = if invite_failed {
         let tag = settings.progress_tag(crate::assessments::INVITE_FAILED);
-        (tag, STEP_INVITE_FAILED_TAG)
+        (tag, WriteBackStep::InviteFailedTag)
     } else {
-        (settings.progress_tag(crate::assessments::INVITED), STEP_TAG)
+        (
+            settings.progress_tag(crate::assessments::INVITED),
+            WriteBackStep::InvitedTag,
+        )
     };
     let on = settings.write_backs;
     // What Lever already shows (the job just read it) is not written again.
-    if on.link && (recheck || !step_done(db, assessment, STEP_LINK).await?) {
+    if on.link && (recheck || !step_done(db, assessment, WriteBackStep::Link).await?) {
         if !seen.links.iter().any(|l| l == link) {
             client
                 .add_links(opportunity, &[link.to_owned()], perform_as)
                 .await?;
         }
-        record(db, assessment, STEP_LINK).await?;
+        record(db, assessment, WriteBackStep::Link).await?;
     }
     if on.progress_tags && (recheck || !step_done(db, assessment, tag_step).await?) {
         if !seen.tags.contains(&tag) {
@@ -133,11 +129,11 @@ pub async fn invite(
         }
         record(db, assessment, tag_step).await?;
     }
-    if on.note && (recheck || !step_done(db, assessment, STEP_NOTE).await?) {
+    if on.note && (recheck || !step_done(db, assessment, WriteBackStep::InvitationNote).await?) {
         // Lever's notes are read only when an earlier run may have written this one (it began
         // the step, or this is a re-check): a first invitation costs one call less.
         let reference = note_reference(assessment);
-        let may_exist = recheck || attempted(db, assessment, STEP_NOTE).await?;
+        let may_exist = recheck || attempted(db, assessment, WriteBackStep::InvitationNote).await?;
         let already = may_exist
             && client
                 .list_notes(opportunity)
@@ -145,7 +141,7 @@ pub async fn invite(
                 .iter()
                 .any(|n| n.body().contains(&reference));
         if !already {
-            note_attempt(db, assessment, STEP_NOTE).await?;
+            note_attempt(db, assessment, WriteBackStep::InvitationNote).await?;
             let note = NewNote {
                 value: note_text(assessment, link, invite_failed),
                 score: None,
@@ -154,7 +150,7 @@ pub async fn invite(
             };
             client.create_note(opportunity, note, perform_as).await?;
         }
-        record(db, assessment, STEP_NOTE).await?;
+        record(db, assessment, WriteBackStep::InvitationNote).await?;
     }
     Ok(())
 }
@@ -175,7 +171,7 @@ async fn invite_failed(db: &Db, assessment: &Assessment) -> Result<bool, DbError
 pub(super) async fn step_done(
     db: &Db,
     assessment: &Assessment,
-    step: &'static str,
+    step: WriteBackStep,
 ) -> Result<bool, DbError> {
     let id = assessment.id.clone();
     db.run(move |conn| db::assessments::step_done(conn, &id, step).map_err(DbError::from))
@@ -187,7 +183,7 @@ pub(super) async fn step_done(
 pub(super) async fn record(
     db: &Db,
     assessment: &Assessment,
-    step: &'static str,
+    step: WriteBackStep,
 ) -> Result<(), DbError> {
     let id = assessment.id.clone();
     db.run(move |conn| db::assessments::record_step(conn, &id, step).map_err(DbError::from))
@@ -199,7 +195,7 @@ pub(super) async fn record(
 pub(super) async fn attempted(
     db: &Db,
     assessment: &Assessment,
-    step: &'static str,
+    step: WriteBackStep,
 ) -> Result<bool, DbError> {
     let id = assessment.id.clone();
     db.run(move |conn| db::assessments::attempted(conn, &id, step).map_err(DbError::from))
@@ -211,7 +207,7 @@ pub(super) async fn attempted(
 pub(super) async fn note_attempt(
     db: &Db,
     assessment: &Assessment,
-    step: &'static str,
+    step: WriteBackStep,
 ) -> Result<(), DbError> {
     let id = assessment.id.clone();
     db.run(move |conn| db::assessments::record_attempt(conn, &id, step).map_err(DbError::from))

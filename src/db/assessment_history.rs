@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::assessment_history;
 use super::DbConn;
+use crate::domain::WriteBackStep;
 
 /// Records `what` under `key` unless that key is recorded already; returns whether it is new,
 /// so a job that runs twice does what follows a new line once.
@@ -42,7 +43,7 @@ const REFUSED: &str = "refused:";
 pub fn record_refusal(
     conn: &mut DbConn,
     assessment_id: &str,
-    step: &str,
+    step: WriteBackStep,
     at: NaiveDateTime,
     what: &str,
 ) -> QueryResult<bool> {

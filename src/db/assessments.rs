@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::schema::{assessment_step_attempts, assessment_steps, assessments};
 use super::DbConn;
 use crate::domain::AssessmentState;
+use crate::domain::WriteBackStep;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = assessments)]
@@ -268,7 +269,10 @@ pub fn record_score(
 }
 
 /// The write-back steps done for the assessment and when, oldest first.
-pub fn steps(conn: &mut DbConn, assessment_id: &str) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+pub fn steps(
+    conn: &mut DbConn,
+    assessment_id: &str,
+) -> QueryResult<Vec<(WriteBackStep, NaiveDateTime)>> {
     assessment_steps::table
         .filter(assessment_steps::assessment_id.eq(assessment_id))
         .order(assessment_steps::done_at.asc())
@@ -276,7 +280,7 @@ pub fn steps(conn: &mut DbConn, assessment_id: &str) -> QueryResult<Vec<(String,
         .load(conn)
 }
 
-pub fn step_done(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryResult<bool> {
+pub fn step_done(conn: &mut DbConn, assessment_id: &str, step: WriteBackStep) -> QueryResult<bool> {
     Ok(assessment_steps::table
         .find((assessment_id, step))
         .count()
@@ -284,7 +288,7 @@ pub fn step_done(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryRes
         > 0)
 }
 
-pub fn record_step(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryResult<()> {
+pub fn record_step(conn: &mut DbConn, assessment_id: &str, step: WriteBackStep) -> QueryResult<()> {
     if step_done(conn, assessment_id, step)? {
         return Ok(());
     }
@@ -300,7 +304,7 @@ pub fn record_step(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryR
 
 /// Whether a step that creates something in Lever was begun before (and so may have created
 /// it, even if it was never recorded as done).
-pub fn attempted(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryResult<bool> {
+pub fn attempted(conn: &mut DbConn, assessment_id: &str, step: WriteBackStep) -> QueryResult<bool> {
     Ok(assessment_step_attempts::table
         .find((assessment_id, step))
         .count()
@@ -309,7 +313,11 @@ pub fn attempted(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryRes
 }
 
 /// Notes that a step is about to create something in Lever.
-pub fn record_attempt(conn: &mut DbConn, assessment_id: &str, step: &str) -> QueryResult<()> {
+pub fn record_attempt(
+    conn: &mut DbConn,
+    assessment_id: &str,
+    step: WriteBackStep,
+) -> QueryResult<()> {
     if attempted(conn, assessment_id, step)? {
         return Ok(());
     }

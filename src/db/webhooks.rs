@@ -9,6 +9,7 @@ use super::schema::{
     webhook_tokens,
 };
 use super::DbConn;
+use crate::domain::DeliveryStatus;
 
 /// The context a webhook's signature token is sealed under: its organization and event.
 pub fn token_context(org_id: &str, event: &str) -> String {
@@ -193,9 +194,7 @@ pub struct WebhookEvent {
     pub opportunity_id: Option<String>,
     pub to_stage_id: Option<String>,
     pub signature_valid: bool,
-    /// `rejected`, `verification`, `duplicate`, `queued`, `recorded`, `fired`, `ignored`,
-    /// `waiting` or `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     /// What happened, in words.
     pub outcome: String,
     pub configuration_id: Option<String>,
@@ -232,7 +231,7 @@ pub fn first_received(conn: &mut DbConn, seen: &SeenToken) -> QueryResult<Option
 pub fn set_outcome(
     conn: &mut DbConn,
     event_id: &str,
-    status: &str,
+    status: DeliveryStatus,
     outcome: &str,
     configuration_id: Option<&str>,
 ) -> QueryResult<()> {
@@ -361,8 +360,13 @@ pub struct EventTally {
 
 impl EventTally {
     /// Counts one more stored event (rejected or not) in this tally.
-    pub fn add(&mut self, received_at: NaiveDateTime, signature_valid: bool, status: &str) {
-        if status == "rejected" {
+    pub fn add(
+        &mut self,
+        received_at: NaiveDateTime,
+        signature_valid: bool,
+        status: DeliveryStatus,
+    ) {
+        if status == DeliveryStatus::Rejected {
             self.rejected += 1;
         } else {
             self.accepted += 1;
@@ -371,7 +375,7 @@ impl EventTally {
             self.last_received_at = received_at;
             self.last_signature_valid = signature_valid;
         }
-        if status == "verification" {
+        if status == DeliveryStatus::Verification {
             self.last_verification_at = self.last_verification_at.max(Some(received_at));
         }
     }

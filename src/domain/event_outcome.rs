@@ -8,6 +8,8 @@ mod withdrawal;
 
 use std::fmt;
 
+use super::DeliveryStatus;
+
 pub use stage_change::{
     Acted, InvitationEmail, NotAgain, Skipped, StageChange, StageChangeOutcome,
 };
@@ -54,16 +56,16 @@ pub struct QuestionChosen {
 
 impl EventOutcome {
     /// The delivery's status as stored (`webhook_events.status`).
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> DeliveryStatus {
         match self {
-            EventOutcome::Waiting(_) => "waiting",
+            EventOutcome::Waiting(_) => DeliveryStatus::Waiting,
             EventOutcome::RetryScheduled { .. }
             | EventOutcome::QueuedAgainByHand
-            | EventOutcome::SendNowQueued { .. } => "queued",
-            EventOutcome::FailedAfter { .. } => "failed",
+            | EventOutcome::SendNowQueued { .. } => DeliveryStatus::Queued,
+            EventOutcome::FailedAfter { .. } => DeliveryStatus::Failed,
             EventOutcome::StageChange(outcome) => outcome.status(),
             EventOutcome::Withdrawal(outcome) => outcome.status(),
-            EventOutcome::QuestionChosen(_) => "fired",
+            EventOutcome::QuestionChosen(_) => DeliveryStatus::Fired,
         }
     }
 
@@ -142,13 +144,13 @@ mod tests {
         let waiting = EventOutcome::Waiting("Lever is not connected.".into());
         assert_eq!(
             (waiting.status(), waiting.to_string().as_str()),
-            ("waiting", "Waiting: Lever is not connected.")
+            (DeliveryStatus::Waiting, "Waiting: Lever is not connected.")
         );
         let retry = EventOutcome::RetryScheduled {
             attempt: 2,
             error: "busy".into(),
         };
-        assert_eq!(retry.status(), "queued");
+        assert_eq!(retry.status(), DeliveryStatus::Queued);
         assert_eq!(
             retry.to_string(),
             "Attempt 2 failed (busy); it will be retried."
@@ -157,12 +159,12 @@ mod tests {
             attempts: 5,
             error: "busy".into(),
         };
-        assert_eq!(failed.status(), "failed");
+        assert_eq!(failed.status(), DeliveryStatus::Failed);
         assert_eq!(failed.to_string(), "Failed after 5 attempts: busy");
         let again = EventOutcome::QueuedAgainByHand;
         assert_eq!(
             (again.status(), again.to_string().as_str()),
-            ("queued", "Queued again by hand (Retry).")
+            (DeliveryStatus::Queued, "Queued again by hand (Retry).")
         );
         let send_now = EventOutcome::SendNowQueued {
             by: "ada@example.com".into(),

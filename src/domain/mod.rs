@@ -2,6 +2,7 @@
 
 mod assessment_state;
 mod database_url;
+mod delivery_status;
 mod email;
 pub mod email_template;
 pub mod event_outcome;
@@ -17,9 +18,11 @@ mod tag_name;
 mod trigger;
 pub mod trusted_proxies;
 mod webhook_event;
+mod write_back_step;
 
 pub use assessment_state::{AssessmentState, InvalidTransition};
 pub use database_url::DatabaseUrl;
+pub use delivery_status::DeliveryStatus;
 pub use email::Email;
 pub use job_state::{JobState, Lane};
 pub use left_pipeline::LeftPipeline;
@@ -36,3 +39,4 @@ pub use webhook_event::{
     webhook_event, WebhookEventKind, ARCHIVE_CHANGE, DELETED, HIRED, REPLAY_WINDOW_DAYS,
     STAGE_CHANGE, WEBHOOK_EVENTS,
 };
+pub use write_back_step::WriteBackStep;

@@ -10,7 +10,8 @@ use crate::assessments::withdrawal::LeftPipeline;
 use crate::db;
 use crate::db::webhooks::WebhookEvent;
 use crate::domain::{
-    webhook_event, WebhookEventKind, ARCHIVE_CHANGE, DELETED, HIRED, STAGE_CHANGE, WEBHOOK_EVENTS,
+    webhook_event, DeliveryStatus, WebhookEventKind, ARCHIVE_CHANGE, DELETED, HIRED, STAGE_CHANGE,
+    WEBHOOK_EVENTS,
 };
 use crate::jobs::{stage_change, withdrawal};
 use crate::lever::{signature_is_valid, WebhookDelivery};
@@ -132,7 +133,7 @@ pub fn classify(org: &impl SigningTokens, arrival: Arrival<'_>, max_attempts: i3
         opportunity_id: None,
         to_stage_id: None,
         signature_valid: false,
-        status: "rejected".into(),
+        status: DeliveryStatus::Rejected,
         outcome: String::new(),
         configuration_id: None,
         body: kept(arrival.body),
@@ -224,7 +225,7 @@ fn verified(
     kind: &WebhookEventKind,
     delivery: &WebhookDelivery,
 ) -> Classified {
-    event.status = "verification".into();
+    event.status = DeliveryStatus::Verification;
     let named = if delivery.event == kind.name {
         String::new()
     } else {
@@ -263,7 +264,7 @@ fn act_on(
     let left = match kind.name {
         ARCHIVE_CHANGE => match delivery.to_archived() {
             Some(false) => {
-                event.status = "ignored".into();
+                event.status = DeliveryStatus::Ignored;
                 event.outcome = "The candidate was restored from the archive in Lever: nothing to do (a withdrawn assessment stays withdrawn; moving the candidate into a trigger stage sends a new one).".into();
                 return recorded(event, Acceptance::Ignored);
             }
@@ -300,7 +301,7 @@ fn act_on(
             return refuse(event, Refusal::MissingFields, reason.into());
         }
         (None, _) => {
-            event.status = "recorded".into();
+            event.status = DeliveryStatus::Recorded;
             event.outcome = format!(
                 "Recorded; leverbridge takes no action on {} yet.",
                 kind.label
@@ -308,7 +309,7 @@ fn act_on(
             return recorded(event, Acceptance::Recorded);
         }
     };
-    event.status = "queued".into();
+    event.status = DeliveryStatus::Queued;
     event.outcome = "Accepted; queued for processing.".into();
     let mut job = job;
     job.event_id = Some(event.id.clone());
@@ -487,7 +488,10 @@ mod tests {
             verification.verdict,
             Verdict::Accepted(Acceptance::Verification)
         );
-        assert_eq!(verification.delivery.event.status, "verification");
+        assert_eq!(
+            verification.delivery.event.status,
+            DeliveryStatus::Verification
+        );
         let change = signed(
             STAGE_CHANGE,
             "change-secret",

@@ -19,12 +19,10 @@ use diesel::r2d2::PooledConnection;
 use crate::db::connection::ConnectionManager;
 use crate::db::webhooks::{EventTally, SeenToken, WebhookEvent};
 use crate::db::{Db, DbConn, DbError};
-use crate::domain::webhook_event;
+use crate::domain::{webhook_event, DeliveryStatus};
 use crate::queue::table::Job;
 use crate::queue::Jobs;
 
-/// An event's status when its delivery token had been accepted before.
-const DUPLICATE: &str = "duplicate";
 /// Most deliveries stored in one transaction.
 const MAX_BATCH: usize = 256;
 /// Writers on PostgreSQL.
@@ -272,7 +270,7 @@ fn tallies(deliveries: &[Delivery], writer: i32) -> Vec<EventTally> {
                 tallies.len() - 1
             }
         };
-        tallies[i].add(event.received_at, event.signature_valid, &event.status);
+        tallies[i].add(event.received_at, event.signature_valid, event.status);
     }
     tallies
 }
@@ -306,7 +304,7 @@ impl Delivery {
 
     /// How this delivery, as it now stands, was stored.
     fn stored(&self) -> Stored {
-        if self.event.status == DUPLICATE {
+        if self.event.status == DeliveryStatus::Duplicate {
             Stored::Duplicate
         } else if self.job.is_some() {
             Stored::Queued
@@ -317,7 +315,7 @@ impl Delivery {
 
     /// Turns this delivery into a duplicate: no job, and an outcome that says so.
     fn mark_duplicate(&mut self, first_received: Option<NaiveDateTime>) {
-        self.event.status = DUPLICATE.into();
+        self.event.status = DeliveryStatus::Duplicate;
         self.event.outcome = duplicate_outcome(first_received);
         self.job = None;
     }
@@ -361,7 +359,7 @@ mod tests {
         assert_eq!(synchronous(&mut db.get().unwrap()), 1, "NORMAL elsewhere");
     }
 
-    fn event(name: &str, status: &str, valid: bool, second: u32) -> Delivery {
+    fn event(name: &str, status: DeliveryStatus, valid: bool, second: u32) -> Delivery {
         let received_at = chrono::NaiveDate::from_ymd_opt(2026, 11, 22)
             .unwrap()
             .and_hms_opt(12, 0, second)
@@ -377,7 +375,7 @@ mod tests {
                 opportunity_id: None,
                 to_stage_id: None,
                 signature_valid: valid,
-                status: status.into(),
+                status,
                 outcome: String::new(),
                 configuration_id: None,
                 body: "{}".into(),
@@ -391,12 +389,12 @@ mod tests {
     #[test]
     fn a_batch_is_tallied_per_handled_event_with_its_latest_delivery() {
         let batch = [
-            event("candidateStageChange", "queued", true, 1),
-            event("candidateStageChange", "rejected", false, 3),
-            event("candidateStageChange", "duplicate", true, 2),
-            event("candidateHired", "verification", true, 4),
-            event("interviewCreated", "rejected", false, 5),
-            event("unknown", "rejected", false, 6),
+            event("candidateStageChange", DeliveryStatus::Queued, true, 1),
+            event("candidateStageChange", DeliveryStatus::Rejected, false, 3),
+            event("candidateStageChange", DeliveryStatus::Duplicate, true, 2),
+            event("candidateHired", DeliveryStatus::Verification, true, 4),
+            event("interviewCreated", DeliveryStatus::Rejected, false, 5),
+            event("unknown", DeliveryStatus::Rejected, false, 6),
         ];
         let tallies = tallies(&batch, 1);
         assert_eq!(tallies.len(), 2, "only handled events are counted");

@@ -18,7 +18,7 @@ use crate::db::keyset::Cursor;
 use crate::db::{self, DbConn, DbError};
 use crate::domain::event_outcome::EventOutcome;
 use crate::domain::webhook_event;
-use crate::domain::TriggerStyle;
+use crate::domain::{DeliveryStatus, TriggerStyle};
 use crate::jobs::stage_change;
 use crate::queue::table as queue;
 use crate::queue::NewJob;
@@ -223,16 +223,6 @@ impl Start {
     }
 }
 
-fn badge(status: &str) -> &'static str {
-    match status {
-        "fired" | "withdrawn" | "verification" | "reinvited" => "ok",
-        "queued" | "recorded" => "info",
-        "waiting" | "duplicate" | "no_tag" => "warn",
-        "rejected" | "failed" => "bad",
-        _ => "muted",
-    }
-}
-
 pub async fn list(org: OrgReader, query: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
     let start = Start::parse(&query)?;
     let org_id = org.org.id.clone();
@@ -355,8 +345,8 @@ impl EventDetails {
             opportunity: e.opportunity_id.clone().unwrap_or_default(),
             candidate: e.candidate_name.clone(),
             signature: signature(&e),
-            badge: badge(&e.status),
-            status: e.status.replace('_', " "),
+            badge: e.status.badge(),
+            status: e.status.label(),
             outcome: e.outcome.clone(),
             calls: self.calls.remove(&e.id).unwrap_or_default(),
             dead_job: self.dead.get(&e.id).cloned(),
@@ -389,9 +379,9 @@ fn call_line(call: &db::lever_calls::LeverCallRecord) -> String {
 
 /// Whether the delivery's signature was checked and held: (label, badge class).
 fn signature(e: &db::webhooks::WebhookEvent) -> (&'static str, &'static str) {
-    match (e.signature_valid, e.status.as_str()) {
+    match (e.signature_valid, e.status) {
         (true, _) => ("Valid", "ok"),
-        (false, "verification") => ("Not checked", "muted"),
+        (false, DeliveryStatus::Verification) => ("Not checked", "muted"),
         (false, _) if e.outcome.contains("signature invalid") => ("Invalid", "bad"),
         (false, _) => ("Not checked", "muted"),
     }
@@ -402,7 +392,7 @@ fn send_now_choices(
     e: &db::webhooks::WebhookEvent,
     configurations: &[Configuration],
 ) -> Vec<(String, String)> {
-    if e.status != NO_TAG {
+    if e.status != DeliveryStatus::NoTag {
         return Vec::new();
     }
     configurations
@@ -442,9 +432,6 @@ fn refusals_by_event(
     }
     by_event
 }
-
-/// The status of a delivery the candidate lacked a configuration's tag for.
-const NO_TAG: &str = "no_tag";
 
 /// Whether *Send now* may fire `configuration` for a delivery to `stage_id`: a tag
 /// configuration at that stage.
@@ -488,7 +475,9 @@ pub async fn send_now(
                 ) else {
                     return Ok(None);
                 };
-                if event.status != NO_TAG || !sendable(&configuration, Some(&to_stage_id)) {
+                if event.status != DeliveryStatus::NoTag
+                    || !sendable(&configuration, Some(&to_stage_id))
+                {
                     return Ok(None);
                 }
                 let payload = stage_change::StageChangeJob {

@@ -64,6 +64,7 @@ async fn the_webhook_figures_migration_counts_deliveries_already_stored(backend:
     use diesel::connection::SimpleConnection;
     use leverbridge::db::schema::webhook_events;
     use leverbridge::db::webhooks::{stats, WebhookEvent};
+    use leverbridge::domain::DeliveryStatus;
 
     let database = test_database(&backend);
     let url = database.url.clone();
@@ -99,7 +100,7 @@ async fn the_webhook_figures_migration_counts_deliveries_already_stored(backend:
                 opportunity_id: None,
                 to_stage_id: None,
                 signature_valid: valid,
-                status: status.into(),
+                status: DeliveryStatus::from_stored(status).unwrap(),
                 outcome: String::new(),
                 configuration_id: None,
                 body: "{}".into(),

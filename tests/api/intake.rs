@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use leverbridge::db::schema::{jobs, webhook_events};
 use leverbridge::db::webhooks::WebhookEvent;
 use leverbridge::db::{self, Db, DbConn};
+use leverbridge::domain::DeliveryStatus;
 use leverbridge::intake::{Delivery, Intake, Stored};
 use serde_json::{json, Value};
 
@@ -215,7 +216,7 @@ pub(crate) fn recorded(org_id: &str, opportunity: &str) -> Delivery {
             opportunity_id: Some(opportunity.to_owned()),
             to_stage_id: None,
             signature_valid: true,
-            status: "recorded".into(),
+            status: DeliveryStatus::Recorded,
             outcome: "Recorded by a test.".into(),
             configuration_id: None,
             body: "{}".into(),

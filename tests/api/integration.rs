@@ -256,8 +256,8 @@ async fn a_crash_between_steps_repeats_nothing_in_lever(backend: Backend) {
 /// meanwhile (the link is there; the tag and note must follow).
 async fn an_interrupted_write_back_is_finished_after_the_candidate_moves_on(backend: Backend) {
     use diesel::prelude::*;
-    use leverbridge::assessments::write_back::STEP_LINK;
     use leverbridge::db::schema::assessment_steps;
+    use leverbridge::domain::WriteBackStep;
 
     let (app, lever) = connected(backend).await;
     let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
@@ -282,8 +282,10 @@ async fn an_interrupted_write_back_is_finished_after_the_candidate_moves_on(back
     let job_id = job.id.clone();
     app.db
         .run(move |conn| -> Result<(), leverbridge::db::DbError> {
-            diesel::delete(assessment_steps::table.filter(assessment_steps::step.ne(STEP_LINK)))
-                .execute(conn)?;
+            diesel::delete(
+                assessment_steps::table.filter(assessment_steps::step.ne(WriteBackStep::Link)),
+            )
+            .execute(conn)?;
             expire_lease(conn, &job_id)?;
             Ok(())
         })

@@ -42,4 +42,5 @@ mod sessions;
 mod settings;
 mod stored_states;
 mod triggers;
+mod typed_states;
 mod workers;

@@ -13,7 +13,7 @@ use leverbridge::db::question_choices::QuestionChoice;
 use leverbridge::db::schema::{jobs, lever_calls, question_choices, seen_tokens, webhook_events};
 use leverbridge::db::webhooks::{SeenToken, WebhookEvent};
 use leverbridge::db::{self, DbError};
-use leverbridge::domain::{JobState, Lane};
+use leverbridge::domain::{DeliveryStatus, JobState, Lane};
 use leverbridge::queue::retention::Pruned;
 use leverbridge::queue::Job;
 use serde_json::{json, Value};
@@ -264,7 +264,7 @@ fn event(id: &str, org_id: &str, at: chrono::NaiveDateTime) -> WebhookEvent {
         opportunity_id: Some("opp".into()),
         to_stage_id: Some("stage".into()),
         signature_valid: true,
-        status: "fired".into(),
+        status: DeliveryStatus::Fired,
         outcome: "Fired.".into(),
         configuration_id: None,
         body: "{}".into(),

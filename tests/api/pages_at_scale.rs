@@ -9,6 +9,7 @@ use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use leverbridge::db::schema::{assessments, webhook_events};
 use leverbridge::db::webhooks::WebhookEvent;
 use leverbridge::db::{self, DbConn};
+use leverbridge::domain::DeliveryStatus;
 use leverbridge::queue::table::{self as queue, Backoff, NewJob};
 
 use crate::both_backends;
@@ -45,7 +46,7 @@ fn store_events(app: &TestApp, numbers: std::ops::Range<usize>) {
             opportunity_id: Some(format!("opp-{n:03}")),
             to_stage_id: None,
             signature_valid: true,
-            status: "ignored".into(),
+            status: DeliveryStatus::Ignored,
             outcome: "No configuration fires at this stage.".into(),
             configuration_id: None,
             body: "{}".into(),

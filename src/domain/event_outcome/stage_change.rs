@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::NaiveDateTime;
 
 use super::{capitalise, when};
-use crate::domain::AssessmentState;
+use crate::domain::{AssessmentState, DeliveryStatus};
 
 /// A stage change's outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,10 +122,10 @@ pub enum Skipped {
 }
 
 impl StageChangeOutcome {
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> DeliveryStatus {
         match self {
             StageChangeOutcome::Decided(decided) => decided.status(),
-            _ => "ignored",
+            _ => DeliveryStatus::Ignored,
         }
     }
 
@@ -140,27 +140,27 @@ impl StageChangeOutcome {
 }
 
 impl StageChange {
-    fn status(&self) -> &'static str {
+    fn status(&self) -> DeliveryStatus {
         let any = |f: fn(&Acted) -> bool| self.acted.iter().any(|(_, a)| f(a));
         if any(|a| matches!(a, Acted::Fired { .. } | Acted::ChoiceLinked { .. })) {
-            "fired"
+            DeliveryStatus::Fired
         } else if any(|a| {
             matches!(
                 a,
                 Acted::ChoiceLinkedAgain { .. } | Acted::InvitedAgain { .. }
             )
         }) {
-            "reinvited"
+            DeliveryStatus::Reinvited
         } else if !self.acted.is_empty() {
-            "duplicate"
+            DeliveryStatus::Duplicate
         } else if self
             .skipped
             .iter()
             .all(|s| matches!(s, Skipped::MissingTag { .. }))
         {
-            "no_tag"
+            DeliveryStatus::NoTag
         } else {
-            "ignored"
+            DeliveryStatus::Ignored
         }
     }
 
@@ -186,8 +186,8 @@ impl StageChange {
     }
 
     /// The sentence saying which configurations did not fire, and why.
-    fn skipped_sentence(&self, status: &str) -> Option<String> {
-        if status == "no_tag" {
+    fn skipped_sentence(&self, status: DeliveryStatus) -> Option<String> {
+        if status == DeliveryStatus::NoTag {
             let wanted: Vec<String> = self
                 .skipped
                 .iter()
@@ -356,7 +356,7 @@ impl fmt::Display for StageChange {
         sentences.extend(self.skipped_sentence(status));
         let text = sentences.join(" ");
         match (&self.sent_now_by, status) {
-            (Some(by), "fired") => write!(
+            (Some(by), DeliveryStatus::Fired) => write!(
                 f,
                 "Sent now by {by} (the candidate lacked the tag at the move). {text}"
             ),

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::capitalise;
-use crate::domain::{AssessmentState, LeftPipeline};
+use crate::domain::{AssessmentState, DeliveryStatus, LeftPipeline};
 
 /// A withdrawal's outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,16 +65,16 @@ pub struct Erased {
 }
 
 impl WithdrawalOutcome {
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> DeliveryStatus {
         match self {
             WithdrawalOutcome::Withdrew(report)
                 if !(report.assessments.is_empty()
                     && report.choices == 0
                     && report.erased.is_none()) =>
             {
-                "withdrawn"
+                DeliveryStatus::Withdrawn
             }
-            _ => "ignored",
+            _ => DeliveryStatus::Ignored,
         }
     }
 }
