@@ -96,6 +96,13 @@ impl DeliveryStatus {
 
 crate::stored_as_text!(DeliveryStatus, "delivery status");
 
+/// Its stored name.
+impl std::fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

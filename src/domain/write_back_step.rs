@@ -77,6 +77,13 @@ impl WriteBackStep {
 
 crate::stored_as_text!(WriteBackStep, "write-back step");
 
+/// Its stored name.
+impl std::fmt::Display for WriteBackStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
