@@ -42,14 +42,14 @@ pub enum DbError {
 impl From<diesel::result::Error> for DbError {
     fn from(error: diesel::result::Error) -> DbError {
         match &error {
+            // The deepest cause says what was found (`domain::UnknownStored`); diesel's own
+            // wrapper only says which field it was reading.
             diesel::result::Error::DeserializationError(cause) => {
-                let mut message = cause.to_string();
-                let mut source = cause.source();
-                while let Some(inner) = source {
-                    message.push_str(&format!(": {inner}"));
-                    source = inner.source();
+                let mut deepest: &(dyn std::error::Error + 'static) = cause.as_ref();
+                while let Some(inner) = deepest.source() {
+                    deepest = inner;
                 }
-                DbError::Unreadable(message)
+                DbError::Unreadable(deepest.to_string())
             }
             _ => DbError::Query(error),
         }

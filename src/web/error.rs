@@ -27,7 +27,7 @@ pub enum WebError {
     PayloadTooLarge,
     /// Stored data this version cannot read (a state a newer version wrote): said as it is,
     /// since only running the right version helps.
-    #[error("{0}. This version of leverbridge cannot show it: a newer version may have written it, so make sure every replica runs the same, newest version.")]
+    #[error("{0}. A newer version may have written it: make sure every replica runs the same, newest version.")]
     Unreadable(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -108,7 +108,11 @@ impl ResponseError for WebError {
             }
             WebError::Unreadable(what) => {
                 tracing::error!(error = %what, "stored data could not be read");
-                self.to_string()
+                let said = self.to_string();
+                let mut letters = said.chars();
+                letters.next().map_or(said.clone(), |first| {
+                    first.to_uppercase().chain(letters).collect()
+                })
             }
             other => other.to_string(),
         };

@@ -36,14 +36,15 @@ async fn an_unknown_stored_assessment_state_is_reported_where_it_is_met(backend:
         })
         .await
         .unwrap();
-    let said = "the database holds an unknown assessment state `paused`";
+    let said = "database holds an unknown assessment state `paused`";
 
     let page = app.get(&format!("/orgs/acme/assessments/{id}")).await;
     assert_eq!(page.status(), 500);
     let page = page.text().await.unwrap();
     assert!(page.contains(said), "{page}");
+    assert!(page.contains("The database holds an unknown"), "{page}");
     assert!(
-        page.contains("a newer version may have written it"),
+        page.contains("A newer version may have written it"),
         "{page}"
     );
 
