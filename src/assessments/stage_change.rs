@@ -218,14 +218,18 @@ async fn fire_or_stop(
                 configuration.id.clone(),
                 act::act(&ctx, configuration, pick).await?,
             )),
-            Err(Skip::MissingTag(tag)) => skipped.push(Skipped::MissingTag {
-                configuration: configuration.name(&|id| known.stage_name(id)),
-                tag,
-            }),
-            Err(skip) => skipped.push(Skipped::Other {
-                configuration: configuration.name(&|id| known.stage_name(id)),
-                reason: skip.describe(),
-            }),
+            Err(skip) => {
+                let configuration = configuration.name(&|id| known.stage_name(id));
+                skipped.push(match skip {
+                    Skip::MissingTag(tag) => Skipped::MissingTag { configuration, tag },
+                    Skip::NoPosting => Skipped::NoPosting { configuration },
+                    Skip::NoPostingTag { posting, prefix } => Skipped::NoPostingTag {
+                        configuration,
+                        posting,
+                        prefix,
+                    },
+                });
+            }
         }
     }
     Ok(StageChangeOutcome::Decided(Box::new(StageChange {
@@ -295,10 +299,10 @@ async fn decide<'c>(
     }
     let (opportunity, send_now) = (ctx.opportunity, ctx.moved.send_now.is_some());
     let name_or_id = |id: &str| ctx.known.name_or_id(id);
-    if let Some(reason) =
+    if let Some(blocked) =
         trigger::candidate_blocked(opportunity, ctx.moved.to_stage_id, &name_or_id, send_now)
     {
-        return Err(Stop::Settle(StageChangeOutcome::CandidateBlocked(reason)));
+        return Err(Stop::Settle(StageChangeOutcome::CandidateBlocked(blocked)));
     }
     let posting = posting_if_needed(ctx.lever.client, &watching, opportunity).await?;
     Ok(watching

@@ -4,6 +4,7 @@
 
 use crate::db::configurations::Configuration;
 use crate::db::questions::Question;
+use crate::domain::event_outcome::Blocked;
 use crate::domain::{QuestionSource, TriggerStyle};
 use crate::lever::{Opportunity, Posting};
 
@@ -37,9 +38,9 @@ pub fn candidate_blocked(
     to_stage_id: &str,
     stage_name: &dyn Fn(&str) -> String,
     send_now: bool,
-) -> Option<String> {
+) -> Option<Blocked> {
     if opportunity.archived {
-        return Some("The candidate is archived in Lever; nothing was created.".to_owned());
+        return Some(Blocked::Archived);
     }
     if !send_now && opportunity.stage_id.as_deref() != Some(to_stage_id) {
         let now_at = opportunity
@@ -47,10 +48,10 @@ pub fn candidate_blocked(
             .as_deref()
             .map(stage_name)
             .unwrap_or_else(|| "no stage".into());
-        return Some(format!(
-            "Lever shows the candidate at “{now_at}”, not “{}” (a webhook's data is not signed, so Lever decides); nothing was created.",
-            stage_name(to_stage_id)
-        ));
+        return Some(Blocked::ElsewhereInLever {
+            now_at,
+            moved_to: stage_name(to_stage_id),
+        });
     }
     None
 }
@@ -73,18 +74,6 @@ pub enum Skip {
     NoPosting,
     /// The posting has no tag `{prefix} {title}` naming a library question.
     NoPostingTag { posting: String, prefix: String },
-}
-
-impl Skip {
-    pub fn describe(&self) -> String {
-        match self {
-            Skip::MissingTag(tag) => format!("the candidate lacks the tag “{tag}”"),
-            Skip::NoPosting => "the candidate applied to no posting, so no posting tag can name the question".into(),
-            Skip::NoPostingTag { posting, prefix } => format!(
-                "the posting “{posting}” has no tag “{prefix} {{question title}}” naming a question of the library"
-            ),
-        }
-    }
 }
 
 /// The tag check alone: a tag-style configuration needs its tag on the candidate, unless an

@@ -11,7 +11,7 @@ use std::fmt;
 use super::DeliveryStatus;
 
 pub use stage_change::{
-    Acted, InvitationEmail, NotAgain, Skipped, StageChange, StageChangeOutcome,
+    Acted, Blocked, InvitationEmail, NotAgain, Skipped, StageChange, StageChangeOutcome,
 };
 pub use withdrawal::{Erased, LeverWritten, Tagging, WithdrawalOutcome, WithdrawalReport};
 

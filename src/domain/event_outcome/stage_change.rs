@@ -16,8 +16,8 @@ pub enum StageChangeOutcome {
     SendNowConfigurationDeleted { by: String },
     /// Lever has no such opportunity.
     NoSuchOpportunity { opportunity_id: String },
-    /// The candidate is not where the delivery says, or may not be assessed (the reason given).
-    CandidateBlocked(String),
+    /// The candidate is not where the delivery says, or may not be assessed.
+    CandidateBlocked(Blocked),
     /// Lever answered 404 to listing the notes of an opportunity it had just shown.
     NotesUnlisted {
         message: String,
@@ -114,11 +114,38 @@ pub enum InvitationEmail {
 pub enum Skipped {
     /// The candidate lacks the configuration's tag.
     MissingTag { configuration: String, tag: String },
-    /// Any other reason, in words.
-    Other {
+    /// The candidate applied to no posting, so no posting tag can name the question.
+    NoPosting { configuration: String },
+    /// The posting has no tag `{prefix} {title}` naming a library question.
+    NoPostingTag {
         configuration: String,
-        reason: String,
+        posting: String,
+        prefix: String,
     },
+}
+
+/// Why nothing was created for the candidate, whatever the configurations say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blocked {
+    /// Archived in Lever.
+    Archived,
+    /// Lever shows the candidate at another stage than the delivery said (a webhook's data is
+    /// not signed, so Lever decides).
+    ElsewhereInLever { now_at: String, moved_to: String },
+}
+
+impl fmt::Display for Blocked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Blocked::Archived => {
+                f.write_str("The candidate is archived in Lever; nothing was created.")
+            }
+            Blocked::ElsewhereInLever { now_at, moved_to } => write!(
+                f,
+                "Lever shows the candidate at “{now_at}”, not “{moved_to}” (a webhook's data is not signed, so Lever decides); nothing was created."
+            ),
+        }
+    }
 }
 
 impl StageChangeOutcome {
@@ -193,7 +220,7 @@ impl StageChange {
                 .iter()
                 .filter_map(|s| match s {
                     Skipped::MissingTag { tag, .. } => Some(format!("“{tag}”")),
-                    Skipped::Other { .. } => None,
+                    Skipped::NoPosting { .. } | Skipped::NoPostingTag { .. } => None,
                 })
                 .collect();
             return Some(format!(
@@ -212,10 +239,16 @@ impl StageChange {
                 Skipped::MissingTag { configuration, tag } => {
                     format!("configuration {configuration}: the candidate lacks the tag “{tag}”")
                 }
-                Skipped::Other {
+                Skipped::NoPosting { configuration } => format!(
+                    "configuration {configuration}: the candidate applied to no posting, so no posting tag can name the question"
+                ),
+                Skipped::NoPostingTag {
                     configuration,
-                    reason,
-                } => format!("configuration {configuration}: {reason}"),
+                    posting,
+                    prefix,
+                } => format!(
+                    "configuration {configuration}: the posting “{posting}” has no tag “{prefix} {{question title}}” naming a question of the library"
+                ),
             })
             .collect();
         let tail = if self.acted.is_empty() {
@@ -324,7 +357,7 @@ impl fmt::Display for StageChangeOutcome {
                 f,
                 "Lever has no opportunity {opportunity_id} (deleted?); nothing was created."
             ),
-            StageChangeOutcome::CandidateBlocked(reason) => f.write_str(reason),
+            StageChangeOutcome::CandidateBlocked(blocked) => blocked.fmt(f),
             StageChangeOutcome::NotesUnlisted {
                 message,
                 opportunity_id,
