@@ -88,11 +88,11 @@ impl Attempts<'_> {
         beat.tick().await;
         loop {
             beat.tick().await;
-            let held = job.clone();
+            let (held, now) = (job.clone(), self.ctx.settings.tuning.clock.now());
             match self
                 .ctx
                 .db
-                .run(move |conn| table::renew(conn, &held, lease).map_err(DbError::from))
+                .run(move |conn| table::renew(conn, &held, lease, now).map_err(DbError::from))
                 .await
             {
                 Ok(true) => {}
@@ -106,12 +106,13 @@ impl Attempts<'_> {
     }
 }
 
-/// Records how a claimed job's run ended, as long as the claim still holds.
+/// Records how a claimed job's run ended as of `now`, as long as the claim still holds.
 pub(super) fn settle(
     conn: &mut DbConn,
     job: &Job,
     ended: Ended,
     backoff: &Backoff,
+    now: chrono::NaiveDateTime,
 ) -> Result<(), DbError> {
     let counted = |outcome| crate::telemetry::job_outcome(&job.kind, outcome);
     let lost = || {
@@ -121,7 +122,7 @@ pub(super) fn settle(
     match ended {
         Ended::LostLease => lost(),
         Ended::Interrupted => {
-            if table::release(conn, job)? {
+            if table::release(conn, job, now)? {
                 counted("released");
                 tracing::info!(job = %job.id, "a running job was released for the next start");
             } else {
@@ -129,14 +130,14 @@ pub(super) fn settle(
             }
         }
         Ended::Ran(Ok(())) => {
-            if table::finish(conn, job)? {
+            if table::finish(conn, job, now)? {
                 counted("done");
             } else {
                 lost();
             }
         }
         Ended::Ran(Err(JobFailure::Park(reason))) => {
-            if !table::park(conn, job, &reason)? {
+            if !table::park(conn, job, &reason, now)? {
                 lost();
             } else {
                 counted("parked");
@@ -145,27 +146,28 @@ pub(super) fn settle(
                 }
             }
         }
-        Ended::Ran(Err(JobFailure::Retry(error))) => match table::fail(conn, job, &error, backoff)?
-        {
-            None => lost(),
-            Some(dead) => {
-                counted(if dead { "dead" } else { "retry" });
-                if let Some(event) = &job.event_id {
-                    let outcome = if dead {
-                        EventOutcome::FailedAfter {
-                            attempts: job.attempts,
-                            error,
-                        }
-                    } else {
-                        EventOutcome::RetryScheduled {
-                            attempt: job.attempts,
-                            error,
-                        }
-                    };
-                    db::webhooks::record_outcome(conn, event, &outcome)?;
+        Ended::Ran(Err(JobFailure::Retry(error))) => {
+            match table::fail(conn, job, &error, backoff, now)? {
+                None => lost(),
+                Some(dead) => {
+                    counted(if dead { "dead" } else { "retry" });
+                    if let Some(event) = &job.event_id {
+                        let outcome = if dead {
+                            EventOutcome::FailedAfter {
+                                attempts: job.attempts,
+                                error,
+                            }
+                        } else {
+                            EventOutcome::RetryScheduled {
+                                attempt: job.attempts,
+                                error,
+                            }
+                        };
+                        db::webhooks::record_outcome(conn, event, &outcome)?;
+                    }
                 }
             }
-        },
+        }
     }
     Ok(())
 }

@@ -239,9 +239,10 @@ fn bury_exhausted(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<()> {
 }
 
 /// The job is done. Like every settling step, it only counts while `job`'s claim still holds:
-/// `false` means the lease ran out and another worker owns the job now.
-pub fn finish(conn: &mut DbConn, job: &Job) -> QueryResult<bool> {
-    set_state(conn, job, JobState::Done, None, None)
+/// `false` means the lease ran out and another worker owns the job now. Every settling step
+/// takes `now` from the process's clock, as the claim did.
+pub fn finish(conn: &mut DbConn, job: &Job, now: NaiveDateTime) -> QueryResult<bool> {
+    set_state(conn, job, JobState::Done, None, now, now)
 }
 
 /// The job failed this attempt: run again after a backoff, or give up when out of attempts.
@@ -251,18 +252,20 @@ pub fn fail(
     job: &Job,
     error: &str,
     backoff: &Backoff,
+    now: NaiveDateTime,
 ) -> QueryResult<Option<bool>> {
     if job.attempts >= job.max_attempts {
-        return Ok(set_state(conn, job, JobState::Dead, Some(error), None)?.then_some(true));
+        let dead = set_state(conn, job, JobState::Dead, Some(error), now, now)?;
+        return Ok(dead.then_some(true));
     }
     let delay = backoff.jittered(job.attempts);
-    let run_at =
-        db::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
-    Ok(set_state(conn, job, JobState::Queued, Some(error), Some(run_at))?.then_some(false))
+    let run_at = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
+    let queued = set_state(conn, job, JobState::Queued, Some(error), run_at, now)?;
+    Ok(queued.then_some(false))
 }
 
 /// The job waits for something an admin must fix (a broken connection, no default user).
-pub fn park(conn: &mut DbConn, job: &Job, reason: &str) -> QueryResult<bool> {
+pub fn park(conn: &mut DbConn, job: &Job, reason: &str, now: NaiveDateTime) -> QueryResult<bool> {
     let updated = diesel::update(held(job))
         .set((
             jobs::state.eq(JobState::Parked),
@@ -271,7 +274,7 @@ pub fn park(conn: &mut DbConn, job: &Job, reason: &str) -> QueryResult<bool> {
             jobs::attempts.eq(jobs::attempts - 1),
             jobs::locked_until.eq(None::<NaiveDateTime>),
             jobs::locked_by.eq(None::<String>),
-            jobs::updated_at.eq(db::now()),
+            jobs::updated_at.eq(now),
         ))
         .execute(conn)?;
     Ok(updated == 1)
@@ -279,8 +282,12 @@ pub fn park(conn: &mut DbConn, job: &Job, reason: &str) -> QueryResult<bool> {
 
 /// The job is still being worked on: its lease runs `lease` from now. `false` means the claim
 /// no longer holds (another worker claimed the job after the lease ran out), so the work must stop.
-pub fn renew(conn: &mut DbConn, job: &Job, lease: Duration) -> QueryResult<bool> {
-    let now = db::now();
+pub fn renew(
+    conn: &mut DbConn,
+    job: &Job,
+    lease: Duration,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1));
     let updated = diesel::update(held(job))
         .set((jobs::locked_until.eq(Some(until)), jobs::updated_at.eq(now)))
@@ -290,8 +297,7 @@ pub fn renew(conn: &mut DbConn, job: &Job, lease: Duration) -> QueryResult<bool>
 
 /// The worker stops before the job finished (a graceful stop): the job is due again at once,
 /// and the interrupted attempt is given back.
-pub fn release(conn: &mut DbConn, job: &Job) -> QueryResult<bool> {
-    let now = db::now();
+pub fn release(conn: &mut DbConn, job: &Job, now: NaiveDateTime) -> QueryResult<bool> {
     let updated = diesel::update(held(job))
         .set((
             jobs::state.eq(JobState::Queued),
@@ -502,14 +508,14 @@ fn set_state(
     job: &Job,
     state: JobState,
     error: Option<&str>,
-    run_at: Option<NaiveDateTime>,
+    run_at: NaiveDateTime,
+    now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let now = db::now();
     let updated = diesel::update(held(job))
         .set((
             jobs::state.eq(state),
             jobs::last_error.eq(error),
-            jobs::run_at.eq(run_at.unwrap_or(now)),
+            jobs::run_at.eq(run_at),
             jobs::locked_until.eq(None::<NaiveDateTime>),
             jobs::locked_by.eq(None::<String>),
             jobs::updated_at.eq(now),

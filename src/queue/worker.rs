@@ -155,13 +155,14 @@ impl Jobs {
         let ended = self.attempts().attempt(&run, self.crew.stopping()).await;
         let calls = run.take_calls();
         let backoff = Backoff::from_tuning(&self.settings.tuning);
+        let now = self.settings.tuning.clock.now();
         // One transaction: if settling fails, the calls are not recorded either, so the
         // attempt that runs again in its place does not find them listed twice.
         self.db
             .run(move |conn| {
                 write_transaction(conn, |conn| {
                     record_calls(conn, &job.org_id, job.event_id.as_deref(), calls)?;
-                    attempt::settle(conn, &job, ended, &backoff)
+                    attempt::settle(conn, &job, ended, &backoff, now)
                 })
             })
             .await?;

@@ -329,8 +329,8 @@ async fn a_claim_that_ran_out_settles_nothing_even_under_the_same_worker_name(ba
             let late = queue::claim(conn, "1-worker-0", lease)?.expect("a job is due");
             expire_lease(conn, &late.id)?;
             let current = queue::claim(conn, "1-worker-0", lease)?.expect("claimed again");
-            let late_finished = queue::finish(conn, &late)?;
-            let current_finished = queue::finish(conn, &current)?;
+            let late_finished = queue::finish(conn, &late, leverbridge::db::now())?;
+            let current_finished = queue::finish(conn, &current, leverbridge::db::now())?;
             Ok((late, current, late_finished, current_finished))
         })
         .await

@@ -200,7 +200,7 @@ async fn overview_counts_follow_jobs_through_their_states(backend: Backend) {
             .unwrap()
             .unwrap();
         assert_eq!(claimed.id, job.id);
-        assert!(queue::finish(&mut conn, &claimed).unwrap());
+        assert!(queue::finish(&mut conn, &claimed, db::now()).unwrap());
     }
     assert_eq!(overview_figures(&app).await, (0, 0, 0));
 
@@ -217,7 +217,7 @@ async fn overview_counts_follow_jobs_through_their_states(backend: Backend) {
     let running = claim(&mut conn);
     assert_eq!(running.id, lasting.id);
     assert_eq!(overview_figures(&app).await, (0, 3, 0), "running");
-    assert!(queue::finish(&mut conn, &running).unwrap());
+    assert!(queue::finish(&mut conn, &running, db::now()).unwrap());
     assert_eq!(overview_figures(&app).await, (0, 2, 0), "done");
 
     let backoff = Backoff {
@@ -227,14 +227,14 @@ async fn overview_counts_follow_jobs_through_their_states(backend: Backend) {
     let last_try = claim(&mut conn);
     assert_eq!(last_try.id, failing.id);
     assert_eq!(
-        queue::fail(&mut conn, &last_try, "Lever said no", &backoff).unwrap(),
+        queue::fail(&mut conn, &last_try, "Lever said no", &backoff, db::now()).unwrap(),
         Some(true)
     );
     assert_eq!(overview_figures(&app).await, (0, 1, 1), "dead");
 
     let parked = claim(&mut conn);
     assert_eq!(parked.id, waiting.id);
-    assert!(queue::park(&mut conn, &parked, "no default user").unwrap());
+    assert!(queue::park(&mut conn, &parked, "no default user", db::now()).unwrap());
     assert_eq!(overview_figures(&app).await, (0, 1, 1), "parked");
 
     assert!(queue::retry(&mut conn, &org_id, &failing.id).unwrap());

@@ -154,8 +154,8 @@ async fn a_lost_lease_is_not_renewed(backend: Backend) {
                 .execute(conn)?;
             let current = queue::claim(conn, "1-worker-0", lease)?.expect("claimed again");
             Ok((
-                queue::renew(conn, &late, lease)?,
-                queue::renew(conn, &current, lease)?,
+                queue::renew(conn, &late, lease, leverbridge::db::now())?,
+                queue::renew(conn, &current, lease, leverbridge::db::now())?,
             ))
         })
         .await
