@@ -65,11 +65,6 @@ impl Jobs {
         })
     }
 
-    /// The kinds this process runs.
-    pub fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
     /// Tells an idle worker of each lane that work arrived.
     pub fn wake(&self) {
         for bell in &self.wake {
