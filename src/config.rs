@@ -16,6 +16,8 @@
 //! | `LEVERBRIDGE_QUEUE_WAIT_LIMIT` | seconds the oldest due job may wait for a worker before `/readyz` answers 503 saying so (10 to 86400) | `600` |
 //! | `LEVERBRIDGE_RETENTION_DAYS` | days finished jobs, webhook deliveries and recorded Lever calls are kept before the hourly sweep deletes them (1 to 3650) | `90` |
 //! | `LEVERBRIDGE_TRUSTED_PROXIES` | reverse proxies in front of leverbridge, as addresses or CIDR ranges (`127.0.0.1, 10.0.0.0/8`): from these peers the client's address is read from `Forwarded` / `X-Forwarded-For` (the rightmost hop that is not a trusted proxy), from any other peer never; sign-in is throttled per client address | unset: the TCP peer is the client |
+//! | `LEVERBRIDGE_SANDBOX_SLOTS` | candidates' programs (runs, tests, grading) that run at once in this process, each in its own bubblewrap sandbox under its own uid (1 to 64) | `2` |
+//! | `LEVERBRIDGE_SANDBOX_UID` | the uid of the first sandbox slot; slot n runs as this + n, so no account may use these uids (1000 to 4294900000; give each replica on one host its own range) | `61000` |
 //! | `RUST_LOG` | log filter (tracing-subscriber syntax) | `info` |
 //!
 //! Make a secret key with `openssl rand -base64 32` (or `head -c32 /dev/urandom | base64`).
@@ -299,6 +301,94 @@ pub struct Tuning {
     /// The reverse proxies whose forwarding headers name the client
     /// (`LEVERBRIDGE_TRUSTED_PROXIES`; none by default).
     pub trusted_proxies: crate::domain::TrustedProxies,
+    /// Where and how candidates' code runs (`sandbox`).
+    pub sandbox: SandboxTuning,
+    /// What bounds the runs one candidate link can ask for.
+    pub runs: RunPace,
+}
+
+/// The sandbox that compiles and runs candidates' code (README, "Running code").
+#[derive(Clone, Debug)]
+pub struct SandboxTuning {
+    /// bubblewrap's binary.
+    pub bwrap: std::path::PathBuf,
+    /// Programs that may run at once in this process (`LEVERBRIDGE_SANDBOX_SLOTS`), each under
+    /// its own unprivileged uid; more wait their turn, first come first served.
+    pub slots: usize,
+    /// The uid of the first slot (`LEVERBRIDGE_SANDBOX_UID`); slot n runs as this + n. No
+    /// account on the host should use these uids.
+    pub first_uid: u32,
+    /// Limits of one run of a program.
+    pub run: RunLimits,
+    /// Limits of one compilation.
+    pub compile: RunLimits,
+    /// Size of the writable scratch directory (`/work`, a tmpfs) in the sandbox.
+    pub scratch_bytes: u64,
+}
+
+/// The limits one process tree in the sandbox runs under. CPU, memory, processes, file size
+/// and open files are kernel limits set before exec; the wall clock and the output are the
+/// server's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunLimits {
+    pub cpu: std::time::Duration,
+    pub wall: std::time::Duration,
+    /// Writable private memory (`RLIMIT_DATA`): heap and anonymous maps, which is what a
+    /// program fills; address space reserved and not written (a JIT's) does not count.
+    pub memory_bytes: u64,
+    pub processes: u64,
+    pub file_bytes: u64,
+    pub open_files: u64,
+    /// Kept of stdout, and again of stderr; the rest is dropped and the output marked truncated.
+    pub output_bytes: usize,
+}
+
+impl Default for SandboxTuning {
+    fn default() -> Self {
+        use std::time::Duration;
+        SandboxTuning {
+            bwrap: "/usr/bin/bwrap".into(),
+            slots: 2,
+            first_uid: 61000,
+            run: RunLimits {
+                cpu: Duration::from_secs(5),
+                wall: Duration::from_secs(10),
+                memory_bytes: 512 * 1024 * 1024,
+                processes: 60,
+                file_bytes: 1024 * 1024,
+                open_files: 64,
+                output_bytes: 64 * 1024,
+            },
+            compile: RunLimits {
+                cpu: Duration::from_secs(20),
+                wall: Duration::from_secs(30),
+                memory_bytes: 1024 * 1024 * 1024,
+                processes: 60,
+                file_bytes: 64 * 1024 * 1024,
+                open_files: 256,
+                output_bytes: 64 * 1024,
+            },
+            scratch_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// What bounds the runs (*Run*, *Run tests*) one candidate link can ask for.
+#[derive(Clone, Copy, Debug)]
+pub struct RunPace {
+    /// The shortest time between two runs from one link.
+    pub gap: std::time::Duration,
+    /// Most runs in one attempt.
+    pub per_attempt: i64,
+}
+
+impl Default for RunPace {
+    fn default() -> Self {
+        RunPace {
+            gap: std::time::Duration::from_secs(3),
+            per_attempt: 200,
+        }
+    }
 }
 
 /// What one candidate link may store, so a hostile or broken editor cannot fill the database
@@ -435,6 +525,8 @@ impl Default for Tuning {
             smtp_extra_roots: SmtpRoots::default(),
             saves: SaveLimits::default(),
             trusted_proxies: Default::default(),
+            sandbox: SandboxTuning::default(),
+            runs: RunPace::default(),
         }
     }
 }
@@ -482,6 +574,7 @@ impl Settings {
                 retention: retention_from_env()?,
                 trusted_proxies: trusted_proxies_from_env()?,
                 queue_wait_limit: queue_wait_limit_from_env()?,
+                sandbox: sandbox_from_env()?,
                 ..Tuning::default()
             },
         })
@@ -496,6 +589,24 @@ impl Settings {
     pub fn absolute_url(&self, path: &str) -> String {
         format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
     }
+}
+
+/// `LEVERBRIDGE_SANDBOX_SLOTS` (1 to 64) and `LEVERBRIDGE_SANDBOX_UID` (1000 to 4294900000).
+fn sandbox_from_env() -> anyhow::Result<SandboxTuning> {
+    let mut sandbox = SandboxTuning::default();
+    if let Some(raw) = env("LEVERBRIDGE_SANDBOX_SLOTS") {
+        sandbox.slots = match raw.trim().parse::<usize>() {
+            Ok(n) if (1..=64).contains(&n) => n,
+            _ => bail!("LEVERBRIDGE_SANDBOX_SLOTS must be a whole number from 1 to 64 (programs run at once); “{raw}” is not"),
+        };
+    }
+    if let Some(raw) = env("LEVERBRIDGE_SANDBOX_UID") {
+        sandbox.first_uid = match raw.trim().parse::<u32>() {
+            Ok(n) if (1000..=4_294_900_000).contains(&n) => n,
+            _ => bail!("LEVERBRIDGE_SANDBOX_UID must be a uid from 1000 to 4294900000 that no account uses (the first sandbox slot's); “{raw}” is not"),
+        };
+    }
+    Ok(sandbox)
 }
 
 /// `LEVERBRIDGE_LEVER_CLIENT_ID` and `LEVERBRIDGE_LEVER_CLIENT_SECRET`: both, or neither.

@@ -14,6 +14,7 @@ pub mod lever;
 pub mod lever_sim;
 pub mod mailbox;
 pub mod queue;
+pub mod sandbox;
 pub mod smtp;
 pub mod startup;
 pub mod telemetry;

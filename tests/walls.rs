@@ -35,8 +35,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("job kinds", &["jobs"]),
     ("the assessment lifecycle", &["assessments"]),
     (
-        "engines: the queue, Lever access, mail",
-        &["queue", "connection", "smtp"],
+        "engines: the queue, Lever access, mail, the code sandbox",
+        &["queue", "connection", "smtp", "sandbox"],
     ),
     ("storage", &["db"]),
     (

@@ -1,0 +1,369 @@
+//! Runs candidates' code: every compilation and run happens inside bubblewrap, under a slot's
+//! own unprivileged uid and kernel limits ([`process`]). A [`Sandbox`] knows whether this
+//! machine can run code at all (bubblewrap present, the server allowed to switch uid), which
+//! languages it has ([`languages`]), and hands out slots first come, first served; a
+//! [`Session`] holds one slot for one piece of code: written once, compiled once, run as often
+//! as its caller needs (custom input, each test case).
+
+pub mod judge;
+pub mod languages;
+pub mod process;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::config::{RunLimits, SandboxTuning};
+pub use languages::{LanguageSpec, Runtime};
+pub use process::{Captured, Ending, Execution};
+
+/// Why code cannot run.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SandboxError {
+    /// The machine cannot run candidates' code at all.
+    #[error("Running code is unavailable on this server: {0}")]
+    Unavailable(String),
+    /// The question's language has no toolchain here.
+    #[error("{0}")]
+    Language(String),
+    /// Preparing or starting the sandbox failed (logged with its cause).
+    #[error("The sandbox could not start the program: {0}")]
+    Failed(String),
+}
+
+/// The machine's sandbox: what it can run and the slots to run it in. Cheap to clone.
+#[derive(Clone)]
+pub struct Sandbox(Arc<Inner>);
+
+struct Inner {
+    tuning: SandboxTuning,
+    readiness: Result<Ready, String>,
+    slots: Arc<Slots>,
+}
+
+struct Ready {
+    bwrap_version: String,
+    runtimes: Vec<Runtime>,
+    missing: Vec<(&'static LanguageSpec, String)>,
+}
+
+/// The slots: a fair semaphore (waiters are served in arrival order) and the uids not in use.
+struct Slots {
+    permits: Arc<Semaphore>,
+    free: Mutex<Vec<u32>>,
+}
+
+impl Sandbox {
+    /// The sandbox `tuning` describes. What the machine has is looked for once per process, as
+    /// are the slots: every part of one process shares them, so a uid is never used twice at
+    /// once.
+    pub fn new(tuning: &SandboxTuning) -> Sandbox {
+        static READINESS: OnceLock<Result<(String, languages::Detected), String>> = OnceLock::new();
+        static SLOTS: OnceLock<Arc<Slots>> = OnceLock::new();
+        let found = READINESS.get_or_init(|| readiness(&tuning.bwrap));
+        let readiness = match found {
+            Ok((version, detected)) => Ok(Ready {
+                bwrap_version: version.clone(),
+                runtimes: detected.runtimes.clone(),
+                missing: detected.missing.clone(),
+            }),
+            Err(why) => Err(why.clone()),
+        };
+        let slots = SLOTS
+            .get_or_init(|| {
+                Arc::new(Slots {
+                    permits: Arc::new(Semaphore::new(tuning.slots)),
+                    free: Mutex::new(
+                        (0..tuning.slots as u32)
+                            .rev()
+                            .map(|n| tuning.first_uid + n)
+                            .collect(),
+                    ),
+                })
+            })
+            .clone();
+        Sandbox(Arc::new(Inner {
+            tuning: tuning.clone(),
+            readiness,
+            slots,
+        }))
+    }
+
+    /// Why no code can run here, if it cannot.
+    pub fn unavailable(&self) -> Option<&str> {
+        self.0.readiness.as_ref().err().map(String::as_str)
+    }
+
+    /// bubblewrap's version, when it is usable.
+    pub fn bwrap_version(&self) -> Option<&str> {
+        self.0
+            .readiness
+            .as_ref()
+            .ok()
+            .map(|r| r.bwrap_version.as_str())
+    }
+
+    /// The languages this machine runs, with their versions.
+    pub fn runtimes(&self) -> &[Runtime] {
+        self.0
+            .readiness
+            .as_ref()
+            .map(|r| r.runtimes.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Declared languages this machine lacks, with the reason.
+    pub fn missing(&self) -> Vec<(&'static LanguageSpec, String)> {
+        self.0
+            .readiness
+            .as_ref()
+            .map(|r| r.missing.clone())
+            .unwrap_or_else(|_| {
+                languages::LANGUAGES
+                    .iter()
+                    .map(|l| (l, String::new()))
+                    .collect()
+            })
+    }
+
+    pub fn tuning(&self) -> &SandboxTuning {
+        &self.0.tuning
+    }
+
+    /// Whether code in `language` (a question's language) can run here; `Err` says why not.
+    pub fn can_run(&self, language: &str) -> Result<&Runtime, SandboxError> {
+        if let Some(why) = self.unavailable() {
+            return Err(SandboxError::Unavailable(why.to_owned()));
+        }
+        if let Some(runtime) = self.runtimes().iter().find(|r| r.spec.key == language) {
+            return Ok(runtime);
+        }
+        Err(SandboxError::Language(match languages::spec(language) {
+            Some(spec) => format!(
+                "{} code cannot run on this server: its toolchain (`{}`) is not installed.",
+                spec.name, spec.binary
+            ),
+            None => format!(
+                "Code in this language ({language}) cannot be run: leverbridge runs {}.",
+                languages::LANGUAGES
+                    .iter()
+                    .map(|l| l.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }))
+    }
+
+    /// Whether every slot is busy (a new run waits its turn).
+    pub fn busy(&self) -> bool {
+        self.0.slots.permits.available_permits() == 0
+    }
+
+    /// Waits for a slot (first come, first served) and writes `code` for `language` into a
+    /// fresh workspace.
+    pub async fn session(&self, language: &str, code: &str) -> Result<Session, SandboxError> {
+        let runtime = self.can_run(language)?.clone();
+        let permit = self
+            .0
+            .slots
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| SandboxError::Failed("the sandbox is shutting down".into()))?;
+        let uid = self
+            .0
+            .slots
+            .free
+            .lock()
+            .expect("slot list")
+            .pop()
+            .expect("a permit means a free uid");
+        let slot = Slot {
+            uid,
+            slots: self.0.slots.clone(),
+            _permit: permit,
+        };
+        let workspace = Workspace::create(uid, runtime.spec, code).map_err(|e| {
+            tracing::error!(error = %e, "could not prepare a sandbox workspace");
+            SandboxError::Failed("its working directory could not be prepared (logged)".into())
+        })?;
+        Ok(Session {
+            sandbox: self.clone(),
+            runtime,
+            slot,
+            workspace,
+            compiled: None,
+        })
+    }
+}
+
+/// Whether bubblewrap can run here, and the languages found.
+fn readiness(bwrap: &Path) -> Result<(String, languages::Detected), String> {
+    if !bwrap.exists() {
+        return Err(format!(
+            "bubblewrap is not installed ({} is missing). Install it (Debian and Ubuntu: apt-get install bubblewrap) and restart leverbridge.",
+            bwrap.display()
+        ));
+    }
+    if !nix::unistd::geteuid().is_root() {
+        return Err("leverbridge is not running as root, so it cannot run each sandbox slot under its own unprivileged uid. Run the service as root (it gives up root for every program it runs).".into());
+    }
+    let output = std::process::Command::new(bwrap)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("{} could not be run: {e}", bwrap.display()))?;
+    let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let detected = languages::detect();
+    Ok((version, detected))
+}
+
+/// One slot: its uid, returned to the pool when the session ends.
+struct Slot {
+    uid: u32,
+    slots: Arc<Slots>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.slots.free.lock().expect("slot list").push(self.uid);
+    }
+}
+
+/// The host directories a session's code and build live in, removed when it ends.
+struct Workspace {
+    root: PathBuf,
+}
+
+impl Workspace {
+    fn create(uid: u32, spec: &LanguageSpec, code: &str) -> std::io::Result<Workspace> {
+        use std::os::unix::fs::PermissionsExt;
+        let base = std::env::temp_dir().join("leverbridge-sandbox");
+        std::fs::create_dir_all(&base)?;
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o711))?;
+        let root = base.join(uuid::Uuid::new_v4().simple().to_string());
+        std::fs::create_dir(&root)?;
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o711))?;
+        let workspace = Workspace { root };
+        let src = workspace.src();
+        std::fs::create_dir(&src)?;
+        std::fs::write(src.join(spec.file), code)?;
+        std::fs::set_permissions(src.join(spec.file), std::fs::Permissions::from_mode(0o644))?;
+        std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o755))?;
+        let build = workspace.build();
+        std::fs::create_dir(&build)?;
+        std::fs::set_permissions(&build, std::fs::Permissions::from_mode(0o700))?;
+        nix::unistd::chown(
+            &build,
+            Some(nix::unistd::Uid::from_raw(uid)),
+            Some(nix::unistd::Gid::from_raw(uid)),
+        )?;
+        Ok(workspace)
+    }
+
+    fn src(&self) -> PathBuf {
+        self.root.join("src")
+    }
+
+    fn build(&self) -> PathBuf {
+        self.root.join("build")
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// One piece of code in one slot: compiled at most once, then run as often as needed.
+pub struct Session {
+    sandbox: Sandbox,
+    runtime: Runtime,
+    slot: Slot,
+    workspace: Workspace,
+    compiled: Option<Result<(), Execution>>,
+}
+
+impl Session {
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Compiles the code if its language is compiled (once): `Err` holds the failed
+    /// compilation, whose output says why.
+    pub async fn compile(&mut self) -> Result<Result<(), Execution>, SandboxError> {
+        if let Some(done) = &self.compiled {
+            return Ok(done.clone());
+        }
+        let outcome = match self.runtime.spec.compile {
+            None => Ok(()),
+            Some(command) => {
+                let limits = self.sandbox.tuning().compile;
+                let execution = self.execute(command, b"", &limits, true).await?;
+                if execution.succeeded() {
+                    Ok(())
+                } else {
+                    Err(execution)
+                }
+            }
+        };
+        self.compiled = Some(outcome.clone());
+        Ok(outcome)
+    }
+
+    /// The limits of one run in this language, with an optional time limit of its own (a test
+    /// case's) in place of the base CPU limit.
+    pub fn run_limits(&self, time_limit: Option<std::time::Duration>) -> RunLimits {
+        let base = self.sandbox.tuning().run;
+        let spec = self.runtime.spec;
+        let cpu = time_limit.unwrap_or(base.cpu) * spec.time_multiplier;
+        RunLimits {
+            cpu,
+            wall: (base.wall * spec.time_multiplier).max(cpu * 2),
+            memory_bytes: base.memory_bytes * spec.memory_multiplier,
+            ..base
+        }
+    }
+
+    /// Runs the (compiled) program once with `stdin`. Call [`Session::compile`] first.
+    pub async fn run(&self, stdin: &[u8], limits: &RunLimits) -> Result<Execution, SandboxError> {
+        self.execute(self.runtime.spec.run, stdin, limits, false)
+            .await
+    }
+
+    async fn execute(
+        &self,
+        command: &[&str],
+        stdin: &[u8],
+        limits: &RunLimits,
+        compiling: bool,
+    ) -> Result<Execution, SandboxError> {
+        let mounts = process::Mounts {
+            src: &self.workspace.src(),
+            build: &self.workspace.build(),
+            build_writable: compiling,
+            scratch_bytes: self.sandbox.tuning().scratch_bytes,
+        };
+        process::execute(
+            &self.sandbox.tuning().bwrap,
+            &mounts,
+            self.slot.uid,
+            command,
+            stdin,
+            limits,
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not start bubblewrap");
+            SandboxError::Failed(format!("bubblewrap did not start ({e})"))
+        })
+    }
+
+    /// The uid this session's programs run as (the tests look for leftovers under it).
+    pub fn uid(&self) -> u32 {
+        self.slot.uid
+    }
+}

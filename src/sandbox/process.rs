@@ -1,0 +1,328 @@
+//! One program run inside bubblewrap: the command line that builds the sandbox, the uid and
+//! kernel limits set between fork and exec, the wall clock and the capped output.
+//!
+//! The server (root) forks, and the child, before it executes `bwrap`, leaves every group,
+//! becomes the slot's unprivileged uid and gid, sets its resource limits and asks to be killed
+//! when the server dies. bwrap then runs unprivileged: `--unshare-all` gives the program its
+//! own user, pid, network (loopback only, nothing of the host's), IPC, UTS and cgroup
+//! namespaces, `--cap-drop ALL` leaves it no capability inside them, `--new-session` detaches
+//! it from any terminal, and `--die-with-parent` ends it with bwrap. It sees `/usr` (and the
+//! few `/etc` paths a toolchain reads) read-only, its code read-only at `/src`, compiled output
+//! at `/build` (writable only while compiling), a size-capped tmpfs at `/work` (its working
+//! directory and `TMPDIR`), a fresh `/proc` of its own pid namespace and a minimal `/dev`; the
+//! environment is cleared. When the program ends, bwrap's init (pid 1 of the namespace) ends,
+//! and the kernel kills whatever the program left running in it.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::resource::{setrlimit, Resource};
+use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+use crate::config::RunLimits;
+
+/// What the program printed on one stream: the first `output_bytes` of it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Captured {
+    pub text: String,
+    /// More was printed than was kept.
+    pub truncated: bool,
+}
+
+/// How the program ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// It exited with this code.
+    Exited(i32),
+    /// It used its CPU seconds (the kernel stopped it).
+    CpuLimit,
+    /// It was still running at the wall-clock limit (the server stopped it).
+    WallLimit,
+    /// A signal ended it (e.g. 11 for a segmentation fault, 6 for an abort).
+    Signalled(i32),
+}
+
+/// One finished run.
+#[derive(Clone, Debug)]
+pub struct Execution {
+    pub ending: Ending,
+    pub stdout: Captured,
+    pub stderr: Captured,
+    /// Wall-clock time from start to end.
+    pub elapsed: Duration,
+}
+
+impl Execution {
+    pub fn succeeded(&self) -> bool {
+        self.ending == Ending::Exited(0)
+    }
+
+    pub fn timed_out(&self) -> bool {
+        matches!(self.ending, Ending::CpuLimit | Ending::WallLimit)
+    }
+}
+
+/// The directories a run sees, on the host.
+pub struct Mounts<'a> {
+    /// Bound read-only at `/src`.
+    pub src: &'a Path,
+    /// Bound at `/build`: writable when `build_writable` (compiling), read-only otherwise.
+    pub build: &'a Path,
+    pub build_writable: bool,
+    /// Bytes the `/work` tmpfs may hold.
+    pub scratch_bytes: u64,
+}
+
+/// The `bwrap` arguments that build the sandbox, up to the program's own command.
+pub fn bwrap_args(mounts: &Mounts<'_>) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--unshare-all",
+        "--new-session",
+        "--die-with-parent",
+        "--cap-drop",
+        "ALL",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--symlink",
+        "usr/lib",
+        "/lib",
+        "--symlink",
+        "usr/lib64",
+        "/lib64",
+        "--symlink",
+        "usr/bin",
+        "/bin",
+        "--symlink",
+        "usr/sbin",
+        "/sbin",
+        // Java's launcher and its configuration are reached through these.
+        "--ro-bind-try",
+        "/etc/alternatives",
+        "/etc/alternatives",
+        "--ro-bind-try",
+        "/etc/java-17-openjdk",
+        "/etc/java-17-openjdk",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--ro-bind",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(mounts.src.display().to_string());
+    args.push("/src".into());
+    args.push(
+        if mounts.build_writable {
+            "--bind"
+        } else {
+            "--ro-bind"
+        }
+        .into(),
+    );
+    args.push(mounts.build.display().to_string());
+    args.push("/build".into());
+    for part in [
+        "--perms".to_owned(),
+        "1777".to_owned(),
+        "--size".to_owned(),
+        mounts.scratch_bytes.to_string(),
+        "--tmpfs".to_owned(),
+        "/work".to_owned(),
+        "--chdir".to_owned(),
+        "/work".to_owned(),
+        "--clearenv".to_owned(),
+    ] {
+        args.push(part);
+    }
+    for (name, value) in [
+        ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        ("HOME", "/work"),
+        ("TMPDIR", "/work"),
+        ("LANG", "C.UTF-8"),
+    ] {
+        args.extend(["--setenv".to_owned(), name.to_owned(), value.to_owned()]);
+    }
+    args.push("--".into());
+    args
+}
+
+/// Runs `program` in the sandbox as `uid`, feeding it `stdin`, under `limits`.
+pub async fn execute(
+    bwrap: &Path,
+    mounts: &Mounts<'_>,
+    uid: u32,
+    program: &[&str],
+    stdin: &[u8],
+    limits: &RunLimits,
+) -> std::io::Result<Execution> {
+    let mut command = tokio::process::Command::new(bwrap);
+    command
+        .args(bwrap_args(mounts))
+        .args(program)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let limits_before_exec = *limits;
+    // SAFETY: between fork and exec the closure only makes system calls (setgroups, setresgid,
+    // setresuid, setrlimit, prctl), which are async-signal-safe; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || become_slot(uid, &limits_before_exec));
+    }
+    let started = Instant::now();
+    let mut child = command.spawn()?;
+    let feed = {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        let input = stdin.to_vec();
+        async move {
+            // A program that exits without reading its input closes the pipe: not an error.
+            let _ = pipe.write_all(&input).await;
+            drop(pipe);
+        }
+    };
+    let stdout = capture(child.stdout.take().expect("piped"), limits.output_bytes);
+    let stderr = capture(child.stderr.take().expect("piped"), limits.output_bytes);
+    let waited = async {
+        let (_, out, err, status) = tokio::join!(feed, stdout, stderr, child.wait());
+        (out, err, status)
+    };
+    let (stdout, stderr, ending) = match tokio::time::timeout(limits.wall, waited).await {
+        Ok((stdout, stderr, status)) => (stdout, stderr, ending_of(status?)),
+        Err(_) => {
+            stop(&mut child).await;
+            (Captured::default(), Captured::default(), Ending::WallLimit)
+        }
+    };
+    Ok(Execution {
+        ending,
+        stdout,
+        stderr,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// In the forked child, before bwrap executes: the slot's uid and gid, no groups, the limits,
+/// and death with the server.
+fn become_slot(uid: u32, limits: &RunLimits) -> std::io::Result<()> {
+    let cpu = limits.cpu.as_secs().max(1);
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+    setgroups(&[])?;
+    setresgid(Gid::from_raw(uid), Gid::from_raw(uid), Gid::from_raw(uid))?;
+    setresuid(Uid::from_raw(uid), Uid::from_raw(uid), Uid::from_raw(uid))?;
+    // The soft CPU limit sends SIGXCPU; a program that catches it is killed a second later.
+    setrlimit(Resource::RLIMIT_CPU, cpu, cpu + 1)?;
+    setrlimit(
+        Resource::RLIMIT_DATA,
+        limits.memory_bytes,
+        limits.memory_bytes,
+    )?;
+    // bwrap itself is two of the slot's processes.
+    setrlimit(
+        Resource::RLIMIT_NPROC,
+        limits.processes + 2,
+        limits.processes + 2,
+    )?;
+    setrlimit(Resource::RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes)?;
+    setrlimit(
+        Resource::RLIMIT_NOFILE,
+        limits.open_files,
+        limits.open_files,
+    )?;
+    setrlimit(Resource::RLIMIT_CORE, 0, 0)?;
+    Ok(())
+}
+
+/// Kills the run's whole process group (bwrap; its namespace dies with it) and reaps it.
+async fn stop(child: &mut tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let _ = child.kill().await;
+}
+
+fn ending_of(status: std::process::ExitStatus) -> Ending {
+    if let Some(code) = status.code() {
+        // bwrap passes on a signal that ended the program as 128 + its number.
+        return match code {
+            c if c == 128 + libc_signal(nix::sys::signal::Signal::SIGXCPU) => Ending::CpuLimit,
+            c if c > 128 && c < 128 + 65 => Ending::Signalled(c - 128),
+            c => Ending::Exited(c),
+        };
+    }
+    match status.signal() {
+        Some(s) if s == libc_signal(nix::sys::signal::Signal::SIGXCPU) => Ending::CpuLimit,
+        Some(s) => Ending::Signalled(s),
+        None => Ending::Exited(-1),
+    }
+}
+
+fn libc_signal(signal: nix::sys::signal::Signal) -> i32 {
+    signal as i32
+}
+
+/// Reads a stream to its end, keeping the first `cap` bytes.
+async fn capture(mut stream: impl AsyncRead + Unpin, cap: usize) -> Captured {
+    let mut kept = Vec::with_capacity(cap.min(8192));
+    let mut truncated = false;
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = cap.saturating_sub(kept.len());
+                kept.extend_from_slice(&buffer[..n.min(room)]);
+                truncated |= n > room;
+            }
+        }
+    }
+    Captured {
+        text: String::from_utf8_lossy(&kept).into_owned(),
+        truncated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sandbox_shares_nothing_and_mounts_the_code_read_only() {
+        let mounts = Mounts {
+            src: Path::new("/tmp/x/src"),
+            build: Path::new("/tmp/x/build"),
+            build_writable: false,
+            scratch_bytes: 1024,
+        };
+        let args = bwrap_args(&mounts).join(" ");
+        for flag in [
+            "--unshare-all",
+            "--new-session",
+            "--die-with-parent",
+            "--cap-drop ALL",
+            "--clearenv",
+            "--ro-bind /tmp/x/src /src",
+            "--ro-bind /tmp/x/build /build",
+            "--size 1024 --tmpfs /work",
+        ] {
+            assert!(args.contains(flag), "{flag} missing from {args}");
+        }
+        assert!(args.ends_with("--"));
+        let compiling = bwrap_args(&Mounts {
+            build_writable: true,
+            ..mounts
+        })
+        .join(" ");
+        assert!(compiling.contains("--bind /tmp/x/build /build"));
+    }
+}

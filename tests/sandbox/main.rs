@@ -1,0 +1,45 @@
+//! The sandbox against hostile programs, with no database: each test runs the real bubblewrap
+//! sandbox and checks that the server is unharmed and that the result says what happened.
+
+use leverbridge::config::SandboxTuning;
+use leverbridge::sandbox::judge::{self, Case, Verdict};
+use leverbridge::sandbox::Sandbox;
+
+/// The sandbox, or `None` (loudly) when this machine cannot run one; under `CI` a missing
+/// sandbox fails the test.
+fn sandbox() -> Option<Sandbox> {
+    let sandbox = Sandbox::new(&SandboxTuning::default());
+    match sandbox.unavailable() {
+        None => Some(sandbox),
+        Some(why) if std::env::var_os("CI").is_some() => panic!("CI needs the sandbox: {why}"),
+        Some(why) => {
+            eprintln!("\n!!! SKIPPED: the sandbox is unavailable here: {why}\n");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn python_javascript_and_cpp_run_and_read_their_input() {
+    let Some(sandbox) = sandbox() else { return };
+    let programs = [
+        ("python", "import sys\nprint(sum(int(x) for x in sys.stdin.read().split()))\n"),
+        ("javascript", "const s=require('fs').readFileSync(0,'utf8');console.log(s.split(/\\s+/).filter(Boolean).map(Number).reduce((a,b)=>a+b,0))\n"),
+        ("cpp", "#include <iostream>\nint main(){long a,s=0;while(std::cin>>a)s+=a;std::cout<<s<<\"\\n\";}\n"),
+    ];
+    for (language, code) in programs {
+        let cases = [Case {
+            input: "1 2 3\n",
+            expected: "6\n",
+            time_limit: None,
+        }];
+        let results = judge::run_cases(&sandbox, language, code, &cases)
+            .await
+            .unwrap();
+        assert_eq!(
+            results[0].verdict,
+            Verdict::Passed,
+            "{language}: {results:?}"
+        );
+    }
+}
