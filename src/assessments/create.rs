@@ -66,13 +66,20 @@ pub fn create_once(
         time_ran_out: false,
     };
     // A copy: editing the question later leaves the assessments already sent alone.
+    let mut asked = None;
     if let Some(id) = who.question_id {
         if let Some(question) = db::questions::find(conn, &new.org_id, id)? {
             new.question_title = Some(question.title);
             new.question_prompt = Some(question.prompt);
             new.question_language = question.language;
             new.starter_code = question.starter_code;
+            asked = Some(question.id);
         }
     }
-    db::assessments::create_once(conn, &new)
+    let (assessment, created) = db::assessments::create_once(conn, &new)?;
+    // Its test cases are copied with it, for the same reason.
+    if let (true, Some(question_id)) = (created, asked) {
+        db::cases::copy_to_assessment(conn, &question_id, &assessment.id)?;
+    }
+    Ok((assessment, created))
 }

@@ -4,6 +4,8 @@
 //! saved, and a configuration.
 //! Moving a tagged candidate on the simulator's page shows the link and tag there at once.
 
+mod question;
+
 use anyhow::Context;
 use serde_json::json;
 
@@ -425,59 +427,26 @@ fn send_email_to(
 
 fn save_demo_question(conn: &mut db::DbConn, org_id: &str) -> Result<String, db::DbError> {
     let now = db::now();
-    let existing = db::questions::with_title(conn, org_id, DEMO_QUESTION_TITLE)?;
-    let question = Question {
+    let existing = db::questions::with_title(conn, org_id, question::TITLE)?;
+    let saved = Question {
         id: existing.as_ref().map_or_else(db::new_id, |q| q.id.clone()),
         org_id: org_id.to_owned(),
-        title: DEMO_QUESTION_TITLE.into(),
-        prompt: DEMO_QUESTION_PROMPT.into(),
+        title: question::TITLE.into(),
+        prompt: question::PROMPT.into(),
         language: Language::Python.as_str().into(),
-        starter_code: DEMO_QUESTION_STARTER.into(),
+        starter_code: question::STARTER.into(),
         created_at: existing.as_ref().map_or(now, |q| q.created_at),
         updated_at: now,
+        reference_solution: question::SOLUTION.into(),
     };
     if existing.is_some() {
-        db::questions::update(conn, &question)?;
+        db::questions::update(conn, &saved)?;
     } else {
-        db::questions::insert(conn, &question)?;
+        db::questions::insert(conn, &saved)?;
     }
-    Ok(question.id)
+    db::cases::replace_for_question(conn, &saved.id, &question::cases())?;
+    Ok(saved.id)
 }
-
-const DEMO_QUESTION_TITLE: &str = "Rate limiter";
-
-const DEMO_QUESTION_PROMPT: &str = r#"## The task
-
-Our API lets each customer make **10 requests per second**, with bursts of up to **20**.
-Implement the limiter as a *token bucket*:
-
-- the bucket holds at most 20 tokens and starts full;
-- it gains 10 tokens per second, continuously;
-- `allow()` takes one token and returns `True`, or returns `False` when the bucket is empty.
-
-```python
-limiter = TokenBucket(rate=10, burst=20)
-assert all(limiter.allow() for _ in range(20))
-assert not limiter.allow()
-```
-
-## Then
-
-Explain, in a few sentences, how you would share one limit between several workers.
-"#;
-
-const DEMO_QUESTION_STARTER: &str = r#"import time
-
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: int, clock=time.monotonic):
-        self.rate = rate
-        self.burst = burst
-        self.clock = clock
-
-    def allow(self) -> bool:
-        raise NotImplementedError
-"#;
 
 fn demo_secret_key(url: &DatabaseUrl) -> anyhow::Result<SecretKey> {
     let DatabaseUrl::Sqlite(path) = url else {

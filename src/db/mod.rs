@@ -6,6 +6,7 @@
 pub mod assessment_history;
 pub mod assessments;
 pub mod cached;
+pub mod cases;
 pub mod configurations;
 pub mod connection;
 pub mod emails;

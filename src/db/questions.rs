@@ -22,6 +22,8 @@ pub struct Question {
     pub starter_code: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// A model answer that *Check solution* runs against the cases; never shown to candidates.
+    pub reference_solution: String,
 }
 
 /// The languages a question may be written for: those the candidate's editor ships.
@@ -146,6 +148,7 @@ pub fn update(conn: &mut DbConn, question: &Question) -> QueryResult<usize> {
         questions::prompt.eq(&question.prompt),
         questions::language.eq(&question.language),
         questions::starter_code.eq(&question.starter_code),
+        questions::reference_solution.eq(&question.reference_solution),
         questions::updated_at.eq(super::now()),
     ))
     .execute(conn)

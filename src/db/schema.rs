@@ -202,6 +202,8 @@ diesel::table! {
         starter_code -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// A model answer, run against the cases by *Check solution*; never shown to candidates.
+        reference_solution -> Text,
     }
 }
 
@@ -287,6 +289,80 @@ diesel::table! {
         purged_at -> Nullable<Timestamp>,
         /// When the link's save allowance is whole again (`assessments::saves`).
         saves_paced_until -> Nullable<Timestamp>,
+        /// When automatic grading stored its result (`assessments::grading`).
+        graded_at -> Nullable<Timestamp>,
+        cases_passed -> Nullable<Integer>,
+        cases_total -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    /// A question's test cases, in order.
+    question_cases (question_id, position) {
+        question_id -> Text,
+        position -> Integer,
+        input -> Text,
+        expected -> Text,
+        weight -> Integer,
+        hidden -> Bool,
+        time_limit_ms -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    /// An assessment's copy of its question's test cases.
+    assessment_cases (assessment_id, position) {
+        assessment_id -> Text,
+        position -> Integer,
+        input -> Text,
+        expected -> Text,
+        weight -> Integer,
+        hidden -> Bool,
+        time_limit_ms -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    /// What grading found for each of an assessment's cases.
+    case_results (assessment_id, position) {
+        assessment_id -> Text,
+        position -> Integer,
+        verdict -> Text,
+        stdout -> Text,
+        stderr -> Text,
+        truncated -> Bool,
+        time_ms -> BigInt,
+        ending -> Text,
+    }
+}
+
+diesel::table! {
+    /// The candidate's runs: *Run* on custom input and *Run tests*.
+    assessment_runs (id) {
+        id -> Text,
+        assessment_id -> Text,
+        kind -> Text,
+        requested_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        summary -> Nullable<Text>,
+        result -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// A grade changed by a reviewer or admin, and its write-back's steps.
+    grade_overrides (id) {
+        id -> Text,
+        assessment_id -> Text,
+        from_state -> Text,
+        from_score -> Nullable<Integer>,
+        to_state -> Text,
+        to_score -> Integer,
+        reason -> Text,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+        tag_done_at -> Nullable<Timestamp>,
+        note_done_at -> Nullable<Timestamp>,
     }
 }
 
@@ -388,6 +464,11 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
+    question_cases,
+    assessment_cases,
+    case_results,
+    assessment_runs,
+    grade_overrides,
     assessment_emails,
     lever_connections,
     lever_oauth_states,

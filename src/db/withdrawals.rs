@@ -157,6 +157,8 @@ pub fn erase_candidate(
     addresses.sort_by_key(|address| std::cmp::Reverse(address.len()));
     let saves = diesel::delete(snapshots::table.filter(snapshots::assessment_id.eq_any(&ids)))
         .execute(conn)?;
+    // Their runs, and what their programs printed when graded.
+    super::cases::erase_work(conn, &ids)?;
     diesel::update(assessments::table.filter(assessments::id.eq_any(&ids)))
         .set((
             assessments::candidate_name.eq(""),

@@ -60,6 +60,8 @@ pub struct Context {
     pub db: Db,
     pub settings: Settings,
     pub lever: LeverAccess,
+    /// Where candidates' code runs (grading; the candidate's *Run* shares its slots).
+    pub sandbox: crate::sandbox::Sandbox,
 }
 
 /// One claimed job being run: what it may use, and the Lever clients it used, so their calls

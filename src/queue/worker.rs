@@ -55,6 +55,7 @@ impl Jobs {
     pub fn new(db: Db, settings: Settings, lever: LeverAccess, registry: Registry) -> Arc<Jobs> {
         Arc::new(Jobs {
             ctx: Context {
+                sandbox: crate::sandbox::Sandbox::new(&settings.tuning.sandbox),
                 db,
                 settings,
                 lever,
@@ -176,6 +177,7 @@ impl Jobs {
     /// jobs that a previous run of this process left running (it was killed): only one process
     /// uses a SQLite database, so nobody else holds them.
     pub async fn start_workers(self: &Arc<Self>, workers: LaneWorkers) -> Result<(), DbError> {
+        self.sandbox.announce();
         if workers.total() > 0 && !self.db.is_postgres() {
             let reclaimed = self
                 .db

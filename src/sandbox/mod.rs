@@ -155,6 +155,29 @@ impl Sandbox {
         }))
     }
 
+    /// Says in the log what can run here, or why nothing can (`serve` and `worker` start
+    /// either way; Run is then unavailable and grading waits).
+    pub fn announce(&self) {
+        match self.unavailable() {
+            Some(why) => {
+                tracing::warn!(reason = %why, "candidates' code cannot run: Run is unavailable and grading waits")
+            }
+            None => {
+                let languages: Vec<String> = self
+                    .runtimes()
+                    .iter()
+                    .map(|r| format!("{} ({})", r.spec.name, r.version))
+                    .collect();
+                tracing::info!(
+                    bubblewrap = self.bwrap_version().unwrap_or(""),
+                    slots = self.0.tuning.slots,
+                    languages = %languages.join(", "),
+                    "the sandbox runs candidates' code"
+                );
+            }
+        }
+    }
+
     /// Whether every slot is busy (a new run waits its turn).
     pub fn busy(&self) -> bool {
         self.0.slots.permits.available_permits() == 0

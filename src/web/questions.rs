@@ -403,6 +403,10 @@ fn save_in(
         starter_code: valid.starter_code,
         created_at: existing.as_ref().map(|q| q.created_at).unwrap_or(now),
         updated_at: now,
+        reference_solution: existing
+            .as_ref()
+            .map(|q| q.reference_solution.clone())
+            .unwrap_or_default(),
     };
     if existing.is_some() {
         db::questions::update(conn, &question)?;
