@@ -112,6 +112,7 @@ pub async fn connect(
                     starter_code: String::new(),
                     created_at: now,
                     updated_at: now,
+                    reference_solution: String::new(),
                 };
                 db::questions::insert(conn, &question)?;
                 db::configurations::insert(

@@ -165,6 +165,7 @@ mod tests {
             starter_code: String::new(),
             created_at: now,
             updated_at: now,
+            reference_solution: String::new(),
         }
     }
 
