@@ -57,6 +57,19 @@ fn link_token(raw: &str) -> Result<String, AttemptError> {
     }
 }
 
+/// Whether the attempt's code can run on this server.
+fn running(state: &AppState, attempt: &attempt::Attempt) -> pages::Running {
+    pages::Running {
+        unavailable: state
+            .jobs
+            .sandbox
+            .can_run(&attempt.assessment.question_language)
+            .err()
+            .map(|e| e.to_string()),
+        pace: state.settings.tuning.runs,
+    }
+}
+
 fn now(state: &AppState) -> chrono::NaiveDateTime {
     state.settings.tuning.clock.now()
 }
@@ -77,7 +90,7 @@ pub async fn show(
         Err(e) => Err(e),
     };
     match opened {
-        Ok(opened) => pages::attempt_page(&opened, now),
+        Ok(opened) => pages::attempt_page(&opened, now, &running(&state, &opened)),
         Err(e) => pages::refusal_page(&e, &token),
     }
 }

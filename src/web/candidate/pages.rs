@@ -46,6 +46,13 @@ struct EditorPage {
     script_url: &'static str,
     /// Lets the editor's own `<style>` element through the Content-Security-Policy.
     style_nonce: String,
+    /// Why *Run* is unavailable for this question on this server; `None` when code can run.
+    run_unavailable: Option<String>,
+    /// The visible test cases *Run tests* runs (0: no *Run tests* button).
+    visible_cases: usize,
+    /// Runs one link may make in its attempt, and the shortest gap between two, in seconds.
+    max_runs: i64,
+    run_gap_secs: u64,
 }
 
 #[derive(Template)]
@@ -69,7 +76,18 @@ struct StatusPage<'a> {
 }
 
 /// What the link shows in `attempt`'s phase.
-pub fn attempt_page(attempt: &Attempt, now: NaiveDateTime) -> Result<HttpResponse, WebError> {
+/// Whether the candidate's code can run here, and the runs' allowance.
+pub struct Running {
+    /// Why not, when it cannot.
+    pub unavailable: Option<String>,
+    pub pace: crate::config::RunPace,
+}
+
+pub fn attempt_page(
+    attempt: &Attempt,
+    now: NaiveDateTime,
+    running: &Running,
+) -> Result<HttpResponse, WebError> {
     let a = &attempt.assessment;
     let title = a
         .question_title
@@ -97,7 +115,9 @@ pub fn attempt_page(attempt: &Attempt, now: NaiveDateTime) -> Result<HttpRespons
                 max_kb: MAX_CODE_BYTES / 1024,
             },
         ),
-        Phase::InProgress { deadline } => editor_page(attempt, title, saved, deadline, now),
+        Phase::InProgress { deadline } => {
+            editor_page(attempt, title, saved, (deadline, now), running)
+        }
         Phase::LinkExpired => {
             let start_by = a.start_by.map(when).unwrap_or_default();
             status(
@@ -139,8 +159,8 @@ fn editor_page(
     attempt: &Attempt,
     title: String,
     saved: Option<String>,
-    deadline: NaiveDateTime,
-    now: NaiveDateTime,
+    (deadline, now): (NaiveDateTime, NaiveDateTime),
+    running: &Running,
 ) -> Result<HttpResponse, WebError> {
     let a = &attempt.assessment;
     let style_nonce = crate::crypto::random_token(24);
@@ -174,6 +194,10 @@ fn editor_page(
             max_kb: MAX_CODE_BYTES / 1024,
             script_url: editor_script_url(),
             style_nonce,
+            run_unavailable: running.unavailable.clone(),
+            visible_cases: attempt.visible_cases.len(),
+            max_runs: running.pace.per_attempt,
+            run_gap_secs: running.pace.gap.as_secs(),
         },
     )?;
     response.headers_mut().insert(
