@@ -9,6 +9,7 @@ pub mod emails;
 pub mod feedback_form;
 pub mod grading;
 pub mod invite_again;
+pub mod overrides;
 pub mod progress_write_back;
 pub mod question_choice;
 pub mod record;

@@ -343,7 +343,7 @@ async fn note_refusal(
 
 /// Adds `wanted` unless the opportunity carries it, then removes those of `previous` it
 /// carries (in that order, so the candidate never goes without a progress tag).
-async fn replace_tag(
+pub(crate) async fn replace_tag(
     client: &LeverClient,
     opportunity: &crate::lever::Opportunity,
     wanted: String,

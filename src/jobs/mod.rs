@@ -4,6 +4,7 @@
 
 pub mod failure;
 pub mod grade;
+pub mod override_write_back;
 pub mod progress_write_back;
 pub mod question_chosen;
 pub mod send_email;
@@ -23,6 +24,7 @@ pub fn registry() -> Registry {
         .register::<assessments::question_choice::QuestionChosenJob>()
         .register::<assessments::emails::SendEmailJob>()
         .register::<assessments::grading::GradeJob>()
+        .register::<assessments::overrides::OverrideWriteBackJob>()
         .sweep(sweeps::EXPIRE)
         .sweep(sweeps::REMIND)
 }
