@@ -17,6 +17,7 @@ mod email;
 mod events_page;
 mod expiry;
 mod foundation;
+mod grading;
 mod hardening;
 mod health;
 mod intake;
