@@ -31,6 +31,45 @@ struct SettingsPage {
     /// Set when the admin asked for a preview: nothing was saved.
     previewed: bool,
     last_saved: Option<String>,
+    /// Whether candidates' code can run on this server, and in what.
+    running: RunningView,
+}
+
+/// The sandbox as this server has it (read-only: it is the server's, not the organization's).
+struct RunningView {
+    /// Why no code can run, when none can.
+    unavailable: Option<String>,
+    /// bubblewrap's version.
+    bubblewrap: String,
+    slots: usize,
+    /// Languages found: name and version.
+    languages: Vec<(&'static str, String)>,
+    /// Languages declared but not installed: name and why.
+    missing: Vec<(&'static str, String)>,
+}
+
+impl RunningView {
+    fn of(sandbox: &crate::sandbox::Sandbox) -> RunningView {
+        RunningView {
+            unavailable: sandbox.unavailable().map(str::to_owned),
+            bubblewrap: sandbox.bwrap_version().unwrap_or_default().to_owned(),
+            slots: sandbox.tuning().slots,
+            languages: sandbox
+                .runtimes()
+                .iter()
+                .map(|r| (r.spec.name, r.version.clone()))
+                .collect(),
+            missing: if sandbox.unavailable().is_some() {
+                Vec::new()
+            } else {
+                sandbox
+                    .missing()
+                    .into_iter()
+                    .map(|(spec, why)| (spec.name, why))
+                    .collect()
+            },
+        }
+    }
 }
 
 struct SectionView {
@@ -214,6 +253,7 @@ fn page(
         invalid: !errors.is_empty(),
         previewed: false,
         last_saved,
+        running: RunningView::of(&org.state.jobs.sandbox),
     }
 }
 

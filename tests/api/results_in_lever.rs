@@ -179,7 +179,14 @@ async fn scored_results_arrive_as_feedback_on_one_template_and_a_pdf_file(backen
     let types: Vec<&str> = fields.iter().map(|f| f["type"].as_str().unwrap()).collect();
     assert_eq!(
         types,
-        ["score-system", "text", "dropdown", "textarea", "text"]
+        [
+            "score-system",
+            "text",
+            "dropdown",
+            "textarea",
+            "text",
+            "textarea"
+        ]
     );
     assert_eq!(fields[0]["options"][0]["text"], "4 - Strong Hire");
     let created = lever
