@@ -33,6 +33,7 @@ const SCORE: &str = "Score (0–100)";
 const RESULT: &str = "Result";
 const FAILURE_REASON: &str = "Failure reason";
 const REPORT: &str = "Report";
+const TEST_CASES: &str = "Test cases";
 /// The rating options leverbridge asks for, lowest first (Lever's four-point scale); the rating
 /// from 1 to 4 names one of these, which is then found by its text among the options the
 /// template holds in Lever.
@@ -44,10 +45,11 @@ const RATING_OPTIONS: [&str; 4] = [
 ];
 const RESULTS: [&str; 2] = ["Passed", "Failed"];
 
-/// The shape of the template this version makes: 2 since the score is a `text` field (shape 1,
-/// from before, had a `number` field Lever refuses). A kept template of another shape is not
-/// used: the organization's template is looked for in Lever again, and made anew if need be.
-const SHAPE: u32 = 2;
+/// The shape of the template this version makes: 3 since it has a *Test cases* field for
+/// automatic grading (2 had none; 1 had a `number` field Lever refuses). A kept template of
+/// another shape is not used: the organization's template is looked for in Lever again, and
+/// made anew if need be.
+const SHAPE: u32 = 3;
 
 /// The template's id and its fields' ids by role, as kept in the database.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +65,9 @@ pub struct TemplateFields {
     pub result: String,
     pub failure_reason: String,
     pub report: String,
+    /// What automatic grading found (absent in templates kept before shape 3).
+    #[serde(default)]
+    pub test_cases: String,
 }
 
 /// The rating from 1 to 4 for a score from 0 to 100.
@@ -125,6 +130,7 @@ pub fn new_template() -> NewFeedbackTemplate {
             field("dropdown", RESULT, true, &RESULTS),
             field("textarea", FAILURE_REASON, false, &[]),
             field("text", REPORT, false, &[]),
+            field("textarea", TEST_CASES, false, &[]),
         ],
     }
 }
@@ -158,6 +164,7 @@ pub fn fields_of(template: &FeedbackTemplate) -> Option<TemplateFields> {
         result: find("dropdown", RESULT)?.id.clone(),
         failure_reason: find("textarea", FAILURE_REASON)?.id.clone(),
         report: find("text", REPORT)?.id.clone(),
+        test_cases: find("textarea", TEST_CASES)?.id.clone(),
     })
 }
 
@@ -167,7 +174,7 @@ pub fn values(
     score: i32,
     state: AssessmentState,
     failure_reason: Option<&str>,
-    report_url: &str,
+    (report_url, grading): (&str, Option<&str>),
 ) -> Vec<(String, Value)> {
     let mut values = Vec::new();
     if let Some(option) = rating_option(&fields.rating_options, score) {
@@ -179,6 +186,9 @@ pub fn values(
         values.push((fields.failure_reason.clone(), json!(reason)));
     }
     values.push((fields.report.clone(), json!(report_url)));
+    if let Some(grading) = grading {
+        values.push((fields.test_cases.clone(), json!(grading)));
+    }
     values
 }
 
@@ -353,7 +363,14 @@ mod tests {
             .collect();
         assert_eq!(
             types,
-            ["score-system", "text", "dropdown", "textarea", "text"],
+            [
+                "score-system",
+                "text",
+                "dropdown",
+                "textarea",
+                "text",
+                "textarea"
+            ],
             "only the types Lever lists"
         );
         let fields = fields_of(&held(template)).expect("recognised");
@@ -368,6 +385,14 @@ mod tests {
         assert_eq!(
             (fields.failure_reason.as_str(), fields.report.as_str()),
             ("f3", "f4")
+        );
+        assert_eq!(fields.test_cases, "f5");
+        let mut shape_2 = held(new_template());
+        shape_2.fields.retain(|f| f.text != TEST_CASES);
+        assert_eq!(
+            fields_of(&shape_2),
+            None,
+            "a template from before test cases"
         );
 
         let mut renamed = held(new_template());
@@ -392,7 +417,7 @@ mod tests {
             45,
             AssessmentState::Failed,
             Some("No tests."),
-            "https://lb/r.pdf",
+            ("https://lb/r.pdf", None),
         );
         assert_eq!(
             failed,
@@ -404,8 +429,21 @@ mod tests {
                 ("f4".to_owned(), json!("https://lb/r.pdf")),
             ]
         );
-        let passed = values(&fields, 90, AssessmentState::Passed, None, "u");
+        let passed = values(
+            &fields,
+            90,
+            AssessmentState::Passed,
+            None,
+            ("u", Some("Test cases: passed 9 of 10 cases (score 90)")),
+        );
         assert_eq!(passed[0].1, json!("4 - Strong Hire"));
+        assert_eq!(
+            passed.last().unwrap(),
+            &(
+                "f5".to_owned(),
+                json!("Test cases: passed 9 of 10 cases (score 90)")
+            )
+        );
         assert_eq!(passed[2].1, json!("Passed"));
         assert!(passed.iter().all(|(id, _)| id != "f3"), "no reason");
     }

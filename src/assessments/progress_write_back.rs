@@ -108,7 +108,7 @@ pub fn result_note_reference(assessment: &Assessment) -> String {
 pub fn result_note_text(
     assessment: &Assessment,
     scoring: &Scoring,
-    scorer: &str,
+    (scorer, grading): (&str, Option<String>),
     links: &ResultLinks<'_>,
 ) -> String {
     let detail_url = links.detail_url;
@@ -140,6 +140,9 @@ pub fn result_note_text(
     );
     if let Some(reason) = scoring.failure_reason.as_deref() {
         text.push_str(&format!("\nFailure reason: {reason}"));
+    }
+    if let Some(grading) = grading {
+        text.push_str(&format!("\n{grading}"));
     }
     text.push_str(&format!(
         "\nScored by {scorer}. Submission and playback: {detail_url}\nReport (PDF): {}\n{}",
@@ -260,7 +263,10 @@ async fn write_step(
                     value: result_note_text(
                         assessment,
                         &record.scoring,
-                        record.scorer.as_deref().unwrap_or("a former member"),
+                        (
+                            record.scorer.as_deref().unwrap_or("a former member"),
+                            record.grading_text(),
+                        ),
                         links,
                     ),
                     score: None,
@@ -337,7 +343,7 @@ async fn note_refusal(
 
 /// Adds `wanted` unless the opportunity carries it, then removes those of `previous` it
 /// carries (in that order, so the candidate never goes without a progress tag).
-async fn replace_tag(
+pub(crate) async fn replace_tag(
     client: &LeverClient,
     opportunity: &crate::lever::Opportunity,
     wanted: String,

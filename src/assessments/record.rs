@@ -43,6 +43,16 @@ pub struct AssessmentRecord {
     pub emails: Vec<AssessmentEmail>,
     /// Of those emails' jobs, the dead ones (gave up after their attempts): id → attempts.
     pub dead_email_jobs: std::collections::HashMap<String, i32>,
+    /// Its copy of the question's test cases (hidden ones included: reviewers see them).
+    pub cases: Vec<crate::db::cases::TestCase>,
+    /// What automatic grading found per case, once graded.
+    pub case_results: Vec<crate::db::cases::CaseResultRow>,
+    /// Cases passed of cases, once graded automatically.
+    pub graded: Option<(i32, i32)>,
+    /// The candidate's runs: kind, when, and the timeline's line once finished.
+    pub runs: Vec<(String, NaiveDateTime, Option<String>)>,
+    /// Grades changed by hand, oldest first, with who changed them (an e-mail address).
+    pub overrides: Vec<(crate::db::cases::Override, String)>,
 }
 
 /// One line of the timeline.
@@ -65,6 +75,20 @@ fn moment(at: NaiveDateTime, what: String) -> Moment {
         what,
         snapshot: None,
     }
+}
+
+/// An override as the timeline and Lever's note say it.
+pub fn override_line(o: &crate::db::cases::Override, who: &str) -> String {
+    let from = match o.from_score {
+        Some(score) => format!("{} (score {score})", o.from_state.label()),
+        None => o.from_state.label().to_owned(),
+    };
+    format!(
+        "Grade changed by {who} from {from} to {} (score {}): {}",
+        o.to_state.label(),
+        o.to_score,
+        o.reason
+    )
 }
 
 /// A save's size as the timeline shows it: "840 bytes", "12.5 KB".
@@ -132,6 +156,7 @@ pub fn load_showing(
         None => db::configurations::deleted_name(&assessment.tag_name),
     };
     let scorer = match scoring.scored_by.as_deref() {
+        Some(db::cases::AUTOMATIC_GRADING) => Some(db::cases::AUTOMATIC_GRADING.to_owned()),
         Some(user) => Some(
             db::users::find(conn, user)?
                 .map(|u| u.email)
@@ -154,7 +179,27 @@ pub fn load_showing(
         stages,
         emails,
         dead_email_jobs,
+        cases: db::cases::for_assessment(conn, id)?,
+        case_results: db::cases::results_for(conn, id)?,
+        graded: db::cases::grade_of(conn, id)?,
+        runs: db::cases::runs_for(conn, id)?,
+        overrides: overrides_with_names(conn, id)?,
     }))
+}
+
+/// The assessment's overrides, each with the e-mail address of who made it.
+fn overrides_with_names(
+    conn: &mut DbConn,
+    id: &str,
+) -> Result<Vec<(db::cases::Override, String)>, DbError> {
+    let mut named = Vec::new();
+    for row in db::cases::overrides_for(conn, id)? {
+        let who = db::users::find(conn, &row.changed_by)?
+            .map(|u| u.email)
+            .unwrap_or_else(|| "a former member".into());
+        named.push((row, who));
+    }
+    Ok(named)
 }
 
 /// An email's line on the timeline: when, and what became of it (`dead`: the attempts its job
@@ -195,6 +240,27 @@ fn email_moment(email: &AssessmentEmail, dead: Option<i32>) -> (NaiveDateTime, S
 impl AssessmentRecord {
     pub fn state(&self) -> AssessmentState {
         self.assessment.state
+    }
+
+    /// What automatic grading found, for Lever's note and feedback form: "Test cases: passed 7
+    /// of 10 cases (score 76)" and a line per case; `None` unless graded automatically.
+    pub fn grading_text(&self) -> Option<String> {
+        let (passed, total) = self.graded?;
+        let score = self
+            .overrides
+            .first()
+            .and_then(|(o, _)| o.from_score)
+            .or(self.scoring.score)
+            .unwrap_or_default();
+        let mut text = format!(
+            "Test cases: {}",
+            super::grading::summary(passed, total, score)
+        );
+        for line in super::grading::case_lines(&self.cases, &self.case_results) {
+            text.push('\n');
+            text.push_str(&line);
+        }
+        Some(text)
     }
 
     /// What was handed in (or saved last): the last snapshot's code, when that is the one read.
@@ -257,18 +323,42 @@ impl AssessmentRecord {
         moments
     }
 
-    /// What was decided about it: scored, withdrawn, erased.
+    /// What was decided about it: graded or scored, overridden, withdrawn, erased.
     fn decision_moments(&self) -> Vec<Moment> {
         let mut moments = Vec::new();
         if let (Some(score), Some(at)) = (self.scoring.score, self.scoring.scored_at) {
-            let by = self.scorer.as_deref().unwrap_or("a former member");
-            moments.push(moment(
-                at,
-                format!(
-                    "Scored {score}/100, {} by {by}",
-                    self.state().label().to_lowercase()
+            let first = self.overrides.first().map(|(o, _)| o.from_state);
+            let result = first.unwrap_or(self.state()).label().to_lowercase();
+            let first_score = self
+                .overrides
+                .first()
+                .and_then(|(o, _)| o.from_score)
+                .unwrap_or(score);
+            let what = match self.graded {
+                Some((passed, total)) => format!(
+                    "Graded automatically: {}, {result}",
+                    super::grading::summary(passed, total, first_score)
                 ),
-            ));
+                None => {
+                    let by = self.scorer.as_deref().unwrap_or("a former member");
+                    format!("Scored {first_score}/100, {result} by {by}")
+                }
+            };
+            moments.push(moment(at, what));
+        }
+        for (o, who) in &self.overrides {
+            moments.push(moment(o.changed_at, override_line(o, who)));
+        }
+        for (kind, at, line) in &self.runs {
+            let what = line.clone().unwrap_or_else(|| {
+                let asked = if kind == "tests" {
+                    "the visible tests"
+                } else {
+                    "the code"
+                };
+                format!("Asked to run {asked} (no result was stored)")
+            });
+            moments.push(moment(*at, what));
         }
         if let Some(at) = self.withdrawal.cancelled_at {
             let why = crate::domain::LeftPipeline::parse(
@@ -327,6 +417,7 @@ impl AssessmentRecord {
             .map(|m| (m.at, m.what))
             .collect();
         let a = &self.assessment;
+        let grading = self.grading_text();
         let report = Report {
             organization: &self.organization,
             candidate_name: &a.candidate_name,
@@ -340,6 +431,7 @@ impl AssessmentRecord {
             scored_by: self.scorer.as_deref().unwrap_or("a former member"),
             scored_at,
             timeline: &timeline,
+            grading: grading.as_deref(),
             detail_url,
         };
         Some(report::render(&report))

@@ -41,6 +41,8 @@ pub struct Report<'a> {
     pub scored_at: NaiveDateTime,
     /// What happened and when (UTC), in order.
     pub timeline: &'a [(NaiveDateTime, String)],
+    /// What automatic grading found: a summary line, then a line per case.
+    pub grading: Option<&'a str>,
     /// The assessment's page on leverbridge.
     pub detail_url: &'a str,
 }
@@ -163,6 +165,7 @@ mod tests {
             scored_by: "reviewer@acme.example",
             scored_at: at(1, 17, 20),
             timeline,
+            grading: Some("Test cases: passed 2 of 3 cases (score 67)\n1. Passed (0.04 s)\n2. Passed (0.05 s)\n3. Wrong answer, hidden case (0.04 s)"),
             detail_url:
                 "https://leverbridge.example.com/assessments/0193ab12-7c1d-7e55-9f00-3b1f2a9c0d11",
         }

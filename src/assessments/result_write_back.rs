@@ -58,8 +58,15 @@ pub async fn feedback(
     note_attempt(db, a, WriteBackStep::FeedbackForm).await?;
     let score = record.scoring.score.unwrap_or_default();
     let reason = record.scoring.failure_reason.as_deref();
+    let grading = record.grading_text();
     let values = |fields: &feedback_form::TemplateFields| {
-        feedback_form::values(fields, score, record.state(), reason, report_url)
+        feedback_form::values(
+            fields,
+            score,
+            record.state(),
+            reason,
+            (report_url, grading.as_deref()),
+        )
     };
     let refused = match client
         .create_feedback(

@@ -3,6 +3,8 @@
 //! queues and runs them is `crate::queue`; [`registry`] tells it which kinds exist.
 
 pub mod failure;
+pub mod grade;
+pub mod override_write_back;
 pub mod progress_write_back;
 pub mod question_chosen;
 pub mod send_email;
@@ -21,6 +23,8 @@ pub fn registry() -> Registry {
         .register::<withdrawal::WithdrawalJob>()
         .register::<assessments::question_choice::QuestionChosenJob>()
         .register::<assessments::emails::SendEmailJob>()
+        .register::<assessments::grading::GradeJob>()
+        .register::<assessments::overrides::OverrideWriteBackJob>()
         .sweep(sweeps::EXPIRE)
         .sweep(sweeps::REMIND)
 }

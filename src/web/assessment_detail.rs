@@ -4,6 +4,10 @@
 //! the scoring form. Every member of the organization (and support) may read it; reviewers and
 //! admins score.
 
+mod grading;
+
+pub use grading::change;
+
 use crate::domain::JobState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -50,6 +54,10 @@ struct DetailPage {
     no_code: &'static str,
     result: Option<ScoredView>,
     form: FormView,
+    /// The test cases and what grading found, when the question has cases.
+    cases: Option<grading::CasesView>,
+    /// Changing the grade (reviewers and admins, once graded or scored).
+    change: grading::OverrideView,
 }
 
 /// The save being shown, and the way to the others.
@@ -107,13 +115,9 @@ pub struct ScoreForm {
     failure_reason: String,
 }
 
-/// The assessment with save `shown` read whole (else its last), and its write-back job if that
-/// is in trouble.
-async fn load(
-    org: &OrgPage,
-    id: String,
-    shown: Option<i32>,
-) -> Result<(AssessmentRecord, Option<Job>), WebError> {
+/// The assessment with save `shown` read whole (else its last), and its write-back job and its
+/// grade job if they are in trouble.
+async fn load(org: &OrgPage, id: String, shown: Option<i32>) -> Result<Loaded, WebError> {
     let org_id = org.org.id.clone();
     let loaded = org
         .state
@@ -128,11 +132,20 @@ async fn load(
                 ProgressWriteBack::KIND,
                 &record.assessment.id,
             )?;
-            Ok(Some((record, trouble)))
+            let grading = queue::trouble_for_assessment(
+                conn,
+                &org_id,
+                crate::assessments::grading::GradeJob::KIND,
+                &record.assessment.id,
+            )?;
+            Ok(Some((record, trouble, grading)))
         })
         .await?;
     loaded.ok_or(WebError::NotFound)
 }
+
+/// An assessment's record, its write-back job in trouble and its grade job in trouble.
+type Loaded = (AssessmentRecord, Option<Job>, Option<Job>);
 
 /// What the page says about a write-back to Lever that failed.
 struct Trouble {
@@ -189,7 +202,7 @@ fn chosen_snapshot(raw: Option<&str>, total: i32) -> Result<i32, WebError> {
 
 fn page(
     org: &OrgPage,
-    (loaded, job): (AssessmentRecord, Option<Job>),
+    (loaded, job, grade_job): Loaded,
     mut form: FormView,
 ) -> Result<DetailPage, WebError> {
     let a = &loaded.assessment;
@@ -222,8 +235,20 @@ fn page(
         _ => None,
     };
     let may_score = matches!(org.role, Role::Admin | Role::Reviewer);
+    let cases = grading::cases_view(&loaded, grade_job.as_ref());
+    // A submission with cases is graded automatically; by hand only once grading gave up.
+    let by_hand = loaded.cases.is_empty()
+        || grade_job
+            .as_ref()
+            .is_some_and(|j| j.state == JobState::Dead);
     form.closed = why_scoring_is_closed(state, may_score);
-    form.open = state == AssessmentState::Submitted && may_score;
+    form.open = state == AssessmentState::Submitted && may_score && by_hand;
+    let change = grading::OverrideView {
+        open: result.is_some() && may_score,
+        result: String::new(),
+        max_reason: crate::assessments::overrides::MAX_REASON,
+        ..Default::default()
+    };
     form.pass_mark = loaded.settings.pass_mark;
     form.max_failure_reason = scoring::MAX_FAILURE_REASON;
     let timeline = loaded.timeline();
@@ -247,6 +272,8 @@ fn page(
         no_code,
         result,
         form,
+        cases,
+        change,
     })
 }
 

@@ -94,6 +94,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/assessments/{id}/score",
                     web::post().to(assessment_detail::score),
                 )
+                .route(
+                    "/assessments/{id}/grade",
+                    web::post().to(assessment_detail::change),
+                )
                 .route("/connection", web::get().to(connection::show))
                 .route("/connection", web::post().to(connection::connect))
                 .route("/connection/oauth", web::post().to(lever_oauth::start))

@@ -205,6 +205,7 @@ pub fn rows(report: &Report<'_>, faces: &Typefaces) -> Vec<Row> {
     };
     title(&mut flow, report);
     result(&mut flow, report);
+    test_cases(&mut flow, report);
     question(&mut flow, report);
     submission(&mut flow, report);
     timeline(&mut flow, report);
@@ -289,6 +290,23 @@ fn result(flow: &mut Flow<'_>, report: &Report<'_>) {
     let scored = [Span::new(Face::Sans, scored)];
     flow.text_between(&scored, SMALL, inside, Some(band), Vec::new());
     flow.banded_gap(12.0, band);
+}
+
+/// What automatic grading found, when it graded the submission.
+fn test_cases(flow: &mut Flow<'_>, report: &Report<'_>) {
+    let Some(grading) = report.grading else {
+        return;
+    };
+    flow.heading("Test cases", None);
+    let mut lines = grading.lines();
+    if let Some(summary) = lines.next() {
+        let summary = summary.trim_start_matches("Test cases: ");
+        flow.text(&clean(summary), Face::Bold, BODY, 0.0);
+        flow.gap(3.0);
+    }
+    for line in lines {
+        flow.text(&clean(line), Face::Sans, BODY, 0.0);
+    }
 }
 
 fn question(flow: &mut Flow<'_>, report: &Report<'_>) {

@@ -7,6 +7,7 @@
 
 mod autosave;
 mod pages;
+mod runs;
 
 use actix_web::error::{InternalError, UrlencodedError};
 use actix_web::http::StatusCode;
@@ -40,7 +41,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .app_data(form)
                 .route(web::post().to(submit)),
         )
-        .route("/a/{token}/autosave", web::post().to(autosave));
+        .route("/a/{token}/autosave", web::post().to(autosave))
+        .service(
+            web::resource("/a/{token}/run")
+                .app_data(runs::json_config())
+                .route(web::post().to(runs::run)),
+        )
+        .service(
+            web::resource("/a/{token}/run-tests")
+                .app_data(runs::json_config())
+                .route(web::post().to(runs::run_tests)),
+        )
+        .route("/a/{token}/runs/{id}", web::get().to(runs::poll));
 }
 
 #[derive(Deserialize)]
