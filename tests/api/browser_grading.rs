@@ -148,12 +148,13 @@ async fn wait_for_a_result(client: &Client, kind: &str) -> String {
     let css = format!("#run-output [data-result='{kind}'] .pad-run-summary");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
+        // Read before looking for the result, so a result shown in between is found.
+        let shown = text_of(client, "#run-output").await;
         if let Ok(summary) = client.find(Locator::Css(&css)).await {
             if let Ok(text) = summary.text().await {
                 return text;
             }
         }
-        let shown = text_of(client, "#run-output").await;
         let waiting = ["", "Queued…", "Running…"].contains(&shown.as_str());
         assert!(
             waiting && Instant::now() < deadline,
@@ -269,7 +270,7 @@ async fn a_candidate_runs_their_code_and_the_tests_and_the_submission_is_graded_
         client
             .execute(
                 "return [...document.querySelectorAll('#run-output .pad-case-wrong_answer .pad-case-part')]
-                     .map((p) => [p.querySelector('h4').innerText, p.querySelector('pre').innerText.trimEnd()]);",
+                     .map((p) => [p.querySelector('h4').textContent, p.querySelector('pre').innerText.trimEnd()]);",
                 vec![],
             )
             .await

@@ -61,7 +61,7 @@ export function runSummary(result) {
     case "compile_error":
       return ["Compile error", "bad"];
     case "time_limit":
-      return [`Time limit exceeded: stopped after ${time}`, "bad"];
+      return [`Time limit exceeded: ${result.ending || `stopped after ${time}`}`, "bad"];
     case "runtime_error":
       return [`Runtime error: ${result.ending || "the program failed"} after ${time}`, "bad"];
     default:
@@ -134,7 +134,7 @@ function renderCase(c, { compilerShown }) {
       break;
     case "time_limit":
       body = [
-        el("p", { class: "pad-case-ending" }, `Stopped after ${seconds(c.time_ms)}: the program ran out of time.`),
+        el("p", { class: "pad-case-ending" }, capitalised(c.ending || `stopped after ${seconds(c.time_ms)}`)),
         input,
       ];
       break;
@@ -201,7 +201,9 @@ export function startRunPanel(form, pad) {
   };
 
   // A 429: say how long to wait, count it down, and allow runs again after it.
-  function pause(seconds, message) {
+  function pause(seconds) {
+    const gap = Number(form.dataset.runGap) || 0;
+    const message = gap > 0 ? `Runs are limited to one every ${gap} s.` : "Too soon after the last run.";
     waitUntil = Date.now() + seconds * 1000;
     clearInterval(waitTimer);
     const tick = () => {
@@ -267,8 +269,10 @@ export function startRunPanel(form, pad) {
     } else if (response.status === 429) {
       const wait = Number(response.headers.get("Retry-After"));
       if (wait > 0) {
-        pause(wait, message);
+        pause(wait);
       } else {
+        // The attempt's runs are used up: no more until the page is loaded again.
+        waitUntil = Infinity;
         note(message, "bad");
       }
     } else {
