@@ -165,7 +165,7 @@ mod tests {
             scored_by: "reviewer@acme.example",
             scored_at: at(1, 17, 20),
             timeline,
-            grading: Some("Test cases: passed 2 of 3 cases (score 67)\n1. Passed (0.04 s)\n2. Passed (0.05 s)\n3. Wrong answer, hidden case (0.04 s)"),
+            grading: None,
             detail_url:
                 "https://leverbridge.example.com/assessments/0193ab12-7c1d-7e55-9f00-3b1f2a9c0d11",
         }
@@ -195,6 +195,26 @@ mod tests {
             text.contains(&squash(wanted)),
             "the report should show {wanted:?}; its text is:\n{text}"
         );
+    }
+
+    #[test]
+    fn the_report_shows_what_automatic_grading_found() {
+        let timeline = timeline();
+        let grading = "Test cases: passed 2 of 3 cases (score 67)\n1. Passed (0.04 s)\n2. Passed (0.05 s)\n3. Wrong answer, hidden case (0.04 s)";
+        let report = Report {
+            grading: Some(grading),
+            ..sample("print(1)\n", &timeline)
+        };
+        let text = text_of(&render(&report).expect("a PDF"));
+        for wanted in [
+            "Test cases",
+            "passed 2 of 3 cases (score 67)",
+            "3. Wrong answer, hidden case (0.04 s)",
+        ] {
+            assert_shows(&text, wanted);
+        }
+        let without = text_of(&render(&sample("print(1)\n", &timeline)).expect("a PDF"));
+        assert!(!without.contains(&squash("passed 2 of 3")), "{without}");
     }
 
     #[test]

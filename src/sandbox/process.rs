@@ -9,15 +9,18 @@
 //! it from any terminal, and `--die-with-parent` ends it with bwrap. It sees `/usr` (and the
 //! few `/etc` paths a toolchain reads) read-only, its code read-only at `/src`, compiled output
 //! at `/build` (writable only while compiling), a size-capped tmpfs at `/work` (its working
-//! directory and `TMPDIR`), a fresh `/proc` of its own pid namespace and a minimal `/dev`; the
+//! directory and `TMPDIR`; the root around them is remounted read-only), a fresh `/proc` of its own pid namespace and a minimal `/dev`; the
 //! environment is cleared. When the program ends, bwrap's init (pid 1 of the namespace) ends,
 //! and the kernel kills whatever the program left running in it.
 
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use nix::fcntl::OFlag;
 use nix::sys::resource::{setrlimit, Resource};
 use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -134,6 +137,10 @@ pub fn bwrap_args(mounts: &Mounts<'_>) -> Vec<String> {
         mounts.scratch_bytes.to_string(),
         "--tmpfs".to_owned(),
         "/work".to_owned(),
+        // The sandbox's own root (where `/etc` and the symlinks live) is read-only once every
+        // mount is made: nothing but `/work` (and `/build` while compiling) can be written.
+        "--remount-ro".to_owned(),
+        "/".to_owned(),
         "--chdir".to_owned(),
         "/work".to_owned(),
         "--clearenv".to_owned(),
@@ -161,8 +168,14 @@ pub async fn execute(
     stdin: &[u8],
     limits: &RunLimits,
 ) -> std::io::Result<Execution> {
+    // bubblewrap writes the host pid of the namespace's init here (`--info-fd`), so that the
+    // server can wait for the namespace to be empty (see `namespace_emptied`).
+    let (info_read, info_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
+    let info_fd = info_write.as_raw_fd();
     let mut command = tokio::process::Command::new(bwrap);
     command
+        .arg("--info-fd")
+        .arg(info_fd.to_string())
         .args(bwrap_args(mounts))
         .args(program)
         .env_clear()
@@ -174,11 +187,20 @@ pub async fn execute(
     let limits_before_exec = *limits;
     // SAFETY: between fork and exec the closure only makes system calls (setgroups, setresgid,
     // setresuid, setrlimit, prctl), which are async-signal-safe; it allocates nothing.
+    // The info pipe's end is kept open across exec in this child alone (fcntl is
+    // async-signal-safe too).
     unsafe {
-        command.pre_exec(move || become_slot(uid, &limits_before_exec));
+        command.pre_exec(move || {
+            if nix::libc::fcntl(info_fd, nix::libc::F_SETFD, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            become_slot(uid, &limits_before_exec)
+        });
     }
     let started = Instant::now();
-    let mut child = command.spawn()?;
+    let spawned = command.spawn();
+    drop(info_write);
+    let mut child = spawned?;
     let feed = {
         let mut pipe = child.stdin.take().expect("stdin is piped");
         let input = stdin.to_vec();
@@ -201,13 +223,80 @@ pub async fn execute(
             (Captured::default(), Captured::default(), Ending::WallLimit)
         }
     };
+    let elapsed = started.elapsed();
+    namespace_emptied(info_read, uid).await;
     Ok(Execution {
         ending,
         stdout,
         stderr,
-        elapsed: started.elapsed(),
+        elapsed,
     })
 }
+
+/// Waits until the run's pid namespace is gone, so that nothing the program left behind still
+/// runs under the slot's uid when the slot is handed to the next session.
+///
+/// bubblewrap's outer process exits as soon as the program does (or when the wall clock kills
+/// it), before its init (pid 1 of the namespace) has ended: the kernel kills what is left in
+/// the namespace while that init exits, and the init's exit completes only once every other
+/// process in it is gone. So the server waits for the init (whose host pid bubblewrap wrote to
+/// the info pipe) to exit, by a pidfd, for at most [`NAMESPACE_TEARDOWN`].
+async fn namespace_emptied(info: OwnedFd, uid: u32) {
+    let mut text = Vec::new();
+    // bubblewrap has exited, so all it wrote is in the pipe; the pipe does not block.
+    let _ = std::fs::File::from(info).read_to_end(&mut text);
+    let text = String::from_utf8_lossy(&text);
+    let Some(pid) = text
+        .split("\"child-pid\":")
+        .nth(1)
+        .and_then(|rest| {
+            rest.trim_start()
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+        })
+        .and_then(|digits| digits.parse::<i32>().ok())
+    else {
+        return;
+    };
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let raw = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
+    if raw < 0 {
+        // Already gone (ESRCH), or a kernel without pidfds.
+        return;
+    }
+    // SAFETY: the descriptor was just opened and is owned here alone.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+    // The init has ended and its pid been reused if it no longer runs as the slot's uid.
+    let still_the_init = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .map(|uids| uids.split_whitespace().any(|u| u == uid.to_string()))
+        })
+        .unwrap_or(false);
+    if !still_the_init {
+        return;
+    }
+    // SAFETY: the AsyncFd owns the pidfd, which stays open (and the same) until it is dropped.
+    let registered = unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(pidfd, tokio::io::Interest::READABLE)
+    };
+    let Ok(readable) = registered else {
+        return;
+    };
+    // A pidfd becomes readable when its process has exited.
+    if tokio::time::timeout(NAMESPACE_TEARDOWN, readable.readable())
+        .await
+        .is_err()
+    {
+        tracing::warn!(pid, uid, "a sandbox's pid namespace outlived its program");
+    }
+}
+
+/// The longest the server waits for a finished run's namespace to be torn down.
+const NAMESPACE_TEARDOWN: Duration = Duration::from_secs(2);
 
 /// In the forked child, before bwrap executes: the slot's uid and gid, no groups, the limits,
 /// and death with the server.
@@ -314,6 +403,7 @@ mod tests {
             "--ro-bind /tmp/x/src /src",
             "--ro-bind /tmp/x/build /build",
             "--size 1024 --tmpfs /work",
+            "--remount-ro / --chdir /work",
         ] {
             assert!(args.contains(flag), "{flag} missing from {args}");
         }

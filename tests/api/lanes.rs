@@ -279,7 +279,7 @@ async fn the_worker_command_runs_only_the_lanes_it_names(backend: Backend) {
 }
 
 /// `leverbridge worker --lanes LANES` on the test's database, pointed at `lever`.
-fn worker_command(
+pub(crate) fn worker_command(
     app: &TestApp,
     key: &str,
     lever: &LeverAccount,
@@ -305,13 +305,13 @@ fn worker_command(
 }
 
 /// A `leverbridge worker` process, stopped (SIGTERM) and reaped when dropped.
-struct Worker {
-    child: std::process::Child,
+pub(crate) struct Worker {
+    pub(crate) child: std::process::Child,
     log: tempfile::NamedTempFile,
 }
 
 impl Worker {
-    fn start(mut command: std::process::Command) -> Worker {
+    pub(crate) fn start(mut command: std::process::Command) -> Worker {
         let log = tempfile::NamedTempFile::new().unwrap();
         let child = command
             .stdout(std::process::Stdio::null())
@@ -321,11 +321,11 @@ impl Worker {
         Worker { child, log }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
     }
 
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let _ = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();

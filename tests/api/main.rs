@@ -18,6 +18,8 @@ mod email;
 mod events_page;
 mod expiry;
 mod foundation;
+mod grading;
+mod grading_worker;
 mod hardening;
 mod health;
 mod intake;

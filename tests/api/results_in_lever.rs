@@ -72,7 +72,7 @@ async fn templates(lever: &LeverAccount) -> Vec<Value> {
 }
 
 /// The opportunity's feedback forms as Lever lists them: each a map of field label → value.
-async fn feedback_forms(
+pub(crate) async fn feedback_forms(
     lever: &LeverAccount,
     opportunity: &str,
 ) -> Vec<(String, Vec<(String, Value)>)> {
