@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::helpers::{Backend, TestApp};
 use crate::lever_world::{app_for, connected, LeverAccount, TAG, TRIGGER};
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -24,7 +24,7 @@ impl Drop for Driver {
 }
 
 /// ChromeDriver on a free port, and a WebDriver session with headless Chromium.
-async fn browser() -> Option<(Driver, Client)> {
+pub(crate) async fn browser() -> Option<(Driver, Client)> {
     let (chromium, chromedriver) = ("/usr/bin/chromium", "/usr/bin/chromedriver");
     if !std::path::Path::new(chromium).exists() || !std::path::Path::new(chromedriver).exists() {
         crate::helpers::skip_unless_ci(&format!("the browser test: {chromium} or {chromedriver} is missing (apt-get install -y chromium chromium-driver)."));
@@ -65,7 +65,7 @@ async fn browser() -> Option<(Driver, Client)> {
     }
 }
 
-async fn text_of(client: &Client, css: &str) -> String {
+pub(crate) async fn text_of(client: &Client, css: &str) -> String {
     client
         .find(Locator::Css(css))
         .await
@@ -84,7 +84,7 @@ async fn fill(client: &Client, css: &str, value: &str) {
     field.send_keys(value).await.unwrap();
 }
 
-async fn click(client: &Client, css: &str) {
+pub(crate) async fn click(client: &Client, css: &str) {
     client
         .find(Locator::Css(css))
         .await
@@ -95,7 +95,7 @@ async fn click(client: &Client, css: &str) {
 }
 
 /// Waits (bounded) until the element at `css` reads exactly `expected`.
-async fn wait_for_element_text(client: &Client, css: &str, expected: &str) {
+pub(crate) async fn wait_for_element_text(client: &Client, css: &str, expected: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Ok(element) = client.find(Locator::Css(css)).await {
@@ -123,7 +123,7 @@ async fn wait_for_element_text_prefix(client: &Client, css: &str, prefix: &str) 
 }
 
 /// Waits (bounded) until the page shows `needle`, across a navigation a click started.
-async fn wait_for_text(client: &Client, needle: &str) -> String {
+pub(crate) async fn wait_for_text(client: &Client, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let text = match client.find(Locator::Css("body")).await {
@@ -142,7 +142,7 @@ async fn wait_for_text(client: &Client, needle: &str) -> String {
 }
 
 /// Waits until `static/editor.js` has replaced the plain textarea with CodeMirror.
-async fn wait_for_the_editor(client: &Client) {
+pub(crate) async fn wait_for_the_editor(client: &Client) {
     client
         .wait()
         .for_element(Locator::Css(
@@ -656,7 +656,7 @@ fn seconds_left(shown: &str) -> Option<u32> {
 }
 
 /// Waits (bounded) for the browser's dialog, and returns its text.
-async fn alert_text(client: &Client) -> String {
+pub(crate) async fn alert_text(client: &Client) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match client.get_alert_text().await {

@@ -7,6 +7,7 @@ mod helpers;
 mod assessments_page;
 mod bounded_saves;
 mod browser;
+mod browser_grading;
 mod candidate;
 mod child_process;
 mod confirmations;

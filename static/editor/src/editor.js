@@ -215,9 +215,18 @@ export function startEditor(form) {
 
   return {
     saveNow: save,
+    // The code in the editor now.
+    code,
+    isClosed: () => closed,
     timeIsOver() {
       if (closed) return;
       close("The time is over. Your last saved code is your submission.");
+    },
+    // The server refused a request because the test is over (a 409): as for an autosave's.
+    refused(message) {
+      if (closed) return;
+      unsent.clear();
+      close(message || "The time is over; changes are no longer saved.");
     },
   };
 }
