@@ -7,11 +7,14 @@
 //!
 //! `cargo bench --bench runner` needs what the sandbox needs (bubblewrap, root).
 //! `LEVERBRIDGE_BENCH_RUNS` changes the runs per measurement (200). Run without `--bench` (as
-//! `cargo test --benches` does), it only takes a short smoke run. Grading end to end (a
-//! submission to its stored result) is measured elsewhere; this is the sandbox's overhead.
+//! `cargo test --benches` does), it only takes a short smoke run.
+//!
+//! Then grading end to end ([`grading`]): a submission to a 10-case Python question, until its
+//! grade is stored (target: under 2 s), `LEVERBRIDGE_BENCH_GRADINGS` times (20).
 
 #[path = "../support/env.rs"]
 mod env;
+mod grading;
 
 use std::io::Write;
 use std::path::Path;
@@ -37,7 +40,10 @@ struct Program {
     code: &'static str,
 }
 
-const PROGRAMS: [Program; 2] = [
+/// The trivial pair (read ten numbers, print their sum: the sandbox's fixed cost against a
+/// program that does almost nothing), then the same with about 0.1 s of work first, as a test
+/// case's program typically does.
+const PROGRAMS: [Program; 4] = [
     Program {
         language: "python",
         name: "Python",
@@ -47,6 +53,16 @@ const PROGRAMS: [Program; 2] = [
         language: "cpp",
         name: "C++ (precompiled)",
         code: "#include <iostream>\nint main(){long a,s=0;while(std::cin>>a)s+=a;std::cout<<s<<\"\\n\";}\n",
+    },
+    Program {
+        language: "python",
+        name: "Python, ~0.1 s of work",
+        code: "import sys\nw = 0\nfor i in range(1_500_000):\n    w ^= i\nprint(sum(int(x) for x in sys.stdin.read().split()) + (w & 0))\n",
+    },
+    Program {
+        language: "cpp",
+        name: "C++ (precompiled), ~0.1 s of work",
+        code: "#include <iostream>\nint main(){volatile unsigned long w=0;for(unsigned long i=0;i<40000000UL;i++)w+=i;long a,s=0;while(std::cin>>a)s+=a;std::cout<<s<<\"\\n\";}\n",
     },
 ];
 
@@ -91,7 +107,34 @@ fn main() -> anyhow::Result<()> {
         rows.push(row);
     }
     print!("{}", table(&rows, runs, &sandbox));
+    let rounds = if smoke {
+        2
+    } else {
+        env::number("LEVERBRIDGE_BENCH_GRADINGS", 20)? as usize
+    };
+    if sandbox.can_run("python").is_ok() {
+        let times = runtime.block_on(grading::measure(rounds))?;
+        print!("{}", grading_table(&times));
+    }
     Ok(())
+}
+
+fn grading_table(times: &[Duration]) -> String {
+    let median = quantile_ms(times, 0.5);
+    let mut out = format!(
+        "\nGrading end to end: {} submissions to a 10-case Python question, each from Submit to its stored grade (SQLite, one grading worker).\n\n",
+        times.len()
+    );
+    out.push_str("| Median | p95 | Slowest | Target |\n|---:|---:|---:|---|\n");
+    out.push_str(&format!(
+        "| {:.0} ms | {:.0} ms | {:.0} ms | under {} s {} |\n",
+        median,
+        quantile_ms(times, 0.95),
+        quantile_ms(times, 1.0),
+        grading::TARGET.as_secs(),
+        verdict(median < grading::TARGET.as_secs_f64() * 1000.0),
+    ));
+    out
 }
 
 /// The program's bare command line on the host: Python's interpreter on the file, or the
