@@ -380,6 +380,9 @@ pub struct RunPace {
     pub gap: std::time::Duration,
     /// Most runs in one attempt.
     pub per_attempt: i64,
+    /// How long a request waits for its run before answering "queued" (202) and leaving the
+    /// editor to poll.
+    pub answer_within: std::time::Duration,
 }
 
 impl Default for RunPace {
@@ -387,6 +390,7 @@ impl Default for RunPace {
         RunPace {
             gap: std::time::Duration::from_secs(3),
             per_attempt: 200,
+            answer_within: std::time::Duration::from_secs(8),
         }
     }
 }

@@ -390,3 +390,15 @@ impl Session {
         self.slot.uid
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_bubblewrap_nothing_runs_and_the_reason_says_how_to_install_it() {
+        let why = readiness(Path::new("/nonexistent/bwrap")).unwrap_err();
+        assert!(why.contains("bubblewrap is not installed"), "{why}");
+        assert!(why.contains("apt-get install bubblewrap"), "{why}");
+    }
+}

@@ -19,6 +19,7 @@ both_backends!(
     a_failing_submission_is_graded_on_weights_and_a_reviewer_changes_the_grade_with_a_reason,
     the_candidate_runs_code_and_the_visible_tests_within_the_links_pace,
     grading_run_again_stores_nothing_twice,
+    a_busy_sandbox_answers_queued_and_the_run_finishes_when_polled,
 );
 
 /// Whether the sandbox can run code here; otherwise the test is skipped, loudly (and fails
@@ -71,8 +72,16 @@ pub(crate) async fn give_cases(app: &TestApp, cases: Vec<TestCase>) {
 }
 
 async fn graded_app(backend: Backend) -> Option<(TestApp, LeverAccount)> {
+    graded_app_with(backend, |_| {}).await
+}
+
+async fn graded_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut leverbridge::config::Settings),
+) -> Option<(TestApp, LeverAccount)> {
     let (app, lever) = connected_with(backend, |s| {
         s.tuning.clock = leverbridge::clock::Clock::adjustable();
+        configure(s);
     })
     .await;
     if !sandbox_ready(&app) {
@@ -429,4 +438,76 @@ async fn grading_run_again_stores_nothing_twice(backend: Backend) {
     assert_eq!(results, 3);
     // The start's write-back and the grade's.
     assert_eq!(write_backs, 2);
+}
+
+/// Every sandbox slot busy: a run is answered 202 "queued" at once, never an error, and the
+/// editor's poll then finds it done. A run whose server stopped before it finished says so.
+/// The attempt's allowance of runs is enforced too.
+async fn a_busy_sandbox_answers_queued_and_the_run_finishes_when_polled(backend: Backend) {
+    let Some((app, lever)) = graded_app_with(backend, |s| {
+        s.tuning.runs.answer_within = std::time::Duration::ZERO;
+        s.tuning.runs.per_attempt = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let (_, path) = invite(&app, &lever, "Barbara Liskov").await;
+    let candidate = app.as_new_session().await;
+    assert_eq!(candidate.post_raw(&format!("{path}/start"), &[]).await.status(), 303);
+
+    // Hold every slot, as other candidates' runs would.
+    let sandbox = app.jobs.sandbox.clone();
+    let mut held = Vec::new();
+    for _ in 0..sandbox.tuning().slots {
+        held.push(sandbox.session("python", "print(1)").await.unwrap());
+    }
+    let (status, _, queued) =
+        post_json(&candidate, &format!("{path}/run"), json!({"code": SUM, "input": "2 2"})).await;
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["run"]["status"], "queued");
+    let poll = queued["poll"].as_str().unwrap().to_owned();
+    let waiting = candidate.get(&poll).await;
+    assert_eq!(waiting.status(), 202, "still waiting for a slot");
+    drop(held);
+    let mut done = Value::Null;
+    for _ in 0..200 {
+        let response = candidate.get(&poll).await;
+        if response.status() == 200 {
+            done = response.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(done["run"]["result"]["stdout"], "4\n", "{done}");
+
+    // The second run is the attempt's last.
+    app.settings.tuning.clock.advance(chrono::Duration::seconds(3));
+    let (status, _, _) = post_json(&candidate, &format!("{path}/run"), json!({"code": SUM})).await;
+    assert!(status == 200 || status == 202, "{status}");
+    app.settings.tuning.clock.advance(chrono::Duration::seconds(3));
+    let (status, _, said) = post_json(&candidate, &format!("{path}/run"), json!({"code": SUM})).await;
+    assert_eq!(status, 429, "{said}");
+    assert!(said["error"].as_str().unwrap().contains("used its 2 runs"), "{said}");
+
+    // A run its server never finished (it stopped) is said to be lost once it is old.
+    let (a, _) = assessment(&app, &path).await;
+    let lost = db::cases::RunRow {
+        id: db::new_id(),
+        assessment_id: a.id.clone(),
+        kind: "custom".into(),
+        requested_at: app.settings.tuning.clock.now() - chrono::Duration::minutes(10),
+        finished_at: None,
+        summary: None,
+        result: None,
+    };
+    let id = lost.id.clone();
+    app.db
+        .run(move |conn| db::cases::insert_run(conn, &lost).map_err(DbError::from))
+        .await
+        .unwrap();
+    let response = candidate.get(&format!("{path}/runs/{id}")).await;
+    assert_eq!(response.status(), 503);
+    let said: Value = response.json().await.unwrap();
+    assert!(said["error"].as_str().unwrap().contains("interrupted"), "{said}");
 }

@@ -20,8 +20,8 @@ use crate::assessments::runs::{self, RunKind, RunRefused};
 use crate::db::{self, DbError};
 use crate::sandbox::SandboxError;
 
-/// How long a request waits for its run before answering 202 and leaving the browser to poll.
-const ANSWER_WITHIN: Duration = Duration::from_secs(8);
+/// A run still unfinished this long after it was asked for was lost (its server stopped).
+const LOST_AFTER: Duration = Duration::from_secs(300);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -127,7 +127,7 @@ async fn start(
         }
         let _ = done.send(result);
     });
-    match tokio::time::timeout(ANSWER_WITHIN, waited).await {
+    match tokio::time::timeout(pace.answer_within, waited).await {
         Ok(Ok(result)) => finished(&run_id, &result),
         _ => pending(&token, &run_id),
     }
@@ -140,6 +140,7 @@ pub async fn poll(state: web::Data<AppState>, path: web::Path<(String, String)>)
         Ok(token) => token,
         Err(e) => return refused(RunRefused::Attempt(e)),
     };
+    let now = now(&state);
     let found = state
         .db
         .run(move |conn| -> Result<_, DbError> {
@@ -152,6 +153,10 @@ pub async fn poll(state: web::Data<AppState>, path: web::Path<(String, String)>)
     match found {
         Ok(Some(run)) => match run.result {
             Some(result) if run.finished_at.is_some() => finished(&run.id, &result),
+            _ if now - run.requested_at > chrono::Duration::from_std(LOST_AFTER).unwrap_or_default() => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "This run was interrupted (the server restarted) and has no result: run it again.",
+            ),
             _ => pending(&raw, &run.id),
         },
         Ok(None) => error(StatusCode::NOT_FOUND, "There is no such run for this link."),
