@@ -577,6 +577,14 @@ async fn the_questions_migration_moves_inline_questions_into_the_library(backend
             env!("CARGO_MANIFEST_DIR")
         );
         let later_step = |name: &str| std::fs::read_to_string(format!("{later}/{name}")).unwrap();
+        // So is migration 30, which adds the questions' reference solutions and test cases
+        // (SQLite's migration 13 rebuilds `questions` without them).
+        let cases = format!(
+            "{}/migrations/{dialect}/2026-12-07-000030_test_cases",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let cases_step = |name: &str| std::fs::read_to_string(format!("{cases}/{name}")).unwrap();
+        conn.batch_execute(&cases_step("down.sql")).unwrap();
         conn.batch_execute(&later_step("down.sql")).unwrap();
         // Back to the schema before migration 13, with inline questions in it.
         conn.batch_execute(&step("down.sql")).unwrap();
@@ -630,6 +638,7 @@ async fn the_questions_migration_moves_inline_questions_into_the_library(backend
         }
         conn.batch_execute(&step("up.sql")).unwrap();
         conn.batch_execute(&later_step("up.sql")).unwrap();
+        conn.batch_execute(&cases_step("up.sql")).unwrap();
 
         let library = questions::list(&mut conn, &acme.id).unwrap();
         let summary: Vec<(&str, &str, &str, &str)> = library
