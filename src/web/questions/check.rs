@@ -49,7 +49,10 @@ pub struct CheckRow {
     /// `badge-ok`, `badge-bad` or `badge-warn`.
     pub badge: &'static str,
     pub time_ms: i64,
-    /// For a wrong answer: the expected output and the program's, in excerpts.
+    /// For a wrong answer: the first line (1 first) where the outputs differ.
+    pub differs_at: Option<usize>,
+    /// For a wrong answer: the expected output and the program's, in excerpts around the
+    /// first difference.
     pub expected: Option<String>,
     pub got: Option<String>,
     /// What ended the program, and its errors in an excerpt (a crash, a time limit).
@@ -126,11 +129,15 @@ fn report(cases: &[TestCase], results: &[CaseResult]) -> CheckReport {
 
 fn row(number: usize, case: &TestCase, result: &CaseResult) -> CheckRow {
     let verdict = result.verdict;
+    let differs_at =
+        (verdict == Verdict::WrongAnswer).then(|| first_difference(&case.expected, &result.stdout));
+    // Two lines of what matched before the first difference.
+    let context = differs_at.unwrap_or(0).saturating_sub(2);
     let (expected, got, ending, stderr) = match verdict {
         Verdict::Passed | Verdict::CompileError => (None, None, None, None),
         Verdict::WrongAnswer => (
-            Some(excerpt(&case.expected)),
-            Some(excerpt(&result.stdout)),
+            Some(excerpt_from(&case.expected, context)),
+            Some(excerpt_from(&result.stdout, context)),
             None,
             Some(result.stderr.as_str())
                 .filter(|s| !s.trim().is_empty())
@@ -155,6 +162,7 @@ fn row(number: usize, case: &TestCase, result: &CaseResult) -> CheckRow {
             _ => "badge-bad",
         },
         time_ms: result.time_ms,
+        differs_at: differs_at.map(|n| n + 1),
         expected,
         got,
         ending,
@@ -164,36 +172,58 @@ fn row(number: usize, case: &TestCase, result: &CaseResult) -> CheckRow {
 
 /// The first few lines of `text`, each cut to a readable width, and how many more there were.
 pub fn excerpt(text: &str) -> String {
+    excerpt_from(text, 0)
+}
+
+/// A few lines of `text` from line `start` (0 first), saying how many come before and after.
+fn excerpt_from(text: &str, start: usize) -> String {
     if text.trim().is_empty() {
         return "(nothing)".into();
     }
     let lines: Vec<&str> = text.trim_end_matches(['\n', '\r']).split('\n').collect();
-    let mut shown: Vec<String> = lines
-        .iter()
-        .take(EXCERPT_LINES)
-        .map(|line| {
-            let line = line.trim_end_matches('\r');
-            if line.chars().count() > EXCERPT_WIDTH {
-                let cut: String = line.chars().take(EXCERPT_WIDTH).collect();
-                format!("{cut}…")
-            } else {
-                line.to_owned()
-            }
-        })
-        .collect();
-    if lines.len() > EXCERPT_LINES {
-        let more = lines.len() - EXCERPT_LINES;
-        shown.push(format!(
-            "… {more} more line{}",
-            if more == 1 { "" } else { "s" }
-        ));
+    let start = start.min(lines.len().saturating_sub(1));
+    let mut shown: Vec<String> = Vec::new();
+    if start > 0 {
+        shown.push(format!("… {} above", plural(start, "line")));
+    }
+    shown.extend(lines.iter().skip(start).take(EXCERPT_LINES).map(|line| {
+        let line = line.trim_end_matches('\r');
+        if line.chars().count() > EXCERPT_WIDTH {
+            let cut: String = line.chars().take(EXCERPT_WIDTH).collect();
+            format!("{cut}…")
+        } else {
+            line.to_owned()
+        }
+    }));
+    let after = lines.len().saturating_sub(start + EXCERPT_LINES);
+    if after > 0 {
+        shown.push(format!("… {}", plural(after, "more line")));
     }
     shown.join("\n")
 }
 
+fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The first line (0 first) where the program's output and the expected output differ, lines
+/// compared as the comparison rule compares them.
+fn first_difference(expected: &str, got: &str) -> usize {
+    let lines = |text: &str| -> Vec<String> {
+        text.split('\n')
+            .map(|l| l.trim_end_matches(['\r', ' ', '\t']).to_owned())
+            .collect()
+    };
+    let (expected, got) = (lines(expected), lines(got));
+    let longest = expected.len().max(got.len());
+    (0..longest)
+        .find(|&n| expected.get(n) != got.get(n))
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::excerpt;
+    use super::{excerpt, excerpt_from, first_difference};
 
     #[test]
     fn an_excerpt_keeps_a_few_short_lines_and_says_how_many_more() {
@@ -206,5 +236,8 @@ mod tests {
         assert_eq!(excerpt(&long), "1\n2\n3\n4\n5\n6\n… 4 more lines");
         let wide = "x".repeat(200);
         assert_eq!(excerpt(&wide).chars().count(), 121);
+        assert_eq!(excerpt_from(&long, 7), "… 7 lines above\n8\n9\n10");
+        assert_eq!(first_difference("a\nb\nc\n", "a  \nb\nx\n"), 2);
+        assert_eq!(first_difference("a\nb", "a\nb\nc"), 2);
     }
 }
