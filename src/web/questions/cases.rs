@@ -274,12 +274,25 @@ fn not_declared(language: &str) -> String {
 }
 
 /// The languages leverbridge runs, named for people.
-pub fn runnable_names() -> String {
+fn runnable_names() -> String {
     languages::LANGUAGES
         .iter()
         .map(|l| l.name)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The languages this server runs, named for people (those leverbridge runs when the sandbox
+/// is unavailable, since they run once it is).
+pub fn runnable_here(sandbox: &Sandbox) -> String {
+    match sandbox.runtimes() {
+        [] => runnable_names(),
+        runtimes => runtimes
+            .iter()
+            .map(|r| r.spec.name)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 /// "5 s": the CPU time a run in `language` gets when its case sets no limit.

@@ -234,7 +234,7 @@ fn form_page(org: &OrgPage, id: Option<String>, form: QuestionForm, errors: Erro
         comparison_rule: COMPARISON_RULE,
         not_runnable,
         sandbox_unavailable,
-        runnable_languages: cases::runnable_names(),
+        runnable_languages: cases::runnable_here(sandbox),
         check: None,
         not_checked: None,
     }
