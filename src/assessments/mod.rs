@@ -4,6 +4,7 @@
 //! invitation written back to Lever by [`progress_write_back`].
 
 pub mod attempt;
+pub mod case_summary;
 pub mod create;
 pub mod emails;
 pub mod feedback_form;

@@ -254,9 +254,9 @@ impl AssessmentRecord {
             .unwrap_or_default();
         let mut text = format!(
             "Test cases: {}",
-            super::grading::summary(passed, total, score)
+            super::case_summary::summary(passed, total, score)
         );
-        for line in super::grading::case_lines(&self.cases, &self.case_results) {
+        for line in super::case_summary::case_lines(&self.cases, &self.case_results) {
             text.push('\n');
             text.push_str(&line);
         }
@@ -337,7 +337,7 @@ impl AssessmentRecord {
             let what = match self.graded {
                 Some((passed, total)) => format!(
                     "Graded automatically: {}, {result}",
-                    super::grading::summary(passed, total, first_score)
+                    super::case_summary::summary(passed, total, first_score)
                 ),
                 None => {
                     let by = self.scorer.as_deref().unwrap_or("a former member");

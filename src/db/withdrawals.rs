@@ -114,6 +114,20 @@ pub fn knows_candidate(
 
 pub use crate::domain::event_outcome::Erased;
 
+/// Every address the assessments' emails went to, longest first, for the outcomes that name it
+/// ("invitation email to …").
+fn addresses_of(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<String>> {
+    let mut addresses: Vec<String> = assessment_emails::table
+        .filter(assessment_emails::assessment_id.eq_any(ids))
+        .filter(assessment_emails::recipient.is_not_null())
+        .select(assessment_emails::recipient.assume_not_null())
+        .distinct()
+        .load(conn)?;
+    addresses.retain(|address| !address.trim().is_empty());
+    addresses.sort_by_key(|address| std::cmp::Reverse(address.len()));
+    Ok(addresses)
+}
+
 /// Erases what leverbridge holds of a deleted candidate: on their assessments the name, the
 /// score and its reason (the rows keep their ids, states and times, so the funnel still counts
 /// them), every save of their code, where their emails went, and on the deliveries about them
@@ -146,15 +160,7 @@ pub fn erase_candidate(
     names.dedup();
 
     let ids: Vec<String> = held.iter().map(|(a, _)| a.id.clone()).collect();
-    // Every address their emails went to, for the outcomes that name it ("invitation email to …").
-    let mut addresses: Vec<String> = assessment_emails::table
-        .filter(assessment_emails::assessment_id.eq_any(&ids))
-        .filter(assessment_emails::recipient.is_not_null())
-        .select(assessment_emails::recipient.assume_not_null())
-        .distinct()
-        .load(conn)?;
-    addresses.retain(|address| !address.trim().is_empty());
-    addresses.sort_by_key(|address| std::cmp::Reverse(address.len()));
+    let addresses = addresses_of(conn, &ids)?;
     let saves = diesel::delete(snapshots::table.filter(snapshots::assessment_id.eq_any(&ids)))
         .execute(conn)?;
     // Their runs, and what their programs printed when graded.

@@ -34,7 +34,7 @@ impl BackgroundJob for GradeJob {
                     assessment = %self.assessment_id,
                     %state,
                     "graded: {}",
-                    grading::summary(passed, total, score)
+                    crate::assessments::case_summary::summary(passed, total, score)
                 );
                 Ok(())
             }

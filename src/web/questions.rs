@@ -1,29 +1,27 @@
 //! Questions: the organization's library of what candidates are asked. Admins add, edit and
 //! delete them; everyone in the organization may read them (reviewers score the answers).
 
+mod cases;
+mod check;
+mod form;
+
 use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use serde::Deserialize;
 
 use super::auth::{AdminPage, OrgPage};
 use super::confirm::{Confirmation, Confirmed};
 use super::csrf::CsrfForm;
 use super::layout::{Chrome, Nav};
-use super::{render, render_invalid, see_other, FormSaved, WebError};
+use super::{render, see_other, WebError};
+use crate::db::cases::TestCase;
 use crate::db::configurations::Configuration;
-use crate::db::questions::{language_label, Language, Question};
+use crate::db::questions::{language_label, Question};
 use crate::db::{self, DbConn, DbError};
 use crate::domain::pad_label;
-
-/// The longest title, in characters.
-pub const MAX_TITLE: usize = 200;
-/// The longest prompt, in characters: room for a long take-home brief.
-pub const MAX_PROMPT: usize = 20_000;
-/// The longest starter code, in characters.
-pub const MAX_STARTER_CODE: usize = 20_000;
+pub use form::{create, edit, new, update};
 
 #[derive(Template)]
 #[template(path = "questions.html")]
@@ -37,6 +35,8 @@ struct Row {
     title: String,
     language: &'static str,
     used_by: usize,
+    /// How many test cases the question has.
+    cases: i64,
     updated: String,
 }
 
@@ -48,9 +48,17 @@ struct ShowPage {
     language: &'static str,
     /// The prompt's Markdown as sanitised HTML.
     prompt_html: String,
+    cases: Vec<CaseLine>,
     used_by: Vec<Usage>,
     /// Why a delete was refused, shown above the question.
     refused: Option<String>,
+}
+
+/// One test case as the question's page lists it.
+struct CaseLine {
+    case: TestCase,
+    /// "2 s", or the language's default.
+    time_limit: String,
 }
 
 /// A configuration asking the question, in the words of the Configurations page.
@@ -61,93 +69,9 @@ struct Usage {
     kind: &'static str,
 }
 
-#[derive(Template)]
-#[template(path = "questions_form.html")]
-struct FormPage {
-    chrome: Chrome,
-    /// `None` for a new question.
-    id: Option<String>,
-    languages: Vec<(&'static str, &'static str)>,
-    form: QuestionForm,
-    errors: HashMap<&'static str, String>,
-    max_title: usize,
-    max_prompt: usize,
-    max_starter_code: usize,
-}
-
-#[derive(Clone, Default, Deserialize)]
-pub struct QuestionForm {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    prompt: String,
-    #[serde(default)]
-    language: String,
-    #[serde(default)]
-    starter_code: String,
-}
-
-/// A form that passed every check but the title's uniqueness (checked in the transaction).
-struct Valid {
-    title: String,
-    prompt: String,
-    language: Language,
-    starter_code: String,
-}
-
 /// Browsers send a textarea's line breaks as CRLF; store and count them as one character.
 fn normalise_lines(text: &str) -> String {
     text.replace("\r\n", "\n")
-}
-
-/// Checks every field, so the page can show every problem at once.
-fn validate(form: &QuestionForm) -> Result<Valid, HashMap<&'static str, String>> {
-    let mut errors = HashMap::new();
-    let title = form.title.trim();
-    if title.is_empty() {
-        errors.insert("title", "Give the question a title.".to_owned());
-    } else if title.chars().count() > MAX_TITLE {
-        errors.insert(
-            "title",
-            format!(
-                "Keep the title to {MAX_TITLE} characters or fewer (this one has {}).",
-                title.chars().count()
-            ),
-        );
-    }
-    let prompt = normalise_lines(form.prompt.trim());
-    if prompt.chars().count() > MAX_PROMPT {
-        errors.insert(
-            "prompt",
-            format!(
-                "Keep the prompt to {MAX_PROMPT} characters or fewer (this one has {}).",
-                prompt.chars().count()
-            ),
-        );
-    }
-    let language = Language::parse(&form.language)
-        .map_err(|e| errors.insert("language", e))
-        .ok();
-    // Indentation matters in code: only trailing blank space is dropped.
-    let starter_code = normalise_lines(form.starter_code.trim_end());
-    if starter_code.chars().count() > MAX_STARTER_CODE {
-        errors.insert(
-            "starter_code",
-            format!(
-                "Keep the starter code to {MAX_STARTER_CODE} characters or fewer (this one has {}).",
-                starter_code.chars().count()
-            ),
-        );
-    }
-    match (errors.is_empty(), language) {
-        (true, Some(language)) => Ok(Valid {
-            title: title.to_owned(),
-            prompt,
-            language,
-            starter_code,
-        }),
-        _ => Err(errors),
-    }
 }
 
 /// The prompt's Markdown as HTML safe to put in a page: pulldown-cmark renders it (raw HTML in
@@ -163,14 +87,16 @@ pub fn prompt_html(markdown: &str) -> String {
 
 pub async fn list(org: OrgPage) -> Result<HttpResponse, WebError> {
     let org_id = org.org.id.clone();
-    let (questions, configurations) = org
+    let (questions, configurations, counts) = org
         .state
         .db
         .run(move |conn| -> Result<_, DbError> {
-            Ok((
-                db::questions::list(conn, &org_id)?,
-                db::configurations::list(conn, &org_id)?,
-            ))
+            let questions = db::questions::list(conn, &org_id)?;
+            let ids: Vec<String> = questions.iter().map(|q| q.id.clone()).collect();
+            let counts: HashMap<String, i64> = db::cases::counts_for_questions(conn, &ids)?
+                .into_iter()
+                .collect();
+            Ok((questions, db::configurations::list(conn, &org_id)?, counts))
         })
         .await?;
     let rows = questions
@@ -180,6 +106,7 @@ pub async fn list(org: OrgPage) -> Result<HttpResponse, WebError> {
                 .iter()
                 .filter(|c| c.question_id.as_deref() == Some(q.id.as_str()))
                 .count(),
+            cases: counts.get(&q.id).copied().unwrap_or(0),
             language: language_label(&q.language),
             updated: q.updated_at.format("%-d %b %Y").to_string(),
             id: q.id,
@@ -208,14 +135,28 @@ async fn show_page(
                 return Ok(None);
             };
             let used_by = usages(conn, &org_id, &question.id)?;
-            Ok(Some((question, used_by)))
+            let cases = db::cases::for_question(conn, &question.id)?;
+            Ok(Some((question, used_by, cases)))
         })
         .await?;
-    let (question, used_by) = found.ok_or(WebError::NotFound)?;
+    let (question, used_by, cases) = found.ok_or(WebError::NotFound)?;
+    let default = cases::default_time_limit(&org.state.jobs.sandbox, &question.language)
+        .map_or("The language's default".to_owned(), |d| {
+            format!("Default ({d})")
+        });
     Ok(ShowPage {
         chrome: Chrome::new(org, &question.title, Nav::Questions),
         language: language_label(&question.language),
         prompt_html: prompt_html(&question.prompt),
+        cases: cases
+            .into_iter()
+            .map(|case| CaseLine {
+                time_limit: case
+                    .time_limit_ms
+                    .map_or(default.clone(), |ms| format!("{} s", cases::seconds(ms))),
+                case,
+            })
+            .collect(),
         question,
         used_by,
         refused,
@@ -256,164 +197,6 @@ pub async fn show(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     render(&show_page(&org, path.1.clone(), None).await?)
-}
-
-fn form_page(
-    org: &OrgPage,
-    id: Option<String>,
-    form: QuestionForm,
-    errors: HashMap<&'static str, String>,
-) -> FormPage {
-    let title = if id.is_some() {
-        "Edit question"
-    } else {
-        "Add question"
-    };
-    FormPage {
-        chrome: Chrome::new(org, title, Nav::Questions),
-        id,
-        languages: Language::ALL
-            .iter()
-            .map(|l| (l.as_str(), l.label()))
-            .collect(),
-        form,
-        errors,
-        max_title: MAX_TITLE,
-        max_prompt: MAX_PROMPT,
-        max_starter_code: MAX_STARTER_CODE,
-    }
-}
-
-pub async fn new(org: AdminPage) -> Result<HttpResponse, WebError> {
-    let form = QuestionForm {
-        language: Language::Python.as_str().into(),
-        ..Default::default()
-    };
-    render(&form_page(&org, None, form, HashMap::new()))
-}
-
-pub async fn edit(
-    org: AdminPage,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, WebError> {
-    let (org_id, id) = (org.org.id.clone(), path.1.clone());
-    let question = org
-        .state
-        .db
-        .run(move |conn| db::questions::find(conn, &org_id, &id).map_err(WebError::from))
-        .await?
-        .ok_or(WebError::NotFound)?;
-    let form = QuestionForm {
-        title: question.title,
-        prompt: question.prompt,
-        language: question.language,
-        starter_code: question.starter_code,
-    };
-    render(&form_page(&org, Some(question.id), form, HashMap::new()))
-}
-
-pub async fn create(
-    org: AdminPage,
-    CsrfForm(form): CsrfForm<QuestionForm>,
-) -> Result<HttpResponse, WebError> {
-    save(org, None, form).await
-}
-
-pub async fn update(
-    org: AdminPage,
-    path: web::Path<(String, String)>,
-    CsrfForm(form): CsrfForm<QuestionForm>,
-) -> Result<HttpResponse, WebError> {
-    save(org, Some(path.1.clone()), form).await
-}
-
-async fn save(
-    org: AdminPage,
-    id: Option<String>,
-    form: QuestionForm,
-) -> Result<HttpResponse, WebError> {
-    let (org_id, target, typed) = (org.org.id.clone(), id.clone(), form.clone());
-    let saved = org
-        .state
-        .db
-        .run(move |conn| {
-            db::connection::save_rechecked(conn, |conn| {
-                save_in(conn, &org_id, target.as_deref(), &typed)
-            })
-        })
-        .await?;
-    match saved {
-        FormSaved::Done(question_id) => {
-            let verb = if id.is_some() {
-                "saved"
-            } else {
-                "added to the library"
-            };
-            org.flash("success", format!("Question {verb}."));
-            Ok(see_other(&org.url(&format!("/questions/{question_id}"))))
-        }
-        FormSaved::Invalid(errors) => render_invalid(&form_page(&org, id, form, errors)),
-        FormSaved::Missing => Err(WebError::NotFound),
-    }
-}
-
-/// Validates the form and stores it as question `target` (a new one when `None`), inside the
-/// caller's write transaction.
-fn save_in(
-    conn: &mut DbConn,
-    org_id: &str,
-    target: Option<&str>,
-    typed: &QuestionForm,
-) -> Result<FormSaved, DbError> {
-    let existing = match target {
-        Some(id) => match db::questions::find(conn, org_id, id)? {
-            Some(q) => Some(q),
-            None => return Ok(FormSaved::Missing),
-        },
-        None => None,
-    };
-    // Checked with the other fields, so every problem shows at once.
-    let title = typed.title.trim();
-    let taken = match db::questions::with_title(conn, org_id, title)? {
-        Some(other) if Some(other.id.as_str()) != target => Some(format!(
-            "The library already has a question titled “{title}”; give this one another title."
-        )),
-        _ => None,
-    };
-    let valid = match (validate(typed), taken) {
-        (Ok(valid), None) => valid,
-        (Ok(_), Some(taken)) => return Ok(FormSaved::Invalid(HashMap::from([("title", taken)]))),
-        (Err(mut errors), taken) => {
-            if let Some(taken) = taken {
-                errors.entry("title").or_insert(taken);
-            }
-            return Ok(FormSaved::Invalid(errors));
-        }
-    };
-    let now = db::now();
-    let question = Question {
-        id: existing
-            .as_ref()
-            .map(|q| q.id.clone())
-            .unwrap_or_else(db::new_id),
-        org_id: org_id.to_owned(),
-        title: valid.title,
-        prompt: valid.prompt,
-        language: valid.language.as_str().into(),
-        starter_code: valid.starter_code,
-        created_at: existing.as_ref().map(|q| q.created_at).unwrap_or(now),
-        updated_at: now,
-        reference_solution: existing
-            .as_ref()
-            .map(|q| q.reference_solution.clone())
-            .unwrap_or_default(),
-    };
-    if existing.is_some() {
-        db::questions::update(conn, &question)?;
-    } else {
-        db::questions::insert(conn, &question)?;
-    }
-    Ok(FormSaved::Done(question.id))
 }
 
 enum Deleted {

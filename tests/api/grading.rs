@@ -454,7 +454,13 @@ async fn a_busy_sandbox_answers_queued_and_the_run_finishes_when_polled(backend:
     };
     let (_, path) = invite(&app, &lever, "Barbara Liskov").await;
     let candidate = app.as_new_session().await;
-    assert_eq!(candidate.post_raw(&format!("{path}/start"), &[]).await.status(), 303);
+    assert_eq!(
+        candidate
+            .post_raw(&format!("{path}/start"), &[])
+            .await
+            .status(),
+        303
+    );
 
     // Hold every slot, as other candidates' runs would.
     let sandbox = app.jobs.sandbox.clone();
@@ -462,8 +468,12 @@ async fn a_busy_sandbox_answers_queued_and_the_run_finishes_when_polled(backend:
     for _ in 0..sandbox.tuning().slots {
         held.push(sandbox.session("python", "print(1)").await.unwrap());
     }
-    let (status, _, queued) =
-        post_json(&candidate, &format!("{path}/run"), json!({"code": SUM, "input": "2 2"})).await;
+    let (status, _, queued) = post_json(
+        &candidate,
+        &format!("{path}/run"),
+        json!({"code": SUM, "input": "2 2"}),
+    )
+    .await;
     assert_eq!(status, 202, "{queued}");
     assert_eq!(queued["run"]["status"], "queued");
     let poll = queued["poll"].as_str().unwrap().to_owned();
@@ -482,13 +492,23 @@ async fn a_busy_sandbox_answers_queued_and_the_run_finishes_when_polled(backend:
     assert_eq!(done["run"]["result"]["stdout"], "4\n", "{done}");
 
     // The second run is the attempt's last.
-    app.settings.tuning.clock.advance(chrono::Duration::seconds(3));
+    app.settings
+        .tuning
+        .clock
+        .advance(chrono::Duration::seconds(3));
     let (status, _, _) = post_json(&candidate, &format!("{path}/run"), json!({"code": SUM})).await;
     assert!(status == 200 || status == 202, "{status}");
-    app.settings.tuning.clock.advance(chrono::Duration::seconds(3));
-    let (status, _, said) = post_json(&candidate, &format!("{path}/run"), json!({"code": SUM})).await;
+    app.settings
+        .tuning
+        .clock
+        .advance(chrono::Duration::seconds(3));
+    let (status, _, said) =
+        post_json(&candidate, &format!("{path}/run"), json!({"code": SUM})).await;
     assert_eq!(status, 429, "{said}");
-    assert!(said["error"].as_str().unwrap().contains("used its 2 runs"), "{said}");
+    assert!(
+        said["error"].as_str().unwrap().contains("used its 2 runs"),
+        "{said}"
+    );
 
     // A run its server never finished (it stopped) is said to be lost once it is old.
     let (a, _) = assessment(&app, &path).await;
@@ -509,5 +529,8 @@ async fn a_busy_sandbox_answers_queued_and_the_run_finishes_when_polled(backend:
     let response = candidate.get(&format!("{path}/runs/{id}")).await;
     assert_eq!(response.status(), 503);
     let said: Value = response.json().await.unwrap();
-    assert!(said["error"].as_str().unwrap().contains("interrupted"), "{said}");
+    assert!(
+        said["error"].as_str().unwrap().contains("interrupted"),
+        "{said}"
+    );
 }

@@ -37,6 +37,7 @@ mod login_limits;
 mod oauth;
 mod operations;
 mod pages_at_scale;
+mod question_cases;
 mod questions;
 mod replicas;
 mod results_in_lever;

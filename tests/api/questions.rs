@@ -577,7 +577,8 @@ async fn the_questions_migration_moves_inline_questions_into_the_library(backend
             env!("CARGO_MANIFEST_DIR")
         );
         let later_step = |name: &str| std::fs::read_to_string(format!("{later}/{name}")).unwrap();
-        // And migration 30, whose test cases reference `questions`.
+        // So is migration 30, which adds the questions' reference solutions and test cases
+        // (SQLite's migration 13 rebuilds `questions` without them).
         let cases = format!(
             "{}/migrations/{dialect}/2026-12-07-000030_test_cases",
             env!("CARGO_MANIFEST_DIR")

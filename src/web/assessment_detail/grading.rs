@@ -12,6 +12,7 @@ use crate::assessments::overrides::{self, OverrideError, MAX_REASON};
 use crate::assessments::record::{when, AssessmentRecord};
 use crate::assessments::scoring::{self, FieldErrors, ScoreInput};
 use crate::assessments::AssessmentState;
+use crate::db::cases::Override;
 use crate::db::{self, DbError};
 use crate::domain::Role;
 use crate::queue::table::Job;
@@ -101,7 +102,7 @@ pub fn cases_view(record: &AssessmentRecord, job: Option<&Job>) -> Option<CasesV
             .unwrap_or_default();
         format!(
             "Graded automatically: {}",
-            crate::assessments::grading::summary(passed, total, score)
+            crate::assessments::case_summary::summary(passed, total, score)
         )
     });
     let waiting = waiting(record, job);
@@ -145,6 +146,44 @@ pub struct OverrideForm {
     reason: String,
 }
 
+/// Checks the typed change and stores it with its write-back job; a refusal changed nothing.
+fn change_stored(
+    conn: &mut db::DbConn,
+    (org_id, id): (&str, &str),
+    typed: &OverrideForm,
+    (user_id, now): (&str, chrono::NaiveDateTime),
+    attempts: i32,
+) -> Result<Result<Override, OverrideError>, DbError> {
+    let settings = db::settings::for_org(conn, org_id)?;
+    let input = ScoreInput {
+        score: &typed.score,
+        result: &typed.result,
+        failure_reason: "",
+    };
+    let checked = scoring::check(&input, settings.pass_mark);
+    let reason = overrides::check_reason(&typed.reason);
+    let (verdict, reason) = match (checked, reason) {
+        (Ok(verdict), Ok(reason)) => (verdict, reason),
+        (checked, reason) => {
+            let mut errors = checked.err().unwrap_or_default();
+            errors.extend(reason.err().unwrap_or_default());
+            return Ok(Err(OverrideError::Invalid(errors)));
+        }
+    };
+    match overrides::change(
+        conn,
+        (org_id, id),
+        &verdict,
+        &reason,
+        (user_id, now),
+        attempts,
+    ) {
+        Ok(row) => Ok(Ok(row)),
+        Err(OverrideError::Database(e)) => Err(DbError::from(e)),
+        Err(refused) => Ok(Err(refused)),
+    }
+}
+
 /// Changes the grade (reviewers and admins) with a reason; the new tag and a note follow in
 /// Lever. A refusal shows the page again with the reason and changes nothing.
 pub async fn change(
@@ -164,37 +203,7 @@ pub async fn change(
     let outcome = org
         .state
         .db
-        .run(move |conn| -> Result<_, DbError> {
-            let settings = db::settings::for_org(conn, &org_id)?;
-            let input = ScoreInput {
-                score: &typed.score,
-                result: &typed.result,
-                failure_reason: "",
-            };
-            let checked = scoring::check(&input, settings.pass_mark);
-            let reason = overrides::check_reason(&typed.reason);
-            let (verdict, reason) = match (checked, reason) {
-                (Ok(verdict), Ok(reason)) => (verdict, reason),
-                (checked, reason) => {
-                    let mut errors = checked.err().unwrap_or_default();
-                    errors.extend(reason.err().unwrap_or_default());
-                    return Ok(Err(OverrideError::Invalid(errors)));
-                }
-            };
-            let changed = overrides::change(
-                conn,
-                (&org_id, &id),
-                &verdict,
-                &reason,
-                (&user_id, now),
-                attempts,
-            );
-            match changed {
-                Ok(row) => Ok(Ok(row)),
-                Err(OverrideError::Database(e)) => Err(DbError::from(e)),
-                Err(refused) => Ok(Err(refused)),
-            }
-        })
+        .run(move |conn| change_stored(conn, (&org_id, &id), &typed, (&user_id, now), attempts))
         .await?;
     let refused = match outcome {
         Ok(row) => {
