@@ -186,7 +186,12 @@ async fn run_sandboxed(session: &Session) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let execution = session.run(INPUT.as_bytes(), &limits).await?;
     let took = started.elapsed();
-    check(&execution.stdout.text, "in the sandbox")?;
+    check(&execution.stdout.text, "in the sandbox").with_context(|| {
+        format!(
+            "it ended {:?}, stderr {:?}",
+            execution.ending, execution.stderr.text
+        )
+    })?;
     Ok(took)
 }
 

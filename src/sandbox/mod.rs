@@ -238,6 +238,8 @@ fn readiness(bwrap: &Path) -> Result<(String, languages::Detected), String> {
         .output()
         .map_err(|e| format!("{} could not be run: {e}", bwrap.display()))?;
     let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    process::become_subreaper()
+        .map_err(|e| format!("leverbridge could not become the subreaper of its sandboxes: {e}"))?;
     let detected = languages::detect();
     Ok((version, detected))
 }

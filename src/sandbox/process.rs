@@ -292,7 +292,41 @@ async fn namespace_emptied(info: OwnedFd, uid: u32) {
         .is_err()
     {
         tracing::warn!(pid, uid, "a sandbox's pid namespace outlived its program");
+        // The slot goes back now; the init is still reaped once it ends.
+        tokio::spawn(async move {
+            if readable.readable().await.is_ok() {
+                reap(readable.get_ref());
+            }
+        });
+        return;
     }
+    reap(readable.get_ref());
+}
+
+/// Reaps the namespace's init once it has exited. The server is the subreaper of its
+/// sandboxes ([`become_subreaper`]), so the init, orphaned when bubblewrap's outer process
+/// exited, is its child now: until it is reaped its zombie still counts against the slot's
+/// process limit, and back-to-back runs in one slot would find `fork` refused. When bubblewrap
+/// reaped it first, there is nothing to do (`ECHILD`).
+fn reap(pidfd: &OwnedFd) {
+    // SAFETY: waitid with P_PIDFD reads the descriptor and writes the zeroed siginfo it owns.
+    unsafe {
+        let mut info: nix::libc::siginfo_t = std::mem::zeroed();
+        nix::libc::waitid(
+            nix::libc::P_PIDFD,
+            pidfd.as_raw_fd() as nix::libc::id_t,
+            &mut info,
+            nix::libc::WEXITED,
+        );
+    }
+}
+
+/// Makes this process the subreaper of everything it starts, so that a sandbox's init, orphaned
+/// when bubblewrap's outer process exits, is reparented here and reaped by [`reap`] rather than
+/// left to the host's init (which may be slow to reap, or absent in a container).
+pub fn become_subreaper() -> std::io::Result<()> {
+    nix::sys::prctl::set_child_subreaper(true)?;
+    Ok(())
 }
 
 /// The longest the server waits for a finished run's namespace to be torn down.

@@ -20,6 +20,7 @@ both_backends!(
     the_candidate_runs_code_and_the_visible_tests_within_the_links_pace,
     grading_run_again_stores_nothing_twice,
     a_busy_sandbox_answers_queued_and_the_run_finishes_when_polled,
+    the_last_save_handed_in_when_time_runs_out_is_graded_on_the_cases_sent,
 );
 
 /// Whether the sandbox can run code here; otherwise the test is skipped, loudly (and fails
@@ -533,4 +534,43 @@ async fn a_busy_sandbox_answers_queued_and_the_run_finishes_when_polled(backend:
         said["error"].as_str().unwrap().contains("interrupted"),
         "{said}"
     );
+}
+
+/// The time runs out with a save: that save is handed in and graded, on the cases the
+/// assessment was sent with, whatever the question's cases became since.
+async fn the_last_save_handed_in_when_time_runs_out_is_graded_on_the_cases_sent(backend: Backend) {
+    let Some((app, lever)) = graded_app(backend).await else {
+        return;
+    };
+    let (opportunity, path) = invite(&app, &lever, "Margaret Hamilton").await;
+    // Edited after the invitation: a case the candidate's code would fail.
+    let mut edited = sum_cases();
+    edited[0].expected = "4\n".into();
+    give_cases(&app, edited).await;
+    let candidate = app.as_new_session().await;
+    assert_eq!(
+        candidate
+            .post_raw(&format!("{path}/start"), &[])
+            .await
+            .status(),
+        303
+    );
+    let saved = candidate
+        .post_raw(&format!("{path}/save"), &[("code", SUM)])
+        .await;
+    assert_eq!(saved.status(), 303);
+    app.settings
+        .tuning
+        .clock
+        .advance(chrono::Duration::minutes(121));
+    let page = candidate.get_html(&path).await;
+    assert!(page.contains("The time ran out at"), "{page}");
+    app.drain().await;
+    let (graded, scoring) = assessment(&app, &path).await;
+    assert!(graded.time_ran_out);
+    assert_eq!(
+        (graded.state, scoring.score),
+        (AssessmentState::Passed, Some(100))
+    );
+    assert!(tags(&lever.opportunity(&opportunity).await).contains(&PASSED.to_owned()));
 }

@@ -62,7 +62,8 @@ async fn grade_job_state(app: &TestApp, id: &str) -> Option<String> {
         .unwrap()
 }
 
-/// Processes of any sandbox slot still alive.
+/// Processes of any sandbox slot still running (a zombie has ended: it only waits to be
+/// reaped by its parent, here the test process, the subreaper of what its workers started).
 fn slot_processes() -> Vec<String> {
     let tuning = leverbridge::config::SandboxTuning::default();
     let uids: Vec<String> = (0..tuning.slots as u32)
@@ -71,6 +72,12 @@ fn slot_processes() -> Vec<String> {
     let mut left = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+        if status
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains('Z'))
+        {
+            continue;
+        }
         if let Some(line) = status.lines().find(|l| l.starts_with("Uid:")) {
             if line
                 .split_whitespace()
