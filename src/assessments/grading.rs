@@ -90,13 +90,7 @@ pub async fn grade(
     let judged: Vec<Case<'_>> = work
         .cases
         .iter()
-        .map(|c| Case {
-            input: &c.input,
-            expected: &c.expected,
-            time_limit: c
-                .time_limit_ms
-                .map(|ms| std::time::Duration::from_millis(ms.max(1) as u64)),
-        })
+        .map(|c| Case::stored(&c.input, &c.expected, c.time_limit_ms))
         .collect();
     let results = judge::run_cases(
         sandbox,

@@ -178,13 +178,7 @@ pub async fn execute(sandbox: &Sandbox, accepted: &Accepted) -> (String, String)
             let cases: Vec<Case<'_>> = accepted
                 .cases
                 .iter()
-                .map(|c| Case {
-                    input: &c.input,
-                    expected: &c.expected,
-                    time_limit: c
-                        .time_limit_ms
-                        .map(|ms| std::time::Duration::from_millis(ms.max(1) as u64)),
-                })
+                .map(|c| Case::stored(&c.input, &c.expected, c.time_limit_ms))
                 .collect();
             let results =
                 judge::run_cases(sandbox, &accepted.language, &accepted.code, &cases).await;

@@ -41,6 +41,17 @@ pub struct Case<'a> {
     pub time_limit: Option<Duration>,
 }
 
+impl<'a> Case<'a> {
+    /// A case as stored: its time limit, if it has one, in milliseconds.
+    pub fn stored(input: &'a str, expected: &'a str, time_limit_ms: Option<i32>) -> Case<'a> {
+        Case {
+            input,
+            expected,
+            time_limit: time_limit_ms.map(|ms| Duration::from_millis(ms.max(1) as u64)),
+        }
+    }
+}
+
 /// What became of one case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

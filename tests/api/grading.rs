@@ -315,7 +315,9 @@ async fn the_candidate_runs_code_and_the_visible_tests_within_the_links_pace(bac
     )
     .await;
     assert_eq!(status, 429, "{said}");
-    assert_eq!(retry.as_deref(), Some("3"));
+    // The wait left of the 3 s since the first run was asked for (which took a moment to run).
+    let wait: u32 = retry.as_deref().unwrap_or_default().parse().unwrap_or(0);
+    assert!((1..=3).contains(&wait), "Retry-After {retry:?}");
     assert!(
         said["error"].as_str().unwrap().contains("one every 3 s"),
         "{said}"

@@ -1,8 +1,6 @@
 //! *Check solution*: the reference solution run against the typed cases in the sandbox, and
 //! what the form shows of it (per case: passed, or what went wrong, in a few lines).
 
-use std::time::Duration;
-
 use super::cases::{runnable, Runnable};
 use crate::db::cases::TestCase;
 use crate::sandbox::judge::{self, Case, CaseResult, Verdict};
@@ -85,13 +83,7 @@ async fn run_here(
     }
     let judged: Vec<Case<'_>> = cases
         .iter()
-        .map(|c| Case {
-            input: &c.input,
-            expected: &c.expected,
-            time_limit: c
-                .time_limit_ms
-                .map(|ms| Duration::from_millis(ms.max(0) as u64)),
-        })
+        .map(|c| Case::stored(&c.input, &c.expected, c.time_limit_ms))
         .collect();
     match judge::run_cases(sandbox, language, solution, &judged).await {
         Ok(results) => Checked::Ran(report(cases, &results)),
