@@ -103,8 +103,8 @@ pub struct Attempt {
     pub phase: Phase,
     /// The last save, if any.
     pub latest: Option<Snapshot>,
-    /// The test cases the candidate may run (*Run tests*): the visible ones, in order.
-    pub visible_cases: Vec<crate::db::cases::TestCase>,
+    /// How many test cases the candidate may run (*Run tests*): the visible ones.
+    pub visible_cases: i64,
 }
 
 /// Where `assessment` stands at `now`, the deadline aside (see [`settle`]).
@@ -166,8 +166,7 @@ pub fn open(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<Attemp
         _ => assessment,
     };
     let latest = snapshots::latest(conn, &assessment.id)?;
-    let mut visible_cases = crate::db::cases::for_assessment(conn, &assessment.id)?;
-    visible_cases.retain(|c| !c.hidden);
+    let visible_cases = crate::db::cases::visible_count(conn, &assessment.id)?;
     Ok(Attempt {
         phase: phase(&assessment, now),
         assessment,

@@ -14,7 +14,7 @@ use super::{AssessmentState, LeverWriter};
 use crate::db::cases::{self, Override};
 use crate::db::connection::write_transaction;
 use crate::db::{self, Db, DbConn, DbError};
-use crate::lever::{LeverError, NewNote};
+use crate::lever::NewNote;
 use crate::queue::{self, NewJob};
 
 /// The longest reason, in characters.
@@ -197,8 +197,7 @@ pub async fn write_back(
             lever
                 .client
                 .create_note(opportunity_id, note, lever.perform_as)
-                .await
-                .map_err(|e: LeverError| super::LifecycleError::Lever(e))?;
+                .await?;
         }
         mark(db, &row.id, true, now()).await?;
     }

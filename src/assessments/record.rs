@@ -242,20 +242,25 @@ impl AssessmentRecord {
         self.assessment.state
     }
 
-    /// What automatic grading found, for Lever's note and feedback form: "Test cases: passed 7
-    /// of 10 cases (score 76)" and a line per case; `None` unless graded automatically.
-    pub fn grading_text(&self) -> Option<String> {
-        let (passed, total) = self.graded?;
-        let score = self
-            .overrides
+    /// The score as first given (by grading or a reviewer), before any change of grade.
+    pub fn first_score(&self) -> Option<i32> {
+        self.overrides
             .first()
             .and_then(|(o, _)| o.from_score)
             .or(self.scoring.score)
-            .unwrap_or_default();
-        let mut text = format!(
-            "Test cases: {}",
-            super::case_summary::summary(passed, total, score)
-        );
+    }
+
+    /// "passed 7 of 10 cases (score 76)" when graded automatically, with the grade's own score.
+    pub fn grading_summary(&self) -> Option<String> {
+        let (passed, total) = self.graded?;
+        let score = self.first_score().unwrap_or_default();
+        Some(super::case_summary::summary(passed, total, score))
+    }
+
+    /// What automatic grading found, for Lever's note and feedback form: "Test cases: passed 7
+    /// of 10 cases (score 76)" and a line per case; `None` unless graded automatically.
+    pub fn grading_text(&self) -> Option<String> {
+        let mut text = format!("Test cases: {}", self.grading_summary()?);
         for line in super::case_summary::case_lines(&self.cases, &self.case_results) {
             text.push('\n');
             text.push_str(&line);
@@ -326,19 +331,11 @@ impl AssessmentRecord {
     /// What was decided about it: graded or scored, overridden, withdrawn, erased.
     fn decision_moments(&self) -> Vec<Moment> {
         let mut moments = Vec::new();
-        if let (Some(score), Some(at)) = (self.scoring.score, self.scoring.scored_at) {
+        if let (Some(first_score), Some(at)) = (self.first_score(), self.scoring.scored_at) {
             let first = self.overrides.first().map(|(o, _)| o.from_state);
             let result = first.unwrap_or(self.state()).label().to_lowercase();
-            let first_score = self
-                .overrides
-                .first()
-                .and_then(|(o, _)| o.from_score)
-                .unwrap_or(score);
-            let what = match self.graded {
-                Some((passed, total)) => format!(
-                    "Graded automatically: {}, {result}",
-                    super::case_summary::summary(passed, total, first_score)
-                ),
+            let what = match self.grading_summary() {
+                Some(summary) => format!("Graded automatically: {summary}, {result}"),
                 None => {
                     let by = self.scorer.as_deref().unwrap_or("a former member");
                     format!("Scored {first_score}/100, {result} by {by}")

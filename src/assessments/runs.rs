@@ -62,6 +62,7 @@ impl From<diesel::result::Error> for RunRefused {
 /// A run accepted: its row, what to run, and where.
 pub struct Accepted {
     pub run: RunRow,
+    pub kind: RunKind,
     pub language: String,
     pub code: String,
     /// What *Run* gives the program on stdin.
@@ -128,6 +129,7 @@ pub fn accept(
         cases::insert_run(conn, &run)?;
         Ok(Accepted {
             run,
+            kind,
             language: assessment.question_language,
             code,
             input: input.replace("\r\n", "\n"),
@@ -163,12 +165,7 @@ pub struct TestsResult {
 
 /// Runs an accepted run in the sandbox: its result as JSON and its line for the timeline.
 pub async fn execute(sandbox: &Sandbox, accepted: &Accepted) -> (String, String) {
-    let kind = if accepted.run.kind == RunKind::Tests.as_str() {
-        RunKind::Tests
-    } else {
-        RunKind::Custom
-    };
-    match kind {
+    match accepted.kind {
         RunKind::Custom => {
             let input = &accepted.input;
             let result = judge::run_code(sandbox, &accepted.language, &accepted.code, input).await;

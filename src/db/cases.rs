@@ -121,6 +121,15 @@ pub fn for_assessment(conn: &mut DbConn, assessment_id: &str) -> QueryResult<Vec
         })
 }
 
+/// How many of the assessment's cases the candidate may run (the visible ones).
+pub fn visible_count(conn: &mut DbConn, assessment_id: &str) -> QueryResult<i64> {
+    assessment_cases::table
+        .filter(assessment_cases::assessment_id.eq(assessment_id))
+        .filter(assessment_cases::hidden.eq(false))
+        .count()
+        .get_result(conn)
+}
+
 /// Whether the assessment has cases (and so is graded automatically).
 pub fn assessment_has_cases(conn: &mut DbConn, assessment_id: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(

@@ -113,18 +113,14 @@ impl Sandbox {
             .unwrap_or(&[])
     }
 
-    /// Declared languages this machine lacks, with the reason.
-    pub fn missing(&self) -> Vec<(&'static LanguageSpec, String)> {
+    /// Declared languages this machine lacks, with the reason (none when nothing can run:
+    /// [`Sandbox::unavailable`] says why).
+    pub fn missing(&self) -> &[(&'static LanguageSpec, String)] {
         self.0
             .readiness
             .as_ref()
-            .map(|r| r.missing.clone())
-            .unwrap_or_else(|_| {
-                languages::LANGUAGES
-                    .iter()
-                    .map(|l| (l, String::new()))
-                    .collect()
-            })
+            .map(|r| r.missing.as_slice())
+            .unwrap_or(&[])
     }
 
     pub fn tuning(&self) -> &SandboxTuning {
@@ -176,11 +172,6 @@ impl Sandbox {
                 );
             }
         }
-    }
-
-    /// Whether every slot is busy (a new run waits its turn).
-    pub fn busy(&self) -> bool {
-        self.0.slots.permits.available_permits() == 0
     }
 
     /// Waits for a slot (first come, first served) and writes `code` for `language` into a

@@ -378,20 +378,16 @@ fn ending_of(status: std::process::ExitStatus) -> Ending {
     if let Some(code) = status.code() {
         // bwrap passes on a signal that ended the program as 128 + its number.
         return match code {
-            c if c == 128 + libc_signal(nix::sys::signal::Signal::SIGXCPU) => Ending::CpuLimit,
+            c if c == 128 + (nix::sys::signal::Signal::SIGXCPU as i32) => Ending::CpuLimit,
             c if c > 128 && c < 128 + 65 => Ending::Signalled(c - 128),
             c => Ending::Exited(c),
         };
     }
     match status.signal() {
-        Some(s) if s == libc_signal(nix::sys::signal::Signal::SIGXCPU) => Ending::CpuLimit,
+        Some(s) if s == (nix::sys::signal::Signal::SIGXCPU as i32) => Ending::CpuLimit,
         Some(s) => Ending::Signalled(s),
         None => Ending::Exited(-1),
     }
-}
-
-fn libc_signal(signal: nix::sys::signal::Signal) -> i32 {
-    signal as i32
 }
 
 /// Reads a stream to its end, keeping the first `cap` bytes.

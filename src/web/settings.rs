@@ -59,15 +59,11 @@ impl RunningView {
                 .iter()
                 .map(|r| (r.spec.name, r.version.clone()))
                 .collect(),
-            missing: if sandbox.unavailable().is_some() {
-                Vec::new()
-            } else {
-                sandbox
-                    .missing()
-                    .into_iter()
-                    .map(|(spec, why)| (spec.name, why))
-                    .collect()
-            },
+            missing: sandbox
+                .missing()
+                .iter()
+                .map(|(spec, why)| (spec.name, why.clone()))
+                .collect(),
         }
     }
 }

@@ -93,18 +93,9 @@ pub fn cases_view(record: &AssessmentRecord, job: Option<&Job>) -> Option<CasesV
             }
         })
         .collect();
-    let summary = record.graded.map(|(passed, total)| {
-        let score = record
-            .overrides
-            .first()
-            .and_then(|(o, _)| o.from_score)
-            .or(record.scoring.score)
-            .unwrap_or_default();
-        format!(
-            "Graded automatically: {}",
-            crate::assessments::case_summary::summary(passed, total, score)
-        )
-    });
+    let summary = record
+        .grading_summary()
+        .map(|summary| format!("Graded automatically: {summary}"));
     let waiting = waiting(record, job);
     Some(CasesView {
         cases,

@@ -49,7 +49,7 @@ struct EditorPage {
     /// Why *Run* is unavailable for this question on this server; `None` when code can run.
     run_unavailable: Option<String>,
     /// The visible test cases *Run tests* runs (0: no *Run tests* button).
-    visible_cases: usize,
+    visible_cases: i64,
     /// Runs one link may make in its attempt, and the shortest gap between two, in seconds.
     max_runs: i64,
     run_gap_secs: u64,
@@ -195,7 +195,7 @@ fn editor_page(
             script_url: editor_script_url(),
             style_nonce,
             run_unavailable: running.unavailable.clone(),
-            visible_cases: attempt.visible_cases.len(),
+            visible_cases: attempt.visible_cases,
             max_runs: running.pace.per_attempt,
             run_gap_secs: running.pace.gap.as_secs(),
         },
