@@ -322,8 +322,12 @@ pub struct SandboxTuning {
     pub run: RunLimits,
     /// Limits of one compilation.
     pub compile: RunLimits,
-    /// Size of the writable scratch directory (`/work`, a tmpfs) in the sandbox.
+    /// Size of the writable scratch directory (`/work`, a tmpfs) in the sandbox, and again of
+    /// `/dev/shm`.
     pub scratch_bytes: u64,
+    /// Runs reuse a sandbox kept built per slot (README, "Running code"); off, each run builds
+    /// its own, as compilations do (the runner bench compares the two).
+    pub warm: bool,
 }
 
 /// The limits one process tree in the sandbox runs under. CPU, memory, processes, file size
@@ -369,6 +373,7 @@ impl Default for SandboxTuning {
                 output_bytes: 64 * 1024,
             },
             scratch_bytes: 64 * 1024 * 1024,
+            warm: true,
         }
     }
 }

@@ -84,8 +84,33 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // A warm sandbox's pid 1 (README, "Running code"): before anything else starts, as it
+    // runs inside the sandbox with nothing but its control socket.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|a| a == "sandbox-launcher") {
+        match args.next().and_then(|fd| fd.to_str()?.parse().ok()) {
+            Some(fd) => leverbridge::sandbox::launcher::main(fd),
+            None => {
+                eprintln!("error: sandbox-launcher takes its control socket's descriptor");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: the async runtime could not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve_command())
+}
+
+async fn serve_command() -> ExitCode {
     init_tracing();
     match run(Cli::parse().command).await {
         Ok(()) => ExitCode::SUCCESS,

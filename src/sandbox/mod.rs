@@ -1,5 +1,6 @@
 //! Runs candidates' code: every compilation and run happens inside bubblewrap, under a slot's
-//! own unprivileged uid and kernel limits ([`process`]). A [`Sandbox`] knows whether this
+//! own unprivileged uid and kernel limits ([`process`]); runs reuse a sandbox each slot keeps
+//! built ([`warm`], with the [`launcher`] as its pid 1). A [`Sandbox`] knows whether this
 //! machine can run code at all (bubblewrap present, the server allowed to switch uid), which
 //! languages it has ([`languages`]), and hands out slots first come, first served; a
 //! [`Session`] holds one slot for one piece of code: written once, compiled once, run as often
@@ -7,8 +8,11 @@
 
 pub mod judge;
 pub mod languages;
+pub mod launcher;
 pub mod process;
+pub mod warm;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -40,6 +44,10 @@ struct Inner {
     tuning: SandboxTuning,
     readiness: Result<Ready, String>,
     slots: Arc<Slots>,
+    /// The binary whose `sandbox-launcher` command warm sandboxes run, when there is one.
+    launcher: Option<&'static Path>,
+    /// Each slot's warm sandbox, by uid (out of the map while a run uses it).
+    holders: Arc<Mutex<HashMap<u32, warm::Holder>>>,
 }
 
 struct Ready {
@@ -61,6 +69,8 @@ impl Sandbox {
     pub fn new(tuning: &SandboxTuning) -> Sandbox {
         static READINESS: OnceLock<Result<(String, languages::Detected), String>> = OnceLock::new();
         static SLOTS: OnceLock<Arc<Slots>> = OnceLock::new();
+        static LAUNCHER: OnceLock<Option<PathBuf>> = OnceLock::new();
+        static HOLDERS: OnceLock<Arc<Mutex<HashMap<u32, warm::Holder>>>> = OnceLock::new();
         let found = READINESS.get_or_init(|| readiness(&tuning.bwrap));
         let readiness = match found {
             Ok((version, detected)) => Ok(Ready {
@@ -83,11 +93,35 @@ impl Sandbox {
                 })
             })
             .clone();
+        let launcher = if tuning.warm {
+            LAUNCHER.get_or_init(find_launcher).as_deref()
+        } else {
+            None
+        };
         Sandbox(Arc::new(Inner {
             tuning: tuning.clone(),
             readiness,
             slots,
+            launcher,
+            holders: HOLDERS.get_or_init(Default::default).clone(),
         }))
+    }
+
+    /// The host pids of the warm sandboxes' own processes (bubblewrap's and each launcher's),
+    /// which run under the slots' uids between runs.
+    pub fn resident_pids(&self) -> Vec<u32> {
+        self.0
+            .holders
+            .lock()
+            .expect("holders")
+            .values()
+            .flat_map(|h| h.pids())
+            .collect()
+    }
+
+    /// Whether runs reuse a sandbox kept warm per slot (else each run builds its own).
+    pub fn warm(&self) -> bool {
+        self.0.launcher.is_some()
     }
 
     /// Why no code can run here, if it cannot.
@@ -167,6 +201,7 @@ impl Sandbox {
                 tracing::info!(
                     bubblewrap = self.bwrap_version().unwrap_or(""),
                     slots = self.0.tuning.slots,
+                    warm = self.warm(),
                     languages = %languages.join(", "),
                     "the sandbox runs candidates' code"
                 );
@@ -235,6 +270,29 @@ fn readiness(bwrap: &Path) -> Result<(String, languages::Detected), String> {
     Ok((version, detected))
 }
 
+/// The `leverbridge` binary, whose `sandbox-launcher` command is a warm sandbox's pid 1: this
+/// process's own executable when it is `leverbridge`, else a `leverbridge` beside it or one
+/// directory up (where cargo puts the binary next to the tests and benches that use the
+/// library). Without one, each run builds a sandbox of its own.
+fn find_launcher() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    if exe.file_name().is_some_and(|n| n == "leverbridge") {
+        return Some(exe);
+    }
+    let found = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join("leverbridge"))
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        tracing::info!(
+            "no leverbridge binary beside this program: each run builds a sandbox of its own"
+        );
+    }
+    found
+}
+
 /// One slot: its uid, returned to the pool when the session ends.
 struct Slot {
     uid: u32,
@@ -294,6 +352,27 @@ impl Drop for Workspace {
     }
 }
 
+impl Drop for Session {
+    /// The session's code leaves the slot's directories before the slot is handed on.
+    fn drop(&mut self) {
+        if self.sandbox.0.launcher.is_none() {
+            return;
+        }
+        let uid = self.slot.uid;
+        if let Some(holder) = self
+            .sandbox
+            .0
+            .holders
+            .lock()
+            .expect("holders")
+            .get_mut(&uid)
+        {
+            holder.filled_for = None;
+        }
+        let _ = warm::SlotDirs::at(uid).clear();
+    }
+}
+
 /// One piece of code in one slot: compiled at most once, then run as often as needed.
 pub struct Session {
     sandbox: Sandbox,
@@ -345,9 +424,87 @@ impl Session {
     }
 
     /// Runs the (compiled) program once with `stdin`. Call [`Session::compile`] first.
+    ///
+    /// The run goes to the slot's warm sandbox when this process has one (built on first use,
+    /// and again whenever a run left it unusable); if a warm sandbox cannot be built, the run
+    /// gets a sandbox of its own, as a compilation does.
     pub async fn run(&self, stdin: &[u8], limits: &RunLimits) -> Result<Execution, SandboxError> {
+        if let Some(launcher) = self.sandbox.0.launcher {
+            match self.run_warm(launcher, stdin, limits).await {
+                Ok(execution) => return Ok(execution),
+                Err(why) => {
+                    static SAID: std::sync::atomic::AtomicBool =
+                        std::sync::atomic::AtomicBool::new(false);
+                    if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                        tracing::warn!(reason = %why, "a warm sandbox could not run a program: this run (and any other that meets this) builds its own sandbox");
+                    }
+                }
+            }
+        }
         self.execute(self.runtime.spec.run, stdin, limits, false)
             .await
+    }
+
+    /// One run in the slot's warm sandbox; `Err` says why none could be used (nothing ran).
+    async fn run_warm(
+        &self,
+        launcher: &'static Path,
+        stdin: &[u8],
+        limits: &RunLimits,
+    ) -> Result<Execution, String> {
+        let uid = self.slot.uid;
+        let tuning = self.sandbox.tuning();
+        let mut last = String::new();
+        // A sandbox found gone before the program started is replaced once.
+        for _ in 0..2 {
+            let held = self.sandbox.0.holders.lock().expect("holders").remove(&uid);
+            let mut holder = match held {
+                Some(h) if h.usable() && h.scratch_bytes == tuning.scratch_bytes => h,
+                _ => {
+                    let (bwrap, scratch, limits) =
+                        (tuning.bwrap.clone(), tuning.scratch_bytes, tuning.compile);
+                    tokio::task::spawn_blocking(move || {
+                        let dirs = warm::SlotDirs::prepare(uid)?;
+                        warm::Holder::start(&warm::Recipe {
+                            bwrap: &bwrap,
+                            launcher,
+                            uid,
+                            dirs: &dirs,
+                            scratch_bytes: scratch,
+                            limits: RunLimits {
+                                // The launcher lives across runs: its own CPU is not capped.
+                                cpu: std::time::Duration::from_secs(u32::MAX as u64),
+                                ..limits
+                            },
+                        })
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?
+                }
+            };
+            let root = self.workspace.root.clone();
+            if holder.filled_for.as_ref() != Some(&root) {
+                warm::SlotDirs::at(uid)
+                    .fill(&self.workspace.src(), &self.workspace.build())
+                    .map_err(|e| format!("the slot's directories could not be filled: {e}"))?;
+                holder.filled_for = Some(root);
+            }
+            let outcome = holder.run(self.runtime.spec.run, stdin, limits).await;
+            if holder.usable() {
+                self.sandbox
+                    .0
+                    .holders
+                    .lock()
+                    .expect("holders")
+                    .insert(uid, holder);
+            }
+            match outcome {
+                Ok(execution) | Err(warm::Broken::DuringRun(execution)) => return Ok(execution),
+                Err(warm::Broken::BeforeStart(why)) => last = why,
+            }
+        }
+        Err(last)
     }
 
     async fn execute(

@@ -9,9 +9,13 @@
 //! it from any terminal, and `--die-with-parent` ends it with bwrap. It sees `/usr` (and the
 //! few `/etc` paths a toolchain reads) read-only, its code read-only at `/src`, compiled output
 //! at `/build` (writable only while compiling), a size-capped tmpfs at `/work` (its working
-//! directory and `TMPDIR`; the root around them is remounted read-only), a fresh `/proc` of its own pid namespace and a minimal `/dev`; the
+//! directory and `TMPDIR`; the root around them is remounted read-only), a fresh `/proc` of its
+//! own pid namespace and a read-only `/dev` with a size-capped tmpfs at `/dev/shm`; the
 //! environment is cleared. When the program ends, bwrap's init (pid 1 of the namespace) ends,
 //! and the kernel kills whatever the program left running in it.
+//!
+//! This is how compilations run, and runs where no warm sandbox can start; runs otherwise go
+//! to the slot's warm sandbox ([`super::warm`]), built with the same arguments.
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -113,11 +117,26 @@ pub fn bwrap_args(mounts: &Mounts<'_>) -> Vec<String> {
         "/proc",
         "--dev",
         "/dev",
-        "--ro-bind",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
+    // `/dev` is bubblewrap's own tmpfs, writable and uncapped: it is made read-only, with a
+    // capped tmpfs at `/dev/shm` (POSIX shared memory and semaphores) the only place in it
+    // that takes writes.
+    for part in [
+        "--size".to_owned(),
+        mounts.scratch_bytes.to_string(),
+        "--perms".to_owned(),
+        "1777".to_owned(),
+        "--tmpfs".to_owned(),
+        "/dev/shm".to_owned(),
+        "--remount-ro".to_owned(),
+        "/dev".to_owned(),
+        "--ro-bind".to_owned(),
+    ] {
+        args.push(part);
+    }
     args.push(mounts.src.display().to_string());
     args.push("/src".into());
     args.push(
@@ -194,7 +213,12 @@ pub async fn execute(
             if nix::libc::fcntl(info_fd, nix::libc::F_SETFD, 0) == -1 {
                 return Err(std::io::Error::last_os_error());
             }
-            become_slot(uid, &limits_before_exec)
+            // bwrap itself is two of the slot's processes, and a warm sandbox's two more.
+            become_slot(
+                uid,
+                &limits_before_exec,
+                limits_before_exec.processes + 2 + super::warm::HOLDER_PROCESSES,
+            )
         });
     }
     let started = Instant::now();
@@ -245,17 +269,7 @@ async fn namespace_emptied(info: OwnedFd, uid: u32) {
     let mut text = Vec::new();
     // bubblewrap has exited, so all it wrote is in the pipe; the pipe does not block.
     let _ = std::fs::File::from(info).read_to_end(&mut text);
-    let text = String::from_utf8_lossy(&text);
-    let Some(pid) = text
-        .split("\"child-pid\":")
-        .nth(1)
-        .and_then(|rest| {
-            rest.trim_start()
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-        })
-        .and_then(|digits| digits.parse::<i32>().ok())
-    else {
+    let Some(pid) = child_pid(&String::from_utf8_lossy(&text)) else {
         return;
     };
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
@@ -303,6 +317,18 @@ async fn namespace_emptied(info: OwnedFd, uid: u32) {
     reap(readable.get_ref());
 }
 
+/// The host pid of the sandbox's first process, from what bubblewrap wrote to `--info-fd`.
+pub(super) fn child_pid(info: &str) -> Option<i32> {
+    info.split("\"child-pid\":")
+        .nth(1)
+        .and_then(|rest| {
+            rest.trim_start()
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+        })
+        .and_then(|digits| digits.parse::<i32>().ok())
+}
+
 /// Reaps the namespace's init once it has exited. The server is the subreaper of its
 /// sandboxes ([`become_subreaper`]), so the init, orphaned when bubblewrap's outer process
 /// exited, is its child now: until it is reaped its zombie still counts against the slot's
@@ -334,7 +360,7 @@ const NAMESPACE_TEARDOWN: Duration = Duration::from_secs(2);
 
 /// In the forked child, before bwrap executes: the slot's uid and gid, no groups, the limits,
 /// and death with the server.
-fn become_slot(uid: u32, limits: &RunLimits) -> std::io::Result<()> {
+pub(super) fn become_slot(uid: u32, limits: &RunLimits, processes: u64) -> std::io::Result<()> {
     let cpu = limits.cpu.as_secs().max(1);
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
     setgroups(&[])?;
@@ -347,12 +373,7 @@ fn become_slot(uid: u32, limits: &RunLimits) -> std::io::Result<()> {
         limits.memory_bytes,
         limits.memory_bytes,
     )?;
-    // bwrap itself is two of the slot's processes.
-    setrlimit(
-        Resource::RLIMIT_NPROC,
-        limits.processes + 2,
-        limits.processes + 2,
-    )?;
+    setrlimit(Resource::RLIMIT_NPROC, processes, processes)?;
     setrlimit(Resource::RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes)?;
     setrlimit(
         Resource::RLIMIT_NOFILE,
@@ -391,7 +412,7 @@ fn ending_of(status: std::process::ExitStatus) -> Ending {
 }
 
 /// Reads a stream to its end, keeping the first `cap` bytes.
-async fn capture(mut stream: impl AsyncRead + Unpin, cap: usize) -> Captured {
+pub(super) async fn capture(mut stream: impl AsyncRead + Unpin, cap: usize) -> Captured {
     let mut kept = Vec::with_capacity(cap.min(8192));
     let mut truncated = false;
     let mut buffer = [0u8; 16 * 1024];
@@ -434,6 +455,7 @@ mod tests {
             "--ro-bind /tmp/x/build /build",
             "--size 1024 --tmpfs /work",
             "--remount-ro / --chdir /work",
+            "--tmpfs /dev/shm --remount-ro /dev",
         ] {
             assert!(args.contains(flag), "{flag} missing from {args}");
         }

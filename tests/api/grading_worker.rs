@@ -12,7 +12,7 @@ use crate::grading::{give_cases, sum_cases, SUM};
 use crate::helpers::{skip_unless_ci, Backend, TestApp};
 use crate::lanes::{worker_command, Worker};
 use crate::lever_view::tags;
-use crate::lever_world::connected_with;
+use crate::lever_world::{connected_with, LeverAccount};
 use crate::scoring::{assessment, invite, take_the_test, PASSED};
 
 both_backends!(a_grading_worker_process_grades_and_one_killed_mid_run_loses_nothing);
@@ -62,12 +62,29 @@ async fn grade_job_state(app: &TestApp, id: &str) -> Option<String> {
         .unwrap()
 }
 
-/// Processes of any sandbox slot still running (a zombie has ended: it only waits to be
-/// reaped by its parent, here the test process, the subreaper of what its workers started).
-fn slot_processes() -> Vec<String> {
+/// The worker's first sandbox uid: its own, as two processes on one host need (README), apart
+/// from this test process's slots (whose warm sandboxes stay between runs) and from the other
+/// backend's worker.
+fn worker_uid(backend: &Backend) -> u32 {
+    match backend {
+        Backend::Sqlite => 61100,
+        Backend::Postgres(_) => 61200,
+    }
+}
+
+/// The worker process, with its own sandbox uids.
+fn grading_worker(app: &TestApp, key: &str, lever: &LeverAccount, uid: u32) -> Worker {
+    let mut command = worker_command(app, key, lever, "grading");
+    command.env("LEVERBRIDGE_SANDBOX_UID", uid.to_string());
+    Worker::start(command)
+}
+
+/// Processes of the worker's sandbox slots still running (a zombie has ended: it only waits to
+/// be reaped by its parent, here the test process, the subreaper of what its workers started).
+fn slot_processes(first_uid: u32) -> Vec<String> {
     let tuning = leverbridge::config::SandboxTuning::default();
     let uids: Vec<String> = (0..tuning.slots as u32)
-        .map(|n| (tuning.first_uid + n).to_string())
+        .map(|n| (first_uid + n).to_string())
         .collect();
     let mut left = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -92,6 +109,7 @@ fn slot_processes() -> Vec<String> {
 }
 
 async fn a_grading_worker_process_grades_and_one_killed_mid_run_loses_nothing(backend: Backend) {
+    let uid = worker_uid(&backend);
     let key = leverbridge::config::generate_secret_key_base64();
     let secret = leverbridge::crypto::SecretKey::from_base64(&key).unwrap();
     let (app, lever) = connected_with(backend, |s| {
@@ -113,7 +131,7 @@ async fn a_grading_worker_process_grades_and_one_killed_mid_run_loses_nothing(ba
     let (_, grace) = invite(&app, &lever, "Grace Hopper").await;
     take_the_test(&app, &grace, &[SUM]).await;
     let (submitted, _) = assessment(&app, &grace).await;
-    let mut worker = Worker::start(worker_command(&app, &key, &lever, "grading"));
+    let mut worker = grading_worker(&app, &key, &lever, uid);
     let mut graded = false;
     for _ in 0..600 {
         if stored(&app, &submitted.id).await.0 == AssessmentState::Passed {
@@ -137,7 +155,7 @@ async fn a_grading_worker_process_grades_and_one_killed_mid_run_loses_nothing(ba
     let (opportunity, alan) = invite(&app, &lever, "Alan Turing").await;
     take_the_test(&app, &alan, &[SLOW_SUM]).await;
     let (slow_one, _) = assessment(&app, &alan).await;
-    let mut worker = Worker::start(worker_command(&app, &key, &lever, "grading"));
+    let mut worker = grading_worker(&app, &key, &lever, uid);
     let mut running = false;
     for _ in 0..600 {
         if grade_job_state(&app, &slow_one.id).await.as_deref() == Some("running") {
@@ -157,13 +175,13 @@ async fn a_grading_worker_process_grades_and_one_killed_mid_run_loses_nothing(ba
         "nothing of the interrupted run was stored"
     );
     // Its sandboxed program died with it.
-    let mut left = slot_processes();
+    let mut left = slot_processes(uid);
     for _ in 0..100 {
         if left.is_empty() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        left = slot_processes();
+        left = slot_processes(uid);
     }
     assert!(left.is_empty(), "left behind: {left:?}");
 

@@ -2,6 +2,7 @@
 //! sandbox and checks that the server is unharmed and that the result says what happened.
 
 mod attacks;
+mod warm;
 
 use std::time::Duration;
 
