@@ -83,6 +83,10 @@ pub struct Mounts<'a> {
     pub scratch_bytes: u64,
 }
 
+/// Processes of the slot's uid a warm sandbox keeps: bubblewrap's outer process and the
+/// launcher.
+pub const HOLDER_PROCESSES: u64 = 2;
+
 /// The `bwrap` arguments that build the sandbox, up to the program's own command.
 pub fn bwrap_args(mounts: &Mounts<'_>) -> Vec<String> {
     let mut args: Vec<String> = [
@@ -121,6 +125,39 @@ pub fn bwrap_args(mounts: &Mounts<'_>) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    args.extend(dev_and_code_args(mounts));
+    for part in [
+        "--perms".to_owned(),
+        "1777".to_owned(),
+        "--size".to_owned(),
+        mounts.scratch_bytes.to_string(),
+        "--tmpfs".to_owned(),
+        "/work".to_owned(),
+        // The sandbox's own root (where `/etc` and the symlinks live) is read-only once every
+        // mount is made: nothing but `/work` (and `/build` while compiling) can be written.
+        "--remount-ro".to_owned(),
+        "/".to_owned(),
+        "--chdir".to_owned(),
+        "/work".to_owned(),
+        "--clearenv".to_owned(),
+    ] {
+        args.push(part);
+    }
+    for (name, value) in [
+        ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        ("HOME", "/work"),
+        ("TMPDIR", "/work"),
+        ("LANG", "C.UTF-8"),
+    ] {
+        args.extend(["--setenv".to_owned(), name.to_owned(), value.to_owned()]);
+    }
+    args.push("--".into());
+    args
+}
+
+/// A read-only `/dev` with a capped `/dev/shm`, and the code at `/src` and `/build`.
+fn dev_and_code_args(mounts: &Mounts<'_>) -> Vec<String> {
+    let mut args = Vec::new();
     // `/dev` is bubblewrap's own tmpfs, writable and uncapped: it is made read-only, with a
     // capped tmpfs at `/dev/shm` (POSIX shared memory and semaphores) the only place in it
     // that takes writes.
@@ -149,32 +186,6 @@ pub fn bwrap_args(mounts: &Mounts<'_>) -> Vec<String> {
     );
     args.push(mounts.build.display().to_string());
     args.push("/build".into());
-    for part in [
-        "--perms".to_owned(),
-        "1777".to_owned(),
-        "--size".to_owned(),
-        mounts.scratch_bytes.to_string(),
-        "--tmpfs".to_owned(),
-        "/work".to_owned(),
-        // The sandbox's own root (where `/etc` and the symlinks live) is read-only once every
-        // mount is made: nothing but `/work` (and `/build` while compiling) can be written.
-        "--remount-ro".to_owned(),
-        "/".to_owned(),
-        "--chdir".to_owned(),
-        "/work".to_owned(),
-        "--clearenv".to_owned(),
-    ] {
-        args.push(part);
-    }
-    for (name, value) in [
-        ("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        ("HOME", "/work"),
-        ("TMPDIR", "/work"),
-        ("LANG", "C.UTF-8"),
-    ] {
-        args.extend(["--setenv".to_owned(), name.to_owned(), value.to_owned()]);
-    }
-    args.push("--".into());
     args
 }
 
@@ -217,7 +228,7 @@ pub async fn execute(
             become_slot(
                 uid,
                 &limits_before_exec,
-                limits_before_exec.processes + 2 + super::warm::HOLDER_PROCESSES,
+                limits_before_exec.processes + 2 + HOLDER_PROCESSES,
             )
         });
     }

@@ -30,9 +30,7 @@ use super::launcher::{self, Limits, Outcome};
 use super::process::{self, Captured, Ending, Execution};
 use crate::config::RunLimits;
 
-/// Processes of the slot's uid a warm sandbox keeps: bubblewrap's outer process and the
-/// launcher.
-pub const HOLDER_PROCESSES: u64 = 2;
+pub use super::process::HOLDER_PROCESSES;
 
 /// How long a new sandbox may take to greet.
 const GREETING: Duration = Duration::from_secs(10);
@@ -127,6 +125,59 @@ fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The `bwrap` command of a warm sandbox, as the slot's uid, passing on the launcher's socket
+/// (`theirs`), its binary and bubblewrap's info pipe.
+fn holder_command(
+    recipe: &Recipe<'_>,
+    theirs: &OwnedFd,
+    binary: &OwnedFd,
+    info_write: &OwnedFd,
+) -> std::process::Command {
+    let mounts = process::Mounts {
+        src: &recipe.dirs.src(),
+        build: &recipe.dirs.build(),
+        build_writable: false,
+        scratch_bytes: recipe.scratch_bytes,
+    };
+    let inherited = [
+        theirs.as_raw_fd(),
+        binary.as_raw_fd(),
+        info_write.as_raw_fd(),
+    ];
+    let mut command = std::process::Command::new(recipe.bwrap);
+    command
+        .arg("--info-fd")
+        .arg(info_write.as_raw_fd().to_string())
+        .arg("--as-pid-1")
+        .arg("--ro-bind-fd")
+        .arg(binary.as_raw_fd().to_string())
+        .arg("/.launcher")
+        .args(process::bwrap_args(&mounts))
+        .arg("/.launcher")
+        .arg("sandbox-launcher")
+        .arg(theirs.as_raw_fd().to_string())
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let uid = recipe.uid;
+    let limits = recipe.limits;
+    // SAFETY: between fork and exec the closure only makes system calls (fcntl, prctl,
+    // setgroups, setresgid, setresuid, setrlimit), which are async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            for fd in inherited {
+                if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            process::become_slot(uid, &limits, HOLDER_PROCESSES + limits.processes)
+        });
+    }
+    command
+}
+
 /// Why a warm run did not give an answer.
 #[derive(Debug)]
 pub enum Broken {
@@ -175,48 +226,7 @@ impl Holder {
             nix::sys::stat::Mode::empty(),
         )?;
         let (info_read, info_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
-        let mounts = process::Mounts {
-            src: &recipe.dirs.src(),
-            build: &recipe.dirs.build(),
-            build_writable: false,
-            scratch_bytes: recipe.scratch_bytes,
-        };
-        let inherited = [
-            theirs.as_raw_fd(),
-            binary.as_raw_fd(),
-            info_write.as_raw_fd(),
-        ];
-        let mut command = std::process::Command::new(recipe.bwrap);
-        command
-            .arg("--info-fd")
-            .arg(info_write.as_raw_fd().to_string())
-            .arg("--as-pid-1")
-            .arg("--ro-bind-fd")
-            .arg(binary.as_raw_fd().to_string())
-            .arg("/.launcher")
-            .args(process::bwrap_args(&mounts))
-            .arg("/.launcher")
-            .arg("sandbox-launcher")
-            .arg(theirs.as_raw_fd().to_string())
-            .env_clear()
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let uid = recipe.uid;
-        let limits = recipe.limits;
-        // SAFETY: between fork and exec the closure only makes system calls (fcntl, prctl,
-        // setgroups, setresgid, setresuid, setrlimit), which are async-signal-safe.
-        unsafe {
-            command.pre_exec(move || {
-                for fd in inherited {
-                    if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                process::become_slot(uid, &limits, HOLDER_PROCESSES + limits.processes)
-            });
-        }
+        let command = holder_command(recipe, &theirs, &binary, &info_write);
         let mut bwrap = spawn_on_keeper(command)?;
         drop(theirs);
         drop(binary);
@@ -307,6 +317,20 @@ impl Holder {
             self.usable = false;
             return Err(Broken::BeforeStart(format!("the launcher is gone ({e})")));
         }
+        self.collect(started, in_write, out_read, err_read, stdin, limits)
+            .await
+    }
+
+    /// Feeds the program, reads its output and the launcher's answers.
+    async fn collect(
+        &mut self,
+        started: Instant,
+        in_write: OwnedFd,
+        out_read: OwnedFd,
+        err_read: OwnedFd,
+        stdin: &[u8],
+        limits: &RunLimits,
+    ) -> Result<Execution, Broken> {
         let streams = || -> std::io::Result<_> {
             Ok((
                 tokio::net::unix::pipe::Sender::from_owned_fd(in_write)?,
@@ -366,7 +390,18 @@ impl Holder {
                 Answer::Silent { started: true },
             ),
         };
-        let elapsed = started.elapsed();
+        self.conclude(answer, stdout, stderr, started.elapsed(), limits)
+    }
+
+    /// The run's result from the launcher's answer (or its silence).
+    fn conclude(
+        &mut self,
+        answer: Answer,
+        stdout: Captured,
+        stderr: Captured,
+        elapsed: Duration,
+        limits: &RunLimits,
+    ) -> Result<Execution, Broken> {
         let execution = |ending| Execution {
             ending,
             stdout: stdout.clone(),
