@@ -328,10 +328,9 @@ fn end(
     assessment.submitted_at = submitted_at;
     assessment.time_ran_out = time_ran_out;
     let attempts = crate::config::Tuning::default().job_max_attempts;
-    if state == AssessmentState::Expired {
-        // Lever's Expired tag and note follow, queued with the change so they are never lost.
-        progress_write_back::enqueue(conn, assessment, attempts)?;
-    }
+    // Lever's Expired tag and note, or its Submitted tag, follow: queued with the change so
+    // they are never lost.
+    progress_write_back::enqueue(conn, assessment, attempts)?;
     if state == AssessmentState::Submitted {
         // A question with test cases is graded without a reviewer, queued with the hand-in.
         super::grading::enqueue_if_cased(conn, assessment, attempts)?;

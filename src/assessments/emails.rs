@@ -82,6 +82,35 @@ pub fn queue_invitation(
     Ok(Invitation::Queued(recipient.to_owned()))
 }
 
+/// Queues the email telling `assessment`'s candidate it was withdrawn, when candidate emails are
+/// on and an invitation went to an address (the one it went to): `true` when one is queued.
+/// Call it in the transaction that withdraws the assessment.
+pub fn queue_withdrawal(
+    conn: &mut DbConn,
+    assessment: &Assessment,
+    settings: &OrgSettings,
+    max_attempts: i32,
+) -> Result<bool, diesel::result::Error> {
+    let take_home = PadKind::parse(&assessment.pad_kind) == Ok(PadKind::TakeHome);
+    if !settings.email.enabled || !take_home {
+        return Ok(false);
+    }
+    let Some(recipient) = emails::invitation_recipient(conn, &assessment.id)? else {
+        return Ok(false);
+    };
+    let mut job = job_row(assessment, max_attempts);
+    let row = new_row(
+        assessment,
+        EmailKind::Withdrawn,
+        Some(&recipient),
+        Some(&job),
+    );
+    job_for(&row, &mut job);
+    emails::insert(conn, &row)?;
+    enqueue_rows(conn, &[&job])?;
+    Ok(true)
+}
+
 /// Why an invitation without an address was not sent, in words.
 pub const NO_ADDRESS_DETAIL: &str =
     "Lever lists no email address for the candidate, so no invitation email was sent.";
@@ -360,6 +389,10 @@ pub fn compose(
     let body = settings.body.render(&fill);
     match kind {
         EmailKind::Invitation => (subject, body),
+        EmailKind::Withdrawn => (
+            settings.withdrawn_subject.render(&fill),
+            settings.withdrawn_body.render(&fill),
+        ),
         EmailKind::StartReminder => (
             format!("Reminder: {subject}"),
             format!(

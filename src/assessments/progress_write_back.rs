@@ -1,6 +1,7 @@
 //! Writing an assessment's progress back to Lever after its invitation: when the candidate
-//! starts, `{prefix}: Assessment in Progress` replaces `{prefix}: Candidate Invited`; when a
-//! reviewer scores it, `{prefix}: Passed` or `{prefix}: Failed` replaces whichever progress tag
+//! starts, `{prefix}: Assessment in Progress` replaces `{prefix}: Candidate Invited`; when it is
+//! submitted (or its time runs out with a save), `{prefix}: Submitted` replaces that, so a
+//! recruiter sees who awaits a grade or a reviewer; when it is graded or a reviewer scores it, `{prefix}: Passed` or `{prefix}: Failed` replaces whichever progress tag
 //! it carries, a result note is written (notifying the followers per Settings), the result is
 //! submitted as a feedback form and the PDF report attached as a file
 //! ([`result_write_back`](super::result_write_back)), and a passing candidate moves to the
@@ -28,6 +29,7 @@ use super::record::AssessmentRecord;
 use super::result_write_back::{self, ResultError};
 pub use super::steps::{
     refused_step, result_progress, step_label, CANCELLED, EXPIRED, FAILED, IN_PROGRESS, PASSED,
+    SUBMITTED,
 };
 use super::write_back::{record as record_step, step_done};
 use super::{AssessmentState, INVITED, INVITE_FAILED};
@@ -65,9 +67,8 @@ pub fn due_steps(state: AssessmentState, settings: &OrgSettings) -> Vec<WriteBac
     let on = settings.write_backs;
     let mut steps = Vec::new();
     match state {
-        AssessmentState::Started | AssessmentState::Submitted if on.progress_tags => {
-            steps.push(WriteBackStep::InProgressTag)
-        }
+        AssessmentState::Started if on.progress_tags => steps.push(WriteBackStep::InProgressTag),
+        AssessmentState::Submitted if on.progress_tags => steps.push(WriteBackStep::SubmittedTag),
         AssessmentState::Passed | AssessmentState::Failed | AssessmentState::Expired => {
             if on.progress_tags {
                 steps.push(WriteBackStep::ResultTag);
@@ -92,6 +93,9 @@ pub fn due_steps(state: AssessmentState, settings: &OrgSettings) -> Vec<WriteBac
             steps.push(WriteBackStep::Unlink);
             if on.progress_tags {
                 steps.push(WriteBackStep::CancelledTag);
+            }
+            if on.note {
+                steps.push(WriteBackStep::CancelledNote);
             }
         }
         _ => {}
@@ -233,9 +237,19 @@ async fn write_step(
             let previous = [tag(INVITED), tag(INVITE_FAILED)];
             replace_tag(client, opportunity, wanted, &previous, perform_as).await?;
         }
+        WriteBackStep::SubmittedTag => {
+            let wanted = tag(SUBMITTED);
+            let previous = [tag(INVITED), tag(INVITE_FAILED), tag(IN_PROGRESS)];
+            replace_tag(client, opportunity, wanted, &previous, perform_as).await?;
+        }
         WriteBackStep::ResultTag => {
             let wanted = tag(result_progress(state).expect("a scored state"));
-            let previous = [tag(INVITED), tag(INVITE_FAILED), tag(IN_PROGRESS)];
+            let previous = [
+                tag(INVITED),
+                tag(INVITE_FAILED),
+                tag(IN_PROGRESS),
+                tag(SUBMITTED),
+            ];
             replace_tag(client, opportunity, wanted, &previous, perform_as).await?;
         }
         WriteBackStep::Unlink => {
@@ -248,33 +262,12 @@ async fn write_step(
         }
         WriteBackStep::CancelledTag => {
             let wanted = tag(CANCELLED);
-            let previous = [tag(INVITED), tag(IN_PROGRESS)];
+            let previous = [tag(INVITED), tag(IN_PROGRESS), tag(SUBMITTED)];
             replace_tag(client, opportunity, wanted, &previous, perform_as).await?;
         }
-        WriteBackStep::ResultNote => {
-            let reference = result_note_reference(assessment);
-            let already = client
-                .list_notes(opportunity_id)
-                .await?
-                .iter()
-                .any(|n| n.body().contains(&reference));
-            if !already {
-                let new = NewNote {
-                    value: result_note_text(
-                        assessment,
-                        &record.scoring,
-                        (
-                            record.scorer.as_deref().unwrap_or("a former member"),
-                            record.grading_text(),
-                        ),
-                        links,
-                    ),
-                    score: None,
-                    secret: false,
-                    notify_followers: settings.notify_followers,
-                };
-                client.create_note(opportunity_id, new, perform_as).await?;
-            }
+        WriteBackStep::ResultNote => result_note(client, record, links, perform_as).await?,
+        WriteBackStep::CancelledNote => {
+            cancelled_note(client, record, links.detail_url, perform_as).await?
         }
         WriteBackStep::FeedbackForm => {
             result_write_back::feedback(db, client, record, links.report_url, perform_as).await?
@@ -291,6 +284,106 @@ async fn write_step(
             }
         }
         other => unreachable!("{other} is not a progress write-back step"),
+    }
+    Ok(())
+}
+
+/// Writes the result note, unless an earlier run did.
+async fn result_note(
+    client: &LeverClient,
+    record: &AssessmentRecord,
+    links: &ResultLinks<'_>,
+    perform_as: &str,
+) -> Result<(), LeverError> {
+    let assessment = &record.assessment;
+    let opportunity_id = assessment.opportunity_id.as_str();
+    let reference = result_note_reference(assessment);
+    let already = client
+        .list_notes(opportunity_id)
+        .await?
+        .iter()
+        .any(|n| n.body().contains(&reference));
+    if !already {
+        let new = NewNote {
+            value: result_note_text(
+                assessment,
+                &record.scoring,
+                (
+                    record.scorer.as_deref().unwrap_or("a former member"),
+                    record.grading_text(),
+                ),
+                links,
+            ),
+            score: None,
+            secret: false,
+            notify_followers: record.settings.notify_followers,
+        };
+        client.create_note(opportunity_id, new, perform_as).await?;
+    }
+    Ok(())
+}
+
+/// The reference written into a withdrawal note, by which a rerun recognises it.
+pub fn cancelled_note_reference(assessment: &Assessment) -> String {
+    format!("leverbridge withdrawal ref {}", assessment.id)
+}
+
+/// The note saying why the assessment was withdrawn and whether the candidate was told.
+pub fn cancelled_note_text(record: &AssessmentRecord, detail_url: &str) -> String {
+    let assessment = &record.assessment;
+    let question = assessment
+        .question_title
+        .as_deref()
+        .map(|t| format!(" on “{t}”"))
+        .unwrap_or_default();
+    let why = crate::domain::LeftPipeline::parse(
+        record
+            .withdrawal
+            .cancel_reason
+            .as_deref()
+            .unwrap_or_default(),
+    )
+    .map_or("the candidate left the pipeline in Lever", |left| {
+        left.because()
+    });
+    let emailed = record
+        .emails
+        .iter()
+        .find(|e| e.kind() == crate::db::emails::EmailKind::Withdrawn)
+        .and_then(|e| e.recipient.clone());
+    let told = match emailed {
+        Some(to) => format!("The candidate is emailed at {to} to say so."),
+        None => "The candidate was not emailed (no invitation email went to them, or candidate emails are off).".into(),
+    };
+    format!(
+        "leverbridge: the assessment{question} for {name} was withdrawn because {why}. Its link no longer works. {told}\nDetails: {detail_url}\n{reference}",
+        name = assessment.candidate_name,
+        reference = cancelled_note_reference(assessment),
+    )
+}
+
+/// Writes the withdrawal note, unless an earlier run did.
+async fn cancelled_note(
+    client: &LeverClient,
+    record: &AssessmentRecord,
+    detail_url: &str,
+    perform_as: &str,
+) -> Result<(), LeverError> {
+    let opportunity_id = record.assessment.opportunity_id.as_str();
+    let reference = cancelled_note_reference(&record.assessment);
+    let already = client
+        .list_notes(opportunity_id)
+        .await?
+        .iter()
+        .any(|n| n.body().contains(&reference));
+    if !already {
+        let new = NewNote {
+            value: cancelled_note_text(record, detail_url),
+            score: None,
+            secret: false,
+            notify_followers: record.settings.notify_followers,
+        };
+        client.create_note(opportunity_id, new, perform_as).await?;
     }
     Ok(())
 }
@@ -378,6 +471,10 @@ mod tests {
             [WriteBackStep::InProgressTag]
         );
         assert_eq!(
+            due_steps(AssessmentState::Submitted, &settings),
+            [WriteBackStep::SubmittedTag]
+        );
+        assert_eq!(
             due_steps(AssessmentState::Passed, &settings),
             [
                 WriteBackStep::ResultTag,
@@ -431,7 +528,11 @@ mod tests {
         settings.write_backs = OrgSettings::defaults().write_backs;
         assert_eq!(
             due_steps(AssessmentState::Cancelled, &settings),
-            [WriteBackStep::Unlink, WriteBackStep::CancelledTag]
+            [
+                WriteBackStep::Unlink,
+                WriteBackStep::CancelledTag,
+                WriteBackStep::CancelledNote
+            ]
         );
         assert_eq!(
             due_steps(AssessmentState::Expired, &settings),

@@ -294,6 +294,15 @@ impl AssessmentRecord {
         moments
     }
 
+    /// What a hiring team reads in the report: what the candidate did and what was decided,
+    /// without Lever's bookkeeping (tags, notes, emails: those stay on the page and on Events).
+    pub fn work_timeline(&self) -> Vec<Moment> {
+        let mut moments = self.candidate_moments();
+        moments.extend(self.decision_moments());
+        moments.sort_by_key(|m| m.at);
+        moments
+    }
+
     /// What the candidate did: invited, started, each save, handed in.
     fn candidate_moments(&self) -> Vec<Moment> {
         let a = &self.assessment;
@@ -409,7 +418,7 @@ impl AssessmentRecord {
         }
         let (score, scored_at) = (self.scoring.score?, self.scoring.scored_at?);
         let timeline: Vec<(NaiveDateTime, String)> = self
-            .timeline()
+            .work_timeline()
             .into_iter()
             .map(|m| (m.at, m.what))
             .collect();

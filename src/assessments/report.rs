@@ -411,16 +411,14 @@ mod tests {
         ]);
         let code = code.join("\n");
         let events = [
-            "Candidate invited",
-            "Link added to the candidate's Lever profile",
-            "Tag “Assessment: Candidate Invited” added in Lever",
-            "Invitation note written in Lever",
-            "Candidate started the assessment",
-            "Tag “Assessment: Assessment in Progress” replaced “Assessment: Candidate Invited” in Lever",
-            "Code saved",
-            "Candidate submitted",
-            "Scored 85 / 100 by reviewer@acme.example: Failed",
-            "Result note written in Lever",
+            "Invited: the link was created",
+            "Started by the candidate; the time runs out at 1 Mar 11:00 UTC",
+            "Saved snapshot 1 (40 lines), 1.2 KB",
+            "Asked to run the visible tests: passed 2 of 3",
+            "Saved snapshot 2 (117 lines), 4.1 KB",
+            "Asked to run the visible tests: passed 3 of 3",
+            "Submitted by the candidate",
+            "Scored 85/100, failed by reviewer@acme.example",
         ];
         let timeline: Vec<_> = events
             .iter()

@@ -7,6 +7,9 @@ use crate::domain::{OrgSettings, WriteBackStep};
 
 /// The progress tag of a started assessment: `{prefix}: Assessment in Progress`.
 pub const IN_PROGRESS: &str = "Assessment in Progress";
+/// The progress tag of a submitted assessment, until its grade or a reviewer's score:
+/// `{prefix}: Submitted`.
+pub const SUBMITTED: &str = "Submitted";
 pub const PASSED: &str = "Passed";
 pub const FAILED: &str = "Failed";
 pub const EXPIRED: &str = "Expired";
@@ -53,6 +56,10 @@ pub fn step_label(
             tag(IN_PROGRESS),
             tag(INVITED)
         ),
+        WriteBackStep::SubmittedTag => format!(
+            "Tag “{}” replaced the progress tag in Lever",
+            tag(SUBMITTED)
+        ),
         WriteBackStep::ResultTag => match result_progress(state) {
             Some(result) => format!("Tag “{}” replaced the progress tag in Lever", tag(result)),
             None => "Result tag replaced the progress tag in Lever".into(),
@@ -63,6 +70,7 @@ pub fn step_label(
             tag(CANCELLED)
         ),
         WriteBackStep::ResultNote => "Result note written in Lever".into(),
+        WriteBackStep::CancelledNote => "Withdrawal note written in Lever".into(),
         WriteBackStep::FeedbackForm => "Feedback form submitted in Lever".into(),
         WriteBackStep::ReportFile => "PDF report attached in Lever".into(),
         WriteBackStep::PassStage => match settings.pass_stage_id.as_deref().and_then(stage_name) {

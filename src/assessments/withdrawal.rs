@@ -4,8 +4,10 @@
 //! What "unfinished" means:
 //! - **invited** and **started** assessments are withdrawn: the link stops working (the candidate
 //!   sees a "withdrawn" page and saves are refused), the link is removed from the candidate in
-//!   Lever and `{prefix}: Cancelled` replaces the progress tag
-//!   (the progress write-back does those steps for a cancelled state, recorded once each).
+//!   Lever, `{prefix}: Cancelled` replaces the progress tag and a note says why (the progress
+//!   write-back does those steps for a cancelled state, recorded once each); a candidate who was
+//!   emailed the invitation is emailed that it was withdrawn (archived or hired; a deleted
+//!   candidate's address is erased), when candidate emails are on.
 //! - a **submitted** assessment is kept when the candidate is archived or hired: the work is
 //!   handed in, and its score is still worth having (a hired candidate's test belongs with their
 //!   record; an archived one may be reconsidered), so a reviewer may still score it and its
@@ -125,7 +127,8 @@ pub async fn withdraw(
     // The withdrawal itself, stored before Lever is written to: from here on the link shows the
     // withdrawn page and refuses saves.
     let now = settings.tuning.clock.now();
-    let (assessments, choices) = store(db, leaving, now).await?;
+    let emailing = (held.settings.clone(), settings.tuning.job_max_attempts);
+    let (assessments, choices) = store(db, leaving, now, emailing).await?;
     let mut gone = seen.is_none();
     if let Some(opportunity) = &seen {
         gone = write_to_lever(db, &settings.public_url, lever, leaving, opportunity).await?;
@@ -206,6 +209,7 @@ async fn store(
     db: &Db,
     leaving: &Leaving<'_>,
     now: chrono::NaiveDateTime,
+    (settings, attempts): (OrgSettings, i32),
 ) -> Result<(Vec<AssessmentState>, usize), DbError> {
     let (org, opportunity, left) = (
         leaving.org_id.to_owned(),
@@ -220,6 +224,9 @@ async fn store(
                 if left.withdraws(from)
                     && withdrawals::withdraw(conn, &a.id, from, left.as_str(), now)?
                 {
+                    if left != LeftPipeline::Deleted {
+                        super::emails::queue_withdrawal(conn, &a, &settings, attempts)?;
+                    }
                     assessments.push(from);
                 }
             }

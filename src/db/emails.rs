@@ -16,6 +16,8 @@ pub enum EmailKind {
     StartReminder,
     /// The started test is not submitted and its time is about to run out.
     DeadlineReminder,
+    /// The assessment was withdrawn (the candidate left the pipeline in Lever).
+    Withdrawn,
 }
 
 impl EmailKind {
@@ -24,6 +26,7 @@ impl EmailKind {
             EmailKind::Invitation => "invitation",
             EmailKind::StartReminder => "start_reminder",
             EmailKind::DeadlineReminder => "deadline_reminder",
+            EmailKind::Withdrawn => "withdrawn",
         }
     }
 
@@ -32,6 +35,7 @@ impl EmailKind {
             EmailKind::Invitation,
             EmailKind::StartReminder,
             EmailKind::DeadlineReminder,
+            EmailKind::Withdrawn,
         ]
         .into_iter()
         .find(|k| k.as_str() == name)
@@ -43,6 +47,7 @@ impl EmailKind {
             EmailKind::Invitation => "Invitation email",
             EmailKind::StartReminder => "Reminder to start",
             EmailKind::DeadlineReminder => "Reminder before the deadline",
+            EmailKind::Withdrawn => "Withdrawal email",
         }
     }
 }
@@ -214,7 +219,7 @@ pub fn due_reminders(
             .filter(assessments::state.eq(AssessmentState::Started))
             .filter(assessments::deadline_at.gt(now))
             .filter(assessments::deadline_at.le(until)),
-        EmailKind::Invitation => return Ok(Vec::new()),
+        EmailKind::Invitation | EmailKind::Withdrawn => return Ok(Vec::new()),
     };
     query.load(conn)
 }

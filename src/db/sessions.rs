@@ -64,6 +64,20 @@ pub fn start(conn: &mut DbConn, user_id: &str, limits: SessionLimits) -> QueryRe
     Ok(token)
 }
 
+/// Ends the one session `token` names (signing out of this browser only); the user's others
+/// go on. Returns whether a live session ended.
+#[tracing::instrument(skip_all)]
+pub fn end(conn: &mut DbConn, token: &str) -> QueryResult<bool> {
+    let ended = diesel::update(
+        sessions::table
+            .find(key_of(token))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(Some(super::now())))
+    .execute(conn)?;
+    Ok(ended > 0)
+}
+
 /// The user a live session belongs to (and marks the session as used), or `None` when the token
 /// is unknown, revoked or expired.
 #[tracing::instrument(skip_all)]

@@ -19,6 +19,8 @@ pub enum WriteBackStep {
     InvitationNote,
     /// The progress tag of a started assessment.
     InProgressTag,
+    /// The progress tag of a submitted assessment awaiting its grade or its reviewer.
+    SubmittedTag,
     /// The result's progress tag (passed, failed, expired).
     ResultTag,
     /// The result note.
@@ -33,15 +35,18 @@ pub enum WriteBackStep {
     Unlink,
     /// The progress tag of a withdrawn assessment.
     CancelledTag,
+    /// The note saying why an assessment was withdrawn.
+    CancelledNote,
 }
 
 impl WriteBackStep {
-    pub const ALL: [WriteBackStep; 12] = [
+    pub const ALL: [WriteBackStep; 14] = [
         WriteBackStep::Link,
         WriteBackStep::InvitedTag,
         WriteBackStep::InviteFailedTag,
         WriteBackStep::InvitationNote,
         WriteBackStep::InProgressTag,
+        WriteBackStep::SubmittedTag,
         WriteBackStep::ResultTag,
         WriteBackStep::ResultNote,
         WriteBackStep::FeedbackForm,
@@ -49,6 +54,7 @@ impl WriteBackStep {
         WriteBackStep::PassStage,
         WriteBackStep::Unlink,
         WriteBackStep::CancelledTag,
+        WriteBackStep::CancelledNote,
     ];
 
     /// The stored name. Stored rows keep it, so it never changes.
@@ -59,6 +65,7 @@ impl WriteBackStep {
             WriteBackStep::InviteFailedTag => "tag_invite_failed",
             WriteBackStep::InvitationNote => "note",
             WriteBackStep::InProgressTag => "tag_in_progress",
+            WriteBackStep::SubmittedTag => "tag_submitted",
             WriteBackStep::ResultTag => "tag_result",
             WriteBackStep::ResultNote => "result_note",
             WriteBackStep::FeedbackForm => "feedback_form",
@@ -66,6 +73,7 @@ impl WriteBackStep {
             WriteBackStep::PassStage => "pass_stage",
             WriteBackStep::Unlink => "unlink",
             WriteBackStep::CancelledTag => "tag_cancelled",
+            WriteBackStep::CancelledNote => "cancelled_note",
         }
     }
 }

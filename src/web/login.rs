@@ -192,10 +192,27 @@ async fn start_session(state: &AppState, user: &db::users::User) -> Result<Strin
         .await
 }
 
+/// Signs this browser out: its session ends (a copy of its cookie stops working too), and the
+/// user's sessions on other devices go on.
+pub async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, WebError> {
+    if let Some(token) = session::token(&session) {
+        state
+            .db
+            .run(move |conn| -> Result<bool, WebError> { Ok(db::sessions::end(conn, &token)?) })
+            .await?;
+    }
+    session::forget(&session);
+    Ok(see_other("/login"))
+}
+
 /// Signs the user out everywhere: every session of theirs ends, so a copy of this cookie (or
 /// one on another device) stops working too. Only a live session can do this: an old cookie
 /// that someone kept cannot sign its user out of the sessions they have now.
-pub async fn logout(
+pub async fn logout_everywhere(
     state: web::Data<AppState>,
     session: Session,
     CsrfForm(_): CsrfForm<NoFields>,

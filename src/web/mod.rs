@@ -67,6 +67,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(login::submit))
         .route("/logout", web::post().to(login::logout))
         .route(
+            "/logout/everywhere",
+            web::post().to(login::logout_everywhere),
+        )
+        .route(
             "/webhooks/lever/{key}",
             web::post().to(lever_webhook::receive),
         )

@@ -480,6 +480,14 @@ pub fn settings_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a st
             template_default(&org_settings::EMAIL_SUBJECT),
         ),
         ("email_body", template_default(&org_settings::EMAIL_BODY)),
+        (
+            "withdrawn_subject",
+            template_default(&org_settings::WITHDRAWN_SUBJECT),
+        ),
+        (
+            "withdrawn_body",
+            template_default(&org_settings::WITHDRAWN_BODY),
+        ),
         ("start_reminder_hours", "0"),
         ("deadline_reminder_minutes", "0"),
         ("smtp_host", ""),

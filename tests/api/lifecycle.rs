@@ -24,6 +24,7 @@ use leverbridge::assessments::AssessmentState;
 
 both_backends!(
     archiving_withdraws_unfinished_assessments_and_keeps_a_submitted_one,
+    a_candidate_emailed_an_invitation_is_emailed_that_it_was_withdrawn,
     hiring_withdraws_once_though_lever_sends_two_events,
     deleting_a_candidate_erases_their_text_from_every_table,
     deleting_a_candidate_erases_the_address_their_invitation_went_to,
@@ -160,9 +161,19 @@ async fn archiving_withdraws_unfinished_assessments_and_keeps_a_submitted_one(ba
             "Withdrawn: the candidate was archived in Lever",
             "Link removed from the candidate&#39;s Lever profile",
             "Tag “leverbridge: Cancelled” replaced the progress tag in Lever",
+            "Withdrawal note written in Lever",
         ] {
             assert!(detail.contains(shown), "{shown}: {detail}");
         }
+        // A note tells the recruiter why (candidate emails are off here: nobody was told).
+        let notes = notes_with(
+            &held,
+            "was withdrawn because the candidate was archived in Lever",
+        );
+        assert_eq!(notes.len(), 1, "{held}");
+        let note = notes[0]["value"].as_str().unwrap();
+        assert!(note.contains("Its link no longer works."), "{note}");
+        assert!(note.contains("The candidate was not emailed"), "{note}");
     }
     let refused = candidate
         .post_raw(&format!("{started_path}/save"), &[("code", "late")])
@@ -238,6 +249,72 @@ async fn archiving_withdraws_unfinished_assessments_and_keeps_a_submitted_one(ba
         overview.contains("2 withdrawn (archived, hired or deleted in Lever)"),
         "{overview}"
     );
+}
+
+async fn a_candidate_emailed_an_invitation_is_emailed_that_it_was_withdrawn(backend: Backend) {
+    let (app, lever) = connected_for_lifecycle(backend).await;
+    let mailbox = leverbridge::mailbox::Mailbox::start_on_loopback()
+        .await
+        .unwrap();
+    let port = mailbox.port().to_string();
+    let response = save_settings(&app, &crate::email::email_through(&lever, &port, &[])).await;
+    assert_eq!(response.status(), 303);
+    let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
+    lever.move_to(&ada, TRIGGER).await;
+    app.drain().await;
+    let grace = crate::email::candidate_without_email(&lever, "Grace Hopper").await;
+    lever.move_to(&grace, TRIGGER).await;
+    app.drain().await;
+    assert_eq!(mailbox.messages_to("ada.lovelace@example.com").len(), 1);
+
+    for opportunity in [&ada, &grace] {
+        let answer = archive(&lever, opportunity, true).await;
+        assert_eq!(answer["deliveries"][0]["responseStatus"], 200, "{answer}");
+    }
+    app.drain().await;
+    app.drain().await;
+
+    // Ada, whose invitation went to her address, is told; the note says so.
+    let sent = mailbox.messages_to("ada.lovelace@example.com");
+    assert_eq!(sent.len(), 2, "{sent:#?}");
+    let told = &sent[1];
+    assert_eq!(
+        told.subject(),
+        "Your coding assessment from ACME Inc has been withdrawn"
+    );
+    for said in [
+        "Hello Ada Lovelace,",
+        "its link no longer works",
+        "The ACME Inc hiring team",
+    ] {
+        assert!(told.body().contains(said), "{said}: {}", told.body());
+    }
+    assert!(!told.body().contains('{'), "{}", told.body());
+    let held = lever.opportunity(&ada).await;
+    let notes = notes_with(
+        &held,
+        "was withdrawn because the candidate was archived in Lever",
+    );
+    assert_eq!(notes.len(), 1, "{held}");
+    assert!(
+        notes[0]["value"]
+            .as_str()
+            .unwrap()
+            .contains("The candidate is emailed at ada.lovelace@example.com to say so."),
+        "{held}"
+    );
+    // Grace had no address: no email, and her note says she was not told.
+    let held = lever.opportunity(&grace).await;
+    let notes = notes_with(&held, "was withdrawn because");
+    assert_eq!(notes.len(), 1, "{held}");
+    assert!(notes[0]["value"]
+        .as_str()
+        .unwrap()
+        .contains("The candidate was not emailed"));
+    assert_eq!(mailbox.messages().len(), 2, "nothing else was sent");
+    // Nothing is left to run: the email went once.
+    assert_eq!(app.drain().await, 0);
+    assert_eq!(mailbox.messages().len(), 2);
 }
 
 async fn hiring_withdraws_once_though_lever_sends_two_events(backend: Backend) {

@@ -3,6 +3,8 @@
 #[path = "../support/database.rs"]
 mod database;
 mod helpers;
+#[path = "../support/processes.rs"]
+mod processes;
 
 mod assessments_page;
 mod bounded_saves;

@@ -252,9 +252,13 @@ async fn scored_results_arrive_as_feedback_on_one_template_and_a_pdf_file(backen
         "def bucket():",
         "return 'tokens'",
         "Submitted by the candidate",
-        "Result note written in Lever",
+        "The candidate's work",
     ] {
         assert!(text.contains(shown), "{shown}: {text}");
+    }
+    // The report is for a hiring team: Lever's bookkeeping stays on the page and on Events.
+    for absent in ["in Lever", "Tag “", "email"] {
+        assert!(!text.contains(absent), "{absent}: {text}");
     }
     let response = app.get(&format!("{ada_detail}/report.pdf")).await;
     assert_eq!(response.status(), 200);

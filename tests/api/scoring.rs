@@ -23,6 +23,7 @@ both_backends!(
 
 pub(crate) const INVITED: &str = "leverbridge: Candidate Invited";
 pub(crate) const IN_PROGRESS: &str = "leverbridge: Assessment in Progress";
+pub(crate) const SUBMITTED: &str = "leverbridge: Submitted";
 pub(crate) const PASSED: &str = "leverbridge: Passed";
 pub(crate) const FAILED: &str = "leverbridge: Failed";
 
@@ -185,6 +186,19 @@ async fn a_started_then_passed_assessment_is_shown_and_written_back(backend: Bac
         assert!(page.contains(shown), "{shown}: {page}");
     }
     assert_eq!(page.matches("Saved snapshot").count(), 3, "each save");
+    // Lever: a recruiter sees the submission waiting for its reviewer.
+    app.drain().await;
+    let held = tags(&lever.opportunity(&opportunity).await);
+    assert!(held.contains(&SUBMITTED.to_owned()), "{held:?}");
+    assert!(
+        !held.contains(&IN_PROGRESS.to_owned()),
+        "replaced: {held:?}"
+    );
+    let page = app.get_html(&detail).await;
+    assert!(
+        page.contains("Tag “leverbridge: Submitted” replaced the progress tag in Lever"),
+        "{page}"
+    );
     // Playback: the first save, with the way forward and none back.
     let first = app.get_html(&format!("{detail}?snapshot=1")).await;
     assert!(first.contains("Snapshot 1 of 3"), "{first}");
@@ -223,11 +237,11 @@ async fn a_started_then_passed_assessment_is_shown_and_written_back(backend: Bac
     assert!(scoring.scored_by.is_some() && scoring.scored_at.is_some());
     app.drain().await;
 
-    // Lever: the Passed tag replaced In Progress; the note; the stage move.
+    // Lever: the Passed tag replaced Submitted; the note; the stage move.
     let held = lever.opportunity(&opportunity).await;
     let now_tags = tags(&held);
     assert!(now_tags.contains(&PASSED.to_owned()), "{now_tags:?}");
-    for gone in [INVITED, IN_PROGRESS] {
+    for gone in [INVITED, IN_PROGRESS, SUBMITTED] {
         assert!(!now_tags.contains(&gone.to_owned()), "{gone}: {now_tags:?}");
     }
     assert!(

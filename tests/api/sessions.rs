@@ -11,6 +11,7 @@ use crate::helpers::{csrf_in, location, with_people, Backend, Browser, TestApp};
 
 both_backends!(
     a_copied_cookie_stops_working_after_sign_out,
+    sign_out_ends_this_browser_only_and_everywhere_ends_them_all,
     a_password_reset_ends_the_users_sessions,
     removing_a_membership_ends_the_members_sessions,
     sessions_end_when_idle,
@@ -60,13 +61,15 @@ async fn a_copied_cookie_stops_working_after_sign_out(backend: Backend) {
     let laptop = app.as_new_session().await;
     laptop.login("admin@acme.test").await;
 
-    let response = browser.post_form("/orgs/acme", "/logout", &[]).await;
+    let response = browser
+        .post_form("/orgs/acme", "/logout/everywhere", &[])
+        .await;
     assert_eq!(response.status(), 303);
 
     let stolen = get_with_cookie(&app, &copied, "/orgs/acme").await;
     assert_eq!(stolen.status(), 303, "a copied cookie must stop working");
     assert!(location(&stolen).starts_with("/login"));
-    // Signing out ends the user's other sessions as well.
+    // Signing out everywhere ends the user's other sessions as well.
     assert_eq!(laptop.get("/orgs/acme").await.status(), 303);
     // The login page shows the form to the dead cookie instead of sending it around in circles.
     let page = get_with_cookie(&app, &copied, "/login").await;
@@ -79,7 +82,7 @@ async fn a_copied_cookie_stops_working_after_sign_out(backend: Backend) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-        .post(app.url("/logout"))
+        .post(app.url("/logout/everywhere"))
         .header("cookie", &copied)
         .form(&[("csrf_token", token.as_str())])
         .send()
@@ -87,6 +90,45 @@ async fn a_copied_cookie_stops_working_after_sign_out(backend: Backend) {
         .unwrap();
     assert_eq!(logout.status(), 303);
     assert_eq!(browser.get("/orgs/acme").await.status(), 200);
+}
+
+async fn sign_out_ends_this_browser_only_and_everywhere_ends_them_all(backend: Backend) {
+    let app = with_people(backend, |_| {}).await;
+    let (browser, jar) = browser_with_jar(&app);
+    browser.login("admin@acme.test").await;
+    let url: url::Url = app.url("/").parse().unwrap();
+    use reqwest::cookie::CookieStore;
+    let copied = jar.cookies(&url).unwrap().to_str().unwrap().to_owned();
+    let laptop = app.as_new_session().await;
+    laptop.login("admin@acme.test").await;
+    // Both ways out are offered on every page.
+    let page = browser.get_html("/orgs/acme").await;
+    assert!(page.contains("action=\"/logout\""), "{page}");
+    assert!(page.contains(">Sign out everywhere</button>"), "{page}");
+    let list = browser.get_html("/orgs").await;
+    assert!(list.contains(">Sign out everywhere</button>"), "{list}");
+
+    // Sign out: this browser's session ends, a copy of its cookie with it.
+    let response = browser.post_form("/orgs/acme", "/logout", &[]).await;
+    assert_eq!(response.status(), 303);
+    assert!(location(&response).starts_with("/login"));
+    assert_eq!(browser.get("/orgs/acme").await.status(), 303);
+    assert_eq!(
+        get_with_cookie(&app, &copied, "/orgs/acme").await.status(),
+        303,
+        "the copied cookie ended with its session"
+    );
+    // The laptop stays signed in.
+    assert_eq!(laptop.get("/orgs/acme").await.status(), 200);
+
+    // Sign out everywhere from the laptop: no session of the user is left.
+    browser.login("admin@acme.test").await;
+    let response = laptop
+        .post_form("/orgs/acme", "/logout/everywhere", &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(laptop.get("/orgs/acme").await.status(), 303);
+    assert_eq!(browser.get("/orgs/acme").await.status(), 303);
 }
 
 async fn a_password_reset_ends_the_users_sessions(backend: Backend) {

@@ -50,7 +50,8 @@ pub fn slot_processes(sandbox: &Sandbox, tuning: &SandboxTuning) -> Vec<String> 
         else {
             continue;
         };
-        if resident.iter().any(|r| r.to_string() == pid) {
+        if resident.iter().any(|r| r.to_string() == pid) || !crate::processes::descends_from_us(pid)
+        {
             continue;
         }
         // A process may end between the listing and the read.

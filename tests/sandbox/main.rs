@@ -1,6 +1,9 @@
 //! The sandbox against hostile programs, with no database: each test runs the real bubblewrap
 //! sandbox and checks that the server is unharmed and that the result says what happened.
 
+#[path = "../support/processes.rs"]
+mod processes;
+
 mod attacks;
 mod warm;
 

@@ -393,7 +393,7 @@ fn submission(flow: &mut Flow<'_>, report: &Report<'_>) {
 }
 
 fn timeline(flow: &mut Flow<'_>, report: &Report<'_>) {
-    flow.heading("Timeline", None);
+    flow.heading("The candidate's work", None);
     if report.timeline.is_empty() {
         flow.text("Nothing was recorded.", Face::Sans, BODY.with(MUTED), 0.0);
         return;

@@ -125,7 +125,7 @@ pub const WRITE_PROGRESS_TAGS: Setting = Setting {
     name: "write_progress_tags",
     section: Section::WriteBack,
     label: "Progress tags",
-    help: "Keeps one tag on the opportunity saying where the assessment stands: Candidate Invited, then Assessment in Progress, then Passed, Failed or Expired, each after the prefix below.",
+    help: "Keeps one tag on the opportunity saying where the assessment stands: Candidate Invited, then Assessment in Progress, then Submitted (awaiting its grade or a reviewer), then Passed, Failed or Expired, each after the prefix below.",
     kind: Kind::Toggle { default: true },
 };
 
@@ -242,6 +242,28 @@ pub const EMAIL_BODY: Setting = Setting {
     },
 };
 
+pub const WITHDRAWN_SUBJECT: Setting = Setting {
+    name: "withdrawn_subject",
+    section: Section::Email,
+    label: "Subject when an assessment is withdrawn",
+    help: "Sent when a candidate who was emailed an invitation is archived, hired or deleted in Lever before handing the test in (a deleted candidate's address is erased, so they get none). The same placeholders.",
+    kind: Kind::Template {
+        default: "Your coding assessment from {company} has been withdrawn",
+        multiline: false,
+    },
+};
+
+pub const WITHDRAWN_BODY: Setting = Setting {
+    name: "withdrawn_body",
+    section: Section::Email,
+    label: "Message when an assessment is withdrawn",
+    help: "Plain text, with the same placeholders. The link no longer works, so there is no need to include it.",
+    kind: Kind::Template {
+        default: "Hello {candidate_name},\n\nThe coding assessment {company} sent you has been withdrawn, so its link no longer works and there is nothing more for you to do.\n\nThank you for your time.\nThe {company} hiring team",
+        multiline: true,
+    },
+};
+
 pub const START_REMINDER_HOURS: Setting = Setting {
     name: "start_reminder_hours",
     section: Section::Email,
@@ -351,6 +373,8 @@ pub const SETTINGS: &[&Setting] = &[
     &EMAIL_ENABLED,
     &EMAIL_SUBJECT,
     &EMAIL_BODY,
+    &WITHDRAWN_SUBJECT,
+    &WITHDRAWN_BODY,
     &START_REMINDER_HOURS,
     &DEADLINE_REMINDER_MINUTES,
     &SMTP_HOST,

@@ -10,8 +10,8 @@ pub use declarations::{
     Kind, Section, Setting, DAYS_TO_START, DEADLINE_REMINDER_MINUTES, DEFAULT_USER, EMAIL_BODY,
     EMAIL_ENABLED, EMAIL_SUBJECT, MAX_TAG_PREFIX, NOTIFY_FOLLOWERS, PASS_MARK, PASS_STAGE,
     SETTINGS, SMTP_FROM, SMTP_HOST, SMTP_PASSWORD, SMTP_PORT, SMTP_TLS, SMTP_USERNAME,
-    START_REMINDER_HOURS, TAG_PREFIX, TIME_LIMIT, WRITE_FEEDBACK, WRITE_LINK, WRITE_NOTE,
-    WRITE_PROGRESS_TAGS, WRITE_REPORT,
+    START_REMINDER_HOURS, TAG_PREFIX, TIME_LIMIT, WITHDRAWN_BODY, WITHDRAWN_SUBJECT,
+    WRITE_FEEDBACK, WRITE_LINK, WRITE_NOTE, WRITE_PROGRESS_TAGS, WRITE_REPORT,
 };
 
 use crate::domain::email_template::EmailTemplate;
@@ -76,6 +76,9 @@ pub struct EmailSettings {
     pub enabled: bool,
     pub subject: EmailTemplate,
     pub body: EmailTemplate,
+    /// The email a withdrawn assessment's candidate gets.
+    pub withdrawn_subject: EmailTemplate,
+    pub withdrawn_body: EmailTemplate,
     /// Hours before an unstarted invitation expires to remind the candidate; 0: never.
     pub start_reminder_hours: u32,
     /// Minutes before a started test's deadline to remind the candidate; 0: never.
@@ -124,6 +127,8 @@ impl OrgSettings {
                 enabled: values.toggle(&EMAIL_ENABLED),
                 subject: template(values, &EMAIL_SUBJECT),
                 body: template(values, &EMAIL_BODY),
+                withdrawn_subject: template(values, &WITHDRAWN_SUBJECT),
+                withdrawn_body: template(values, &WITHDRAWN_BODY),
                 start_reminder_hours: values.number(&START_REMINDER_HOURS),
                 deadline_reminder_minutes: values.number(&DEADLINE_REMINDER_MINUTES),
                 server: SmtpServer {
