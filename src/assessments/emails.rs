@@ -300,17 +300,71 @@ async fn load_for_delivery(
         let company = db::orgs::find(conn, &assessment.org_id)?
             .map(|o| o.name)
             .unwrap_or_default();
-        let password = match db::settings::smtp_password(conn, &assessment.org_id)? {
-            Some(sealed) => Some(
-                org_key
-                    .open(&db::settings::smtp_password_context(&assessment.org_id), &sealed)
-                    .map_err(|_| "the saved SMTP password cannot be opened with this server's secret key; enter it again on the Settings page".to_owned()),
-            ),
-            None => None,
-        };
+        let password = saved_password(conn, &org_key, &assessment.org_id)?;
         Ok(Some((email, assessment, org, company, password)))
     })
     .await
+}
+
+/// The organization's saved SMTP password, opened (or why it cannot be); `None` when none is
+/// saved.
+fn saved_password(
+    conn: &mut DbConn,
+    key: &crate::crypto::SecretKey,
+    org_id: &str,
+) -> Result<Option<Result<String, String>>, DbError> {
+    Ok(db::settings::smtp_password(conn, org_id)?.map(|sealed| {
+        key.open(&db::settings::smtp_password_context(org_id), &sealed)
+            .map_err(|_| "the saved SMTP password cannot be opened with this server's secret key; enter it again on the Settings page".to_owned())
+    }))
+}
+
+/// Sends a test email to `to` through the organization's saved mail server (the Settings
+/// page's *Send a test email*): `Ok` names the server it went through, `Err` says why it did
+/// not go.
+pub async fn send_test(
+    db: &db::Db,
+    settings: &Settings,
+    org_id: &str,
+    to: &str,
+) -> Result<Result<String, String>, DbError> {
+    let (org, key) = (org_id.to_owned(), settings.secret_key.clone());
+    let (saved, company, password) = db
+        .run(move |conn| -> Result<_, DbError> {
+            let saved = db::settings::for_org(conn, &org)?;
+            let company = db::orgs::find(conn, &org)?
+                .map(|o| o.name)
+                .unwrap_or_default();
+            Ok((saved, company, saved_password(conn, &key, &org)?))
+        })
+        .await?;
+    let password = match password.transpose() {
+        Ok(password) => password,
+        Err(why) => return Ok(Err(why)),
+    };
+    let server = &saved.email.server;
+    let subject = format!("leverbridge test email for {company}");
+    let body = format!(
+        "This is a test email from leverbridge, sent to {to} through {company}'s saved mail server ({}:{}). If you are reading it, candidates' emails can go out this way.\n",
+        server.host, server.port
+    );
+    let outgoing = Outgoing {
+        to,
+        subject: &subject,
+        body: &body,
+    };
+    let sent = smtp::send(
+        server,
+        password.as_deref(),
+        &outgoing,
+        &settings.tuning.smtp_extra_roots,
+        settings.tuning.smtp_deadline,
+    )
+    .await;
+    Ok(match sent {
+        Ok(()) => Ok(format!("{}:{}", server.host, server.port)),
+        Err(SendError::Refused(why) | SendError::Failed(why)) => Err(why),
+    })
 }
 
 async fn retry(db: &db::Db, id: &str, reason: String) -> Result<Delivery, DbError> {

@@ -147,6 +147,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/questions/{id}/delete", web::post().to(questions::delete))
                 .route("/settings", web::get().to(settings::show))
                 .route("/settings", web::post().to(settings::save))
+                .route("/settings/test-email", web::post().to(settings::test_email))
                 .route("/events", web::get().to(events::list))
                 .route("/events/{job}/retry", web::post().to(events::retry))
                 .route("/events/{event}/send-now", web::post().to(events::send_now))

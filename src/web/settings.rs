@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use askama::Template;
 
 use super::auth::{AdminPage, OrgPage, OrgReader};
-use super::csrf::CsrfForm;
+use super::csrf::{CsrfForm, NoFields};
 use super::layout::{Chrome, Nav};
 use super::{render, render_invalid, see_other, WebError};
 use crate::db::connection::write_transaction;
@@ -28,6 +28,8 @@ struct SettingsPage {
     sections: Vec<SectionView>,
     /// Set when a submission was refused.
     invalid: bool,
+    /// The refused fields, name and label, for the banner's links to each.
+    invalid_fields: Vec<(&'static str, &'static str)>,
     /// Set when the admin asked for a preview: nothing was saved.
     previewed: bool,
     last_saved: Option<String>,
@@ -247,6 +249,11 @@ fn page(
         chrome: Chrome::new(org, "Settings", Nav::Settings),
         sections,
         invalid: !errors.is_empty(),
+        invalid_fields: SETTINGS
+            .iter()
+            .filter(|s| errors.contains_key(s.name))
+            .map(|s| (s.name, s.label))
+            .collect(),
         previewed: false,
         last_saved,
         running: RunningView::of(&org.state.jobs.sandbox),
@@ -500,6 +507,26 @@ pub async fn save(
         );
     }
     result
+}
+
+/// *Send a test email*: an email to the signed-in admin through the saved mail server, and a
+/// message saying whether it went (and, if not, why).
+pub async fn test_email(
+    org: AdminPage,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<HttpResponse, WebError> {
+    let to = org.user.email.clone();
+    let sent =
+        crate::assessments::emails::send_test(&org.state.db, &org.state.settings, &org.org.id, &to)
+            .await?;
+    match sent {
+        Ok(server) => org.flash(
+            "success",
+            format!("Test email sent to {to} through {server}: check that it arrived."),
+        ),
+        Err(why) => org.flash("error", format!("The test email was not sent: {why}.")),
+    }
+    Ok(see_other(&org.url("/settings#setting-smtp_host")))
 }
 
 /// Seals a typed SMTP password; an empty password field keeps the saved password, for the same

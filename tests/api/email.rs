@@ -31,6 +31,7 @@ both_backends!(
     a_mail_server_whose_certificate_is_not_trusted_gets_nothing,
     wrong_credentials_fail_the_email_clearly_and_nothing_is_marked_sent,
     choosing_the_question_emails_the_candidate_their_link,
+    a_test_email_goes_to_the_admin_through_the_saved_server_or_says_why_not,
 );
 
 struct World {
@@ -691,4 +692,55 @@ async fn choosing_the_question_emails_the_candidate_their_link(backend: Backend)
         detail.contains("Invitation email sent to ada.lovelace@example.com"),
         "{detail}"
     );
+}
+
+async fn a_test_email_goes_to_the_admin_through_the_saved_server_or_says_why_not(backend: Backend) {
+    let w = world(backend, &[]).await;
+    let page = w.app.get_html("/orgs/acme/settings").await;
+    assert!(page.contains(">Send a test email</button>"), "{page}");
+    let response = w
+        .app
+        .post_form("/orgs/acme/settings", "/orgs/acme/settings/test-email", &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/orgs/acme/settings#setting-smtp_host");
+    let page = w.app.get_html("/orgs/acme/settings").await;
+    let port = w.mailbox.port();
+    assert!(
+        page.contains(&format!(
+            "Test email sent to admin@acme.test through 127.0.0.1:{port}: check that it arrived."
+        )),
+        "{page}"
+    );
+    let mail = only(w.mailbox.messages_to("admin@acme.test"));
+    assert_eq!(mail.subject(), "leverbridge test email for ACME Inc");
+    assert!(mail
+        .body()
+        .contains("candidates' emails can go out this way"));
+
+    // A server that refuses the connection: the page says why, and nothing was sent.
+    let response = save_settings(&w.app, &email_through(&w.lever, "1", &[])).await;
+    assert_eq!(response.status(), 303);
+    w.app
+        .post_form("/orgs/acme/settings", "/orgs/acme/settings/test-email", &[])
+        .await;
+    let page = w.app.get_html("/orgs/acme/settings").await;
+    assert!(page.contains("The test email was not sent: "), "{page}");
+    assert_eq!(w.mailbox.messages().len(), 1);
+
+    // Only an admin may send one.
+    let reviewer = w.app.as_new_session().await;
+    w.app
+        .create_user("reviewer@acme.test", Some("acme"), "reviewer")
+        .await;
+    reviewer.login("reviewer@acme.test").await;
+    let refused = reviewer
+        .post_form(
+            "/orgs/acme/assessments",
+            "/orgs/acme/settings/test-email",
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(w.mailbox.messages().len(), 1);
 }

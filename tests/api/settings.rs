@@ -339,7 +339,12 @@ async fn each_invalid_field_is_explained_and_nothing_changes(backend: Backend) {
         let response = save_settings(&app, &fields).await;
         assert_eq!(response.status(), 422, "{name} = {value:?}");
         let page = response.text().await.unwrap();
-        assert!(page.contains("Nothing was saved: correct the fields marked below."));
+        assert!(page.contains("Nothing was saved: correct the fields marked below ("));
+        // The banner links to the field it refused.
+        assert!(
+            page.contains(&format!("<a href=\"#setting-{name}\">")),
+            "{name}: {page}"
+        );
         let shown = field(&page, name);
         assert!(
             shown.contains("field-invalid") && shown.contains(message),
