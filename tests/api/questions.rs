@@ -231,6 +231,42 @@ async fn a_prompt_is_rendered_as_markdown_without_scripts(backend: Backend) {
         .get_html(&format!("/orgs/acme/questions/{id}/edit"))
         .await;
     assert!(form.contains("&#60;script&#62;") || form.contains("&lt;script&gt;"));
+
+    // *Preview the prompt* on the form: rendered and cleaned the same way, nothing stored.
+    assert!(form.contains("value=\"preview\" formnovalidate>Preview the prompt</button>"));
+    assert!(
+        form.contains("class=\"mono code-input\""),
+        "Tab indents the code boxes"
+    );
+    assert!(form.contains("<script src=\"/static/app.js\" defer></script>"));
+    let edited = format!("{prompt}\n## Constraints\n\n- n ≤ 10⁵\n");
+    let response = post_question(
+        &app,
+        &format!("/orgs/acme/questions/{id}/edit"),
+        &[
+            ("title", "Merge intervals"),
+            ("prompt", &edited),
+            ("language", "python"),
+            ("starter_code", ""),
+            ("action", "preview"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let previewed = response.text().await.unwrap();
+    assert!(
+        previewed.contains("Preview only, nothing saved"),
+        "{previewed}"
+    );
+    assert!(previewed.contains("<h2>Constraints</h2>"), "{previewed}");
+    assert!(previewed.contains("<em>intervals</em>"));
+    let shown = &previewed[previewed.find("id=\"prompt-preview\"").unwrap()..];
+    let shown = &shown[..shown.find("</div>\n      </div>").unwrap_or(shown.len())];
+    for unsafe_part in ["<script", "onerror", "javascript:"] {
+        assert!(!shown.contains(unsafe_part), "{unsafe_part}: {shown}");
+    }
+    let page = app.get_html(&format!("/orgs/acme/questions/{id}")).await;
+    assert!(!page.contains("Constraints"), "nothing was stored: {page}");
 }
 
 async fn reviewers_read_questions_and_only_admins_change_them(backend: Backend) {

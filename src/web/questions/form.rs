@@ -53,6 +53,8 @@ struct FormPage {
     check: Option<CheckReport>,
     /// Why the reference solution could not be checked.
     not_checked: Option<String>,
+    /// *Preview the prompt*: the prompt's Markdown as candidates will read it (sanitised HTML).
+    preview: Option<String>,
 }
 
 impl FormPage {
@@ -91,6 +93,8 @@ enum Action {
     AddCase,
     /// Run the reference solution against the cases; nothing is stored.
     Check,
+    /// Show the prompt as candidates will read it; nothing is stored.
+    Preview,
 }
 
 impl QuestionForm {
@@ -114,6 +118,7 @@ impl QuestionForm {
                     action = match value.as_str() {
                         "add_case" => Action::AddCase,
                         "check" => Action::Check,
+                        "preview" => Action::Preview,
                         _ => Action::Save,
                     };
                     continue;
@@ -236,6 +241,7 @@ fn form_page(org: &OrgPage, id: Option<String>, form: QuestionForm, errors: Erro
         sandbox_unavailable,
         runnable_languages: cases::runnable_here(sandbox),
         check: None,
+        preview: None,
         not_checked: None,
     }
 }
@@ -306,6 +312,11 @@ async fn submitted(
             render(&form_page(&org, id, form, Errors::new()))
         }
         Action::Check => check_only(org, id, form).await,
+        Action::Preview => {
+            let mut page = form_page(&org, id, form, Errors::new());
+            page.preview = Some(super::prompt_html(&page.form.prompt));
+            render(&page)
+        }
         Action::Save => save(org, id, form).await,
     }
 }
