@@ -1,10 +1,12 @@
 //! `leverbridge demo`: the service on a local SQLite file beside a built-in Lever simulator,
 //! already connected: a seeded organization and users, the simulator's demo company, the
 //! webhooks (stage change, archive, hire, deletion) pointed at leverbridge with their tokens
-//! saved, and a configuration.
+//! saved, and a configuration. Started again on its database, it keeps what it made before
+//! (`restart`).
 //! Moving a tagged candidate on the simulator's page shows the link and tag there at once.
 
 mod question;
+mod restart;
 
 use anyhow::Context;
 use serde_json::json;
@@ -13,7 +15,6 @@ use crate::config::{self, DatabaseUrl, LeverHosts, Settings};
 use crate::connection::oauth::CALLBACK_PATH;
 use crate::connection::{connect_key, Connected, NewKey, Replacement};
 use crate::crypto::{last_four, SecretKey};
-use crate::db::configurations::Configuration;
 use crate::db::orgs::Organization;
 use crate::db::questions::{Language, Question};
 use crate::db::webhooks::token_context;
@@ -21,7 +22,6 @@ use crate::db::{self, Db};
 use crate::domain::org_settings::{
     Value, EMAIL_ENABLED, SMTP_FROM, SMTP_HOST, SMTP_PORT, SMTP_TLS, START_REMINDER_HOURS,
 };
-use crate::domain::{QuestionSource, TriggerStyle};
 use crate::lever_sim::{seed_company, seed_demo, spawn_sim, DemoSeed, SimConfig, SimHandle};
 use crate::mailbox::Mailbox;
 use crate::startup::Application;
@@ -64,7 +64,8 @@ pub async fn run() -> anyhow::Result<()> {
         .await?
         .context("demo organization")?;
     register_oauth_app(&sim, &app).await?;
-    let globex = reset_globex(&db).await?;
+    let globex = reset_globex(&db, &second).await?;
+    carry_acme(&db, &org.id, &company).await?;
     let connected = connect_acme(&db, &app, &org.id, &company).await?;
     let tokens = point_webhooks_at_leverbridge(&db, &app, &sim, &org.id, &company).await?;
     let stage_id = demo_trigger_stage(&company)?;
@@ -173,15 +174,19 @@ async fn register_oauth_app(sim: &SimHandle, app: &Application) -> anyhow::Resul
     Ok(())
 }
 
-/// The simulated Lever is new on every start: Globex starts unconnected, with the demo question.
-async fn reset_globex(db: &Db) -> anyhow::Result<Organization> {
+/// The simulated Lever is new on every start: Globex starts unconnected, with the demo question,
+/// its configurations (if an admin made some) following their stages into the new company
+/// `second`.
+async fn reset_globex(db: &Db, second: &DemoSeed) -> anyhow::Result<Organization> {
+    let stages = second.stages.clone();
     let globex = db
-        .run(|conn| -> Result<_, db::DbError> {
+        .run(move |conn| -> Result<_, db::DbError> {
             let org =
                 db::orgs::find_by_slug(conn, "globex")?.ok_or(diesel::result::Error::NotFound)?;
             db::connection::write_transaction(conn, |conn| -> Result<(), db::DbError> {
                 db::webhooks::forget_managed(conn, &org.id)?;
                 db::lever::delete_connection(conn, &org.id)?;
+                restart::carry_configurations(conn, &org.id, &stages)?;
                 save_demo_question(conn, &org.id)?;
                 Ok(())
             })?;
@@ -189,6 +194,19 @@ async fn reset_globex(db: &Db) -> anyhow::Result<Organization> {
         })
         .await?;
     Ok(globex)
+}
+
+/// Acme's configurations from an earlier start follow their stages into the new simulated
+/// company, before connecting reads its stages.
+async fn carry_acme(db: &Db, org_id: &str, company: &DemoSeed) -> anyhow::Result<()> {
+    let (org_id, stages) = (org_id.to_owned(), company.stages.clone());
+    db.run(move |conn| {
+        db::connection::write_transaction(conn, |conn| {
+            restart::carry_configurations(conn, &org_id, &stages)
+        })
+    })
+    .await?;
+    Ok(())
 }
 
 /// Connects Acme with the simulated company's API key as an admin would on the Connection
@@ -287,9 +305,8 @@ fn demo_trigger_stage(company: &DemoSeed) -> anyhow::Result<String> {
         .context("the demo company has no Phone interview stage")
 }
 
-/// Saves, in one transaction, the webhooks' signature tokens, the email settings and the demo
-/// configuration (the simulator is new on every start, so is its pipeline: the configuration
-/// too).
+/// Saves, in one transaction, the webhooks' signature tokens, the email settings, the demo
+/// question and the demo configuration (the one made on an earlier start, when there is one).
 async fn save_demo_pipeline(
     db: &Db,
     org_id: &str,
@@ -304,41 +321,12 @@ async fn save_demo_pipeline(
                 db::webhooks::set_token(conn, &org_id, token.event, &token.sealed, &token.last4)?;
             }
             send_email_to(conn, &org_id, mailbox_port)?;
-            replace_demo_configuration(conn, &org_id, stage_id)
+            let question_id = save_demo_question(conn, &org_id)?;
+            restart::keep_demo_configuration(conn, &org_id, DEMO_TAG, &stage_id, &question_id)?;
+            Ok(())
         })
     })
     .await?;
-    Ok(())
-}
-
-/// Replaces the organization's configurations with the demo's: the take-home question, sent
-/// when a candidate tagged [`DEMO_TAG`] reaches the trigger stage.
-fn replace_demo_configuration(
-    conn: &mut db::DbConn,
-    org_id: &str,
-    stage_id: String,
-) -> Result<(), db::DbError> {
-    for old in db::configurations::list(conn, org_id)? {
-        db::configurations::delete(conn, org_id, &old.id)?;
-    }
-    let question_id = save_demo_question(conn, org_id)?;
-    db::configurations::insert(
-        conn,
-        &Configuration {
-            id: db::new_id(),
-            org_id: org_id.to_owned(),
-            trigger_stage_id: Some(stage_id),
-            pad_kind: "take_home".into(),
-            question_id: Some(question_id),
-            tag_name: Some(DEMO_TAG.into()),
-            created_at: db::now(),
-            updated_at: db::now(),
-            trigger_style: TriggerStyle::Tag.as_str().into(),
-            stage_prefix: None,
-            question_source: QuestionSource::Library.as_str().into(),
-            question_tag_prefix: None,
-        },
-    )?;
     Ok(())
 }
 

@@ -88,6 +88,17 @@ impl Configuration {
         }
     }
 
+    /// Whether `other` fires like this one (the same trigger style, stage or prefix, and tag) and
+    /// sends the same kind of assessment: two such would send each candidate it fires for the
+    /// same assessment twice. The question does not matter.
+    pub fn same_trigger_and_kind(&self, other: &Configuration) -> bool {
+        self.trigger_style == other.trigger_style
+            && self.trigger_stage_id == other.trigger_stage_id
+            && self.stage_prefix == other.stage_prefix
+            && self.tag_name == other.tag_name
+            && self.pad_kind == other.pad_kind
+    }
+
     /// "{where} · {who}", as the Assessments page and the assessment's detail show it.
     pub fn summary(&self, stage_name: &dyn Fn(&str) -> Option<String>) -> String {
         format!("{} · {}", self.stage_label(stage_name), self.who())
@@ -128,6 +139,22 @@ pub fn with_tag(conn: &mut DbConn, org_id: &str, tag: &str) -> QueryResult<Optio
         .select(Configuration::as_select())
         .first(conn)
         .optional()
+}
+
+/// Holds the organization's row until the transaction ends on PostgreSQL, so that two saves
+/// checking its configurations against each other (no two identical) take turns, and the
+/// second sees what the first saved. SQLite runs write transactions one at a time already.
+pub fn lock_organization(conn: &mut DbConn, org_id: &str) -> QueryResult<()> {
+    use super::schema::organizations;
+    if let DbConn::Pg(pg) = conn {
+        organizations::table
+            .find(org_id)
+            .select(organizations::id)
+            .for_update()
+            .first::<String>(pg)
+            .optional()?;
+    }
+    Ok(())
 }
 
 pub fn insert(conn: &mut DbConn, configuration: &Configuration) -> QueryResult<()> {

@@ -1,6 +1,8 @@
 //! Configurations: which candidates, at which stages, get which kind of assessment, and where
 //! its question comes from (every trigger style, `domain::TriggerStyle` and `QuestionSource`).
 
+mod overlap;
+
 use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
@@ -457,6 +459,7 @@ fn save_in(
     target: Option<&str>,
     typed: &ConfigurationForm,
 ) -> Result<FormSaved, DbError> {
+    db::configurations::lock_organization(conn, org_id)?;
     let stages = db::lever::stages(conn, org_id)?;
     let questions = db::questions::list(conn, org_id)?;
     let valid = match validate(typed, &stages, &questions) {
@@ -471,42 +474,58 @@ fn save_in(
         None => None,
     };
     let stage_name = |id: &str| stages.iter().find(|s| s.id == id).map(|s| s.text.clone());
-    if let Some(tag) = &valid.tag {
-        if let Some(other) = db::configurations::with_tag(conn, org_id, tag.as_str())? {
-            if Some(other.id.as_str()) != target {
-                let mut errors = HashMap::new();
-                errors.insert(
-                    "tag_name",
-                    format!("The tag “{}” is already used by the configuration at “{}”; each configuration needs its own tag.", tag.as_str(), other.stage_label(&stage_name)),
-                );
-                return Ok(FormSaved::Invalid(errors));
-            }
-        }
+    let configuration = valid.into_configuration(org_id, existing.as_ref());
+    if let Some(errors) = refused(conn, &configuration, &stage_name)? {
+        return Ok(FormSaved::Invalid(errors));
     }
-    let now = db::now();
-    let configuration = Configuration {
-        id: existing
-            .as_ref()
-            .map(|c| c.id.clone())
-            .unwrap_or_else(db::new_id),
-        org_id: org_id.to_owned(),
-        trigger_stage_id: valid.stage_id,
-        pad_kind: valid.kind.as_str().into(),
-        question_id: valid.question_id,
-        tag_name: valid.tag.map(|t| t.as_str().to_owned()),
-        created_at: existing.as_ref().map(|c| c.created_at).unwrap_or(now),
-        updated_at: now,
-        trigger_style: valid.style.as_str().into(),
-        stage_prefix: valid.stage_prefix,
-        question_source: valid.source.as_str().into(),
-        question_tag_prefix: valid.question_tag_prefix,
-    };
     if existing.is_some() {
         db::configurations::update(conn, &configuration)?;
     } else {
         db::configurations::insert(conn, &configuration)?;
     }
     Ok(FormSaved::Done(fires_for(&configuration, &stage_name)))
+}
+
+impl Valid {
+    /// The configuration to store: `existing` changed (its id and creation kept), or a new one.
+    fn into_configuration(self, org_id: &str, existing: Option<&Configuration>) -> Configuration {
+        let now = db::now();
+        Configuration {
+            id: existing.map_or_else(db::new_id, |c| c.id.clone()),
+            org_id: org_id.to_owned(),
+            trigger_stage_id: self.stage_id,
+            pad_kind: self.kind.as_str().into(),
+            question_id: self.question_id,
+            tag_name: self.tag.map(|t| t.as_str().to_owned()),
+            created_at: existing.map_or(now, |c| c.created_at),
+            updated_at: now,
+            trigger_style: self.style.as_str().into(),
+            stage_prefix: self.stage_prefix,
+            question_source: self.source.as_str().into(),
+            question_tag_prefix: self.question_tag_prefix,
+        }
+    }
+}
+
+/// Why `saving` clashes with another of the organization's configurations: its tag is taken,
+/// or it would repeat one exactly (same trigger, stage and kind).
+fn refused(
+    conn: &mut DbConn,
+    saving: &Configuration,
+    stage_name: overlap::StageName<'_>,
+) -> Result<Option<FieldErrors>, DbError> {
+    let org_id = &saving.org_id;
+    if let Some(tag) = &saving.tag_name {
+        if let Some(other) = db::configurations::with_tag(conn, org_id, tag)? {
+            if other.id != saving.id {
+                let message = format!("The tag “{tag}” is already used by the configuration at “{}”; each configuration needs its own tag.", other.stage_label(stage_name));
+                return Ok(Some(HashMap::from([("tag_name", message)])));
+            }
+        }
+    }
+    let existing = db::configurations::list(conn, org_id)?;
+    Ok(overlap::identical(saving, &existing, stage_name)
+        .map(|(field, message)| HashMap::from([(field, message)])))
 }
 
 /// What a saved configuration now does, for the confirmation.
@@ -518,13 +537,7 @@ fn fires_for(c: &Configuration, stage_name: &dyn Fn(&str) -> Option<String>) -> 
         ),
         _ => "Every candidate now gets".into(),
     };
-    let at = match c.style() {
-        TriggerStyle::StagePrefix => format!(
-            "at every stage whose name begins with “{}”",
-            c.stage_prefix.as_deref().unwrap_or_default()
-        ),
-        _ => format!("at “{}”", c.stage_label(stage_name)),
-    };
+    let at = overlap::at(c, stage_name);
     let question = match c.question_source() {
         QuestionSource::Library => String::new(),
         QuestionSource::PostingTag => format!(
@@ -548,30 +561,26 @@ pub async fn delete(
 ) -> Result<HttpResponse, WebError> {
     let (org_id, id) = (org.org.id.clone(), path.1.clone());
     if !form.is_confirmed() {
-        let (org_id, id) = (org_id.clone(), id.clone());
-        let (configuration, stages) = org
+        let org_id = org_id.clone();
+        let (configurations, stages) = org
             .state
             .db
             .run(move |conn| -> Result<_, DbError> {
-                let configuration = db::configurations::find(conn, &org_id, &id)?;
-                Ok((configuration, db::lever::stages(conn, &org_id)?))
+                Ok((
+                    db::configurations::list(conn, &org_id)?,
+                    db::lever::stages(conn, &org_id)?,
+                ))
             })
             .await?;
-        let configuration = configuration.ok_or(WebError::NotFound)?;
+        let configuration = configurations
+            .iter()
+            .find(|c| c.id == id)
+            .ok_or(WebError::NotFound)?;
         let stage_name = |id: &str| stages.iter().find(|s| s.id == id).map(|s| s.text.clone());
-        let who = match &configuration.tag_name {
-            Some(tag) => format!("Candidates tagged “{tag}”"),
-            None => "Candidates".into(),
-        };
         return Confirmation {
             chrome: Chrome::new(&org, "Delete configuration", Nav::Configurations),
             question: "Delete this configuration?".into(),
-            consequence: format!(
-                "{who} who reach “{}” will no longer receive a {} \
-                 assessment. Assessments it has already created are kept, with their links in Lever.",
-                configuration.stage_label(&stage_name),
-                pad_label(&configuration.pad_kind).to_lowercase(),
-            ),
+            consequence: overlap::deletion_consequence(configuration, &configurations, &stage_name),
             action: org.url(&format!("/configurations/{}/delete", configuration.id)),
             button: "Delete configuration".into(),
             cancel: org.url("/configurations"),

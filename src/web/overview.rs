@@ -180,17 +180,7 @@ fn setup_checklist(
         Step {
             label: "Connect Lever",
             done: connected,
-            detail: match connection {
-                None => "No API key yet.".into(),
-                Some(c) if c.is_broken() => "Broken: Lever rejects the key.".into(),
-                Some(c) if c.status == "incomplete" => {
-                    format!("{} permission(s) missing.", c.missing().len())
-                }
-                Some(c) => format!(
-                    "Connected ({}), key ••••{}.",
-                    c.environment, c.api_key_last4
-                ),
-            },
+            detail: connection.map_or_else(|| "Not connected yet.".into(), connection_detail),
             href: page.url("/connection"),
         },
         Step {
@@ -231,6 +221,31 @@ fn setup_checklist(
             href: page.url("/configurations"),
         },
     ]
+}
+
+/// How the organization is connected to Lever and whether that works: an API key by its last
+/// four characters, or Lever's OAuth (*Add to Lever*), which has no key to show.
+fn connection_detail(c: &db::lever::LeverConnection) -> String {
+    let since = c.created_at.format("%-d %b %Y");
+    match (c.is_oauth(), c.status.as_str()) {
+        (true, _) if c.is_broken() => {
+            "Broken: Lever no longer accepts leverbridge's authorization (Add to Lever).".into()
+        }
+        (false, _) if c.is_broken() => "Broken: Lever rejects the key.".into(),
+        (true, "incomplete") => format!(
+            "Connected with OAuth (Add to Lever); {} scope(s) not granted.",
+            c.missing().len()
+        ),
+        (false, "incomplete") => format!("{} permission(s) missing.", c.missing().len()),
+        (true, _) => format!(
+            "Connected ({}) with OAuth (Add to Lever) by {} since {since}.",
+            c.environment, c.connected_by
+        ),
+        (false, _) => format!(
+            "Connected ({}), key ••••{}.",
+            c.environment, c.api_key_last4
+        ),
+    }
 }
 
 /// One of the latest assessments: who, in which state, and when it was created.

@@ -12,6 +12,7 @@ mod browser;
 mod browser_grading;
 mod candidate;
 mod child_process;
+mod configuration_overlap;
 mod confirmations;
 mod deadlines;
 mod demo;

@@ -243,6 +243,7 @@ crate::both_backends!(
     an_account_connected_by_key_refuses_another_organizations_key,
     disconnect_deletes_the_webhooks_and_revokes_the_grant,
     without_a_token_from_lever_the_webhooks_page_asks_for_it,
+    the_overview_says_lever_is_connected_with_oauth_or_by_its_key,
 );
 
 async fn add_to_lever_connects_registers_the_webhooks_and_a_moved_candidate_gets_a_link(
@@ -771,4 +772,29 @@ fn oauth_env() -> Vec<(&'static str, String)> {
         ("LEVERBRIDGE_LEVER_CLIENT_ID", CLIENT_ID.to_owned()),
         ("LEVERBRIDGE_LEVER_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
     ]
+}
+
+/// The Overview's set-up checklist says how Lever is connected: an OAuth connection has no key
+/// to show, a key connection shows its last four characters.
+async fn the_overview_says_lever_is_connected_with_oauth_or_by_its_key(backend: Backend) {
+    let (app, lever) = connected_by_oauth(backend.clone()).await;
+    let overview = app.get_html("/orgs/acme").await;
+    let today = chrono::Utc::now().format("%-d %b %Y").to_string();
+    assert!(
+        overview.contains(&format!(
+            "Connected (production) with OAuth (Add to Lever) by admin@acme.test since {today}."
+        )),
+        "{overview}"
+    );
+    assert!(!overview.contains("key ••••"), "{overview}");
+    drop((app, lever));
+
+    let (app, lever) = crate::lever_world::connected(backend).await;
+    let overview = app.get_html("/orgs/acme").await;
+    let last4 = &lever.key[lever.key.len() - 4..];
+    assert!(
+        overview.contains(&format!("Connected (production), key ••••{last4}.")),
+        "{overview}"
+    );
+    assert!(!overview.contains("OAuth"), "{overview}");
 }
