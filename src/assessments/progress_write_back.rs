@@ -296,24 +296,39 @@ async fn result_note(
     perform_as: &str,
 ) -> Result<(), LeverError> {
     let assessment = &record.assessment;
-    let opportunity_id = assessment.opportunity_id.as_str();
     let reference = result_note_reference(assessment);
+    let text = || {
+        result_note_text(
+            assessment,
+            &record.scoring,
+            (
+                record.scorer.as_deref().unwrap_or("a former member"),
+                record.grading_text(),
+            ),
+            links,
+        )
+    };
+    note_once(client, record, &reference, text, perform_as).await
+}
+
+/// Writes the note `text` gives on the assessment's opportunity, unless one holding
+/// `reference` is there already (an earlier run wrote it and its record was lost).
+async fn note_once(
+    client: &LeverClient,
+    record: &AssessmentRecord,
+    reference: &str,
+    text: impl FnOnce() -> String,
+    perform_as: &str,
+) -> Result<(), LeverError> {
+    let opportunity_id = record.assessment.opportunity_id.as_str();
     let already = client
         .list_notes(opportunity_id)
         .await?
         .iter()
-        .any(|n| n.body().contains(&reference));
+        .any(|n| n.body().contains(reference));
     if !already {
         let new = NewNote {
-            value: result_note_text(
-                assessment,
-                &record.scoring,
-                (
-                    record.scorer.as_deref().unwrap_or("a former member"),
-                    record.grading_text(),
-                ),
-                links,
-            ),
+            value: text(),
             score: None,
             secret: false,
             notify_followers: record.settings.notify_followers,
@@ -369,23 +384,9 @@ async fn cancelled_note(
     detail_url: &str,
     perform_as: &str,
 ) -> Result<(), LeverError> {
-    let opportunity_id = record.assessment.opportunity_id.as_str();
     let reference = cancelled_note_reference(&record.assessment);
-    let already = client
-        .list_notes(opportunity_id)
-        .await?
-        .iter()
-        .any(|n| n.body().contains(&reference));
-    if !already {
-        let new = NewNote {
-            value: cancelled_note_text(record, detail_url),
-            score: None,
-            secret: false,
-            notify_followers: record.settings.notify_followers,
-        };
-        client.create_note(opportunity_id, new, perform_as).await?;
-    }
-    Ok(())
+    let text = || cancelled_note_text(record, detail_url);
+    note_once(client, record, &reference, text, perform_as).await
 }
 
 /// Writes what `record`'s state calls for to Lever, for the organization whose short name is
