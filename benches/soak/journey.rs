@@ -180,7 +180,7 @@ async fn journey(
     }
     let submitted = candidate
         .post(format!("{link}/submit"))
-        .form(&[("code", code_of(3_000, i))])
+        .form(&[("code", code_of(3_000, i)), ("confirmed", "yes".into())])
         .send()
         .await?;
     ensure!(

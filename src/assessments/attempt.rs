@@ -262,6 +262,23 @@ pub fn submit(
     .map(|(assessment, ())| assessment)
 }
 
+/// *Submit* before the candidate has confirmed it: the attempt as it stands and `code` as it
+/// would be stored, if it could be handed in now (the test in progress, the code storable),
+/// else why not. Changes nothing but what the deadline has changed already ([`open`]).
+pub fn check_submission(
+    conn: &mut DbConn,
+    token: &str,
+    code: &str,
+    now: NaiveDateTime,
+) -> Result<(Attempt, String), AttemptError> {
+    let code = storable_code(code)?;
+    let attempt = open(conn, token, now)?;
+    match attempt.phase {
+        Phase::InProgress { .. } => Ok((attempt, code)),
+        closed => Err(AttemptError::Closed(closed)),
+    }
+}
+
 type StepResult<T> = Result<Result<T, AttemptError>, diesel::result::Error>;
 
 /// Runs `action` on the locked assessment after the deadline has had its effect. The deadline's

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::configurations::Configuration;
 use super::schema::{configurations, questions};
 use super::DbConn;
+use crate::domain::IndentUnit;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = questions)]
@@ -83,6 +84,17 @@ impl Language {
             Language::PlainText => "Plain text",
         }
     }
+
+    /// The indentation the language's own style uses (PEP 8's four spaces, two for JavaScript
+    /// and TypeScript, gofmt's tab, four elsewhere): the editor's when the starter code shows
+    /// none.
+    pub fn indent_unit(self) -> IndentUnit {
+        match self {
+            Language::JavaScript | Language::TypeScript => IndentUnit::Spaces(2),
+            Language::Go => IndentUnit::Tab,
+            _ => IndentUnit::Spaces(4),
+        }
+    }
 }
 
 /// The label for a stored `language` value.
@@ -90,6 +102,14 @@ pub fn language_label(raw: &str) -> &'static str {
     Language::parse(raw)
         .map(Language::label)
         .unwrap_or("Plain text")
+}
+
+/// The candidate's editor's indentation for a question in the stored `language` starting
+/// from `starter_code`: the starter code's own, else the language's.
+pub fn editor_indent(language: &str, starter_code: &str) -> IndentUnit {
+    IndentUnit::shown_by(starter_code).unwrap_or_else(|| {
+        Language::parse(language).map_or(IndentUnit::Spaces(4), Language::indent_unit)
+    })
 }
 
 /// The organization's questions, by title.

@@ -118,17 +118,27 @@ async fn the_overview_draws_the_funnel_and_recent_assessments(backend: Backend) 
     }
     assert_eq!(app.drain().await, 2);
     let page = app.get_html("/orgs/acme").await;
-    let svg = &page[page.find("<svg class=\"funnel\"").unwrap()..page.find("</svg>").unwrap()];
+    let funnel = &page[page.find("<ol class=\"funnel\"").expect("the funnel")..];
+    let funnel = &funnel[..funnel.find("</ol>").unwrap()];
+    // A row per step, its words page text (not drawn in an SVG that shrinks them).
+    assert_eq!(
+        funnel.matches("<li class=\"funnel-row\">").count(),
+        6,
+        "{funnel}"
+    );
+    assert!(!funnel.contains("<text"), "{funnel}");
     // Invited: both, a full bar; nothing further yet.
     assert!(
-        svg.contains(r#"width="420" height="26" rx="4"></rect>"#),
-        "{svg}"
+        funnel.contains(r#"<span class="funnel-label">Invited</span>"#),
+        "{funnel}"
     );
     assert!(
-        svg.contains(">Invited</text>") && svg.contains(">2</text>"),
-        "{svg}"
+        funnel.contains(r#"<rect class="funnel-fill bar-invited" width="100.0%""#),
+        "{funnel}"
     );
-    assert_eq!(svg.matches(">0</text>").count(), 5, "{svg}");
+    assert!(funnel.contains("<strong>2</strong>"), "{funnel}");
+    assert_eq!(funnel.matches(r#"width="0.0%""#).count(), 5, "{funnel}");
+    assert_eq!(funnel.matches("<strong>0</strong>").count(), 5, "{funnel}");
     assert!(page.contains("Grace Hopper") && page.contains("All assessments"));
 }
 

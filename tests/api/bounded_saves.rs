@@ -249,7 +249,10 @@ async fn line_breaks_are_made_plain_before_the_size_is_checked_on_every_path(bac
     assert_eq!(response.status(), 303, "Save takes what autosave took");
     assert_eq!(location(&response), path);
     let response = candidate
-        .post_raw(&format!("{path}/submit"), &[("code", &from_a_form)])
+        .post_raw(
+            &format!("{path}/submit"),
+            &[("code", &from_a_form), ("confirmed", "yes")],
+        )
         .await;
     assert_eq!(response.status(), 303, "Submit takes it too");
     let a = assessment(&app, &path).await;

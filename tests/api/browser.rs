@@ -361,11 +361,13 @@ async fn an_admin_sets_up_the_integration_and_a_recruiter_moves_a_candidate_in_a
     client.close().await.unwrap();
 }
 
-/// Ada invited to the take-home question with [`STARTER`] as its starter code: her
-/// opportunity and her link.
-async fn invited_with_starter_code() -> (TestApp, LeverAccount, String, String) {
+/// Ada invited to the take-home question with `starter` as its starter code: her opportunity
+/// and her link.
+pub(crate) async fn invited_with_starter_code(
+    starter: &str,
+) -> (TestApp, LeverAccount, String, String) {
     let (app, lever) = connected(Backend::Sqlite).await;
-    give_the_question_starter_code(&app, STARTER).await;
+    give_the_question_starter_code(&app, starter).await;
     let ada = lever.candidate("Ada Lovelace", &[TAG]).await;
     lever.move_to(&ada, TRIGGER).await;
     assert_eq!(app.drain().await, 1);
@@ -386,7 +388,7 @@ async fn a_candidate_takes_the_test_and_a_reviewer_plays_it_back_and_scores_it_i
     let Some((_driver, client)) = browser().await else {
         return;
     };
-    let (app, lever, ada, link) = invited_with_starter_code().await;
+    let (app, lever, ada, link) = invited_with_starter_code(STARTER).await;
 
     // The candidate opens the link and starts; the editor holds the starter code.
     client.goto(&link).await.unwrap();
@@ -675,7 +677,7 @@ async fn a_reload_right_after_typing_loses_no_keystrokes_in_a_browser() {
     let Some((_driver, client)) = browser().await else {
         return;
     };
-    let (app, _, _, link) = invited_with_starter_code().await;
+    let (app, _, _, link) = invited_with_starter_code(STARTER).await;
     client.goto(&link).await.unwrap();
     wait_for_text(&client, "Start the test").await;
     click(&client, "form.candidate-start button").await;

@@ -42,7 +42,7 @@ pub(crate) async fn world_with(
         configure(s);
     })
     .await;
-    set_starter_code(&app, "Rate limiter", STARTER).await;
+    set_question(&app, "Rate limiter", "python", STARTER).await;
     (app, lever, clock)
 }
 
@@ -66,7 +66,8 @@ pub(crate) async fn invite(
         .to_owned()
 }
 
-async fn set_starter_code(app: &TestApp, title: &str, starter: &str) {
+/// Gives `acme`'s one question its title, language and starter code, through its edit form.
+pub(crate) async fn set_question(app: &TestApp, title: &str, language: &str, starter: &str) {
     let list = app.get_html("/orgs/acme/questions").await;
     let marker = "<td class=\"question-title\"><a href=\"/orgs/acme/questions/";
     let start = list.find(marker).expect("a question listed") + marker.len();
@@ -78,7 +79,7 @@ async fn set_starter_code(app: &TestApp, title: &str, starter: &str) {
             &[
                 ("title", title),
                 ("prompt", "Write a token bucket.\n\n*Ten* calls a second."),
-                ("language", "python"),
+                ("language", language),
                 ("starter_code", starter),
             ],
         )
@@ -220,7 +221,7 @@ async fn a_candidate_starts_once_saves_and_submits(backend: Backend) {
     );
     assert!(editor.contains(&format!("data-deadline-ms=\"{}\"", millis(deadline))));
     assert!(
-        editor.contains("1 h 50 min left"),
+        editor.contains("Time left at page load: 1 h 50 min"),
         "remaining time without JavaScript"
     );
     assert!(editor.contains("src=\"/static/editor.js?v="));
@@ -269,7 +270,10 @@ async fn a_candidate_starts_once_saves_and_submits(backend: Backend) {
     .await;
     assert_eq!(status, 200);
     let response = candidate
-        .post_raw(&format!("{path}/submit"), &[("code", "final\r\nanswer")])
+        .post_raw(
+            &format!("{path}/submit"),
+            &[("code", "final\r\nanswer"), ("confirmed", "yes")],
+        )
         .await;
     assert_eq!(response.status(), 303);
     let submitted = assessment(&app, &path).await;
@@ -311,7 +315,10 @@ async fn a_candidate_starts_once_saves_and_submits(backend: Backend) {
     assert_eq!(response.status(), 409);
     assert!(response.text().await.unwrap().contains("Already submitted"));
     let response = candidate
-        .post_raw(&format!("{path}/submit"), &[("code", "more")])
+        .post_raw(
+            &format!("{path}/submit"),
+            &[("code", "more"), ("confirmed", "yes")],
+        )
         .await;
     assert_eq!(response.status(), 409);
     let response = candidate.post_raw(&format!("{path}/start"), &[]).await;

@@ -424,7 +424,10 @@ async fn the_candidate_runs_code_and_the_visible_tests_within_the_links_pace(bac
 
     // Handed in: no more runs.
     let response = candidate
-        .post_raw(&format!("{path}/submit"), &[("code", SUM)])
+        .post_raw(
+            &format!("{path}/submit"),
+            &[("code", SUM), ("confirmed", "yes")],
+        )
         .await;
     assert_eq!(response.status(), 303);
     app.settings

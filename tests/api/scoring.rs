@@ -71,7 +71,10 @@ pub(crate) async fn take_the_test(app: &TestApp, path: &str, saves: &[&str]) -> 
     }
     let last = saves.last().copied().unwrap_or_default();
     let response = candidate
-        .post_raw(&format!("{path}/submit"), &[("code", last)])
+        .post_raw(
+            &format!("{path}/submit"),
+            &[("code", last), ("confirmed", "yes")],
+        )
         .await;
     assert_eq!(response.status(), 303);
     candidate
@@ -148,7 +151,10 @@ async fn a_started_then_passed_assessment_is_shown_and_written_back(backend: Bac
     }
     let final_code = "def allow():\n    return bucket.take() > 0  # <done>";
     let response = candidate
-        .post_raw(&format!("{path}/submit"), &[("code", final_code)])
+        .post_raw(
+            &format!("{path}/submit"),
+            &[("code", final_code), ("confirmed", "yes")],
+        )
         .await;
     assert_eq!(response.status(), 303);
     let (submitted, _) = assessment(&app, &path).await;

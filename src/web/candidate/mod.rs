@@ -1,13 +1,15 @@
 //! `/a/{token}`: the candidate's pages (no login; the unguessable link is the credential, so
 //! the forms carry no CSRF token: another site cannot post to a link it does not know).
 //!
-//! The start page, then the editor (a plain form that saves and submits; `static/editor.js`
-//! makes it a CodeMirror editor with autosave and a countdown), and a clear page for every
-//! other state. The deadline is the server's ([`crate::assessments::attempt`]).
+//! The start page, then the editor (a plain form that saves and submits after a confirmation
+//! step; `static/editor.js` makes it a CodeMirror editor with autosave and a countdown), and a
+//! clear page for every other state. The deadline is the server's
+//! ([`crate::assessments::attempt`]).
 
 mod autosave;
 mod pages;
 mod runs;
+mod submit;
 
 use actix_web::error::{InternalError, UrlencodedError};
 use actix_web::http::StatusCode;
@@ -39,7 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/a/{token}/submit")
                 .app_data(form)
-                .route(web::post().to(submit)),
+                .route(web::post().to(submit::submit)),
         )
         .route("/a/{token}/autosave", web::post().to(autosave))
         .service(
@@ -55,9 +57,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/a/{token}/runs/{id}", web::get().to(runs::poll));
 }
 
+/// The editor's form (*Save now*, *Submit*) and the confirmation page's. `confirmed` comes
+/// once the candidate has confirmed a submit, in the editor's dialog or on that page ([`submit`]).
 #[derive(Deserialize)]
 pub struct CodeForm {
     code: String,
+    confirmed: Option<String>,
 }
 
 /// A link token as issued (32 letters and digits); anything else is not looked up.
@@ -136,23 +141,6 @@ pub async fn save(
     })
     .await?;
     back_to_the_link(saved, &raw)
-}
-
-/// *Submit*: hands the code in and shows the submitted page.
-pub async fn submit(
-    state: web::Data<AppState>,
-    token: web::Path<String>,
-    form: web::Form<CodeForm>,
-) -> Result<HttpResponse, WebError> {
-    let now = now(&state);
-    let raw = token.into_inner();
-    let code = form.into_inner().code;
-    let limits = state.settings.tuning.saves.clone();
-    let submitted = run(&state, &raw, move |conn, token| {
-        attempt::submit(conn, &token, &code, now, &limits)
-    })
-    .await?;
-    back_to_the_link(submitted, &raw)
 }
 
 /// After a form's step: back to the link's page, or the page that says why the step was refused.

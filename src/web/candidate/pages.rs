@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 
 use crate::assessments::attempt::{time_limit, Attempt, AttemptError, Phase};
 use crate::assessments::saves::MAX_CODE_BYTES;
-use crate::db::questions::language_label;
+use crate::db::questions::{editor_indent, language_label};
 use crate::web::editor_asset::editor_script_url;
 use crate::web::questions::prompt_html;
 use crate::web::WebError;
@@ -32,6 +32,8 @@ struct EditorPage {
     prompt_html: String,
     language: String,
     language_label: &'static str,
+    /// One level of indentation in the editor (`tab` or a number of spaces).
+    indent_unit: String,
     code: String,
     last_saved: Option<String>,
     /// When the code shown was saved (ms since the epoch, the server's clock; 0 when nothing
@@ -75,7 +77,6 @@ struct StatusPage<'a> {
     back: Option<String>,
 }
 
-/// What the link shows in `attempt`'s phase.
 /// Whether the candidate's code can run here, and the runs' allowance.
 pub struct Running {
     /// Why not, when it cannot.
@@ -83,16 +84,14 @@ pub struct Running {
     pub pace: crate::config::RunPace,
 }
 
+/// What the link shows in `attempt`'s phase.
 pub fn attempt_page(
     attempt: &Attempt,
     now: NaiveDateTime,
     running: &Running,
 ) -> Result<HttpResponse, WebError> {
     let a = &attempt.assessment;
-    let title = a
-        .question_title
-        .clone()
-        .unwrap_or_else(|| "Coding test".into());
+    let title = title_of(a);
     let saved = attempt.latest.as_ref().map(|s| when(s.saved_at));
     match attempt.phase {
         Phase::Live => page(
@@ -153,6 +152,13 @@ pub fn attempt_page(
     }
 }
 
+/// The question's title as the candidate's pages show it.
+pub(super) fn title_of(a: &crate::db::assessments::Assessment) -> String {
+    a.question_title
+        .clone()
+        .unwrap_or_else(|| "Coding test".into())
+}
+
 /// The editor, with the time left and the code last saved; its own `<style>` is let through the
 /// Content-Security-Policy by a fresh nonce.
 fn editor_page(
@@ -176,6 +182,7 @@ fn editor_page(
             prompt_html: prompt_html(a.question_prompt.as_deref().unwrap_or_default()),
             language: a.question_language.clone(),
             language_label: language_label(&a.question_language),
+            indent_unit: editor_indent(&a.question_language, &a.starter_code).as_attribute(),
             code: attempt
                 .latest
                 .as_ref()
@@ -351,7 +358,7 @@ fn status(
     )
 }
 
-fn page<T: Template>(code: StatusCode, page: &T) -> Result<HttpResponse, WebError> {
+pub(super) fn page<T: Template>(code: StatusCode, page: &T) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::build(code)
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
@@ -359,7 +366,7 @@ fn page<T: Template>(code: StatusCode, page: &T) -> Result<HttpResponse, WebErro
 }
 
 /// A moment as the pages show it, in UTC.
-fn when(at: NaiveDateTime) -> String {
+pub(super) fn when(at: NaiveDateTime) -> String {
     at.format("%-d %b %Y, %H:%M UTC").to_string()
 }
 
@@ -374,7 +381,7 @@ fn minutes_text(minutes: i32) -> String {
 }
 
 /// What is left, for the page without JavaScript: "1 h 59 min", "4 min".
-fn remaining_text(left: chrono::Duration) -> String {
+pub(super) fn remaining_text(left: chrono::Duration) -> String {
     let minutes = (left.num_seconds().max(0) + 59) / 60;
     match (minutes / 60, minutes % 60) {
         (0, m) => format!("{m} min"),

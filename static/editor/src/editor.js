@@ -5,6 +5,7 @@ import { basicSetup } from "codemirror";
 import { EditorView, keymap } from "@codemirror/view";
 import { Compartment, EditorState } from "@codemirror/state";
 import { indentWithTab } from "@codemirror/commands";
+import { indentUnit } from "@codemirror/language";
 import { languageSupport } from "./languages.js";
 import { unsentStore } from "./unsent.js";
 
@@ -12,6 +13,14 @@ const AUTOSAVE_MS = 5000;
 // Browsers refuse a keepalive request whose body passes 64 KB; larger code goes as a plain
 // request (which may not outlive the page: localStorage still holds it).
 const KEEPALIVE_MAX_BYTES = 60 * 1024;
+
+// One level of indentation as the page gives it (`data-indent-unit`: "tab" or a number of
+// spaces, the question's starter code's or its language's); four spaces if it gives none.
+function indentText(unit) {
+  if (unit === "tab") return "\t";
+  const spaces = Number(unit);
+  return " ".repeat(Number.isInteger(spaces) && spaces > 0 && spaces <= 8 ? spaces : 4);
+}
 
 function clockTime(date) {
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -49,7 +58,9 @@ export function startEditor(form) {
         // CodeMirror injects its styles in a <style> element; the page's CSP admits it by nonce.
         EditorView.cspNonce.of(form.dataset.styleNonce || ""),
         editable.of(EditorView.editable.of(true)),
+        // Tab indents; Escape then Tab leaves the editor (CodeMirror's own tab-focus mode).
         keymap.of([indentWithTab]),
+        indentUnit.of(indentText(form.dataset.indentUnit)),
         languageSupport(form.dataset.language) || [],
         EditorView.contentAttributes.of({ "aria-label": "Your code" }),
         EditorView.updateListener.of((update) => {
@@ -66,6 +77,9 @@ export function startEditor(form) {
   });
   textarea.parentNode.insertBefore(view.dom, textarea);
   form.classList.add("pad-enhanced");
+  // What the page says for a plain form (saved only by Save now) gives way to what is true now.
+  form.querySelectorAll("[data-without-script]").forEach((el) => { el.hidden = true; });
+  form.querySelectorAll("[data-with-script]").forEach((el) => { el.hidden = false; });
 
   const code = () => view.state.doc.toString();
 
@@ -204,6 +218,13 @@ export function startEditor(form) {
         return;
       }
       submitting = true;
+      // Confirmed here, so the server hands the code in at once (a plain form's Submit gets a
+      // page asking first).
+      const confirmed = document.createElement("input");
+      confirmed.type = "hidden";
+      confirmed.name = "confirmed";
+      confirmed.value = "yes";
+      form.append(confirmed);
       return;
     }
     // "Save now": the same JSON save, without leaving the page.
