@@ -270,11 +270,19 @@ pub fn check_submission(
     token: &str,
     code: &str,
     now: NaiveDateTime,
+    limits: &SaveLimits,
 ) -> Result<(Attempt, String), AttemptError> {
     let code = storable_code(code)?;
     let attempt = open(conn, token, now)?;
     match attempt.phase {
-        Phase::InProgress { .. } => Ok((attempt, code)),
+        Phase::InProgress { .. } => {
+            let a = &attempt.assessment;
+            let unchanged = snapshots::latest(conn, &a.id)?.is_some_and(|s| s.code == code);
+            if !unchanged {
+                saves::fits(conn, a, &code, now, limits)?.map_err(AttemptError::from)?;
+            }
+            Ok((attempt, code))
+        }
         closed => Err(AttemptError::Closed(closed)),
     }
 }

@@ -87,6 +87,41 @@ pub fn coalesces(
     slot_of(newest.saved_at) == slot_of(now)
 }
 
+/// The newest snapshot keeping `code` now would replace (one in the same slot), and whether the
+/// attempt's quota has room for `code` in its place.
+fn fit(
+    conn: &mut DbConn,
+    assessment: &Assessment,
+    code: &str,
+    now: NaiveDateTime,
+    limits: &SaveLimits,
+) -> Result<(Option<SaveListing>, Result<(), SaveRefused>), diesel::result::Error> {
+    let started = assessment.started_at.unwrap_or(assessment.created_at);
+    let replaced = snapshots::newest(conn, &assessment.id)?
+        .filter(|newest| coalesces(newest, started, now, limits));
+    let stored = snapshots::stored_bytes(conn, &assessment.id)?;
+    let freed = replaced.as_ref().map_or(0, |r| i64::from(r.size_bytes));
+    let total = stored - freed + i64::try_from(code.len()).unwrap_or(i64::MAX);
+    let room = if total > i64::try_from(limits.quota_bytes).unwrap_or(i64::MAX) {
+        Err(SaveRefused::QuotaReached(limits.quota_bytes))
+    } else {
+        Ok(())
+    };
+    Ok((replaced, room))
+}
+
+/// Whether `code` could be kept now within the attempt's quota (a hand-in asked before it is
+/// confirmed: refused at once rather than after the candidate confirms).
+pub fn fits(
+    conn: &mut DbConn,
+    assessment: &Assessment,
+    code: &str,
+    now: NaiveDateTime,
+    limits: &SaveLimits,
+) -> Result<Result<(), SaveRefused>, diesel::result::Error> {
+    Ok(fit(conn, assessment, code, now, limits)?.1)
+}
+
 /// Keeps `code` (already [`storable_code`]) as the attempt's newest snapshot, coalesced and
 /// within the quota; `paced` saves (autosave, *Save*) are also held to the link's pace, a
 /// submission is not. Call it inside the transaction that locked the assessment.
@@ -110,14 +145,9 @@ pub fn keep(
     } else {
         None
     };
-    let started = assessment.started_at.unwrap_or(assessment.created_at);
-    let replaced = snapshots::newest(conn, &assessment.id)?
-        .filter(|newest| coalesces(newest, started, now, limits));
-    let stored = snapshots::stored_bytes(conn, &assessment.id)?;
-    let freed = replaced.as_ref().map_or(0, |r| i64::from(r.size_bytes));
-    let total = stored - freed + i64::try_from(code.len()).unwrap_or(i64::MAX);
-    if total > i64::try_from(limits.quota_bytes).unwrap_or(i64::MAX) {
-        return Ok(Err(SaveRefused::QuotaReached(limits.quota_bytes)));
+    let (replaced, room) = fit(conn, assessment, code, now, limits)?;
+    if let Err(refused) = room {
+        return Ok(Err(refused));
     }
     let kept = match replaced {
         Some(newest) => snapshots::replace(conn, &assessment.id, newest.seq, code, now)?,

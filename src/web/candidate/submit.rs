@@ -59,8 +59,9 @@ async fn ask_first(
     code: String,
     now: NaiveDateTime,
 ) -> Result<HttpResponse, WebError> {
+    let limits = state.settings.tuning.saves.clone();
     let reviewed = run(state, raw, move |conn, token| {
-        attempt::check_submission(conn, &token, &code, now)
+        attempt::check_submission(conn, &token, &code, now, &limits)
     })
     .await?;
     match reviewed {
