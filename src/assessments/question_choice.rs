@@ -42,6 +42,49 @@ pub async fn write_choice_link(
     Ok(())
 }
 
+/// The reference written into a choice's note, by which a rerun recognises it.
+pub fn choice_note_reference(choice: &QuestionChoice) -> String {
+    format!("leverbridge choice ref {}", choice.id)
+}
+
+/// The note beside a choice link, saying what the link is for: a bare link in Lever does not.
+pub fn choice_note_text(choice: &QuestionChoice, pad: &str, link: &str) -> String {
+    format!(
+        "leverbridge: choose the assessment for {name}. A {pad} is waiting for a member of your team to pick its question: open {link} (sign in to leverbridge). {name} is invited once it is chosen, and this link then comes off the profile.\n{reference}",
+        name = choice.candidate_name,
+        reference = choice_note_reference(choice),
+    )
+}
+
+/// Writes the note explaining the choice link, once (found again by its reference), when
+/// Settings writes notes.
+pub async fn write_choice_note(
+    client: &LeverClient,
+    opportunity: &Opportunity,
+    (choice, pad, link): (&QuestionChoice, &str, &str),
+    settings: &OrgSettings,
+    perform_as: &str,
+) -> Result<(), LeverError> {
+    if !settings.write_backs.note {
+        return Ok(());
+    }
+    let reference = choice_note_reference(choice);
+    let notes = client.list_notes(&opportunity.id).await?;
+    if notes.iter().any(|n| n.body().contains(&reference)) {
+        return Ok(());
+    }
+    let note = crate::lever::NewNote {
+        value: choice_note_text(choice, pad, link),
+        score: None,
+        secret: false,
+        notify_followers: settings.notify_followers,
+    };
+    client
+        .create_note(&opportunity.id, note, perform_as)
+        .await?;
+    Ok(())
+}
+
 /// Takes the choice links `links` off the opportunity where Lever (as just read) still shows
 /// them: after the choice, or once the choice was withdrawn.
 pub async fn remove_choice_links(

@@ -860,11 +860,15 @@ async fn a_choice_still_to_be_made_is_withdrawn_when_the_candidate_is_archived_o
         (&ada, &ada_path, "the candidate was archived in Lever"),
         (&alan, &alan_path, "the candidate was"),
     ] {
-        // Lever: the choice link is gone, asked once; nothing else was written.
+        // Lever: the choice link (with its note) is gone, asked once; nothing else was written.
         let held = lever.opportunity(opportunity).await;
         assert_eq!(held["links"], json!([]), "{held}");
         let done = lever.writes_to(opportunity).await;
-        assert_eq!(done, ["POST addLinks", "POST removeLinks"], "{done:?}");
+        assert_eq!(
+            done,
+            ["POST addLinks", "POST notes", "POST removeLinks"],
+            "{done:?}"
+        );
         assert!(tags(&held).is_empty(), "no progress tag: {held}");
 
         // The page says why, and refuses a choice; nothing is created or written.
@@ -957,7 +961,7 @@ async fn deleting_a_candidate_waiting_for_a_choice_withdraws_it_and_erases_their
     no_assessment(&app).await;
     // Lever no longer has the opportunity: it was asked once (404), and nothing was written.
     let done = lever.writes_to(&zebulon).await;
-    assert_eq!(done, ["POST addLinks"], "{done:?}");
+    assert_eq!(done, ["POST addLinks", "POST notes"], "{done:?}");
 
     let shown = events(&app).await;
     assert!(

@@ -257,10 +257,18 @@ async fn recruiters_choice_invites_only_once_a_member_picks_the_question(backend
     add_recruiters_choice(&app, &lever).await;
     let (alan, path) = waiting_for_a_choice(&app, &lever, "Alan Turing").await;
 
-    // Only the link to the choice is in Lever: nobody is invited yet.
+    // Only the link to the choice is in Lever, with a note saying what it is for: nobody is
+    // invited yet.
     let held = lever.opportunity(&alan).await;
     assert!(!strings(&held, "tags").contains(&INVITED.to_owned()));
-    assert!(note_texts(&held).is_empty());
+    let notes = note_texts(&held);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("leverbridge: choose the assessment for Alan Turing.")
+            && notes[0].contains(&format!("open {}{path}", app.address))
+            && notes[0].contains("leverbridge choice ref "),
+        "{notes:?}"
+    );
     assert!(events(&app)
         .await
         .contains("the link to choose the question is on the candidate in Lever"));
@@ -303,7 +311,10 @@ async fn recruiters_choice_invites_only_once_a_member_picks_the_question(backend
         "{links:?}"
     );
     assert!(strings(&held, "tags").contains(&INVITED.to_owned()));
-    assert!(note_texts(&held)[0].contains("Rate limiter"));
+    assert!(
+        note_texts(&held).iter().any(|n| n.contains("Rate limiter")),
+        "the invitation note: {held}"
+    );
     let detail_page = app.get_html(&detail).await;
     assert!(
         detail_page.contains(

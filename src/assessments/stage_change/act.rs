@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use super::{lever_outcome, name_at, Ctx, Stop};
 use crate::assessments::create::{self, For};
 use crate::assessments::invite_again::{invite_again, InviteAgainError, Reentry};
-use crate::assessments::question_choice::{choice_link, write_choice_link};
+use crate::assessments::question_choice::{self, choice_link, write_choice_link};
 use crate::assessments::trigger::Pick;
 use crate::assessments::write_back::{self, StepError, Steps};
 use crate::assessments::{self, AssessmentState, LifecycleError};
@@ -205,6 +205,16 @@ async fn choice(
     )
     .await;
     lever_outcome(ctx.opportunity, written)?;
+    let pad = pad_label(&configuration.pad_kind).to_string();
+    let noted = question_choice::write_choice_note(
+        ctx.lever.client,
+        ctx.opportunity,
+        (&choice, &pad, &link),
+        &ctx.known.settings,
+        ctx.lever.perform_as,
+    )
+    .await;
+    lever_outcome(ctx.opportunity, noted)?;
     Ok(if created || choice.event_id == ctx.moved.event_id {
         Acted::ChoiceLinked {
             configuration: configuration_name,
