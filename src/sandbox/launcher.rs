@@ -419,13 +419,9 @@ extern "C" fn become_program(arg: *mut libc::c_void) -> libc::c_int {
 
 /// Whether `child` ended within `wall_ms` (a pidfd becomes readable when its process exits).
 fn exited_within(child: Pid, wall_ms: u64) -> bool {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, child.as_raw(), 0) };
-    if raw < 0 {
+    let Some(pidfd) = super::process::pidfd(child.as_raw()) else {
         return true;
-    }
-    // SAFETY: the descriptor was just opened and is owned here alone.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(raw as RawFd) };
+    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(wall_ms);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());

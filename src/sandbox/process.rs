@@ -277,20 +277,14 @@ pub async fn execute(
 /// process in it is gone. So the server waits for the init (whose host pid bubblewrap wrote to
 /// the info pipe) to exit, by a pidfd, for at most [`NAMESPACE_TEARDOWN`].
 async fn namespace_emptied(info: OwnedFd, uid: u32) {
-    let mut text = Vec::new();
-    // bubblewrap has exited, so all it wrote is in the pipe; the pipe does not block.
-    let _ = std::fs::File::from(info).read_to_end(&mut text);
-    let Some(pid) = child_pid(&String::from_utf8_lossy(&text)) else {
+    // bubblewrap has exited, so all it wrote is in the pipe.
+    let Some(pid) = info_child_pid(info) else {
         return;
     };
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let raw = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
-    if raw < 0 {
-        // Already gone (ESRCH), or a kernel without pidfds.
+    // Already gone (ESRCH), or a kernel without pidfds.
+    let Some(pidfd) = pidfd(pid) else {
         return;
-    }
-    // SAFETY: the descriptor was just opened and is owned here alone.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+    };
     // The init has ended and its pid been reused if it no longer runs as the slot's uid.
     let still_the_init = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -328,8 +322,24 @@ async fn namespace_emptied(info: OwnedFd, uid: u32) {
     reap(readable.get_ref());
 }
 
+/// The host pid of the sandbox's first process, read from bubblewrap's `--info-fd` pipe once
+/// bubblewrap has written it (the pipe does not block).
+pub(super) fn info_child_pid(info: OwnedFd) -> Option<i32> {
+    let mut text = Vec::new();
+    let _ = std::fs::File::from(info).read_to_end(&mut text);
+    child_pid(&String::from_utf8_lossy(&text))
+}
+
+/// A pidfd on `pid`; `None` when it is gone (or the kernel has no pidfds).
+pub(super) fn pidfd(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let raw = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: the descriptor was just opened and is owned here alone.
+    (raw >= 0).then(|| unsafe { OwnedFd::from_raw_fd(raw as i32) })
+}
+
 /// The host pid of the sandbox's first process, from what bubblewrap wrote to `--info-fd`.
-pub(super) fn child_pid(info: &str) -> Option<i32> {
+fn child_pid(info: &str) -> Option<i32> {
     info.split("\"child-pid\":")
         .nth(1)
         .and_then(|rest| {
@@ -345,7 +355,7 @@ pub(super) fn child_pid(info: &str) -> Option<i32> {
 /// exited, is its child now: until it is reaped its zombie still counts against the slot's
 /// process limit, and back-to-back runs in one slot would find `fork` refused. When bubblewrap
 /// reaped it first, there is nothing to do (`ECHILD`).
-fn reap(pidfd: &OwnedFd) {
+pub(super) fn reap(pidfd: &OwnedFd) {
     // SAFETY: waitid with P_PIDFD reads the descriptor and writes the zeroed siginfo it owns.
     unsafe {
         let mut info: nix::libc::siginfo_t = std::mem::zeroed();

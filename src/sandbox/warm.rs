@@ -13,7 +13,7 @@
 //! `/build`, and they are rare next to runs.
 
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -446,9 +446,7 @@ impl Holder {
         let _ = self.bwrap.kill();
         let _ = self.bwrap.wait();
         if let Some((_, pidfd)) = self.launcher.take() {
-            // SAFETY: pidfd_send_signal and waitid read the descriptor and write the zeroed
-            // siginfo this frame owns. After bubblewrap's outer process is reaped the launcher
-            // is this process's child (it is the sandboxes' subreaper), or already gone.
+            // SAFETY: pidfd_send_signal reads the descriptor and takes no siginfo.
             unsafe {
                 libc::syscall(
                     libc::SYS_pidfd_send_signal,
@@ -457,14 +455,10 @@ impl Holder {
                     std::ptr::null::<libc::siginfo_t>(),
                     0,
                 );
-                let mut info: libc::siginfo_t = std::mem::zeroed();
-                libc::waitid(
-                    libc::P_PIDFD,
-                    pidfd.as_raw_fd() as libc::id_t,
-                    &mut info,
-                    libc::WEXITED,
-                );
             }
+            // After bubblewrap's outer process is reaped the launcher is this process's child
+            // (it is the sandboxes' subreaper), or already gone.
+            process::reap(&pidfd);
         }
     }
 }
@@ -547,17 +541,9 @@ fn failed_start(bwrap: &mut std::process::Child, what: &str) -> std::io::Error {
 
 /// The launcher's host pid (bubblewrap writes it to the info pipe) and a pidfd on it.
 fn launcher_pid(info: OwnedFd) -> Option<(i32, OwnedFd)> {
-    // bubblewrap wrote its info before the launcher greeted; the pipe does not block.
-    let mut text = Vec::new();
-    let _ = std::fs::File::from(info).read_to_end(&mut text);
-    let pid = process::child_pid(&String::from_utf8_lossy(&text))?;
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if raw < 0 {
-        return None;
-    }
-    // SAFETY: the descriptor was just opened and is owned here alone.
-    Some((pid, unsafe { OwnedFd::from_raw_fd(raw as RawFd) }))
+    // bubblewrap wrote its info before the launcher greeted.
+    let pid = process::info_child_pid(info)?;
+    Some((pid, process::pidfd(pid)?))
 }
 
 /// Spawns `command` from a thread that lives as long as the process: a warm sandbox dies with
